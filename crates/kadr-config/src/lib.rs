@@ -1,0 +1,577 @@
+//! Kadr configuration.
+//!
+//! Layers, each overriding the one before: compiled defaults ([`Config::default`]) →
+//! `config/default.toml` (when present in the working directory) → an optional file given with
+//! `--config` → environment variables `KADR_<SECTION>__<KEY>` (for example
+//! `KADR_DATABASE__URL`, `KADR_STORAGE__S3__BUCKET`).
+//!
+//! Secrets are held in [`Secret`], whose `Debug` output is redacted, and [`Config::redacted`]
+//! gives a printable copy for `kadr config` and for logs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The defaults file looked for in the working directory.
+pub const DEFAULTS_FILE: &str = "config/default.toml";
+/// Prefix of every environment variable read as configuration.
+pub const ENV_PREFIX: &str = "KADR_";
+
+/// A configuration error, always naming the key it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid config: `{key}`: {message}{origin}")]
+    Invalid {
+        key: String,
+        message: String,
+        origin: String,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            message: message.into(),
+            origin: String::new(),
+        }
+    }
+
+    /// The dotted key the error is about, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::File { .. } => None,
+        }
+    }
+}
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value itself: call only where it is used, never to print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn redacted(&self) -> Secret {
+        if self.0.is_empty() {
+            Secret::default()
+        } else {
+            Secret(REDACTED.to_owned())
+        }
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            write!(f, "\"{REDACTED}\"")
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where `kadr all` keeps its embedded Postgres cluster and local media (`KADR_DATA_DIR`).
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub upload_api: ServiceConfig,
+    pub api: ServiceConfig,
+    pub worker: WorkerConfig,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub queue: QueueConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./var"),
+            server: ServerConfig::default(),
+            upload_api: ServiceConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            },
+            api: ServiceConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
+            },
+            worker: WorkerConfig::default(),
+            database: DatabaseConfig::default(),
+            storage: StorageConfig::default(),
+            queue: QueueConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Settings shared by every role's HTTP server; `listen` is the address of `kadr all`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of `kadr all`, which serves every API and the web UI on one port.
+    pub listen: SocketAddr,
+    /// HTTP worker threads per server; 0 means one per core.
+    pub http_workers: usize,
+    /// How long a shutdown may take before remaining work is abandoned.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http_workers: 0,
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+/// A service run on its own (`kadr upload-api`, `kadr api`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub listen: SocketAddr,
+}
+
+/// The transcoding daemon (`kadr worker`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Address of the worker's own `/healthz`, `/readyz` and `/metrics`.
+    pub listen: SocketAddr,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// On shutdown, how long a running job may take to finish before it is handed back.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8083)),
+            concurrency: 1,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:port/db`. Unset: `kadr all` runs its own Postgres from
+    /// the system's binaries in `<data_dir>/postgres`; the other roles require it.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            max_connections: 10,
+            connect_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `local` (files under `storage.local.root`) or `s3` (any S3-compatible server).
+    pub backend: StorageBackend,
+    pub local: LocalStorageConfig,
+    pub s3: S3Config,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            backend: StorageBackend::Local,
+            local: LocalStorageConfig::default(),
+            s3: S3Config::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalStorageConfig {
+    /// Directory holding media; unset means `<data_dir>/media`.
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Endpoint URL of an S3-compatible server (MinIO, Garage); unset means AWS.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    /// Static credentials; unset means the AWS default provider chain.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted servers.
+    pub path_style: bool,
+    /// Multipart part size in MiB (at least 5).
+    pub part_size_mib: usize,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            endpoint: None,
+            bucket: "kadr".to_owned(),
+            region: "us-east-1".to_owned(),
+            access_key_id: None,
+            secret_access_key: None,
+            path_style: true,
+            part_size_mib: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// A claimed job whose heartbeat is older than this goes back to the queue.
+    pub lease_secs: u64,
+    /// How often a running job renews its lease.
+    pub heartbeat_secs: u64,
+    /// Polling interval when no notification arrives.
+    pub poll_interval_ms: u64,
+    /// Attempts before a job fails for good.
+    pub max_attempts: i32,
+    /// First retry delay; doubles each attempt up to `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            lease_secs: 120,
+            heartbeat_secs: 5,
+            poll_interval_ms: 2000,
+            max_attempts: 5,
+            backoff_base_secs: 5,
+            backoff_max_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` for a terminal, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `kadr_queue=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Pretty,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the layered configuration; `file` is the `--config` argument.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(Path::new(DEFAULTS_FILE), file, Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    /// Like [`Config::load`] with an explicit defaults file and environment provider.
+    pub fn load_from(defaults_file: &Path, file: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if defaults_file.is_file() {
+            figment = figment.merge(Toml::file(defaults_file));
+        }
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::File {
+                    path: path.to_owned(),
+                    message: "no such file".to_owned(),
+                });
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let config: Config = figment.merge(env).extract().map_err(from_figment)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("data_dir", "must not be empty"));
+        }
+        if let Some(url) = &self.database.url {
+            let u = url.expose();
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                return Err(ConfigError::invalid(
+                    "database.url",
+                    "must start with postgres:// or postgresql://",
+                ));
+            }
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.storage.backend == StorageBackend::S3 && self.storage.s3.bucket.trim().is_empty() {
+            return Err(ConfigError::invalid("storage.s3.bucket", "must be set when storage.backend = \"s3\""));
+        }
+        if let Some(endpoint) = &self.storage.s3.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(ConfigError::invalid("storage.s3.endpoint", "must be an http:// or https:// URL"));
+        }
+        if self.storage.s3.part_size_mib < 5 || self.storage.s3.part_size_mib > 5 * 1024 {
+            return Err(ConfigError::invalid("storage.s3.part_size_mib", "must be between 5 and 5120"));
+        }
+        if self.storage.s3.access_key_id.is_some() != self.storage.s3.secret_access_key.is_some() {
+            return Err(ConfigError::invalid(
+                "storage.s3.secret_access_key",
+                "storage.s3.access_key_id and storage.s3.secret_access_key are set together",
+            ));
+        }
+        if self.queue.heartbeat_secs == 0 || self.queue.heartbeat_secs * 2 > self.queue.lease_secs {
+            return Err(ConfigError::invalid(
+                "queue.heartbeat_secs",
+                "must be at least 1 and at most half of queue.lease_secs",
+            ));
+        }
+        if self.queue.max_attempts < 1 {
+            return Err(ConfigError::invalid("queue.max_attempts", "must be at least 1"));
+        }
+        if self.queue.poll_interval_ms < 10 {
+            return Err(ConfigError::invalid("queue.poll_interval_ms", "must be at least 10"));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::invalid("worker.concurrency", "must be at least 1"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    /// Directory of the local storage backend.
+    pub fn local_storage_root(&self) -> PathBuf {
+        self.storage
+            .local
+            .root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+
+    /// A copy with every secret replaced, for printing and logging.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.database.url = c.database.url.as_ref().map(|u| Secret(redact_url(u.expose())));
+        c.storage.s3.secret_access_key = c.storage.s3.secret_access_key.as_ref().map(Secret::redacted);
+        c
+    }
+
+    /// The effective configuration as TOML, secrets redacted (`kadr config`).
+    pub fn to_redacted_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string_pretty(&self.redacted()).map_err(|e| ConfigError::invalid("", e.to_string()))
+    }
+}
+
+/// Replaces the password of a URL such as `postgres://user:pw@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!(
+            "{}{}:{}{}",
+            &url[..scheme_end + 3],
+            &userinfo[..colon],
+            REDACTED,
+            &rest[at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+fn from_figment(err: figment::Error) -> ConfigError {
+    let key = err.path.join(".");
+    let origin = match &err.metadata {
+        Some(md) => match &md.source {
+            Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+            _ if md.name.contains("environment") => {
+                let var = format!("{ENV_PREFIX}{}", err.path.join("__")).to_uppercase();
+                format!(" (from environment variable {var})")
+            }
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    ConfigError::Invalid {
+        key: if key.is_empty() { "<root>".to_owned() } else { key },
+        message: err.kind.to_string(),
+        origin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn no_env() -> Env {
+        Env::prefixed("KADR_UNIT_TEST_NOTHING_").split("__")
+    }
+
+    #[test]
+    fn defaults_file_matches_compiled_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file: toml::Value = toml::from_str(&text).unwrap();
+        let compiled = toml::Value::try_from(Config::default()).unwrap();
+        assert_eq!(
+            file, compiled,
+            "config/default.toml and Config::default() disagree; update the file"
+        );
+        // Every key in the file must also be accepted by the parser.
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = dir.path().join("default.toml");
+        std::fs::write(&defaults, "[queue]\nmax_attempts = 7\nlease_secs = 60\n").unwrap();
+        let file = dir.path().join("site.toml");
+        std::fs::write(&file, "[queue]\nmax_attempts = 9\n").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KADR_QUEUE__LEASE_SECS", "90");
+            jail.set_env("KADR_STORAGE__S3__BUCKET", "videos");
+            jail.set_env("KADR_STORAGE__S3__PATH_STYLE", "false");
+            let c = Config::load_from(&defaults, Some(&file), Env::prefixed("KADR_").split("__")).unwrap();
+            assert_eq!(c.queue.max_attempts, 9);
+            assert_eq!(c.queue.lease_secs, 90);
+            assert_eq!(c.storage.s3.bucket, "videos");
+            assert!(!c.storage.s3.path_style);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_value_names_the_key_and_the_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KADR_SERVER__LISTEN", "not-an-address");
+            let err = Config::load_from(Path::new("/nonexistent"), None, Env::prefixed("KADR_").split("__"))
+                .unwrap_err();
+            assert_eq!(err.key(), Some("server.listen"));
+            let text = err.to_string();
+            assert!(text.contains("server.listen"), "{text}");
+            assert!(text.contains("KADR_SERVER__LISTEN"), "{text}");
+            assert!(!text.contains('\n'), "one line: {text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_in_a_section_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("site.toml");
+        std::fs::write(&file, "[storage]\nbakend = \"s3\"\n").unwrap();
+        let err = Config::load_from(Path::new("/nonexistent"), Some(&file), no_env()).unwrap_err();
+        assert_eq!(err.key(), Some("storage.bakend"));
+        assert!(err.to_string().contains("bakend"), "{err}");
+        assert!(err.to_string().contains("site.toml"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("site.toml");
+        std::fs::write(&file, "[queue]\nlease_secs = 4\nheartbeat_secs = 5\n").unwrap();
+        let err = Config::load_from(Path::new("/nonexistent"), Some(&file), no_env()).unwrap_err();
+        assert_eq!(err.key(), Some("queue.heartbeat_secs"));
+        std::fs::write(&file, "[storage]\nbackend = \"s3\"\n[storage.s3]\nbucket = \" \"\n").unwrap();
+        let err = Config::load_from(Path::new("/nonexistent"), Some(&file), no_env()).unwrap_err();
+        assert_eq!(err.key(), Some("storage.s3.bucket"));
+        std::fs::write(&file, "[database]\nurl = \"mysql://x\"\n").unwrap();
+        let err = Config::load_from(Path::new("/nonexistent"), Some(&file), no_env()).unwrap_err();
+        assert_eq!(err.key(), Some("database.url"));
+    }
+
+    #[test]
+    fn missing_config_file_is_an_error() {
+        let err = Config::load_from(Path::new("/nonexistent"), Some(Path::new("/no/such.toml")), no_env())
+            .unwrap_err();
+        assert!(err.to_string().contains("/no/such.toml"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_printout() {
+        let mut c = Config::default();
+        c.database.url = Some(Secret::new("postgres://kadr:hunter2@db:5432/kadr"));
+        c.storage.s3.access_key_id = Some("AKIA".to_owned());
+        c.storage.s3.secret_access_key = Some(Secret::new("s3cr3t-value"));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("s3cr3t-value"), "{debug}");
+        let printed = c.to_redacted_toml().unwrap();
+        assert!(!printed.contains("hunter2") && !printed.contains("s3cr3t-value"), "{printed}");
+        assert!(printed.contains("postgres://kadr:<redacted>@db:5432/kadr"), "{printed}");
+        assert!(printed.contains("AKIA"));
+    }
+
+    #[test]
+    fn redact_url_keeps_url_without_password() {
+        assert_eq!(redact_url("postgres://kadr@/kadr?host=/tmp"), "postgres://kadr@/kadr?host=/tmp");
+        assert_eq!(redact_url("postgres://u:p@h/d"), "postgres://u:<redacted>@h/d");
+    }
+}

@@ -1,0 +1,1 @@
+//! kadr-upload-api
