@@ -319,11 +319,19 @@ impl Default for LogConfig {
 impl Config {
     /// Loads the layered configuration; `file` is the `--config` argument.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Self::load_from(Path::new(DEFAULTS_FILE), file, Env::prefixed(ENV_PREFIX).split("__"))
+        Self::load_from(
+            Path::new(DEFAULTS_FILE),
+            file,
+            Env::prefixed(ENV_PREFIX).split("__"),
+        )
     }
 
     /// Like [`Config::load`] with an explicit defaults file and environment provider.
-    pub fn load_from(defaults_file: &Path, file: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
+    pub fn load_from(
+        defaults_file: &Path,
+        file: Option<&Path>,
+        env: Env,
+    ) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if defaults_file.is_file() {
             figment = figment.merge(Toml::file(defaults_file));
@@ -357,18 +365,30 @@ impl Config {
             }
         }
         if self.database.max_connections == 0 {
-            return Err(ConfigError::invalid("database.max_connections", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "database.max_connections",
+                "must be at least 1",
+            ));
         }
         if self.storage.backend == StorageBackend::S3 && self.storage.s3.bucket.trim().is_empty() {
-            return Err(ConfigError::invalid("storage.s3.bucket", "must be set when storage.backend = \"s3\""));
+            return Err(ConfigError::invalid(
+                "storage.s3.bucket",
+                "must be set when storage.backend = \"s3\"",
+            ));
         }
         if let Some(endpoint) = &self.storage.s3.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {
-            return Err(ConfigError::invalid("storage.s3.endpoint", "must be an http:// or https:// URL"));
+            return Err(ConfigError::invalid(
+                "storage.s3.endpoint",
+                "must be an http:// or https:// URL",
+            ));
         }
         if self.storage.s3.part_size_mib < 5 || self.storage.s3.part_size_mib > 5 * 1024 {
-            return Err(ConfigError::invalid("storage.s3.part_size_mib", "must be between 5 and 5120"));
+            return Err(ConfigError::invalid(
+                "storage.s3.part_size_mib",
+                "must be between 5 and 5120",
+            ));
         }
         if self.storage.s3.access_key_id.is_some() != self.storage.s3.secret_access_key.is_some() {
             return Err(ConfigError::invalid(
@@ -383,13 +403,22 @@ impl Config {
             ));
         }
         if self.queue.max_attempts < 1 {
-            return Err(ConfigError::invalid("queue.max_attempts", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "queue.max_attempts",
+                "must be at least 1",
+            ));
         }
         if self.queue.poll_interval_ms < 10 {
-            return Err(ConfigError::invalid("queue.poll_interval_ms", "must be at least 10"));
+            return Err(ConfigError::invalid(
+                "queue.poll_interval_ms",
+                "must be at least 10",
+            ));
         }
         if self.worker.concurrency == 0 {
-            return Err(ConfigError::invalid("worker.concurrency", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "worker.concurrency",
+                "must be at least 1",
+            ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
@@ -408,14 +437,24 @@ impl Config {
     /// A copy with every secret replaced, for printing and logging.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
-        c.database.url = c.database.url.as_ref().map(|u| Secret(redact_url(u.expose())));
-        c.storage.s3.secret_access_key = c.storage.s3.secret_access_key.as_ref().map(Secret::redacted);
+        c.database.url = c
+            .database
+            .url
+            .as_ref()
+            .map(|u| Secret(redact_url(u.expose())));
+        c.storage.s3.secret_access_key = c
+            .storage
+            .s3
+            .secret_access_key
+            .as_ref()
+            .map(Secret::redacted);
         c
     }
 
     /// The effective configuration as TOML, secrets redacted (`kadr config`).
     pub fn to_redacted_toml(&self) -> Result<String, ConfigError> {
-        toml::to_string_pretty(&self.redacted()).map_err(|e| ConfigError::invalid("", e.to_string()))
+        toml::to_string_pretty(&self.redacted())
+            .map_err(|e| ConfigError::invalid("", e.to_string()))
     }
 }
 
@@ -457,7 +496,11 @@ fn from_figment(err: figment::Error) -> ConfigError {
         None => String::new(),
     };
     ConfigError::Invalid {
-        key: if key.is_empty() { "<root>".to_owned() } else { key },
+        key: if key.is_empty() {
+            "<root>".to_owned()
+        } else {
+            key
+        },
         message: err.kind.to_string(),
         origin,
     }
@@ -498,7 +541,8 @@ mod tests {
             jail.set_env("KADR_QUEUE__LEASE_SECS", "90");
             jail.set_env("KADR_STORAGE__S3__BUCKET", "videos");
             jail.set_env("KADR_STORAGE__S3__PATH_STYLE", "false");
-            let c = Config::load_from(&defaults, Some(&file), Env::prefixed("KADR_").split("__")).unwrap();
+            let c = Config::load_from(&defaults, Some(&file), Env::prefixed("KADR_").split("__"))
+                .unwrap();
             assert_eq!(c.queue.max_attempts, 9);
             assert_eq!(c.queue.lease_secs, 90);
             assert_eq!(c.storage.s3.bucket, "videos");
@@ -511,8 +555,12 @@ mod tests {
     fn bad_value_names_the_key_and_the_variable() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("KADR_SERVER__LISTEN", "not-an-address");
-            let err = Config::load_from(Path::new("/nonexistent"), None, Env::prefixed("KADR_").split("__"))
-                .unwrap_err();
+            let err = Config::load_from(
+                Path::new("/nonexistent"),
+                None,
+                Env::prefixed("KADR_").split("__"),
+            )
+            .unwrap_err();
             assert_eq!(err.key(), Some("server.listen"));
             let text = err.to_string();
             assert!(text.contains("server.listen"), "{text}");
@@ -540,7 +588,11 @@ mod tests {
         std::fs::write(&file, "[queue]\nlease_secs = 4\nheartbeat_secs = 5\n").unwrap();
         let err = Config::load_from(Path::new("/nonexistent"), Some(&file), no_env()).unwrap_err();
         assert_eq!(err.key(), Some("queue.heartbeat_secs"));
-        std::fs::write(&file, "[storage]\nbackend = \"s3\"\n[storage.s3]\nbucket = \" \"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[storage]\nbackend = \"s3\"\n[storage.s3]\nbucket = \" \"\n",
+        )
+        .unwrap();
         let err = Config::load_from(Path::new("/nonexistent"), Some(&file), no_env()).unwrap_err();
         assert_eq!(err.key(), Some("storage.s3.bucket"));
         std::fs::write(&file, "[database]\nurl = \"mysql://x\"\n").unwrap();
@@ -550,8 +602,12 @@ mod tests {
 
     #[test]
     fn missing_config_file_is_an_error() {
-        let err = Config::load_from(Path::new("/nonexistent"), Some(Path::new("/no/such.toml")), no_env())
-            .unwrap_err();
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            Some(Path::new("/no/such.toml")),
+            no_env(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("/no/such.toml"));
     }
 
@@ -562,16 +618,31 @@ mod tests {
         c.storage.s3.access_key_id = Some("AKIA".to_owned());
         c.storage.s3.secret_access_key = Some(Secret::new("s3cr3t-value"));
         let debug = format!("{c:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("s3cr3t-value"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("s3cr3t-value"),
+            "{debug}"
+        );
         let printed = c.to_redacted_toml().unwrap();
-        assert!(!printed.contains("hunter2") && !printed.contains("s3cr3t-value"), "{printed}");
-        assert!(printed.contains("postgres://kadr:<redacted>@db:5432/kadr"), "{printed}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("s3cr3t-value"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("postgres://kadr:<redacted>@db:5432/kadr"),
+            "{printed}"
+        );
         assert!(printed.contains("AKIA"));
     }
 
     #[test]
     fn redact_url_keeps_url_without_password() {
-        assert_eq!(redact_url("postgres://kadr@/kadr?host=/tmp"), "postgres://kadr@/kadr?host=/tmp");
-        assert_eq!(redact_url("postgres://u:p@h/d"), "postgres://u:<redacted>@h/d");
+        assert_eq!(
+            redact_url("postgres://kadr@/kadr?host=/tmp"),
+            "postgres://kadr@/kadr?host=/tmp"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@h/d"),
+            "postgres://u:<redacted>@h/d"
+        );
     }
 }
