@@ -508,7 +508,7 @@ fn from_figment(err: figment::Error) -> ConfigError {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
     use super::*;
 
     fn no_env() -> Env {
