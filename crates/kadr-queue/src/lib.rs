@@ -1,1 +1,557 @@
-//! kadr-queue
+//! Kadr's job queue, on Postgres.
+//!
+//! - [`enqueue`] runs on any connection or transaction, so a job is created in the same
+//!   transaction as the rows it is about and a `NOTIFY` goes out when that commits.
+//! - [`Queue::claim`] takes the next due job with `FOR UPDATE SKIP LOCKED`: concurrent claimers
+//!   never get the same job. A claim holds a lease that [`Heartbeat`] renews; a job whose
+//!   worker died is claimed again once its lease lapses.
+//! - [`Queue::fail`] retries with exponential backoff up to the job's `max_attempts`, then
+//!   leaves the job `failed` with its reason; a non-retryable failure goes there at once.
+//! - [`Queue::next`] waits for work: `LISTEN` for prompt pick-up, with polling as fallback.
+//!
+//! The attempt number works as a fencing token: a worker whose lease lapsed cannot heartbeat,
+//! complete or fail a job that someone else has claimed since.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, Value,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The channel `NOTIFY`ed on enqueue; the payload is the queue name.
+pub const NOTIFY_CHANNEL: &str = "kadr_jobs";
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("job payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    #[error("lease on job {job} lost: another worker holds it now or it was finished")]
+    LeaseLost { job: Uuid },
+}
+
+/// Timing settings of a queue.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    pub poll_interval: Duration,
+    pub max_attempts: i32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl From<&kadr_config::QueueConfig> for QueueSettings {
+    fn from(c: &kadr_config::QueueConfig) -> Self {
+        QueueSettings {
+            lease: Duration::from_secs(c.lease_secs),
+            heartbeat: Duration::from_secs(c.heartbeat_secs),
+            poll_interval: Duration::from_millis(c.poll_interval_ms),
+            max_attempts: c.max_attempts,
+            backoff_base: Duration::from_secs(c.backoff_base_secs),
+            backoff_max: Duration::from_secs(c.backoff_max_secs),
+        }
+    }
+}
+
+impl QueueSettings {
+    /// Delay before attempt `attempts + 1`: base · 2^(attempts−1), capped, with ±10 % jitter.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        let raw = self.backoff_base.saturating_mul(2u32.saturating_pow(exp));
+        let capped = raw.min(self.backoff_max);
+        let jitter = rand::random_range(0.9..=1.1);
+        capped.mul_f64(jitter).min(self.backoff_max)
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub queue: String,
+    pub payload: serde_json::Value,
+    /// While a job with this key is queued or running in the same queue, another is not added.
+    pub dedupe_key: Option<String>,
+    pub priority: i16,
+    pub max_attempts: Option<i32>,
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+impl NewJob {
+    pub fn new(queue: &str, payload: &impl Serialize) -> Result<NewJob, QueueError> {
+        Ok(NewJob {
+            queue: queue.to_owned(),
+            payload: serde_json::to_value(payload)?,
+            dedupe_key: None,
+            priority: 0,
+            max_attempts: None,
+            run_at: None,
+        })
+    }
+
+    pub fn dedupe_key(mut self, key: impl Into<String>) -> Self {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    pub fn priority(mut self, priority: i16) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    pub fn max_attempts(mut self, n: i32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+}
+
+/// Adds a job on `conn` (a pool or the caller's transaction). Returns `None` when a live job
+/// with the same dedupe key already exists.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    job: NewJob,
+    default_max_attempts: i32,
+) -> Result<Option<Uuid>, QueueError> {
+    let id = Uuid::now_v7();
+    let row = conn
+        .query_one_raw(stmt(
+            "INSERT INTO jobs (id, queue, payload, dedupe_key, priority, max_attempts, run_at)
+             VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()))
+             ON CONFLICT (queue, dedupe_key)
+                 WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
+             DO NOTHING
+             RETURNING id",
+            vec![
+                id.into(),
+                job.queue.clone().into(),
+                job.payload.into(),
+                job.dedupe_key.into(),
+                job.priority.into(),
+                job.max_attempts.unwrap_or(default_max_attempts).into(),
+                job.run_at.into(),
+            ],
+        ))
+        .await?;
+    if row.is_none() {
+        return Ok(None);
+    }
+    // Delivered when the surrounding transaction commits; dropped if it rolls back.
+    conn.execute_raw(stmt(
+        "SELECT pg_notify($1, $2)",
+        vec![NOTIFY_CHANNEL.into(), job.queue.into()],
+    ))
+    .await?;
+    Ok(Some(id))
+}
+
+/// A claimed job. Pass it back to [`Queue::complete`], [`Queue::fail`] or [`Queue::release`].
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: Uuid,
+    pub queue: String,
+    pub payload: serde_json::Value,
+    /// This attempt's number, starting at 1.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    /// When the job was enqueued or last became due.
+    pub run_at: DateTime<Utc>,
+    pub worker: String,
+}
+
+impl Job {
+    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, QueueError> {
+        Ok(serde_json::from_value(self.payload.clone())?)
+    }
+
+    /// Whether a retryable failure of this attempt would be retried.
+    pub fn has_attempts_left(&self) -> bool {
+        self.attempt < self.max_attempts
+    }
+}
+
+/// The state of a job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatus {
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// What happened to a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    Retrying { after: Duration },
+    Failed,
+}
+
+/// A handle on the queue table for claimers.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    db: DatabaseConnection,
+    settings: QueueSettings,
+    worker: String,
+}
+
+impl Queue {
+    /// `worker` names this claimer in `locked_by` (host, pid and a random suffix are good).
+    pub fn new(
+        db: DatabaseConnection,
+        settings: QueueSettings,
+        worker: impl Into<String>,
+    ) -> Queue {
+        Queue {
+            db,
+            settings,
+            worker: worker.into(),
+        }
+    }
+
+    pub fn settings(&self) -> &QueueSettings {
+        &self.settings
+    }
+
+    /// Enqueue on the pool (outside any transaction).
+    pub async fn enqueue(&self, job: NewJob) -> Result<Option<Uuid>, QueueError> {
+        enqueue(&self.db, job, self.settings.max_attempts).await
+    }
+
+    /// Claims the next due job of `queue`, if any.
+    pub async fn claim(&self, queue: &str) -> Result<Option<Job>, QueueError> {
+        self.reap_expired(queue).await?;
+        let row = self
+            .db
+            .query_one_raw(stmt(
+                "WITH next AS (
+                     SELECT id FROM jobs
+                     WHERE queue = $1 AND state = 'queued' AND run_at <= now()
+                     ORDER BY priority DESC, run_at, id
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED
+                 )
+                 UPDATE jobs j
+                 SET state = 'running', attempts = j.attempts + 1, locked_by = $2,
+                     lease_expires_at = now() + make_interval(secs => $3),
+                     heartbeat_at = now(), started_at = now(), updated_at = now()
+                 FROM next WHERE j.id = next.id
+                 RETURNING j.id, j.queue, j.payload, j.attempts, j.max_attempts, j.run_at",
+                vec![
+                    queue.into(),
+                    self.worker.clone().into(),
+                    self.settings.lease.as_secs_f64().into(),
+                ],
+            ))
+            .await?;
+        row.map(|r| self.job_from_row(&r)).transpose()
+    }
+
+    fn job_from_row(&self, r: &QueryResult) -> Result<Job, QueueError> {
+        Ok(Job {
+            id: r.try_get("", "id")?,
+            queue: r.try_get("", "queue")?,
+            payload: r.try_get("", "payload")?,
+            attempt: r.try_get("", "attempts")?,
+            max_attempts: r.try_get("", "max_attempts")?,
+            run_at: r.try_get("", "run_at")?,
+            worker: self.worker.clone(),
+        })
+    }
+
+    /// Jobs whose lease lapsed (their worker died or hung) go back to the queue, or to `failed`
+    /// when that was their last attempt.
+    pub async fn reap_expired(&self, queue: &str) -> Result<u64, QueueError> {
+        let res = self
+            .db
+            .execute_raw(stmt(
+                "UPDATE jobs SET
+                     state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                     last_error = 'lease expired: the worker stopped renewing it (attempt '
+                                  || attempts || ' of ' || max_attempts || ')',
+                     finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
+                     locked_by = NULL, lease_expires_at = NULL, run_at = now(), updated_at = now()
+                 WHERE queue = $1 AND state = 'running' AND lease_expires_at < now()",
+                vec![queue.into()],
+            ))
+            .await?;
+        if res.rows_affected() > 0 {
+            tracing::warn!(
+                queue,
+                jobs = res.rows_affected(),
+                "reclaimed jobs whose lease lapsed"
+            );
+        }
+        Ok(res.rows_affected())
+    }
+
+    /// Renews the lease of `job`; fails with [`QueueError::LeaseLost`] if it is no longer ours.
+    pub async fn heartbeat(&self, job: &Job) -> Result<(), QueueError> {
+        let res = self
+            .db
+            .execute_raw(stmt(
+                "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4),
+                                 heartbeat_at = now(), updated_at = now()
+                 WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+                vec![
+                    job.id.into(),
+                    job.worker.clone().into(),
+                    job.attempt.into(),
+                    self.settings.lease.as_secs_f64().into(),
+                ],
+            ))
+            .await?;
+        expect_one(res.rows_affected(), job)
+    }
+
+    /// Starts renewing the lease of `job` in the background until the handle is dropped.
+    pub fn keep_alive(&self, job: &Job) -> Heartbeat {
+        let lost = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let queue = self.clone();
+        let job = job.clone();
+        let (lost2, stop2) = (lost.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(queue.settings.heartbeat);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = stop2.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                match queue.heartbeat(&job).await {
+                    Ok(()) => {}
+                    Err(QueueError::LeaseLost { .. }) => {
+                        tracing::warn!(job = %job.id, "lease lost; stopping this attempt");
+                        lost2.cancel();
+                        return;
+                    }
+                    // A passing database error: try again next tick while the lease lasts.
+                    Err(e) => tracing::warn!(job = %job.id, error = %e, "heartbeat failed"),
+                }
+            }
+        });
+        Heartbeat { lost, stop }
+    }
+
+    /// Marks `job` done.
+    pub async fn complete(&self, job: &Job) -> Result<(), QueueError> {
+        complete_on(&self.db, job).await
+    }
+
+    /// Records a failed attempt: retried after a backoff while attempts remain and the failure
+    /// is `retryable`, otherwise the job ends `failed` with `error` as its reason.
+    pub async fn fail(
+        &self,
+        job: &Job,
+        error: &str,
+        retryable: bool,
+    ) -> Result<FailOutcome, QueueError> {
+        if retryable && job.has_attempts_left() {
+            let after = self.settings.backoff(job.attempt);
+            let res = self
+                .db
+                .execute_raw(stmt(
+                    "UPDATE jobs SET state = 'queued', last_error = $4, locked_by = NULL,
+                         lease_expires_at = NULL, run_at = now() + make_interval(secs => $5),
+                         updated_at = now()
+                     WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+                    vec![
+                        job.id.into(),
+                        job.worker.clone().into(),
+                        job.attempt.into(),
+                        error.into(),
+                        after.as_secs_f64().into(),
+                    ],
+                ))
+                .await?;
+            expect_one(res.rows_affected(), job)?;
+            Ok(FailOutcome::Retrying { after })
+        } else {
+            fail_on(&self.db, job, error).await?;
+            Ok(FailOutcome::Failed)
+        }
+    }
+
+    /// Hands `job` back without counting the attempt (shutdown before it could finish).
+    pub async fn release(&self, job: &Job) -> Result<(), QueueError> {
+        let res = self
+            .db
+            .execute_raw(stmt(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, locked_by = NULL,
+                     lease_expires_at = NULL, run_at = now(), updated_at = now()
+                 WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+                vec![job.id.into(), job.worker.clone().into(), job.attempt.into()],
+            ))
+            .await?;
+        expect_one(res.rows_affected(), job)?;
+        notify(&self.db, &job.queue).await
+    }
+
+    /// The stored state of a job.
+    pub async fn status(&self, id: Uuid) -> Result<Option<JobStatus>, QueueError> {
+        let row = self
+            .db
+            .query_one_raw(stmt(
+                "SELECT state, attempts, last_error FROM jobs WHERE id = $1",
+                vec![id.into()],
+            ))
+            .await?;
+        row.map(|r| {
+            Ok(JobStatus {
+                state: r.try_get("", "state")?,
+                attempts: r.try_get("", "attempts")?,
+                last_error: r.try_get("", "last_error")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A waiter that claims jobs of `queue` as they come.
+    pub fn waiter(&self, queue: &str) -> Waiter {
+        Waiter {
+            queue: self.clone(),
+            name: queue.to_owned(),
+            listener: None,
+        }
+    }
+}
+
+/// Waits for jobs of one queue: woken by `NOTIFY`, polling as fallback.
+#[derive(Debug)]
+pub struct Waiter {
+    queue: Queue,
+    name: String,
+    listener: Option<sea_orm::sqlx::postgres::PgListener>,
+}
+
+impl Waiter {
+    /// Claims the next job, waiting for one; `None` once `shutdown` is cancelled.
+    pub async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Job>, QueueError> {
+        if self.listener.is_none() {
+            self.listener = self.listen().await;
+        }
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(None);
+            }
+            if let Some(job) = self.queue.claim(&self.name).await? {
+                return Ok(Some(job));
+            }
+            let listener = &mut self.listener;
+            let notified = async {
+                // On a lost connection recv() fails and reconnects on its next call;
+                // until then the poll interval covers.
+                let woken = match listener.as_mut() {
+                    Some(l) => l.recv().await.is_ok(),
+                    None => false,
+                };
+                if !woken {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = notified => {}
+                _ = tokio::time::sleep(self.queue.settings.poll_interval) => {}
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<sea_orm::sqlx::postgres::PgListener> {
+        let pool = self.queue.db.get_postgres_connection_pool();
+        let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN unavailable; polling for jobs");
+                return None;
+            }
+        };
+        match listener.listen(NOTIFY_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN failed; polling for jobs");
+                None
+            }
+        }
+    }
+}
+
+/// Renews a job's lease until dropped; `lost()` fires if the lease was lost.
+#[derive(Debug)]
+pub struct Heartbeat {
+    lost: CancellationToken,
+    stop: CancellationToken,
+}
+
+impl Heartbeat {
+    /// Cancelled when another worker took the job over: stop working on it.
+    pub fn lost(&self) -> CancellationToken {
+        self.lost.clone()
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Marks `job` done on `conn`, e.g. in the transaction that stores the job's results.
+pub async fn complete_on<C: ConnectionTrait>(conn: &C, job: &Job) -> Result<(), QueueError> {
+    let res = conn
+        .execute_raw(stmt(
+            "UPDATE jobs SET state = 'done', finished_at = now(), locked_by = NULL,
+                 lease_expires_at = NULL, updated_at = now()
+             WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+            vec![job.id.into(), job.worker.clone().into(), job.attempt.into()],
+        ))
+        .await?;
+    expect_one(res.rows_affected(), job)
+}
+
+/// Fails `job` for good on `conn` (the input's fault: never retried).
+pub async fn fail_on<C: ConnectionTrait>(
+    conn: &C,
+    job: &Job,
+    error: &str,
+) -> Result<(), QueueError> {
+    let res = conn
+        .execute_raw(stmt(
+            "UPDATE jobs SET state = 'failed', last_error = $4, finished_at = now(),
+                 locked_by = NULL, lease_expires_at = NULL, updated_at = now()
+             WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+            vec![
+                job.id.into(),
+                job.worker.clone().into(),
+                job.attempt.into(),
+                error.into(),
+            ],
+        ))
+        .await?;
+    expect_one(res.rows_affected(), job)
+}
+
+async fn notify<C: ConnectionTrait>(conn: &C, queue: &str) -> Result<(), QueueError> {
+    conn.execute_raw(stmt(
+        "SELECT pg_notify($1, $2)",
+        vec![NOTIFY_CHANNEL.into(), queue.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn expect_one(rows: u64, job: &Job) -> Result<(), QueueError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(QueueError::LeaseLost { job: job.id })
+    }
+}
+
+fn stmt(sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
