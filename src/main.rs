@@ -1,1 +1,214 @@
-fn main() {}
+//! `kadr`: one binary, one role per subcommand.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use kadr_config::{Config, ConfigError, Secret};
+use kadr_db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use kadr_http::{AppContext, shutdown, telemetry};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(name = "kadr", version, about = "Kadr: a self-hosted video platform")]
+struct Cli {
+    /// A TOML file layered over config/default.toml (env vars KADR_* still win).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Everything in one process: upload API, catalog API and web UI on one port, the worker,
+    /// and (without database.url) an embedded Postgres in <data-dir>/postgres.
+    All {
+        /// Address to serve on (server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Data directory for the embedded Postgres and local media (data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// The upload service on its own (upload_api.listen).
+    UploadApi,
+    /// The catalog and streaming service on its own (api.listen).
+    Api,
+    /// The transcoding daemon (health and metrics on worker.listen).
+    Worker,
+    /// Database schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+        /// Data directory of the embedded Postgres, used when database.url is not set.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print the effective configuration, secrets redacted.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back migrations (the last one unless --steps is given).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kadr: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Config = cli.command {
+        return match config.to_redacted_toml() {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kadr: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kadr: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("kadr: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match &cli.command {
+        Command::All { listen, data_dir } => {
+            if let Some(l) = listen {
+                config.server.listen = *l;
+            }
+            if let Some(d) = data_dir {
+                config.data_dir = d.clone();
+            }
+        }
+        Command::Migrate {
+            data_dir: Some(d), ..
+        } => config.data_dir = d.clone(),
+        _ => {}
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_signals();
+    tracing::debug!(config = ?config.redacted(), "effective configuration");
+    match command {
+        Command::All { .. } => run_all(config, shutdown).await,
+        Command::UploadApi => Ok(kadr_upload_api::run(config, shutdown).await?),
+        Command::Api => Ok(kadr_api::run(config, shutdown).await?),
+        Command::Worker => Ok(kadr_worker::run(config, shutdown).await?),
+        Command::Migrate { action, .. } => migrate(config, action).await,
+        Command::Config => Ok(()),
+    }
+}
+
+/// Uses the configured database, or starts the embedded one when none is configured.
+async fn database(config: &mut Config) -> anyhow::Result<Option<EmbeddedPostgres>> {
+    if config.database.url.is_some() {
+        return Ok(None);
+    }
+    let pg = EmbeddedPostgres::start(&config.data_dir, EmbeddedOptions::default()).await?;
+    tracing::info!(pgdata = %pg.pgdata().display(), "using the embedded Postgres");
+    config.database.url = Some(Secret::new(pg.url()));
+    Ok(Some(pg))
+}
+
+const POSTGRES_STOP_DEADLINE: Duration = Duration::from_secs(5);
+
+async fn run_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let embedded = database(&mut config).await?;
+    let result = serve_all(config, shutdown).await;
+    if let Some(pg) = embedded {
+        pg.stop(POSTGRES_STOP_DEADLINE).await?;
+    }
+    result
+}
+
+async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    let ctx = AppContext::open(config).await?;
+    kadr_migration::up(&ctx.db).await?;
+    let db = ctx.db.clone();
+    let server = kadr_http::bind(listen, ctx, |cfg| {
+        kadr_upload_api::configure(cfg);
+        kadr_api::configure(cfg);
+    })?;
+    tracing::info!(addr = %server.addr(), "kadr all listening on http://{}", server.addr());
+    let served = server.run_until(shutdown).await;
+    let _ = db.close().await;
+    served?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(mut config: Config, action: MigrateAction) -> anyhow::Result<()> {
+    let embedded = database(&mut config).await?;
+    let result = async {
+        let url = config
+            .database
+            .url
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or_default();
+        let db = kadr_db::connect(url, &config.database).await?;
+        match action {
+            MigrateAction::Up => {
+                kadr_migration::up(&db).await?;
+                println!("migrations applied");
+            }
+            MigrateAction::Down { steps } => {
+                kadr_migration::down(&db, Some(steps)).await?;
+                println!("rolled back {steps} migration(s)");
+            }
+            MigrateAction::Status => {
+                for (name, applied) in kadr_migration::status(&db).await? {
+                    println!("{} {name}", if applied { "applied" } else { "pending" });
+                }
+            }
+        }
+        db.close().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Some(pg) = embedded {
+        pg.stop(POSTGRES_STOP_DEADLINE).await?;
+    }
+    result
+}

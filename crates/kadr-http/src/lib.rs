@@ -1,1 +1,209 @@
-//! kadr-http
+//! The HTTP skeleton shared by Kadr's services: the application context (config, database,
+//! storage), server start-up and graceful stop, `/healthz`, `/readyz`, `/metrics`, RFC 7807
+//! errors, tracing and the process-wide shutdown signal.
+
+pub mod metrics;
+pub mod problem;
+pub mod shutdown;
+pub mod telemetry;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use kadr_config::{Config, StorageBackend};
+use kadr_storage::{LocalOptions, S3Options, Storage, StorageError};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+pub use problem::{ApiError, Problem};
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppContext {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub storage: Arc<Storage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "database.url is not set: `kadr all` runs its own Postgres, the other roles need \
+         KADR_DATABASE__URL (or database.url in the config file)"
+    )]
+    NoDatabaseUrl,
+    #[error("cannot connect to the database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppContext {
+    /// Connects to the configured database and opens the configured storage.
+    pub async fn open(config: Config) -> Result<AppContext, StartError> {
+        let url = config
+            .database
+            .url
+            .as_ref()
+            .ok_or(StartError::NoDatabaseUrl)?;
+        let db = kadr_db::connect(url.expose(), &config.database).await?;
+        let storage = open_storage(&config).await?;
+        Ok(AppContext {
+            config: Arc::new(config),
+            db,
+            storage: Arc::new(storage),
+        })
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.server.shutdown_timeout_secs)
+    }
+}
+
+/// The storage backend named by `storage.backend`.
+pub async fn open_storage(config: &Config) -> Result<Storage, StorageError> {
+    match config.storage.backend {
+        StorageBackend::Local => {
+            Storage::local(LocalOptions {
+                root: config.local_storage_root(),
+            })
+            .await
+        }
+        StorageBackend::S3 => {
+            let s3 = &config.storage.s3;
+            Storage::s3(S3Options {
+                endpoint: s3.endpoint.clone(),
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.as_ref().map(|s| s.expose().to_owned()),
+                path_style: s3.path_style,
+                part_size: s3.part_size_mib * 1024 * 1024,
+            })
+            .await
+        }
+    }
+}
+
+/// A bound, not yet running HTTP server.
+pub struct Server {
+    server: actix_web::dev::Server,
+    addr: SocketAddr,
+}
+
+/// Binds `listen` (port 0 picks a free port) and builds the app: health, readiness and metrics
+/// routes, problem+json errors, then the routes added by `configure`.
+pub fn bind<F>(listen: SocketAddr, ctx: AppContext, configure: F) -> Result<Server, StartError>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let listener = TcpListener::bind(listen).map_err(|source| StartError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let workers = match ctx.config.server.http_workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let timeout = ctx.config.server.shutdown_timeout_secs;
+    let data = web::Data::new(ctx);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::JsonConfig::default().error_handler(problem::json_error_handler))
+            .app_data(web::QueryConfig::default().error_handler(problem::query_error_handler))
+            .app_data(web::PathConfig::default().error_handler(problem::path_error_handler))
+            .wrap(from_fn(metrics::record))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .configure(metrics::configure)
+            .configure(configure.clone())
+            .default_service(web::to(problem::not_found_route))
+    })
+    .disable_signals()
+    .shutdown_timeout(timeout)
+    .workers(workers)
+    .listen(listener)
+    .map_err(|source| StartError::Bind {
+        addr: listen,
+        source,
+    })?
+    .run();
+    Ok(Server { server, addr })
+}
+
+impl Server {
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops gracefully: in-flight requests get the
+    /// configured shutdown timeout.
+    pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let stopper = tokio::spawn(async move {
+            shutdown.cancelled().await;
+            handle.stop(true).await;
+        });
+        let result = self.server.await;
+        stopper.abort();
+        result
+    }
+}
+
+/// `GET /healthz`: the process is up.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the database and the storage answer.
+async fn readyz(ctx: web::Data<AppContext>) -> Result<HttpResponse, ApiError> {
+    let limit = Duration::from_secs(3);
+    let (db, storage) = tokio::join!(
+        tokio::time::timeout(limit, kadr_db::ping(&ctx.db)),
+        tokio::time::timeout(limit, ctx.storage.check()),
+    );
+    let db = flatten(db);
+    let storage = flatten(storage);
+    if db.is_ok() && storage.is_ok() {
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({ "status": "ready", "database": "ok", "storage": "ok" })));
+    }
+    let mut failures = Vec::new();
+    if let Err(e) = db {
+        failures.push(format!("database: {e}"));
+    }
+    if let Err(e) = storage {
+        failures.push(format!("storage: {e}"));
+    }
+    tracing::warn!(failures = ?failures, "not ready");
+    Err(ApiError::unavailable(failures.join("; ")))
+}
+
+fn flatten<E: std::fmt::Display>(
+    r: Result<Result<(), E>, tokio::time::error::Elapsed>,
+) -> Result<(), String> {
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 3 s".to_owned()),
+    }
+}

@@ -1,0 +1,184 @@
+//! RFC 7807 `application/problem+json` errors with stable codes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// The JSON body of every error answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:kadr:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A stable machine-readable code such as `not_found` or `invalid_body`.
+    pub code: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error answer: a status, a stable code and words for people.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status} {code}: {title}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: String,
+    pub detail: Option<String>,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            title: title.into(),
+            detail: None,
+            field: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> ApiError {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    pub fn bad_request(code: &'static str, title: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, title)
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+        )
+        .detail(detail)
+    }
+
+    /// An unexpected failure: logged here with its cause, answered without internals.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        )
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_uri: format!("urn:kadr:problem:{}", self.code),
+            title: self.title.clone(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            field: self.field.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .content_type("application/problem+json")
+            .insert_header(("Cache-Control", "no-store"))
+            .json(self.problem())
+    }
+}
+
+/// Turns actix's own extractor failures (bad JSON, bad path, bad query) into problems that
+/// name the field where the parser can tell.
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &err {
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Expected Content-Type: application/json",
+        ),
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "Request body too large",
+        ),
+        E::Deserialize(e) => {
+            let mut api =
+                ApiError::bad_request("invalid_body", "Malformed JSON body").detail(e.to_string());
+            if let Some(field) = field_from_serde(&e.to_string()) {
+                api = api.field(field);
+            }
+            api
+        }
+        other => ApiError::bad_request("invalid_body", "Malformed request body")
+            .detail(other.to_string()),
+    };
+    actix_web::error::InternalError::from_response(err, api.error_response()).into()
+}
+
+/// serde names the field in messages like "missing field `title`" or "unknown field `x`".
+fn field_from_serde(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let api =
+        ApiError::bad_request("invalid_query", "Malformed query string").detail(err.to_string());
+    actix_web::error::InternalError::from_response(err, api.error_response()).into()
+}
+
+pub fn path_error_handler(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    // A path segment that does not parse (say, a malformed id) names nothing that exists.
+    let api = ApiError::not_found().detail(err.to_string());
+    actix_web::error::InternalError::from_response(err, api.error_response()).into()
+}
+
+/// The answer for routes that do not exist.
+pub async fn not_found_route() -> HttpResponse {
+    ApiError::not_found()
+        .detail("no such route")
+        .error_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_is_taken_from_serde_messages() {
+        assert_eq!(
+            field_from_serde("missing field `title` at line 1"),
+            Some("title".to_owned())
+        );
+        assert_eq!(field_from_serde("expected value"), None);
+    }
+}
