@@ -170,7 +170,6 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         kadr_upload_api::configure(cfg);
         kadr_api::configure(cfg);
     })?;
-    tracing::info!(addr = %server.addr(), "kadr all listening on http://{}", server.addr());
     let served = server.run_until(shutdown).await;
     let _ = db.close().await;
     served?;

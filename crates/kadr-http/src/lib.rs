@@ -155,6 +155,7 @@ impl Server {
     /// Serves until `shutdown` is cancelled, then stops gracefully: in-flight requests get the
     /// configured shutdown timeout.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, "listening on http://{}", self.addr);
         let handle = self.server.handle();
         let stopper = tokio::spawn(async move {
             shutdown.cancelled().await;

@@ -16,7 +16,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let listen = config.upload_api.listen;
     let ctx = AppContext::open(config).await?;
     let server = kadr_http::bind(listen, ctx, configure)?;
-    tracing::info!(addr = %server.addr(), "upload-api listening");
     server
         .run_until(shutdown)
         .await

@@ -13,7 +13,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let listen = config.worker.listen;
     let ctx = AppContext::open(config).await?;
     let server = kadr_http::bind(listen, ctx, |_| {})?;
-    tracing::info!(addr = %server.addr(), "worker health endpoints listening");
     server
         .run_until(shutdown)
         .await

@@ -1,0 +1,36 @@
+# Kadr: `make run` starts everything on http://127.0.0.1:8080; `make test` runs every check.
+SHELL := /bin/bash
+CARGO ?= cargo
+DATA_DIR ?= ./var
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all deps test-deps build run test fmt lint nextest clean-data
+
+all: build
+
+deps:
+	@deploy/install-deps.sh
+
+test-deps:
+	@deploy/install-deps.sh --test
+
+build: deps
+	$(CARGO) build --release --locked
+
+run: build
+	./target/release/kadr all --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+nextest:
+	$(CARGO) nextest run --workspace --locked --no-fail-fast
+
+test: test-deps lint nextest
+
+clean-data:
+	rm -rf $(DATA_DIR)
