@@ -28,7 +28,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 nextest:
-	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	$(CARGO) nextest run --workspace --locked --no-fail-fast $(if $(KADR_TEST_S3_ENDPOINT),--run-ignored all,)
 
 test: test-deps lint nextest
 

@@ -175,23 +175,22 @@ async fn big_object_round_trip(fx: &Fixture) {
 
 #[tokio::test]
 async fn big_object_local() {
-    let fx = common::local().await.unwrap();
+    let fx = common::local().await;
     big_object_round_trip(&fx).await;
     fx.cleanup().await;
 }
 
 #[tokio::test]
 async fn big_object_s3() {
-    let fx = common::s3().await.unwrap();
+    let fx = common::s3().await;
     big_object_round_trip(&fx).await;
     fx.cleanup().await;
 }
 
 #[tokio::test]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test runs it when set)"]
 async fn big_object_s3_env() {
-    let Some(fx) = common::s3_env().await else {
-        return;
-    };
+    let fx = common::s3_env().await;
     big_object_round_trip(&fx).await;
     fx.cleanup().await;
 }
