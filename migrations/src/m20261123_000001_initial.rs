@@ -102,12 +102,17 @@ CREATE TABLE uploads (
     metadata      jsonb NOT NULL DEFAULT '{}',
     -- where the original ends up
     storage_key   text NOT NULL,
-    -- S3 multipart upload id and its completed parts [{number, etag, size}]
+    -- 's3': multipart parts + small tail pieces; 'local': one appended file
+    backend       text NOT NULL CHECK (backend IN ('s3', 'local')),
+    part_size     bigint NOT NULL CHECK (part_size > 0),
+    -- S3 multipart upload id and its completed parts [{n, etag}]
     multipart_id  text,
     parts         jsonb NOT NULL DEFAULT '[]',
-    -- bytes past the last full part, kept durably between requests
-    tail_key      text,
-    tail_size     bigint NOT NULL DEFAULT 0 CHECK (tail_size >= 0),
+    -- bytes past the last full part, kept as small objects [{offset, size}]
+    pieces        jsonb NOT NULL DEFAULT '[]',
+    -- the request currently writing (a lease renewed while it streams)
+    lock_token    uuid,
+    locked_until  timestamptz,
     state         text NOT NULL DEFAULT 'active'
                   CHECK (state IN ('active', 'complete', 'aborted', 'expired')),
     expires_at    timestamptz NOT NULL,

@@ -106,6 +106,12 @@ pub struct Config {
     pub storage: StorageConfig,
     pub queue: QueueConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub upload: UploadConfig,
+    pub moderation: ModerationConfig,
+    /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
+    /// means a generated one, printed once.
+    pub admin_password: Option<Secret>,
 }
 
 impl Default for Config {
@@ -124,6 +130,10 @@ impl Default for Config {
             storage: StorageConfig::default(),
             queue: QueueConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            upload: UploadConfig::default(),
+            moderation: ModerationConfig::default(),
+            admin_password: None,
         }
     }
 }
@@ -316,6 +326,66 @@ impl Default for LogConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of a token from `POST /api/v1/auth/token`.
+    pub token_ttl_hours: u64,
+    /// Failed logins allowed per account and per address within `login_window_secs`.
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            token_ttl_hours: 720,
+            login_max_failures: 10,
+            login_window_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadConfig {
+    /// Largest upload accepted (tus `Tus-Max-Size`).
+    pub max_size_bytes: u64,
+    /// Storage each user may fill with originals; 0 = unlimited.
+    pub user_quota_bytes: u64,
+    /// Unfinished uploads are aborted and cleaned up after this long.
+    pub expiration_hours: u64,
+    /// How often the janitor looks for expired uploads.
+    pub janitor_interval_secs: u64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            max_size_bytes: 10 * 1024 * 1024 * 1024,
+            user_quota_bytes: 100 * 1024 * 1024 * 1024,
+            expiration_hours: 24,
+            janitor_interval_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModerationConfig {
+    /// New videos of unverified users wait for a moderator; verified users, moderators and
+    /// admins publish directly.
+    pub require_review: bool,
+}
+
+impl Default for ModerationConfig {
+    fn default() -> Self {
+        ModerationConfig {
+            require_review: true,
+        }
+    }
+}
+
 impl Config {
     /// Loads the layered configuration; `file` is the `--config` argument.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -412,6 +482,30 @@ impl Config {
             return Err(ConfigError::invalid(
                 "queue.poll_interval_ms",
                 "must be at least 10",
+            ));
+        }
+        if self.upload.max_size_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "upload.max_size_bytes",
+                "must be at least 1",
+            ));
+        }
+        if self.upload.expiration_hours == 0 {
+            return Err(ConfigError::invalid(
+                "upload.expiration_hours",
+                "must be at least 1",
+            ));
+        }
+        if self.upload.janitor_interval_secs == 0 {
+            return Err(ConfigError::invalid(
+                "upload.janitor_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.auth.token_ttl_hours == 0 {
+            return Err(ConfigError::invalid(
+                "auth.token_ttl_hours",
+                "must be at least 1",
             ));
         }
         if self.worker.concurrency == 0 {

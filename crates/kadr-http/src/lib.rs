@@ -2,6 +2,7 @@
 //! storage), server start-up and graceful stop, `/healthz`, `/readyz`, `/metrics`, RFC 7807
 //! errors, tracing and the process-wide shutdown signal.
 
+pub mod auth;
 pub mod metrics;
 pub mod problem;
 pub mod shutdown;
@@ -127,6 +128,7 @@ where
             .app_data(web::JsonConfig::default().error_handler(problem::json_error_handler))
             .app_data(web::QueryConfig::default().error_handler(problem::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(problem::path_error_handler))
+            .wrap(cors())
             .wrap(from_fn(metrics::record))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
@@ -165,6 +167,33 @@ impl Server {
         stopper.abort();
         result
     }
+}
+
+/// Browsers on other origins (players, upload pages) may call every API: authentication is
+/// by bearer token, never by cookie, so no credentials are shared.
+fn cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"])
+        .allow_any_header()
+        .expose_headers([
+            "Location",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Expires",
+            "Upload-Metadata",
+            "Tus-Resumable",
+            "Tus-Version",
+            "Tus-Extension",
+            "Tus-Max-Size",
+            "Tus-Checksum-Algorithm",
+            "Kadr-Video-Id",
+            "Content-Range",
+            "Accept-Ranges",
+            "ETag",
+            "Retry-After",
+        ])
+        .max_age(86_400)
 }
 
 /// `GET /healthz`: the process is up.

@@ -53,7 +53,8 @@ impl StorageError {
         matches!(self, StorageError::NotFound { .. })
     }
 
-    pub(crate) fn io(context: impl Into<String>, error: std::io::Error) -> Self {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, error: std::io::Error) -> Self {
         StorageError::Io {
             context: context.into(),
             error,

@@ -64,6 +64,64 @@ impl LocalStorage {
         self.root.join(key)
     }
 
+    /// Opens (creating it and its directories) the file at `key` for writing in place, with
+    /// its length cut to `len`: resumable uploads append to such a file and record how much of
+    /// it is durable. A file shorter than `len` is an error, never zero-filled. The caller
+    /// syncs it; [`LocalStorage::promote`] moves it into place.
+    pub async fn open_staging(&self, key: &str, len: u64) -> Result<File, StorageError> {
+        validate_key(key)?;
+        let path = self.path_of(key);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .await
+                .map_err(|e| StorageError::io(format!("creating {}", parent.display()), e))?;
+        }
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .await
+            .map_err(|e| StorageError::io(format!("opening {}", path.display()), e))?;
+        let have = file
+            .metadata()
+            .await
+            .map_err(|e| StorageError::io(format!("reading {}", path.display()), e))?
+            .len();
+        if have < len {
+            return Err(StorageError::io(
+                format!(
+                    "{} holds {have} bytes, fewer than the {len} recorded",
+                    path.display()
+                ),
+                std::io::Error::from(ErrorKind::UnexpectedEof),
+            ));
+        }
+        file.set_len(len).await.map_err(|e| {
+            StorageError::io(format!("cutting {} to {len} bytes", path.display()), e)
+        })?;
+        Ok(file)
+    }
+
+    /// Moves the object at `from` to `to` atomically (one rename), syncing both directories.
+    pub async fn promote(&self, from: &str, to: &str) -> Result<ObjectMeta, StorageError> {
+        validate_key(from)?;
+        validate_key(to)?;
+        let (src, dst) = (self.path_of(from), self.path_of(to));
+        if let Some(parent) = dst.parent() {
+            fs::create_dir_all(parent)
+                .await
+                .map_err(|e| StorageError::io(format!("creating {}", parent.display()), e))?;
+        }
+        fs::rename(&src, &dst)
+            .await
+            .map_err(|e| not_found_or(from, &src, "moving", e))?;
+        for dir in [dst.parent(), src.parent()].into_iter().flatten() {
+            sync_dir(dir).await?;
+        }
+        self.head(to).await
+    }
+
     pub(crate) async fn check(&self) -> Result<(), StorageError> {
         let tmp = self.tmp_dir();
         fs::create_dir_all(&tmp)

@@ -1,7 +1,11 @@
-//! The upload service (`kadr upload-api`): accounts, video creation and resumable uploads.
-//!
-//! Its routes arrive with the upload issue; until then it serves the shared health, readiness
-//! and metrics endpoints.
+//! The upload service (`kadr upload-api`): accounts and tokens, video creation, tus 1.0
+//! resumable uploads that never lose an acknowledged byte, and the original's download.
+
+pub mod accounts;
+pub mod janitor;
+pub mod store;
+pub mod tus;
+pub mod videos;
 
 use actix_web::web;
 use kadr_config::Config;
@@ -9,18 +13,47 @@ use kadr_http::{AppContext, StartError};
 use tokio_util::sync::CancellationToken;
 
 /// Adds this service's routes; `kadr all` mounts them beside the other services'.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(limiter());
+    accounts::configure(cfg);
+    videos::configure(cfg);
+    tus::configure(cfg);
+}
+
+/// The login limiter is shared by every HTTP worker of the process.
+fn limiter() -> web::Data<accounts::LoginLimiter> {
+    static LIMITER: std::sync::OnceLock<web::Data<accounts::LoginLimiter>> =
+        std::sync::OnceLock::new();
+    LIMITER
+        .get_or_init(|| web::Data::new(accounts::LoginLimiter::default()))
+        .clone()
+}
+
+/// What the service does besides answering requests: the first admin account and the
+/// janitor. `kadr all` calls this too.
+pub async fn start_background(
+    ctx: &AppContext,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    if let Err(e) = accounts::ensure_admin(ctx).await {
+        tracing::error!(error = %e, "could not create the admin account");
+    }
+    janitor::spawn(ctx.clone(), shutdown)
+}
 
 /// Runs the service on its own at `upload_api.listen` until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let listen = config.upload_api.listen;
     let ctx = AppContext::open(config).await?;
+    let janitor = start_background(&ctx, shutdown.clone()).await;
     let server = kadr_http::bind(listen, ctx, configure)?;
-    server
+    let result = server
         .run_until(shutdown)
         .await
         .map_err(|source| StartError::Bind {
             addr: listen,
             source,
-        })
+        });
+    let _ = janitor.await;
+    result
 }

@@ -1,0 +1,127 @@
+//! Bearer-token authentication shared by the services.
+//!
+//! Tokens are opaque random strings handed out by the upload API; only their SHA-256 is
+//! stored. [`AuthUser`] requires a valid token (401 otherwise); [`MaybeUser`] accepts
+//! anonymous requests but still refuses a bad token.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+use kadr_db::entities::{api_token, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppContext};
+
+/// Prefix of every token, so leaked tokens are easy to recognise and scan for.
+pub const TOKEN_PREFIX: &str = "kadr_";
+
+/// SHA-256 of a token: what is stored and looked up.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The authenticated caller and the token it used.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: user::Model,
+    pub token_id: uuid::Uuid,
+}
+
+/// The caller, when a token was given.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl AuthUser {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.user.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Administrators only",
+            ))
+        }
+    }
+}
+
+pub fn unauthorized(detail: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Authentication required",
+    )
+    .detail(detail)
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("authorization") else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(unauthorized("use `Authorization: Bearer <token>`")),
+    }
+}
+
+async fn lookup(ctx: &AppContext, token: &str) -> Result<AuthUser, ApiError> {
+    let now = chrono::Utc::now();
+    let found = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .find_also_related(user::Entity)
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    match found {
+        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => Ok(AuthUser {
+            user: u,
+            token_id: t.id,
+        }),
+        Some((t, Some(_))) if t.revoked_at.is_none() => Err(unauthorized("the token has expired")),
+        _ => Err(unauthorized("the token is not valid")),
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Option<AuthUser>, ApiError> {
+    let Some(token) = bearer(&req)? else {
+        return Ok(None);
+    };
+    let ctx = req
+        .app_data::<web::Data<AppContext>>()
+        .ok_or_else(|| ApiError::internal(&"application context missing"))?;
+    lookup(ctx, &token).await.map(Some)
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            authenticate(req)
+                .await?
+                .ok_or_else(|| unauthorized("no bearer token was given"))
+        })
+    }
+}
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(req).await.map(MaybeUser) })
+    }
+}

@@ -1,0 +1,472 @@
+//! Accounts and tokens: registration, login (rate-limited), logout, the first admin, and the
+//! admin's role/verified switch.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use chrono::Utc;
+use kadr_db::entities::{api_token, channel, user};
+use kadr_http::auth::{AuthUser, TOKEN_PREFIX, token_hash};
+use kadr_http::{ApiError, AppContext};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/users", web::post().to(register))
+        .route("/api/v1/me", web::get().to(me))
+        .route("/api/v1/auth/token", web::post().to(login))
+        .route("/api/v1/auth/token", web::delete().to(logout))
+        .route(
+            "/api/v1/admin/users/{id}",
+            web::patch().to(admin_update_user),
+        );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Register {
+    username: String,
+    email: String,
+    password: String,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    pub role: String,
+    pub verified: bool,
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+impl From<&user::Model> for UserView {
+    fn from(u: &user::Model) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            role: u.role.clone(),
+            verified: u.verified,
+            created_at: u.created_at,
+        }
+    }
+}
+
+fn invalid(field: &str, title: &str) -> ApiError {
+    ApiError::bad_request("invalid_field", title.to_owned()).field(field)
+}
+
+fn validate_username(name: &str) -> Result<(), ApiError> {
+    let count = name.chars().count();
+    if !(3..=32).contains(&count) {
+        return Err(invalid("username", "A username has 3 to 32 characters"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(invalid(
+            "username",
+            "A username has letters, digits, '_', '.' and '-' only",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_email(email: &str) -> Result<(), ApiError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("email", "Not an e-mail address"))
+    }
+}
+
+fn validate_password(password: &str) -> Result<(), ApiError> {
+    let count = password.chars().count();
+    if (8..=256).contains(&count) {
+        Ok(())
+    } else {
+        Err(invalid("password", "A password has 8 to 256 characters"))
+    }
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    web::block(move || {
+        let salt_bytes: [u8; 16] = rand::random();
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(|e| ApiError::internal(&e))
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    web::block(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// Maps unique-index violations to 409s naming the field.
+fn conflict_or_internal(err: DbErr) -> ApiError {
+    if let Some(SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
+        if msg.contains("users_email_key") {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "That e-mail address is already registered",
+            )
+            .field("email");
+        }
+        if msg.contains("users_username_key") || msg.contains("channels_handle_key") {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                "That username is taken",
+            )
+            .field("username");
+        }
+    }
+    ApiError::internal(&err)
+}
+
+/// Creates a user and its default channel in one transaction.
+pub async fn create_user(
+    ctx: &AppContext,
+    username: &str,
+    email: &str,
+    password_hash: String,
+    role: &str,
+    verified: bool,
+) -> Result<user::Model, ApiError> {
+    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let now = Utc::now().fixed_offset();
+    let user = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        username: Set(username.to_owned()),
+        email: Set(email.to_owned()),
+        password_hash: Set(password_hash),
+        role: Set(role.to_owned()),
+        verified: Set(verified),
+        storage_used_bytes: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&tx)
+    .await
+    .map_err(conflict_or_internal)?;
+    channel::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        owner_id: Set(user.id),
+        handle: Set(username.to_owned()),
+        display_name: Set(username.to_owned()),
+        description: Set(String::new()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&tx)
+    .await
+    .map_err(conflict_or_internal)?;
+    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(user)
+}
+
+async fn register(
+    ctx: web::Data<AppContext>,
+    body: web::Json<Register>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let username = body.username.trim();
+    let email = body.email.trim().to_lowercase();
+    validate_username(username)?;
+    validate_email(&email)?;
+    validate_password(&body.password)?;
+    let hash = hash_password(body.password).await?;
+    let user = create_user(&ctx, username, &email, hash, "user", false).await?;
+    tracing::info!(user = %user.id, username = %user.username, "user registered");
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
+        .json(json!({ "user": UserView::from(&user), "channel": { "handle": user.username } })))
+}
+
+async fn me(auth: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(UserView::from(&auth.user))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+    #[serde(default)]
+    token_name: Option<String>,
+}
+
+/// Failed logins per account and per address within a window.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    /// `Err(retry_after)` when `key` has used up its failures.
+    fn check(&self, key: &str, max: u32, window: Duration) -> Result<(), Duration> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(key) {
+            Some((count, since)) if *count >= max && since.elapsed() < window => {
+                Err(window - since.elapsed())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn fail(&self, key: &str, window: Duration) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (_, since)| since.elapsed() < window);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= window {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    fn reset(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+        .to_string()
+}
+
+async fn login(
+    ctx: web::Data<AppContext>,
+    limiter: web::Data<LoginLimiter>,
+    req: HttpRequest,
+    body: web::Json<Login>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let auth = &ctx.config.auth;
+    let window = Duration::from_secs(auth.login_window_secs);
+    let account_key = format!("user:{}", body.username.trim().to_lowercase());
+    let address_key = format!("ip:{}", client_ip(&req));
+    for key in [&account_key, &address_key] {
+        if let Err(wait) = limiter.check(key, auth.login_max_failures, window) {
+            let secs = wait.as_secs().max(1);
+            let err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many failed logins",
+            )
+            .detail(format!("try again in {secs} s"));
+            let mut res = actix_web::ResponseError::error_response(&err);
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            return Ok(res);
+        }
+    }
+    let found = user::Entity::find()
+        .filter(sea_orm::sea_query::Expr::cust_with_values(
+            "lower(username) = $1",
+            [body.username.trim().to_lowercase()],
+        ))
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    // Verify against a real hash even for unknown names, so timing does not tell them apart.
+    let (hash, user) = match found {
+        Some(u) => (u.password_hash.clone(), Some(u)),
+        None => (dummy_hash().to_owned(), None),
+    };
+    let ok = verify_password(body.password, hash).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        limiter.fail(&account_key, window);
+        limiter.fail(&address_key, window);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Wrong username or password",
+        ));
+    };
+    limiter.reset(&account_key);
+
+    let random: [u8; 32] = rand::random();
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+    );
+    let now = Utc::now();
+    let expires_at = now
+        + chrono::Duration::hours(i64::try_from(auth.token_ttl_hours).unwrap_or(i64::MAX / 3600));
+    api_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        token_hash: Set(token_hash(&token)),
+        name: Set(body.token_name.unwrap_or_default()),
+        created_at: Set(now.fixed_offset()),
+        expires_at: Set(expires_at.fixed_offset()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(&ctx.db)
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "token": token,
+            "token_type": "Bearer",
+            "expires_at": expires_at,
+            "user": UserView::from(&user),
+        })))
+}
+
+/// A valid argon2id hash of a random password, computed once.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt_bytes: [u8; 16] = rand::random();
+        let pw: [u8; 16] = rand::random();
+        match SaltString::encode_b64(&salt_bytes) {
+            Ok(salt) => Argon2::default()
+                .hash_password(&pw, &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    })
+}
+
+async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::current_timestamp(),
+        )
+        .filter(api_token::Column::Id.eq(auth.token_id))
+        .exec(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminUpdate {
+    role: Option<String>,
+    verified: Option<bool>,
+}
+
+async fn admin_update_user(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<AdminUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_admin()?;
+    let body = body.into_inner();
+    if let Some(role) = &body.role
+        && !matches!(role.as_str(), "user" | "moderator" | "admin")
+    {
+        return Err(invalid("role", "role is one of user, moderator, admin"));
+    }
+    let found = user::Entity::find_by_id(path.into_inner())
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(ApiError::not_found)?;
+    let mut active: user::ActiveModel = found.into();
+    if let Some(role) = body.role {
+        active.role = Set(role);
+    }
+    if let Some(verified) = body.verified {
+        active.verified = Set(verified);
+    }
+    active.updated_at = Set(Utc::now().fixed_offset());
+    let updated = active
+        .update(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    tracing::info!(admin = %auth.user.id, user = %updated.id, role = %updated.role, verified = updated.verified, "user updated by admin");
+    Ok(HttpResponse::Ok().json(UserView::from(&updated)))
+}
+
+/// Creates the `admin` account on first start, with `KADR_ADMIN_PASSWORD` or a generated
+/// password printed once.
+pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
+    let exists = user::Entity::find()
+        .filter(user::Column::Username.eq("admin"))
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let (password, generated) = match &ctx.config.admin_password {
+        Some(p) if !p.is_empty() => (p.expose().to_owned(), false),
+        _ => {
+            let bytes: [u8; 18] = rand::random();
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+                true,
+            )
+        }
+    };
+    let hash = hash_password(password.clone()).await?;
+    match create_user(ctx, "admin", "admin@localhost.invalid", hash, "admin", true).await {
+        Ok(_) => {
+            if generated {
+                // Shown once, on the console of the operator who started Kadr.
+                eprintln!(
+                    "kadr: created the `admin` account with password: {password}\n\
+                     kadr: (set KADR_ADMIN_PASSWORD to choose it; this is shown only once)"
+                );
+            }
+            tracing::info!("created the admin account");
+            Ok(())
+        }
+        // Another process created it first.
+        Err(e) if e.status == StatusCode::CONFLICT => Ok(()),
+        Err(e) => Err(e),
+    }
+}

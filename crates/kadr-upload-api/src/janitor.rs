@@ -1,0 +1,74 @@
+//! Ends uploads: terminated by their owner, or expired and swept by the janitor.
+
+use std::time::Duration;
+
+use kadr_db::entities::upload;
+use kadr_http::{ApiError, AppContext};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+use tokio_util::sync::CancellationToken;
+
+use crate::store;
+
+/// Removes what `up` stored and marks it `state` (`aborted` or `expired`).
+pub async fn end_upload(ctx: &AppContext, up: &upload::Model, state: &str) -> Result<(), ApiError> {
+    store::discard(&ctx.storage, up)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+    ctx.db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE uploads SET state = $2, lock_token = NULL, locked_until = NULL, parts = '[]', pieces = '[]',
+                 updated_at = now()
+             WHERE id = $1 AND state = 'active'",
+            [up.id.into(), state.into()],
+        ))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    tracing::info!(upload = %up.id, video = %up.video_id, state, "upload ended");
+    Ok(())
+}
+
+/// One sweep: expired uploads that no request is writing to are cleaned up.
+pub async fn sweep(ctx: &AppContext) -> Result<usize, ApiError> {
+    let expired = upload::Entity::find()
+        .from_raw_sql(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT * FROM uploads
+             WHERE state = 'active' AND expires_at < now()
+               AND (lock_token IS NULL OR locked_until < now())
+             ORDER BY expires_at LIMIT 100",
+        ))
+        .all(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut ended = 0;
+    for up in &expired {
+        match end_upload(ctx, up, "expired").await {
+            Ok(()) => ended += 1,
+            Err(e) => {
+                tracing::warn!(upload = %up.id, error = %e, "could not clean up an expired upload")
+            }
+        }
+    }
+    Ok(ended)
+}
+
+/// Sweeps every `upload.janitor_interval_secs` until shutdown.
+pub fn spawn(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval(Duration::from_secs(ctx.config.upload.janitor_interval_secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match sweep(&ctx).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(uploads = n, "expired uploads cleaned up"),
+                Err(e) => tracing::warn!(error = %e, "upload janitor sweep failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,463 @@
+//! tus 1.0.0 at `/api/v1/uploads`: core, creation, creation-with-upload, termination,
+//! checksum (sha1, sha256) and expiration.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use kadr_db::entities::{upload, video};
+use kadr_http::auth::AuthUser;
+use kadr_http::{ApiError, AppContext};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::store::{self, CHECKSUM_ALGORITHMS, Checksum, UploadLock, Written};
+use crate::videos::{
+    self, NewVideo, check_limits, complete_upload, http_date, insert_upload, insert_video,
+};
+
+pub const TUS_VERSION: &str = "1.0.0";
+const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
+const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/uploads")
+            .wrap(DefaultHeaders::new().add(("Tus-Resumable", TUS_VERSION)))
+            .route(
+                "",
+                web::method(actix_web::http::Method::OPTIONS).to(options),
+            )
+            .route("", web::post().to(create))
+            .route(
+                "/{id}",
+                web::method(actix_web::http::Method::OPTIONS).to(options),
+            )
+            .route("/{id}", web::head().to(head))
+            .route("/{id}", web::patch().to(patch))
+            .route("/{id}", web::delete().to(terminate)),
+    );
+}
+
+async fn options(ctx: web::Data<AppContext>) -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Tus-Version", TUS_VERSION))
+        .insert_header(("Tus-Extension", EXTENSIONS))
+        .insert_header(("Tus-Max-Size", ctx.config.upload.max_size_bytes.to_string()))
+        .insert_header(("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS))
+        .finish()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// 412 unless the client speaks our version.
+fn check_version(req: &HttpRequest) -> Result<(), ApiError> {
+    match header(req.headers(), "tus-resumable") {
+        Some(TUS_VERSION) => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "unsupported_tus_version",
+            "Tus-Resumable must be 1.0.0",
+        )
+        .detail(format!("got {other:?}"))),
+    }
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs (value may be absent).
+pub fn parse_metadata(raw: &str) -> Result<Map<String, Value>, ApiError> {
+    let mut out = Map::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = match pair.split_once(' ') {
+            Some((k, v)) => (k, Some(v.trim())),
+            None => (pair, None),
+        };
+        let bad = || {
+            ApiError::bad_request("invalid_metadata", "Upload-Metadata is malformed")
+                .field(key.to_owned())
+        };
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_graphic()) || out.contains_key(key) {
+            return Err(bad());
+        }
+        let value = match value {
+            Some(v) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v)
+                    .map_err(|_| bad())?;
+                String::from_utf8(bytes).map_err(|_| bad())?
+            }
+            None => String::new(),
+        };
+        out.insert(key.to_owned(), Value::String(value));
+    }
+    Ok(out)
+}
+
+fn meta_str<'a>(meta: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    meta.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// The file name without its extension, as a title of last resort.
+fn title_from_filename(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    }
+}
+
+fn is_octet_stream(req: &HttpRequest) -> bool {
+    header(req.headers(), "content-type")
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(OFFSET_OCTET_STREAM)
+        })
+        .unwrap_or(false)
+}
+
+fn declared_body_length(req: &HttpRequest) -> Option<i64> {
+    header(req.headers(), "content-length").and_then(|v| v.parse().ok())
+}
+
+/// `POST /api/v1/uploads`: a new upload (and a new video unless `video_id` names one).
+async fn create(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    check_version(&req)?;
+    if req.headers().contains_key("upload-defer-length") {
+        return Err(ApiError::bad_request(
+            "defer_length_unsupported",
+            "Give Upload-Length when creating the upload",
+        ));
+    }
+    let length: i64 = header(req.headers(), "upload-length")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_upload_length",
+                "Upload-Length must be a number of bytes",
+            )
+            .field("Upload-Length")
+        })?;
+    let meta = match header(req.headers(), "upload-metadata") {
+        Some(raw) => parse_metadata(raw)?,
+        None => Map::new(),
+    };
+    let with_body = declared_body_length(&req).unwrap_or(0) > 0
+        || req.headers().contains_key("transfer-encoding");
+    if with_body && !is_octet_stream(&req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "An upload body is sent as application/offset+octet-stream",
+        ));
+    }
+    check_limits(&ctx, &auth.user, length).await?;
+
+    let filename = meta_str(&meta, "filename")
+        .or(meta_str(&meta, "name"))
+        .map(str::to_owned);
+    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let video = match meta_str(&meta, "video_id") {
+        Some(id) => {
+            let id: Uuid = id.parse().map_err(|_| {
+                ApiError::bad_request("invalid_metadata", "video_id is not a video id")
+                    .field("video_id")
+            })?;
+            let v = video::Entity::find_by_id(id)
+                .one(&tx)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .filter(|v| v.owner_id == auth.user.id)
+                .ok_or_else(|| ApiError::not_found().detail("no such video of yours"))?;
+            let busy = upload::Entity::find()
+                .filter(upload::Column::VideoId.eq(v.id))
+                .filter(upload::Column::State.is_in(["active", "complete"]))
+                .one(&tx)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            if v.status != "awaiting_upload" || busy.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "video_has_upload",
+                    "This video already has an upload",
+                ));
+            }
+            v
+        }
+        None => {
+            let new = NewVideo {
+                title: meta_str(&meta, "title").map(str::to_owned),
+                description: meta_str(&meta, "description").map(str::to_owned),
+                language: meta_str(&meta, "language").map(str::to_owned),
+                privacy: meta_str(&meta, "privacy").map(str::to_owned),
+                tags: meta_str(&meta, "tags").map(|t| t.split(',').map(str::to_owned).collect()),
+                size: None,
+            };
+            let fields = new.validate(
+                filename
+                    .as_deref()
+                    .map(title_from_filename)
+                    .or(Some("Untitled")),
+            )?;
+            insert_video(&ctx, &tx, &auth.user, fields).await?
+        }
+    };
+    let up = insert_upload(&ctx, &tx, &video, length, filename, Value::Object(meta)).await?;
+    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    tracing::info!(upload = %up.id, video = %video.id, length, "upload created");
+
+    let offset = if length == 0 || with_body {
+        match write_body(&ctx, up.id, 0, body, None).await {
+            Ok(offset) => offset,
+            // The upload exists; a failed first chunk is resumed like any other.
+            Err(e) if e.status.is_server_error() => return Err(e),
+            Err(_) => current_offset(&ctx, up.id).await?,
+        }
+    } else {
+        0
+    };
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", videos::upload_url(&req, up.id)))
+        .insert_header(("Upload-Offset", offset.to_string()))
+        .insert_header(("Kadr-Video-Id", video.id.to_string()));
+    if offset < length {
+        res.insert_header(("Upload-Expires", http_date(up.expires_at)));
+    }
+    Ok(res.finish())
+}
+
+async fn current_offset(ctx: &AppContext, id: Uuid) -> Result<i64, ApiError> {
+    upload::Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map(|u| u.offset_bytes)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The caller's upload: 404 for unknown uploads and other people's, 404 for terminated ones,
+/// 410 for expired ones.
+async fn owned_upload(
+    ctx: &AppContext,
+    auth: &AuthUser,
+    id: Uuid,
+) -> Result<upload::Model, ApiError> {
+    let up = upload::Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .filter(|u| u.owner_id == auth.user.id)
+        .ok_or_else(ApiError::not_found)?;
+    match up.state.as_str() {
+        "aborted" => Err(ApiError::not_found().detail("the upload was terminated")),
+        "expired" => Err(ApiError::new(
+            StatusCode::GONE,
+            "upload_expired",
+            "The upload expired",
+        )),
+        _ if up.state == "active" && up.expires_at < chrono::Utc::now() => Err(ApiError::new(
+            StatusCode::GONE,
+            "upload_expired",
+            "The upload expired",
+        )),
+        _ => Ok(up),
+    }
+}
+
+fn parse_id(path: &web::Path<String>) -> Result<Uuid, ApiError> {
+    path.parse().map_err(|_| ApiError::not_found())
+}
+
+async fn head(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_version(&req)?;
+    let up = owned_upload(&ctx, &auth, parse_id(&path)?).await?;
+    let mut res = HttpResponse::Ok();
+    res.insert_header(("Upload-Offset", up.offset_bytes.to_string()))
+        .insert_header(("Upload-Length", up.length.to_string()))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Kadr-Video-Id", up.video_id.to_string()));
+    if up.state == "active" {
+        res.insert_header(("Upload-Expires", http_date(up.expires_at)));
+    }
+    if let Some(meta) = encode_metadata(&up.metadata) {
+        res.insert_header(("Upload-Metadata", meta));
+    }
+    Ok(res.finish())
+}
+
+fn encode_metadata(meta: &Value) -> Option<String> {
+    let map = meta.as_object()?;
+    if map.is_empty() {
+        return None;
+    }
+    Some(
+        map.iter()
+            .map(|(k, v)| {
+                let v = v.as_str().unwrap_or_default();
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!(
+                        "{k} {}",
+                        base64::engine::general_purpose::STANDARD.encode(v)
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+async fn patch(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    check_version(&req)?;
+    if !is_octet_stream(&req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "PATCH bodies are sent as application/offset+octet-stream",
+        ));
+    }
+    let claimed: i64 = header(req.headers(), "upload-offset")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_upload_offset",
+                "Upload-Offset must be a number of bytes",
+            )
+            .field("Upload-Offset")
+        })?;
+    let checksum = header(req.headers(), "upload-checksum")
+        .map(Checksum::parse)
+        .transpose()?;
+    let up = owned_upload(&ctx, &auth, parse_id(&path)?).await?;
+    if let Some(len) = declared_body_length(&req)
+        && claimed.saturating_add(len) > up.length
+    {
+        return Err(ApiError::bad_request(
+            "exceeds_length",
+            "The request body goes past Upload-Length",
+        ));
+    }
+    let offset = write_body(&ctx, up.id, claimed, body, checksum).await?;
+    let mut res = HttpResponse::NoContent();
+    res.insert_header(("Upload-Offset", offset.to_string()));
+    if offset < up.length {
+        res.insert_header(("Upload-Expires", http_date(up.expires_at)));
+    }
+    Ok(res.finish())
+}
+
+/// Takes the upload's lease, checks the offset, writes the body and, on the last byte,
+/// records completion. Returns the new offset.
+async fn write_body(
+    ctx: &AppContext,
+    id: Uuid,
+    claimed: i64,
+    body: web::Payload,
+    checksum: Option<Checksum>,
+) -> Result<i64, ApiError> {
+    let Some((mut lock, up)) = UploadLock::acquire(&ctx.db, id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    else {
+        // Completed meanwhile, or another request is writing.
+        let up = upload::Entity::find_by_id(id)
+            .one(&ctx.db)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .ok_or_else(ApiError::not_found)?;
+        if up.state == "complete" && claimed == up.length {
+            return Ok(up.length);
+        }
+        if up.state == "complete" {
+            return Err(offset_conflict(claimed, up.length));
+        }
+        return Err(ApiError::new(
+            StatusCode::LOCKED,
+            "upload_busy",
+            "Another request is writing to this upload",
+        ));
+    };
+    let result = async {
+        if claimed != up.offset_bytes {
+            return Err(offset_conflict(claimed, up.offset_bytes));
+        }
+        match store::write(&ctx.storage, &mut lock, &up, body, checksum).await? {
+            Written::Progress(offset) => Ok(offset),
+            Written::Complete => {
+                complete_upload(ctx, &lock, &up).await?;
+                Ok(up.length)
+            }
+        }
+    }
+    .await;
+    lock.release().await;
+    result
+}
+
+fn offset_conflict(claimed: i64, actual: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "offset_mismatch",
+        "Upload-Offset does not match the upload's offset",
+    )
+    .detail(format!(
+        "the request says {claimed}, the upload is at {actual}"
+    ))
+}
+
+/// `DELETE /api/v1/uploads/{id}`: termination.
+async fn terminate(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_version(&req)?;
+    let up = owned_upload(&ctx, &auth, parse_id(&path)?).await?;
+    if up.state == "complete" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_complete",
+            "The upload is complete; delete the video instead",
+        ));
+    }
+    let Some((lock, up)) = UploadLock::acquire(&ctx.db, up.id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    else {
+        return Err(ApiError::new(
+            StatusCode::LOCKED,
+            "upload_busy",
+            "Another request is writing to this upload",
+        ));
+    };
+    let result = crate::janitor::end_upload(&ctx, &up, "aborted").await;
+    lock.release().await;
+    result?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,499 @@
+//! Creating videos (with or without their upload), completing uploads, and downloading the
+//! original.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use kadr_db::entities::{channel, upload, user, video};
+use kadr_http::auth::AuthUser;
+use kadr_http::{ApiError, AppContext};
+use kadr_queue::NewJob;
+use kadr_storage::{ByteRange, Storage, StorageError};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait,
+};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::store::{self, LOCAL_CHECKPOINT, UploadLock};
+
+/// The queue the worker takes transcodes from.
+pub const TRANSCODE_QUEUE: &str = "transcode";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/videos", web::post().to(create))
+        .route("/api/v1/videos/{id}/source", web::get().to(source));
+}
+
+/// What a new video is described with, from JSON or from tus metadata.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVideo {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub privacy: Option<String>,
+    /// Size of the file to come: with it, the tus upload is created now and its URL returned.
+    #[serde(default)]
+    pub size: Option<i64>,
+}
+
+fn invalid(field: &str, title: &str) -> ApiError {
+    ApiError::bad_request("invalid_field", title.to_owned()).field(field)
+}
+
+/// Checked and normalised video fields.
+#[derive(Debug, Clone)]
+pub struct VideoFields {
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    pub privacy: String,
+}
+
+impl NewVideo {
+    /// `fallback_title` is used when no title was given (the uploaded file's name).
+    pub fn validate(&self, fallback_title: Option<&str>) -> Result<VideoFields, ApiError> {
+        let title = self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .or(fallback_title.map(str::trim).filter(|t| !t.is_empty()))
+            .ok_or_else(|| invalid("title", "A video needs a title"))?;
+        if title.chars().count() > 300 {
+            return Err(invalid("title", "A title has at most 300 characters"));
+        }
+        let description = self.description.clone().unwrap_or_default();
+        if description.chars().count() > 10_000 {
+            return Err(invalid(
+                "description",
+                "A description has at most 10000 characters",
+            ));
+        }
+        let tags: Vec<String> = self
+            .tags
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 64) {
+            return Err(invalid(
+                "tags",
+                "At most 30 tags of at most 64 characters each",
+            ));
+        }
+        let language = self
+            .language
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        if let Some(l) = language
+            && (l.len() > 35 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            return Err(invalid(
+                "language",
+                "language is a BCP 47 tag such as ru, en or ar",
+            ));
+        }
+        let privacy = self.privacy.as_deref().unwrap_or("public");
+        if !matches!(privacy, "public" | "unlisted" | "private") {
+            return Err(invalid(
+                "privacy",
+                "privacy is one of public, unlisted, private",
+            ));
+        }
+        Ok(VideoFields {
+            title: title.to_owned(),
+            description,
+            tags,
+            language: language.map(str::to_owned),
+            privacy: privacy.to_owned(),
+        })
+    }
+}
+
+/// Whether the owner's new videos skip the moderation queue.
+fn moderation_for(ctx: &AppContext, owner: &user::Model) -> &'static str {
+    if !ctx.config.moderation.require_review || owner.verified || owner.is_moderator() {
+        "approved"
+    } else {
+        "pending"
+    }
+}
+
+/// 413 unless `size` fits the per-upload limit and the owner's quota (counting uploads still
+/// in progress).
+pub async fn check_limits(
+    ctx: &AppContext,
+    owner: &user::Model,
+    size: i64,
+) -> Result<(), ApiError> {
+    let max = ctx.config.upload.max_size_bytes;
+    if size < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_upload_length",
+            "The upload size must be a number of bytes",
+        ));
+    }
+    if size as u64 > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "The file is larger than allowed",
+        )
+        .detail(format!("{size} bytes; the limit is {max} bytes")));
+    }
+    let quota = ctx.config.upload.user_quota_bytes;
+    if quota == 0 {
+        return Ok(());
+    }
+    let row = ctx
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT ((SELECT storage_used_bytes FROM users WHERE id = $1)
+                  + COALESCE((SELECT sum(length) FROM uploads WHERE owner_id = $1 AND state = 'active'), 0)
+                 )::bigint AS used",
+            [owner.id.into()],
+        ))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let used: i64 = row
+        .and_then(|r| r.try_get::<i64>("", "used").ok())
+        .unwrap_or(0);
+    if (used as u64).saturating_add(size as u64) > quota {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "quota_exceeded",
+            "Your storage quota is used up",
+        )
+        .detail(format!(
+            "{used} of {quota} bytes used; this file needs {size} more"
+        )));
+    }
+    Ok(())
+}
+
+/// Inserts a video owned by `owner` in its default channel.
+pub async fn insert_video(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    owner: &user::Model,
+    fields: VideoFields,
+) -> Result<video::Model, ApiError> {
+    let channel = channel::Entity::find()
+        .filter(channel::Column::OwnerId.eq(owner.id))
+        .one(tx)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::internal(&format!("user {} has no channel", owner.id)))?;
+    let now = Utc::now().fixed_offset();
+    video::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        channel_id: Set(channel.id),
+        owner_id: Set(owner.id),
+        title: Set(fields.title),
+        description: Set(fields.description),
+        tags: Set(fields.tags),
+        language: Set(fields.language),
+        privacy: Set(fields.privacy),
+        status: Set("awaiting_upload".to_owned()),
+        moderation: Set(moderation_for(ctx, owner).to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// Creates the upload resource for `video` (and its S3 multipart upload).
+pub async fn insert_upload(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    video: &video::Model,
+    length: i64,
+    filename: Option<String>,
+    metadata: serde_json::Value,
+) -> Result<upload::Model, ApiError> {
+    let key = video::source_key(video.id);
+    let (backend, part_size, multipart_id) = match &*ctx.storage {
+        Storage::S3(s3) => {
+            let id = s3
+                .create_multipart(&key, Some("application/octet-stream"))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+            (
+                "s3",
+                (ctx.config.storage.s3.part_size_mib * 1024 * 1024) as i64,
+                Some(id),
+            )
+        }
+        Storage::Local(_) => ("local", LOCAL_CHECKPOINT, None),
+    };
+    let now = Utc::now();
+    let expires = now + chrono::Duration::hours(ctx.config.upload.expiration_hours as i64);
+    upload::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        video_id: Set(video.id),
+        owner_id: Set(video.owner_id),
+        length: Set(length),
+        offset_bytes: Set(0),
+        filename: Set(filename),
+        metadata: Set(metadata),
+        storage_key: Set(key),
+        backend: Set(backend.to_owned()),
+        part_size: Set(part_size),
+        multipart_id: Set(multipart_id),
+        parts: Set(json!([])),
+        pieces: Set(json!([])),
+        lock_token: Set(None),
+        locked_until: Set(None),
+        state: Set("active".to_owned()),
+        expires_at: Set(expires.fixed_offset()),
+        created_at: Set(now.fixed_offset()),
+        updated_at: Set(now.fixed_offset()),
+        completed_at: Set(None),
+    }
+    .insert(tx)
+    .await
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// Records a finished upload in one transaction: upload complete, video queued, storage
+/// accounted, transcode job enqueued. Fenced by the request's lease.
+pub async fn complete_upload(
+    ctx: &AppContext,
+    lock: &UploadLock,
+    up: &upload::Model,
+) -> Result<(), ApiError> {
+    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let done = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE uploads SET offset_bytes = length, state = 'complete', completed_at = now(),
+                 updated_at = now(), lock_token = NULL, locked_until = NULL, pieces = '[]'
+             WHERE id = $1 AND lock_token = $2 AND state = 'active'",
+            [up.id.into(), lock.token().into()],
+        ))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if done.rows_affected() != 1 {
+        return Err(store::WriteError::LockLost.into());
+    }
+    finish_video(ctx, &tx, up.video_id, up.owner_id, up.length).await?;
+    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    if let Err(e) = ctx
+        .storage
+        .delete_prefix(&store::upload_prefix(up.id))
+        .await
+    {
+        tracing::warn!(upload = %up.id, error = %e, "could not remove an upload's leftovers");
+    }
+    tracing::info!(upload = %up.id, video = %up.video_id, bytes = up.length, "upload complete; transcode queued");
+    Ok(())
+}
+
+/// The video part of completion, in the caller's transaction.
+pub async fn finish_video(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    video_id: Uuid,
+    owner_id: Uuid,
+    size: i64,
+) -> Result<(), ApiError> {
+    let err = |e: sea_orm::DbErr| ApiError::internal(&e);
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE videos SET status = 'queued', source_size_bytes = $2, progress = 0, updated_at = now()
+         WHERE id = $1",
+        [video_id.into(), size.into()],
+    ))
+    .await
+    .map_err(err)?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE users SET storage_used_bytes = storage_used_bytes + $2, updated_at = now() WHERE id = $1",
+        [owner_id.into(), size.into()],
+    ))
+    .await
+    .map_err(err)?;
+    let job = NewJob::new(TRANSCODE_QUEUE, &json!({ "video_id": video_id }))
+        .map_err(|e| ApiError::internal(&e))?
+        .dedupe_key(video_id.to_string());
+    kadr_queue::enqueue(tx, job, ctx.config.queue.max_attempts)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(())
+}
+
+/// The public URL of an upload, from the request's scheme and host.
+pub fn upload_url(req: &HttpRequest, upload_id: Uuid) -> String {
+    let info = req.connection_info();
+    format!(
+        "{}://{}/api/v1/uploads/{upload_id}",
+        info.scheme(),
+        info.host()
+    )
+}
+
+pub fn creation_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/api/v1/uploads", info.scheme(), info.host())
+}
+
+pub fn http_date(t: DateTime<chrono::FixedOffset>) -> String {
+    header::HttpDate::from(std::time::SystemTime::from(t)).to_string()
+}
+
+/// `POST /api/v1/videos`: a video, and its tus upload when `size` is given.
+async fn create(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    body: web::Json<NewVideo>,
+) -> Result<HttpResponse, ApiError> {
+    let fields = body.validate(None)?;
+    if let Some(size) = body.size {
+        check_limits(&ctx, &auth.user, size).await?;
+    }
+    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let video = insert_video(&ctx, &tx, &auth.user, fields).await?;
+    let upload = match body.size {
+        Some(size) => Some(insert_upload(&ctx, &tx, &video, size, None, json!({})).await?),
+        None => None,
+    };
+    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    let upload_json = match &upload {
+        Some(u) => json!({
+            "url": upload_url(&req, u.id),
+            "endpoint": creation_url(&req),
+            "expires_at": u.expires_at,
+        }),
+        None => json!({
+            "endpoint": creation_url(&req),
+            "metadata": { "video_id": video.id },
+        }),
+    };
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/videos/{}", video.id)))
+        .json(json!({
+            "id": video.id,
+            "title": video.title,
+            "privacy": video.privacy,
+            "status": video.status,
+            "moderation": video.moderation,
+            "upload": upload_json,
+        })))
+}
+
+/// `GET /api/v1/videos/{id}/source`: the original file, for its owner and admins, with Range.
+async fn source(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let video = video::Entity::find_by_id(path.into_inner())
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .filter(|v| v.owner_id == auth.user.id || auth.user.is_admin())
+        .ok_or_else(ApiError::not_found)?;
+    if video.source_size_bytes.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_source",
+            "The video's file has not been uploaded yet",
+        ));
+    }
+    let filename = upload::Entity::find()
+        .filter(upload::Column::VideoId.eq(video.id))
+        .filter(upload::Column::State.eq("complete"))
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .and_then(|u| u.filename)
+        .unwrap_or_else(|| format!("{}.bin", video.id));
+    let range = match req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(v) => Some(ByteRange::parse_http(v).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "invalid_range",
+                "Unsupported Range header",
+            )
+        })?),
+        None => None,
+    };
+    let object = match ctx.storage.get(&video::source_key(video.id), range).await {
+        Ok(o) => o,
+        Err(StorageError::InvalidRange { size }) => {
+            return Ok(HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                .finish());
+        }
+        Err(StorageError::NotFound { .. }) => {
+            return Err(ApiError::not_found().detail("the original is missing"));
+        }
+        Err(e) => return Err(ApiError::unavailable(format!("storage: {e}"))),
+    };
+    let mut res = if range.is_some() {
+        HttpResponse::PartialContent()
+    } else {
+        HttpResponse::Ok()
+    };
+    if range.is_some() {
+        res.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", object.start, object.end, object.meta.size),
+        ));
+    }
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        filename.replace(['"', '\\'], "_"),
+        percent_encode(&filename)
+    );
+    res.insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header((header::ETAG, format!("\"{}\"", object.meta.etag)));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        res.insert_header((header::CONTENT_DISPOSITION, v));
+    }
+    let length = object.content_length();
+    let body = object
+        .body
+        .map(|r| r.map_err(actix_web::error::ErrorInternalServerError));
+    Ok(res.no_chunking(length).streaming(body))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
