@@ -13,6 +13,10 @@ deps:
 
 test-deps:
 	@deploy/install-deps.sh --test
+	@# The official tus clients the upload tests drive.
+	@[ -d tests/tus/node_modules/tus-js-client ] || npm ci --prefix tests/tus --no-audit --no-fund
+	@[ -x target/tus-venv/bin/python ] || python3 -m venv target/tus-venv
+	@target/tus-venv/bin/python -c 'import tusclient' 2>/dev/null || target/tus-venv/bin/pip install -q -r tests/tus/requirements.txt
 
 build: deps
 	$(CARGO) build --release --locked

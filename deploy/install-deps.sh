@@ -13,6 +13,8 @@ APT_PACKAGES=(
   libclang-dev clang pkg-config ffmpeg
 )
 
+SUDO=""
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${APT_PACKAGES[@]}"; do
@@ -22,13 +24,10 @@ fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-      if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-        echo "kadr: missing packages: ${missing[*]}" >&2
-        echo "kadr: run as root: apt-get install -y ${missing[*]}" >&2
-        exit 1
-      fi
+    if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+      echo "kadr: missing packages: ${missing[*]}" >&2
+      echo "kadr: run as root: apt-get install -y ${missing[*]}" >&2
+      exit 1
     fi
     echo "kadr: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -59,6 +58,17 @@ if command -v rustup >/dev/null 2>&1; then
   for c in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
   done
+fi
+if [ "${1:-}" = "--test" ]; then
+  # The official tus clients (tus-js-client on Node, tuspy on Python) drive the upload tests.
+  extra=()
+  command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
+  python3 -m venv --help >/dev/null 2>&1 || extra+=(python3-venv)
+  command -v systemd-analyze >/dev/null 2>&1 || extra+=(systemd)
+  if [ ${#extra[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "kadr: installing ${extra[*]}" >&2
+    ${SUDO:-} apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null
+  fi
 fi
 if [ "${1:-}" = "--test" ] && ! cargo nextest --version >/dev/null 2>&1; then
   echo "kadr: installing cargo-nextest" >&2

@@ -138,3 +138,167 @@ pub async fn get(url: &str) -> (u16, String, String) {
         .unwrap_or_default();
     (status, ctype, res.text().await.unwrap())
 }
+
+/// Where a stack keeps media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Local,
+    S3,
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// `kadr all` on a free port with a throwaway data dir (embedded Postgres) and the chosen
+/// storage: local disk, or the in-process S3 server.
+pub struct Stack {
+    pub kadr: Kadr,
+    pub dir: tempfile::TempDir,
+    pub s3: Option<kadr_storage::testing::S3TestServer>,
+}
+
+impl Stack {
+    pub async fn start(backend: Backend, env: &[(&str, &str)]) -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = match backend {
+            Backend::Local => None,
+            Backend::S3 => Some(kadr_storage::testing::S3TestServer::start().await.unwrap()),
+        };
+        let mut cmd = command(&[
+            "all",
+            "--data-dir",
+            dir.path().join("var").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        cmd.env("KADR_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        if let Some(s3) = &s3 {
+            s3_env(&mut cmd, s3);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let kadr = tokio::task::spawn_blocking(move || Kadr::start(cmd))
+            .await
+            .unwrap();
+        Stack { kadr, dir, s3 }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.kadr.url(path)
+    }
+}
+
+/// Points a kadr command at the in-process S3 server.
+pub fn s3_env(cmd: &mut Command, s3: &kadr_storage::testing::S3TestServer) {
+    cmd.env("KADR_STORAGE__BACKEND", "s3")
+        .env("KADR_STORAGE__S3__ENDPOINT", s3.endpoint())
+        .env("KADR_STORAGE__S3__BUCKET", &s3.bucket)
+        .env("KADR_STORAGE__S3__ACCESS_KEY_ID", &s3.access_key_id)
+        .env("KADR_STORAGE__S3__SECRET_ACCESS_KEY", &s3.secret_access_key);
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().build().unwrap()
+}
+
+/// Sends JSON, returns (status, parsed body or Null).
+pub async fn send_json(
+    req: reqwest::RequestBuilder,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = req
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Registers `username` and returns a bearer token.
+pub async fn register_and_login(base: &str, username: &str) -> String {
+    let c = http();
+    let (status, body) = send_json(
+        c.post(format!("{base}/api/v1/users")),
+        &serde_json::json!({ "username": username, "email": format!("{}@example.org", username.len()), "password": "correct horse battery" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    login(base, username, "correct horse battery").await
+}
+
+pub async fn login(base: &str, username: &str, password: &str) -> String {
+    let (status, body) = send_json(
+        http().post(format!("{base}/api/v1/auth/token")),
+        &serde_json::json!({ "username": username, "password": password }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// A file of `size` deterministic pseudo-random bytes.
+pub fn make_file(path: &std::path::Path, size: usize, seed: u64) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let mut x = seed | 1;
+    let mut block = vec![0u8; 1 << 16];
+    let mut left = size;
+    while left > 0 {
+        for b in block.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bytes = x.to_le_bytes();
+            b.copy_from_slice(&bytes[..b.len()]);
+        }
+        let n = left.min(block.len());
+        f.write_all(&block[..n]).unwrap();
+        left -= n;
+    }
+    f.flush().unwrap();
+}
+
+pub fn sha256_file(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).unwrap();
+    hex(&h.finalize())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 and length of `GET /api/v1/videos/{id}/source`, streamed.
+pub async fn source_sha256(base: &str, token: &str, video: &str) -> (String, u64) {
+    use sha2::Digest;
+    let mut res = http()
+        .get(format!("{base}/api/v1/videos/{video}/source"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let mut h = sha2::Sha256::new();
+    let mut n = 0u64;
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        n += chunk.len() as u64;
+        h.update(&chunk);
+    }
+    (hex(&h.finalize()), n)
+}
+
+/// The shared test clip.
+pub fn bunny() -> std::path::PathBuf {
+    let p =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/bigbuckbunny.mp4");
+    assert!(p.is_file(), "the shared clip is missing: {}", p.display());
+    p
+}
