@@ -225,7 +225,7 @@ pub async fn register_and_login(base: &str, username: &str) -> String {
     let c = http();
     let (status, body) = send_json(
         c.post(format!("{base}/api/v1/users")),
-        &serde_json::json!({ "username": username, "email": format!("{}@example.org", username.len()), "password": "correct horse battery" }),
+        &serde_json::json!({ "username": username, "email": format!("u{}@example.org", hex(username.as_bytes())), "password": "correct horse battery" }),
     )
     .await;
     assert_eq!(status, 201, "{body}");
