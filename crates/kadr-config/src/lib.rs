@@ -331,7 +331,8 @@ impl Default for LogConfig {
 pub struct AuthConfig {
     /// Lifetime of a token from `POST /api/v1/auth/token`.
     pub token_ttl_hours: u64,
-    /// Failed logins allowed per account and per address within `login_window_secs`.
+    /// Failed logins allowed per account within `login_window_secs`; an address (shared by
+    /// many behind NAT) gets five times as many.
     pub login_max_failures: u32,
     pub login_window_secs: u64,
 }

@@ -287,8 +287,13 @@ async fn login(
     let window = Duration::from_secs(auth.login_window_secs);
     let account_key = format!("user:{}", body.username.trim().to_lowercase());
     let address_key = format!("ip:{}", client_ip(&req));
-    for key in [&account_key, &address_key] {
-        if let Err(wait) = limiter.check(key, auth.login_max_failures, window) {
+    // An address may be shared by many people (NAT, an office): it gets five times as many.
+    let limits = [
+        (&account_key, auth.login_max_failures),
+        (&address_key, auth.login_max_failures.saturating_mul(5)),
+    ];
+    for (key, max) in limits {
+        if let Err(wait) = limiter.check(key, max, window) {
             let secs = wait.as_secs().max(1);
             let err = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
