@@ -1,5 +1,7 @@
 //! `kadr`: one binary, one role per subcommand.
 
+mod upload_cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,8 @@ enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Upload a video file to a Kadr server (resumable; prints the video id).
+    Upload(upload_cli::UploadArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +70,10 @@ enum MigrateAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Upload(args) = cli.command {
+        // A client: it needs no server configuration.
+        return client(args);
+    }
     let config = match load_config(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -106,6 +114,21 @@ fn main() -> ExitCode {
     }
 }
 
+fn client(args: upload_cli::UploadArgs) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(upload_cli::run(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kadr: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     let mut config = Config::load(cli.config.as_deref())?;
     match &cli.command {
@@ -135,7 +158,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Api => Ok(kadr_api::run(config, shutdown).await?),
         Command::Worker => Ok(kadr_worker::run(config, shutdown).await?),
         Command::Migrate { action, .. } => migrate(config, action).await,
-        Command::Config => Ok(()),
+        Command::Config | Command::Upload(_) => Ok(()),
     }
 }
 

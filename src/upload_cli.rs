@@ -1,0 +1,359 @@
+//! `kadr upload FILE`: a tus client for scripts and terminals. It creates the video, sends the
+//! file in chunks with a progress bar, rides out server restarts, resumes an interrupted upload
+//! of the same file (it remembers the upload URL), and prints the video id.
+
+use std::collections::BTreeMap;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The video file.
+    pub file: PathBuf,
+    /// Title (default: the file name without its extension).
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// public, unlisted or private.
+    #[arg(long, default_value = "public")]
+    pub privacy: String,
+    /// Comma-separated tags.
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// BCP 47 language tag of the video (ru, en, ar…).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Kadr's address.
+    #[arg(long, env = "KADR_SERVER_URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// A token from POST /api/v1/auth/token.
+    #[arg(long, env = "KADR_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Bytes per request, in MiB.
+    #[arg(long, default_value_t = 16)]
+    pub chunk_mib: usize,
+    /// Send a SHA-256 Upload-Checksum with every chunk.
+    #[arg(long)]
+    pub checksum: bool,
+    /// Start afresh even if an earlier upload of this file could be resumed.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+/// Earlier uploads that may be resumed, by file identity.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ResumeState {
+    uploads: BTreeMap<String, Remembered>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Remembered {
+    url: String,
+    video_id: String,
+}
+
+fn state_path() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("kadr/uploads.json")
+}
+
+fn load_state(path: &Path) -> ResumeState {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(path: &Path, state: &ResumeState) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// A file is "the same" when its path, size and modification time are.
+fn file_key(server: &str, path: &Path, meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{server}|{}|{}|{mtime}", path.display(), meta.len())
+}
+
+pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
+    let path = args
+        .file
+        .canonicalize()
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let meta = std::fs::metadata(&path)?;
+    if !meta.is_file() {
+        bail!("{} is not a file", path.display());
+    }
+    let size = meta.len();
+    let server = args.server.trim_end_matches('/').to_owned();
+    let chunk = args.chunk_mib.max(1) * 1024 * 1024;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()?;
+    let state_file = state_path();
+    let mut state = load_state(&state_file);
+    let key = file_key(&server, &path, &meta);
+
+    let client = Client {
+        http,
+        token: args.token.clone(),
+    };
+    let mut resumed = None;
+    if !args.restart
+        && let Some(r) = state.uploads.get(&key).cloned()
+    {
+        match client.offset(&r.url).await {
+            Ok(Some(offset)) => resumed = Some((r, offset)),
+            Ok(None) => {
+                state.uploads.remove(&key);
+            }
+            Err(e) => return Err(e.context("cannot reach the server to resume")),
+        }
+    }
+    let (upload, mut offset) = match resumed {
+        Some((r, offset)) => {
+            eprintln!(
+                "kadr: resuming video {} at {} of {}",
+                r.video_id,
+                bytes(offset),
+                bytes(size)
+            );
+            (r, offset)
+        }
+        None => {
+            let r = client.create(&server, &args, &path, size).await?;
+            state.uploads.insert(key.clone(), r.clone());
+            save_state(&state_file, &state).context("cannot remember the upload for resuming")?;
+            (r, 0)
+        }
+    };
+
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_position(offset);
+    bar.reset_eta();
+
+    let mut file = tokio::fs::File::open(&path).await?;
+    let mut failures = 0u32;
+    while offset < size {
+        let mut buf = vec![0; chunk.min((size - offset) as usize)];
+        file.seek(SeekFrom::Start(offset)).await?;
+        file.read_exact(&mut buf).await?;
+        match client
+            .patch(&upload.url, offset, bytes::Bytes::from(buf), args.checksum)
+            .await
+        {
+            Ok(new) => {
+                offset = new;
+                failures = 0;
+                bar.set_position(offset);
+            }
+            Err(Failure::Fatal(e)) => {
+                bar.abandon();
+                return Err(e);
+            }
+            Err(Failure::Retry(e)) => {
+                failures += 1;
+                if failures > 10 {
+                    bar.abandon();
+                    return Err(e.context(
+                        "giving up after 10 attempts; run the same command again to resume",
+                    ));
+                }
+                let wait = Duration::from_millis(500 * u64::from(failures.min(10)));
+                bar.println(format!("kadr: {e:#}; retrying in {wait:?}"));
+                tokio::time::sleep(wait).await;
+                // Ask where to go on; the server may have kept more or less than we sent.
+                if let Ok(Some(o)) = client.offset(&upload.url).await {
+                    offset = o;
+                    bar.set_position(offset);
+                }
+            }
+        }
+    }
+    bar.finish();
+    state.uploads.remove(&key);
+    save_state(&state_file, &state)?;
+    eprintln!(
+        "kadr: uploaded {} as video {}",
+        bytes(size),
+        upload.video_id
+    );
+    println!("{}", upload.video_id);
+    Ok(())
+}
+
+fn bytes(n: u64) -> String {
+    indicatif::HumanBytes(n).to_string()
+}
+
+enum Failure {
+    Retry(anyhow::Error),
+    Fatal(anyhow::Error),
+}
+
+struct Client {
+    http: reqwest::Client,
+    token: String,
+}
+
+/// The problem+json an error answer carries, in words.
+async fn describe(res: reqwest::Response) -> String {
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(p) => format!(
+            "{status}: {}{}",
+            p["title"].as_str().unwrap_or(""),
+            p["detail"]
+                .as_str()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        Err(_) => format!("{status}"),
+    }
+}
+
+impl Client {
+    async fn create(
+        &self,
+        server: &str,
+        args: &UploadArgs,
+        path: &Path,
+        size: u64,
+    ) -> anyhow::Result<Remembered> {
+        let title = args.title.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Untitled".to_owned())
+        });
+        let body = json!({
+            "title": title,
+            "description": args.description,
+            "privacy": args.privacy,
+            "tags": args.tags,
+            "language": args.language,
+            "size": size,
+        });
+        let res = self
+            .http
+            .post(format!("{server}/api/v1/videos"))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {server}"))?;
+        if res.status().as_u16() != 201 {
+            bail!("the server refused the video: {}", describe(res).await);
+        }
+        let v: serde_json::Value = serde_json::from_str(&res.text().await?)?;
+        let url = v["upload"]["url"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the server did not return an upload URL"))?;
+        let video_id = v["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the server did not return a video id"))?;
+        Ok(Remembered {
+            url: url.to_owned(),
+            video_id: video_id.to_owned(),
+        })
+    }
+
+    /// The server's offset, or `None` when the upload is gone (expired, terminated).
+    async fn offset(&self, url: &str) -> anyhow::Result<Option<u64>> {
+        let res = self
+            .http
+            .head(url)
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await?;
+        match res.status().as_u16() {
+            200 => Ok(res
+                .headers()
+                .get("upload-offset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())),
+            404 | 410 => Ok(None),
+            _ => bail!("HEAD {url}: {}", res.status()),
+        }
+    }
+
+    async fn patch(
+        &self,
+        url: &str,
+        offset: u64,
+        data: bytes::Bytes,
+        checksum: bool,
+    ) -> Result<u64, Failure> {
+        let mut req = self
+            .http
+            .patch(url)
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream");
+        if checksum {
+            use base64::Engine;
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(&data);
+            req = req.header(
+                "Upload-Checksum",
+                format!(
+                    "sha256 {}",
+                    base64::engine::general_purpose::STANDARD.encode(digest)
+                ),
+            );
+        }
+        let res = req
+            .body(data)
+            .send()
+            .await
+            .map_err(|e| Failure::Retry(anyhow!("connection: {e}")))?;
+        let status = res.status().as_u16();
+        if status == 204 {
+            return res
+                .headers()
+                .get("upload-offset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Failure::Fatal(anyhow!("the server sent no Upload-Offset")));
+        }
+        let why = anyhow!("{}", describe(res).await);
+        // Conflicts, a busy upload, checksum failures and server errors pass; the rest is final.
+        if matches!(status, 409 | 423 | 460) || status >= 500 {
+            Err(Failure::Retry(why))
+        } else {
+            Err(Failure::Fatal(why.context("the server refused the upload")))
+        }
+    }
+}

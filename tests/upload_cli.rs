@@ -1,0 +1,133 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::zombie_processes)]
+//! `kadr upload`: uploads a file and prints the video id; killed mid-way, the same command
+//! resumes the same upload; a refused token is said in words.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    Backend, Stack, bunny, command, http, make_file, register_and_login, sha256_file, source_sha256,
+};
+
+const MIB: usize = 1024 * 1024;
+
+fn upload_cmd(
+    server: &str,
+    token: &str,
+    state: &std::path::Path,
+    file: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = command(&[
+        "upload",
+        file.to_str().unwrap(),
+        "--title",
+        "Клип",
+        "--privacy",
+        "unlisted",
+    ]);
+    cmd.env("KADR_SERVER_URL", server)
+        .env("KADR_TOKEN", token)
+        .env("XDG_STATE_HOME", state);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_command_uploads_and_resumes() {
+    let stack = Stack::start(Backend::Local, &[]).await;
+    let base = stack.url("");
+    let token = register_and_login(&base, "cli-user").await;
+    let state = stack.dir.path().join("state");
+
+    // A whole upload.
+    let out = upload_cmd(&base, &token, &state, &bunny())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let video = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(video.len(), 36, "prints the video id: {video:?}");
+    assert_eq!(
+        source_sha256(&base, &token, &video).await.0,
+        sha256_file(&bunny())
+    );
+
+    // Killed mid-way, then run again: the same upload goes on.
+    let file = stack.dir.path().join("long.bin");
+    make_file(&file, 200 * MIB, 7);
+    let mut cmd = upload_cmd(&base, &token, &state, &file);
+    cmd.args(["--chunk-mib", "1"]);
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state_file = state.join("kadr/uploads.json");
+    let started = Instant::now();
+    let url = loop {
+        if let Ok(text) = std::fs::read_to_string(&state_file)
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some((_, entry)) = v["uploads"].as_object().and_then(|m| m.iter().next())
+        {
+            break entry["url"].as_str().unwrap().to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    loop {
+        let res = http()
+            .head(&url)
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap();
+        let offset: u64 = res.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            offset < 200 * MIB as u64,
+            "finished before it could be interrupted"
+        );
+        if offset >= 16 * MIB as u64 {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let out = upload_cmd(&base, &token, &state, &file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("resuming video"), "{stderr}");
+    let video = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(url.contains('/'), "{url}");
+    assert_eq!(
+        source_sha256(&base, &token, &video).await.0,
+        sha256_file(&file)
+    );
+    // Done uploads are forgotten.
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert!(v["uploads"].as_object().unwrap().is_empty());
+
+    // A bad token is refused in words, with a failing exit code.
+    let out = upload_cmd(&base, "kadr_not-a-token", &state, &bunny())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("not valid"),
+        "{stderr}"
+    );
+}
