@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./var
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps build run test fmt lint nextest clean-data
+.PHONY: all deps test-deps build run test fmt lint nextest bench clean-data
 
 all: build
 
@@ -35,6 +35,10 @@ nextest:
 	$(CARGO) nextest run --workspace --locked --no-fail-fast $(if $(KADR_TEST_S3_ENDPOINT),--run-ignored all,)
 
 test: test-deps lint nextest
+
+# Speed and memory targets, each printed against a baseline measured in the same run.
+bench: build
+	bench/upload.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev
   libswscale-dev libswresample-dev libavutil-dev
   libclang-dev clang pkg-config ffmpeg
+  curl bc
 )
 
 SUDO=""

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod janitor;
+pub mod simple;
 pub mod store;
 pub mod tus;
 pub mod videos;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(limiter());
     accounts::configure(cfg);
+    simple::configure(cfg);
     videos::configure(cfg);
     tus::configure(cfg);
 }

@@ -195,6 +195,17 @@ pub async fn insert_video(
     owner: &user::Model,
     fields: VideoFields,
 ) -> Result<video::Model, ApiError> {
+    insert_video_with_id(ctx, tx, owner, fields, Uuid::now_v7()).await
+}
+
+/// [`insert_video`] with an id chosen beforehand (the file is stored under it first).
+pub async fn insert_video_with_id(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    owner: &user::Model,
+    fields: VideoFields,
+    id: Uuid,
+) -> Result<video::Model, ApiError> {
     let channel = channel::Entity::find()
         .filter(channel::Column::OwnerId.eq(owner.id))
         .one(tx)
@@ -203,7 +214,7 @@ pub async fn insert_video(
         .ok_or_else(|| ApiError::internal(&format!("user {} has no channel", owner.id)))?;
     let now = Utc::now().fixed_offset();
     video::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         channel_id: Set(channel.id),
         owner_id: Set(owner.id),
         title: Set(fields.title),
@@ -269,6 +280,46 @@ pub async fn insert_upload(
         created_at: Set(now.fixed_offset()),
         updated_at: Set(now.fixed_offset()),
         completed_at: Set(None),
+    }
+    .insert(tx)
+    .await
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// The record of a file that arrived whole (`POST /api/v1/videos/upload`).
+pub async fn insert_upload_record(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    video: &video::Model,
+    length: i64,
+    filename: Option<String>,
+) -> Result<upload::Model, ApiError> {
+    let now = Utc::now().fixed_offset();
+    let backend = match &*ctx.storage {
+        Storage::S3(_) => "s3",
+        Storage::Local(_) => "local",
+    };
+    upload::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        video_id: Set(video.id),
+        owner_id: Set(video.owner_id),
+        length: Set(length),
+        offset_bytes: Set(length),
+        filename: Set(filename),
+        metadata: Set(json!({})),
+        storage_key: Set(video::source_key(video.id)),
+        backend: Set(backend.to_owned()),
+        part_size: Set(LOCAL_CHECKPOINT),
+        multipart_id: Set(None),
+        parts: Set(json!([])),
+        pieces: Set(json!([])),
+        lock_token: Set(None),
+        locked_until: Set(None),
+        state: Set("complete".to_owned()),
+        expires_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        completed_at: Set(Some(now)),
     }
     .insert(tx)
     .await

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/upload: a large upload through `kadr upload` on loopback into `kadr all` (local
+# storage), against a raw baseline measured in the same run: the same bytes copied to the
+# same disk with dd and fsync. Prints throughput of both, their ratio, and the peak RSS growth
+# of the server during the upload.
+#
+#   BENCH_UPLOAD_MIB=2048 bench/upload.sh      (size of the upload; default 2048 = 2 GiB)
+#
+# Targets (issue 3): ratio >= 0.8, RSS growth <= 64 MiB.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KADR=${KADR_BIN:-$ROOT/target/release/kadr}
+WORK=${BENCH_DIR:-$ROOT/target/bench-upload}
+MIB=${BENCH_UPLOAD_MIB:-2048}
+[ -x "$KADR" ] || { echo "bench: build first (cargo build --release)" >&2; exit 1; }
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+echo "bench/upload: generating ${MIB} MiB of random input" >&2
+head -c $((MIB * 1048576)) /dev/urandom > "$WORK/input.bin"
+
+now() { date +%s.%N; }
+
+# Baseline: the same bytes written to the same disk, synced.
+sync
+t0=$(now)
+dd if="$WORK/input.bin" of="$WORK/baseline.bin" bs=16M conv=fsync status=none
+t1=$(now)
+rm -f "$WORK/baseline.bin"
+base_secs=$(echo "$t1 - $t0" | bc -l)
+
+# The server: kadr all, local storage in the same work dir.
+KADR_ADMIN_PASSWORD=bench-admin-password "$KADR" all --data-dir "$WORK/var" --listen 127.0.0.1:0 \
+  2> "$WORK/kadr.log" &
+PID=$!
+trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  ADDR=$(grep -o 'listening on http://[0-9.:]*' "$WORK/kadr.log" | head -1 | sed 's#listening on http://##' || true)
+  [ -n "$ADDR" ] && break
+  sleep 0.1
+done
+[ -n "${ADDR:-}" ] || { echo "bench: kadr did not start" >&2; cat "$WORK/kadr.log" >&2; exit 1; }
+SERVER="http://$ADDR"
+curl -sf -XPOST "$SERVER/api/v1/users" -H 'content-type: application/json' \
+  -d '{"username":"bench","email":"bench@example.org","password":"bench-password"}' > /dev/null
+TOKEN=$(curl -sf -XPOST "$SERVER/api/v1/auth/token" -H 'content-type: application/json' \
+  -d '{"username":"bench","password":"bench-password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$PID/status"; }
+# Start the peak count from now (resets VmHWM to the current RSS).
+echo 5 > "/proc/$PID/clear_refs" 2>/dev/null || true
+rss_before=$(rss_kib)
+
+t0=$(now)
+VIDEO=$(XDG_STATE_HOME="$WORK/state" "$KADR" upload "$WORK/input.bin" --title bench --privacy private \
+  --server "$SERVER" --token "$TOKEN" 2> "$WORK/upload.log")
+t1=$(now)
+up_secs=$(echo "$t1 - $t0" | bc -l)
+hwm_after=$(hwm_kib)
+
+stored=$(stat -c %s "$WORK/var/media/originals/$VIDEO/source")
+[ "$stored" -eq $((MIB * 1048576)) ] || { echo "bench: stored $stored bytes, expected $((MIB * 1048576))" >&2; exit 1; }
+
+base_mbs=$(echo "$MIB / $base_secs" | bc -l)
+up_mbs=$(echo "$MIB / $up_secs" | bc -l)
+ratio=$(echo "$up_mbs / $base_mbs" | bc -l)
+growth_mib=$(echo "($hwm_after - $rss_before) / 1024" | bc -l)
+verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo ok; else echo MISSED; fi; }
+
+printf 'bench/upload: %d MiB\n' "$MIB"
+printf '  raw baseline (dd, fsync, same disk): %8.1f MiB/s  (%.2f s)\n' "$base_mbs" "$base_secs"
+printf '  kadr upload over loopback:           %8.1f MiB/s  (%.2f s)\n' "$up_mbs" "$up_secs"
+printf '  ratio upload/baseline:               %8.2f   (target >= 0.80: %s)\n' "$ratio" "$(verdict "$ratio >= 0.8")"
+printf '  server peak RSS growth:              %8.1f MiB (target <= 64: %s)\n' "$growth_mib" "$(verdict "$growth_mib <= 64")"
+rm -rf "$WORK/input.bin" "$WORK/var/media"
