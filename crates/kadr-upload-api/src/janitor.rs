@@ -4,10 +4,87 @@ use std::time::Duration;
 
 use kadr_db::entities::upload;
 use kadr_http::{ApiError, AppContext};
+use kadr_queue::{Queue, QueueSettings};
+use kadr_storage::Storage;
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::store;
+
+/// The queue of storage clean-ups (a deleted video's media and unfinished uploads).
+pub const CLEANUP_QUEUE: &str = "cleanup";
+
+/// What a cleanup job removes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cleanup {
+    pub prefixes: Vec<String>,
+    pub multipart: Vec<Multipart>,
+}
+
+/// An S3 multipart upload to abort.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Multipart {
+    pub key: String,
+    pub upload_id: String,
+}
+
+async fn clean(storage: &Storage, job: &Cleanup) -> Result<(), kadr_storage::StorageError> {
+    if let Storage::S3(s3) = storage {
+        for m in &job.multipart {
+            s3.abort_multipart(&m.key, &m.upload_id).await?;
+        }
+    }
+    for prefix in &job.prefixes {
+        storage.delete_prefix(prefix).await?;
+    }
+    Ok(())
+}
+
+/// Runs cleanup jobs as they come, until shutdown.
+pub fn spawn_cleanup(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let name = format!(
+            "upload-api-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let queue = Queue::new(ctx.db.clone(), QueueSettings::from(&ctx.config.queue), name);
+        let mut waiter = queue.waiter(CLEANUP_QUEUE);
+        loop {
+            let job = match waiter.next(&shutdown).await {
+                Ok(Some(job)) => job,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cleanup queue unavailable");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(queue.settings().poll_interval) => continue,
+                    }
+                }
+            };
+            let outcome = match job.payload::<Cleanup>() {
+                Err(e) => queue
+                    .fail(&job, &format!("unreadable cleanup job: {e}"), false)
+                    .await
+                    .map(|_| ()),
+                Ok(work) => match clean(&ctx.storage, &work).await {
+                    Ok(()) => {
+                        tracing::info!(job = %job.id, prefixes = work.prefixes.len(), "media removed");
+                        queue.complete(&job).await
+                    }
+                    Err(e) => queue
+                        .fail(&job, &format!("storage: {e}"), true)
+                        .await
+                        .map(|_| ()),
+                },
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(job = %job.id, error = %e, "could not record a cleanup job's outcome");
+            }
+        }
+    })
+}
 
 /// Removes what `up` stored and marks it `state` (`aborted` or `expired`).
 pub async fn end_upload(ctx: &AppContext, up: &upload::Model, state: &str) -> Result<(), ApiError> {

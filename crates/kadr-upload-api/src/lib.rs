@@ -31,8 +31,9 @@ fn limiter() -> web::Data<accounts::LoginLimiter> {
         .clone()
 }
 
-/// What the service does besides answering requests: the first admin account and the
-/// janitor. `kadr all` calls this too.
+/// What the service does besides answering requests: the first admin account, the janitor
+/// of expired uploads and the storage cleanup jobs. `kadr all` calls this too. The handle
+/// ends when both background tasks have stopped after `shutdown`.
 pub async fn start_background(
     ctx: &AppContext,
     shutdown: CancellationToken,
@@ -40,7 +41,11 @@ pub async fn start_background(
     if let Err(e) = accounts::ensure_admin(ctx).await {
         tracing::error!(error = %e, "could not create the admin account");
     }
-    janitor::spawn(ctx.clone(), shutdown)
+    let sweeper = janitor::spawn(ctx.clone(), shutdown.clone());
+    let cleaner = janitor::spawn_cleanup(ctx.clone(), shutdown);
+    tokio::spawn(async move {
+        let _ = tokio::join!(sweeper, cleaner);
+    })
 }
 
 /// Runs the service on its own at `upload_api.listen` until `shutdown` is cancelled.

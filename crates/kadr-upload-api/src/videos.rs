@@ -13,7 +13,7 @@ use kadr_queue::NewJob;
 use kadr_storage::{ByteRange, Storage, StorageError};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait,
+    DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -26,6 +26,7 @@ pub const TRANSCODE_QUEUE: &str = "transcode";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos", web::post().to(create))
+        .route("/api/v1/videos/{id}", web::delete().to(delete))
         .route("/api/v1/videos/{id}/source", web::get().to(source));
 }
 
@@ -451,6 +452,68 @@ async fn create(
             "moderation": video.moderation,
             "upload": upload_json,
         })))
+}
+
+/// `DELETE /api/v1/videos/{id}` (owner or admin): the rows go at once; uploads in progress
+/// are terminated and every stored byte is removed by a cleanup job enqueued in the same
+/// transaction, so a crash cannot leave media behind.
+async fn delete(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let err = |e: sea_orm::DbErr| ApiError::internal(&e);
+    let tx = ctx.db.begin().await.map_err(err)?;
+    let video = video::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await
+        .map_err(err)?
+        .filter(|v| v.owner_id == auth.user.id || auth.user.is_admin())
+        .ok_or_else(ApiError::not_found)?;
+    let active = upload::Entity::find()
+        .filter(upload::Column::VideoId.eq(id))
+        .filter(upload::Column::State.eq("active"))
+        .all(&tx)
+        .await
+        .map_err(err)?;
+    let mut prefixes: Vec<String> = video::media_prefixes(id).into();
+    prefixes.extend(active.iter().map(|u| store::upload_prefix(u.id)));
+    let cleanup = crate::janitor::Cleanup {
+        prefixes,
+        multipart: active
+            .iter()
+            .filter_map(|u| {
+                u.multipart_id.as_ref().map(|m| crate::janitor::Multipart {
+                    key: u.storage_key.clone(),
+                    upload_id: m.clone(),
+                })
+            })
+            .collect(),
+    };
+    let job =
+        NewJob::new(crate::janitor::CLEANUP_QUEUE, &cleanup).map_err(|e| ApiError::internal(&e))?;
+    kadr_queue::enqueue(&tx, job, ctx.config.queue.max_attempts)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if let Some(size) = video.source_size_bytes {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE users SET storage_used_bytes = greatest(0, storage_used_bytes - $2), updated_at = now()
+             WHERE id = $1",
+            [video.owner_id.into(), size.into()],
+        ))
+        .await
+        .map_err(err)?;
+    }
+    video::Entity::delete_by_id(id)
+        .exec(&tx)
+        .await
+        .map_err(err)?;
+    tx.commit().await.map_err(err)?;
+    tracing::info!(video = %id, by = %auth.user.id, uploads_terminated = active.len(), "video deleted");
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /api/v1/videos/{id}/source`: the original file, for its owner and admins, with Range.

@@ -48,3 +48,12 @@ impl ActiveModelBehavior for ActiveModel {}
 pub fn source_key(video_id: Uuid) -> String {
     format!("originals/{video_id}/source")
 }
+
+/// Every storage prefix holding a video's media: the original, the HLS ladder, the images.
+pub fn media_prefixes(video_id: Uuid) -> [String; 3] {
+    [
+        format!("originals/{video_id}/"),
+        format!("hls/{video_id}/"),
+        format!("images/{video_id}/"),
+    ]
+}

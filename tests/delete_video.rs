@@ -1,0 +1,132 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Deleting a video: owner or admin only; its upload in progress is terminated and every
+//! stored byte goes, on both backends.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{ADMIN_PASSWORD, Backend, Stack, http, login, register_and_login};
+
+async fn stored_objects(stack: &Stack) -> usize {
+    match &stack.s3 {
+        Some(s3) => {
+            let storage = kadr_storage::Storage::s3(s3.options()).await.unwrap();
+            storage.list("").await.unwrap().len() + s3.unfinished_uploads().unwrap()
+        }
+        None => {
+            fn files(dir: &std::path::Path) -> usize {
+                std::fs::read_dir(dir)
+                    .map(|entries| {
+                        entries
+                            .map(|e| {
+                                let p = e.unwrap().path();
+                                if p.is_dir() { files(&p) } else { 1 }
+                            })
+                            .sum()
+                    })
+                    .unwrap_or(0)
+            }
+            files(&stack.dir.path().join("var/media/originals"))
+                + files(&stack.dir.path().join("var/media/uploads"))
+        }
+    }
+}
+
+async fn upload(base: &str, token: &str, size: usize, send: usize) -> (String, String) {
+    let res = http()
+        .post(format!("{base}/api/v1/uploads"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", size.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let url = res.headers()["location"].to_str().unwrap().to_owned();
+    let video = res.headers()["kadr-video-id"].to_str().unwrap().to_owned();
+    let res = http()
+        .patch(&url)
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(vec![9u8; send])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    (url, video)
+}
+
+async fn delete_removes_everything(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let base = stack.url("");
+    let owner = register_and_login(&base, &format!("del-owner-{backend:?}")).await;
+    let other = register_and_login(&base, &format!("del-other-{backend:?}")).await;
+    let mib = 1024 * 1024;
+
+    let (_, done) = upload(&base, &owner, 6 * mib, 6 * mib).await;
+    // In progress: on S3 a multipart upload with one part and a piece.
+    let (pending_url, pending) = upload(&base, &owner, 20 * mib, 9 * mib).await;
+    assert!(stored_objects(&stack).await > 0);
+
+    let del = |video: &str, token: &str| {
+        http()
+            .delete(format!("{base}/api/v1/videos/{video}"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    assert_eq!(del(&done, &other).await.unwrap().status().as_u16(), 404);
+    assert_eq!(
+        http()
+            .delete(format!("{base}/api/v1/videos/{done}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(del(&done, &owner).await.unwrap().status().as_u16(), 204);
+    assert_eq!(del(&done, &owner).await.unwrap().status().as_u16(), 404);
+    let source = http()
+        .get(format!("{base}/api/v1/videos/{done}/source"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(source.status().as_u16(), 404);
+
+    // An admin may delete anyone's video; the upload in progress is terminated.
+    let admin = login(&base, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(del(&pending, &admin).await.unwrap().status().as_u16(), 204);
+    let head = http()
+        .head(&pending_url)
+        .bearer_auth(&owner)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 404);
+
+    // The cleanup jobs remove every byte.
+    let started = Instant::now();
+    while stored_objects(&stack).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "media left behind"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_on_local_disk() {
+    delete_removes_everything(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_on_s3() {
+    delete_removes_everything(Backend::S3).await;
+}
