@@ -122,6 +122,17 @@ fn is_octet_stream(req: &HttpRequest) -> bool {
         .unwrap_or(false)
 }
 
+/// A header holding a number of bytes (`Upload-Length`, `Upload-Offset`); 400 naming it
+/// otherwise.
+fn byte_count(req: &HttpRequest, name: &str, code: &'static str) -> Result<i64, ApiError> {
+    header(req.headers(), name)
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(code, format!("{name} must be a number of bytes")).field(name)
+        })
+}
+
 fn declared_body_length(req: &HttpRequest) -> Option<i64> {
     header(req.headers(), "content-length").and_then(|v| v.parse().ok())
 }
@@ -140,16 +151,7 @@ async fn create(
             "Give Upload-Length when creating the upload",
         ));
     }
-    let length: i64 = header(req.headers(), "upload-length")
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n: &i64| *n >= 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_upload_length",
-                "Upload-Length must be a number of bytes",
-            )
-            .field("Upload-Length")
-        })?;
+    let length = byte_count(&req, "Upload-Length", "invalid_upload_length")?;
     let meta = match header(req.headers(), "upload-metadata") {
         Some(raw) => parse_metadata(raw)?,
         None => Map::new(),
@@ -340,16 +342,7 @@ async fn patch(
             "PATCH bodies are sent as application/offset+octet-stream",
         ));
     }
-    let claimed: i64 = header(req.headers(), "upload-offset")
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n: &i64| *n >= 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_upload_offset",
-                "Upload-Offset must be a number of bytes",
-            )
-            .field("Upload-Offset")
-        })?;
+    let claimed = byte_count(&req, "Upload-Offset", "invalid_upload_offset")?;
     let checksum = header(req.headers(), "upload-checksum")
         .map(Checksum::parse)
         .transpose()?;
