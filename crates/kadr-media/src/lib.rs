@@ -1,0 +1,2 @@
+//! kadr-media
+pub mod plan;
