@@ -2,8 +2,10 @@
 //! ladder, and transcoding. It knows nothing of HTTP or the database: it reads an input and
 //! hands its outputs to a sink.
 
+pub mod hls;
 pub mod plan;
 pub mod probe;
+pub mod transcode;
 
 use ffmpeg_next as ffmpeg;
 
@@ -16,6 +18,9 @@ pub enum MediaError {
     /// Something on our side failed; worth retrying.
     #[error("{0}")]
     Internal(String),
+    /// The work was stopped on request (shutdown); hand the job back.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl MediaError {

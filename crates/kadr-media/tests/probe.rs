@@ -10,7 +10,7 @@ use kadr_media::probe::{Limits, check_limits, probe};
 fn code(e: MediaError) -> &'static str {
     match e {
         MediaError::Input { code, .. } => code,
-        MediaError::Internal(m) => panic!("expected an input fault, got internal: {m}"),
+        other => panic!("expected an input fault, got {other:?}"),
     }
 }
 

@@ -1,0 +1,780 @@
+//! One decode, every rung in one pass: the decoder thread feeds a scaler cascade (each rung
+//! scaled from the next larger one), each rung has its own encoder thread and HLS muxer (fMP4
+//! segments, audio encoded once and muxed into every rung), all joined by bounded channels.
+//! Keyframes are forced at the same timestamps in every rung (every `gop_secs`), so segments
+//! line up across the ladder.
+//!
+//! ```text
+//! demux+decode ─frames─▶ cascade (rotate/convert, scale 1080→720→…) ─▶ encoder+muxer per rung
+//!      └──── AAC packets (encoded once) ─────────────────────────────────▶ every muxer
+//! ```
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use ffmpeg::format::Pixel;
+use ffmpeg::{Dictionary, Packet, Rational, codec, filter, frame, picture};
+use ffmpeg_next as ffmpeg;
+
+use crate::MediaError;
+use crate::hls::{RungOutput, read_muxer_playlist};
+use crate::plan::Rung;
+use crate::probe::Probe;
+
+/// Encoding settings shared by every rung.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub segment_secs: f64,
+    pub gop_secs: f64,
+    pub preset: String,
+    pub crf: u8,
+    pub audio_kbps: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            segment_secs: 4.0,
+            gop_secs: 2.0,
+            preset: "veryfast".to_owned(),
+            crf: 23,
+            audio_kbps: 128,
+        }
+    }
+}
+
+/// How many frames may wait between two stages.
+const QUEUE: usize = 8;
+
+enum ToEncoder {
+    Start {
+        audio: Option<(codec::Parameters, Rational)>,
+    },
+    Video(frame::Video),
+    Audio(Packet),
+    End,
+}
+
+enum ToCascade {
+    Video(frame::Video),
+    End,
+}
+
+fn internal(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + '_ {
+    move |e| MediaError::Internal(format!("{what}: {e}"))
+}
+
+/// Transcodes `input` into `out_dir/<rung name>/` (init segment, media segments, FFmpeg's own
+/// playlist). Returns what each rung holds. `progress` gets the decoded position in seconds;
+/// setting `cancel` stops the work with [`MediaError::Cancelled`].
+pub fn transcode(
+    input: &Path,
+    probe: &Probe,
+    rungs: &[Rung],
+    settings: &Settings,
+    out_dir: &Path,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Vec<RungOutput>, MediaError> {
+    crate::init()?;
+    if rungs.is_empty() {
+        return Err(MediaError::Internal("no rungs to encode".to_owned()));
+    }
+    let mut enc_tx = Vec::new();
+    let mut enc_rx = Vec::new();
+    for _ in rungs {
+        let (tx, rx) = sync_channel::<ToEncoder>(QUEUE * 4);
+        enc_tx.push(tx);
+        enc_rx.push(rx);
+    }
+    let (cascade_tx, cascade_rx) = sync_channel::<ToCascade>(QUEUE);
+
+    std::thread::scope(|scope| {
+        let mut encoders = Vec::new();
+        for ((rung, rx), i) in rungs.iter().zip(enc_rx).zip(0..) {
+            let dir = out_dir.join(&rung.name);
+            let fps = probe.video.fps;
+            encoders.push(
+                std::thread::Builder::new()
+                    .name(format!("kadr-enc-{i}"))
+                    .spawn_scoped(scope, move || encode_rung(rung, fps, settings, &dir, rx))
+                    .map_err(|e| {
+                        MediaError::Internal(format!("starting an encoder thread: {e}"))
+                    })?,
+            );
+        }
+        let cascade_senders = enc_tx.clone();
+        let cascade = std::thread::Builder::new()
+            .name("kadr-scale".to_owned())
+            .spawn_scoped(scope, move || {
+                run_cascade(rungs, cascade_rx, &cascade_senders)
+            })
+            .map_err(|e| MediaError::Internal(format!("starting the scaler thread: {e}")))?;
+
+        let decoded = decode(
+            input,
+            probe,
+            settings,
+            &cascade_tx,
+            &enc_tx,
+            cancel,
+            progress,
+        );
+        // Whatever happened, let the other stages finish.
+        let _ = cascade_tx.send(ToCascade::End);
+        drop(cascade_tx);
+        drop(enc_tx);
+        let cascaded = cascade
+            .join()
+            .map_err(|_| MediaError::Internal("the scaler thread panicked".to_owned()))?;
+        let mut outputs = Vec::new();
+        let mut first_err = None;
+        for e in encoders {
+            match e.join() {
+                Ok(Ok(out)) => outputs.push(out),
+                Ok(Err(err)) => {
+                    first_err.get_or_insert(err);
+                }
+                Err(_) => {
+                    first_err.get_or_insert(MediaError::Internal(
+                        "an encoder thread panicked".to_owned(),
+                    ));
+                }
+            }
+        }
+        let end_secs = decoded?;
+        cascaded?;
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        // The muxer times the last segment up to its last picture; it lasts to the end of
+        // the media (the last picture's display time, or the audio if longer).
+        for o in &mut outputs {
+            let before: f64 = o.segments.iter().rev().skip(1).map(|s| s.duration).sum();
+            if let Some(last) = o.segments.last_mut()
+                && end_secs > before
+            {
+                last.duration = end_secs - before;
+            }
+        }
+        Ok(outputs)
+    })
+}
+
+/// Demuxes and decodes; sends pictures to the cascade and encoded audio to every rung.
+/// Returns where the media ends, in seconds from its first picture.
+fn decode(
+    input: &Path,
+    probe: &Probe,
+    settings: &Settings,
+    cascade: &SyncSender<ToCascade>,
+    encoders: &[SyncSender<ToEncoder>],
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<f64, MediaError> {
+    let mut ictx = ffmpeg::format::input(input)
+        .map_err(|e| MediaError::input("not_a_video", format!("The file cannot be read: {e}")))?;
+    let vindex = probe.video.index;
+    let vstream = ictx
+        .stream(vindex)
+        .ok_or_else(|| MediaError::Internal("the probed video stream is gone".to_owned()))?;
+    let vtb = vstream.time_base();
+    let mut vctx = codec::Context::from_parameters(vstream.parameters())
+        .map_err(internal("video parameters"))?;
+    vctx.set_threading(codec::threading::Config::count(0));
+    let mut vdec = vctx.decoder().video().map_err(|e| {
+        MediaError::input(
+            "unsupported_codec",
+            format!("The video cannot be decoded: {e}"),
+        )
+    })?;
+    let mut vfilter = video_filter(&vdec, vtb, probe.video.rotation)?;
+
+    let mut audio = match &probe.audio {
+        Some(a) => match AudioChain::new(&ictx, a.index, settings.audio_kbps) {
+            Ok(chain) => Some(chain),
+            Err(e) => {
+                tracing::warn!(error = %e, "audio cannot be decoded; the ladder will be silent");
+                None
+            }
+        },
+        None => None,
+    };
+    let audio_params = audio
+        .as_ref()
+        .map(|a| (codec::Parameters::from(&a.encoder), a.encoder.time_base()));
+    for tx in encoders {
+        let _ = tx.send(ToEncoder::Start {
+            audio: audio_params.clone(),
+        });
+    }
+
+    let mut video = VideoPath {
+        keys: KeyframeClock::new(settings.gop_secs),
+        tb: vtb,
+        filter: vfilter.take(),
+        cascade,
+        first_secs: None,
+        last_secs: 0.0,
+        frames: 0,
+    };
+    let mut bad_packets = 0u64;
+    for (stream, packet) in ictx.packets() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(MediaError::Cancelled);
+        }
+        if stream.index() == vindex {
+            if vdec.send_packet(&packet).is_err() {
+                bad_packets += 1;
+                continue;
+            }
+            video.drain(&mut vdec)?;
+            progress(video.last_secs);
+        } else if let Some(a) = audio.as_mut()
+            && stream.index() == a.index
+        {
+            a.push(&packet, encoders)?;
+        }
+    }
+    let _ = vdec.send_eof();
+    video.drain(&mut vdec)?;
+    video.flush()?;
+    if let Some(a) = audio.as_mut() {
+        a.finish(encoders)?;
+    }
+    if video.frames == 0 {
+        return Err(MediaError::input(
+            "undecodable",
+            format!("No picture could be decoded ({bad_packets} damaged packets)"),
+        ));
+    }
+    let seen = video.last_secs - video.first_secs.unwrap_or(0.0);
+    if probe.duration_secs > 2.0 && seen < probe.duration_secs * 0.9 - 1.0 {
+        return Err(MediaError::input(
+            "truncated",
+            format!(
+                "The file ends early: pictures stop at {seen:.1} s of {:.1} s",
+                probe.duration_secs
+            ),
+        ));
+    }
+    progress(video.last_secs);
+    let first = video.first_secs.unwrap_or(0.0);
+    let frame = if probe.video.fps > 0.0 {
+        1.0 / probe.video.fps
+    } else {
+        0.0
+    };
+    let audio_end = audio.as_ref().map_or(0.0, |a| a.end_secs - first);
+    Ok((seen + frame).max(audio_end))
+}
+
+/// Decoded pictures on their way to the cascade: filtered if needed, timestamps moved to the
+/// encoders' 1/90000 clock, keyframes marked.
+struct VideoPath<'a> {
+    keys: KeyframeClock,
+    tb: Rational,
+    filter: Option<filter::Graph>,
+    cascade: &'a SyncSender<ToCascade>,
+    first_secs: Option<f64>,
+    last_secs: f64,
+    frames: u64,
+}
+
+impl VideoPath<'_> {
+    fn drain(&mut self, dec: &mut ffmpeg::decoder::Video) -> Result<(), MediaError> {
+        let mut decoded = frame::Video::empty();
+        while dec.receive_frame(&mut decoded).is_ok() {
+            let pts = decoded.timestamp();
+            decoded.set_pts(pts);
+            match self.filter.as_mut() {
+                Some(graph) => {
+                    graph
+                        .get("in")
+                        .ok_or_else(|| MediaError::Internal("filter input missing".to_owned()))?
+                        .source()
+                        .add(&decoded)
+                        .map_err(internal("filtering"))?;
+                    self.drain_filter()?;
+                }
+                None => self.emit(std::mem::replace(&mut decoded, frame::Video::empty()))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_filter(&mut self) -> Result<(), MediaError> {
+        loop {
+            let mut out = frame::Video::empty();
+            let got = match self.filter.as_mut().and_then(|g| g.get("out")) {
+                Some(mut sink) => sink.sink().frame(&mut out).is_ok(),
+                None => false,
+            };
+            if !got {
+                return Ok(());
+            }
+            self.emit(out)?;
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), MediaError> {
+        if let Some(mut src) = self.filter.as_mut().and_then(|g| g.get("in")) {
+            let _ = src.source().flush();
+        }
+        self.drain_filter()
+    }
+
+    fn emit(&mut self, mut f: frame::Video) -> Result<(), MediaError> {
+        let secs = f
+            .pts()
+            .map(|p| p as f64 * f64::from(self.tb))
+            .unwrap_or(self.last_secs);
+        self.first_secs.get_or_insert(secs);
+        f.set_pts(Some((secs * 90_000.0).round() as i64));
+        f.set_kind(if self.keys.is_key(secs) {
+            picture::Type::I
+        } else {
+            picture::Type::None
+        });
+        self.last_secs = secs;
+        self.frames += 1;
+        self.cascade
+            .send(ToCascade::Video(f))
+            .map_err(|_| MediaError::Internal("the scaler stopped".to_owned()))
+    }
+}
+
+/// Rotation and conversion to 8-bit 4:2:0, when the decoded pictures need them.
+fn video_filter(
+    dec: &ffmpeg::decoder::Video,
+    tb: Rational,
+    rotation: u32,
+) -> Result<Option<filter::Graph>, MediaError> {
+    let mut steps: Vec<&str> = match rotation {
+        90 => vec!["transpose=clock"],
+        180 => vec!["hflip", "vflip"],
+        270 => vec!["transpose=cclock"],
+        _ => vec![],
+    };
+    if dec.format() != Pixel::YUV420P {
+        steps.push("format=yuv420p");
+    }
+    if steps.is_empty() {
+        return Ok(None);
+    }
+    let mut graph = filter::Graph::new();
+    let aspect = dec.aspect_ratio();
+    let args = format!(
+        "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
+        dec.width(),
+        dec.height(),
+        dec.format()
+            .descriptor()
+            .map(|d| d.name())
+            .unwrap_or("yuv420p"),
+        tb.numerator(),
+        tb.denominator().max(1),
+        aspect.numerator().max(1),
+        aspect.denominator().max(1)
+    );
+    let buffer = filter::find("buffer")
+        .ok_or_else(|| MediaError::Internal("no buffer filter".to_owned()))?;
+    let sink = filter::find("buffersink")
+        .ok_or_else(|| MediaError::Internal("no buffersink filter".to_owned()))?;
+    graph
+        .add(&buffer, "in", &args)
+        .map_err(internal("video filter input"))?;
+    graph
+        .add(&sink, "out", "")
+        .map_err(internal("video filter output"))?;
+    graph
+        .output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse(&steps.join(",")))
+        .map_err(internal("video filter graph"))?;
+    graph.validate().map_err(internal("video filter graph"))?;
+    Ok(Some(graph))
+}
+
+/// Forces a keyframe at every multiple of the GOP length, by timestamp, so every rung has its
+/// keyframes at the same times whatever the frame rate.
+struct KeyframeClock {
+    every: f64,
+    next: Option<f64>,
+}
+
+impl KeyframeClock {
+    fn new(every: f64) -> Self {
+        KeyframeClock { every, next: None }
+    }
+
+    fn is_key(&mut self, secs: f64) -> bool {
+        match self.next {
+            None => {
+                self.next = Some(secs + self.every);
+                true
+            }
+            Some(next) if secs >= next - 1e-3 => {
+                let mut n = next;
+                while secs >= n - 1e-3 {
+                    n += self.every;
+                }
+                self.next = Some(n);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+/// Audio: decoded, resampled to 48 kHz stereo in frames of the encoder's size, encoded to
+/// AAC once.
+struct AudioChain {
+    index: usize,
+    decoder: ffmpeg::decoder::Audio,
+    filter: filter::Graph,
+    encoder: ffmpeg::encoder::Audio,
+    /// End of the last encoded audio, in seconds.
+    end_secs: f64,
+}
+
+impl AudioChain {
+    fn new(
+        ictx: &ffmpeg::format::context::Input,
+        index: usize,
+        kbps: u32,
+    ) -> Result<AudioChain, MediaError> {
+        let stream = ictx
+            .stream(index)
+            .ok_or_else(|| MediaError::Internal("the probed audio stream is gone".to_owned()))?;
+        let in_tb = stream.time_base();
+        let mut decoder = codec::Context::from_parameters(stream.parameters())
+            .and_then(|c| c.decoder().audio())
+            .map_err(internal("audio decoder"))?;
+        decoder
+            .set_parameters(stream.parameters())
+            .map_err(internal("audio decoder"))?;
+        let aac = ffmpeg::encoder::find(codec::Id::AAC)
+            .ok_or_else(|| MediaError::Internal("no AAC encoder".to_owned()))?;
+        let mut enc = codec::Context::new_with_codec(aac)
+            .encoder()
+            .audio()
+            .map_err(internal("AAC encoder"))?;
+        enc.set_rate(48_000);
+        enc.set_channel_layout(ffmpeg::ChannelLayout::STEREO);
+        enc.set_format(ffmpeg::format::Sample::F32(
+            ffmpeg::format::sample::Type::Planar,
+        ));
+        enc.set_bit_rate(kbps as usize * 1000);
+        enc.set_time_base((1, 48_000));
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        let encoder = enc
+            .open_as(aac)
+            .map_err(internal("opening the AAC encoder"))?;
+
+        let layout = if decoder.channel_layout().is_empty() {
+            ffmpeg::ChannelLayout::default(i32::from(decoder.channels()))
+        } else {
+            decoder.channel_layout()
+        };
+        let args = format!(
+            "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
+            in_tb.numerator(),
+            in_tb.denominator().max(1),
+            decoder.rate(),
+            decoder.format().name(),
+            layout.bits()
+        );
+        let mut graph = filter::Graph::new();
+        let abuffer = filter::find("abuffer")
+            .ok_or_else(|| MediaError::Internal("no abuffer filter".to_owned()))?;
+        let asink = filter::find("abuffersink")
+            .ok_or_else(|| MediaError::Internal("no abuffersink filter".to_owned()))?;
+        graph
+            .add(&abuffer, "in", &args)
+            .map_err(internal("audio filter input"))?;
+        graph
+            .add(&asink, "out", "")
+            .map_err(internal("audio filter output"))?;
+        graph
+            .output("in", 0)
+            .and_then(|p| p.input("out", 0))
+            .and_then(|p| {
+                p.parse("aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo")
+            })
+            .map_err(internal("audio filter graph"))?;
+        graph.validate().map_err(internal("audio filter graph"))?;
+        if let Some(mut out) = graph.get("out") {
+            out.sink().set_frame_size(encoder.frame_size());
+        }
+        Ok(AudioChain {
+            index,
+            decoder,
+            filter: graph,
+            encoder,
+            end_secs: 0.0,
+        })
+    }
+
+    fn push(
+        &mut self,
+        packet: &Packet,
+        encoders: &[SyncSender<ToEncoder>],
+    ) -> Result<(), MediaError> {
+        if self.decoder.send_packet(packet).is_err() {
+            // A damaged audio packet: skip it, as players do.
+            return Ok(());
+        }
+        self.drain_decoder(encoders)
+    }
+
+    fn drain_decoder(&mut self, encoders: &[SyncSender<ToEncoder>]) -> Result<(), MediaError> {
+        let mut f = frame::Audio::empty();
+        while self.decoder.receive_frame(&mut f).is_ok() {
+            let ts = f.timestamp();
+            f.set_pts(ts);
+            if let Some(mut src) = self.filter.get("in") {
+                src.source().add(&f).map_err(internal("audio filtering"))?;
+            }
+            self.drain_filter(encoders)?;
+        }
+        Ok(())
+    }
+
+    fn drain_filter(&mut self, encoders: &[SyncSender<ToEncoder>]) -> Result<(), MediaError> {
+        let mut f = frame::Audio::empty();
+        while self
+            .filter
+            .get("out")
+            .is_some_and(|mut o| o.sink().frame(&mut f).is_ok())
+        {
+            self.encoder
+                .send_frame(&f)
+                .map_err(internal("AAC encoding"))?;
+            self.drain_encoder(encoders)?;
+        }
+        Ok(())
+    }
+
+    fn drain_encoder(&mut self, encoders: &[SyncSender<ToEncoder>]) -> Result<(), MediaError> {
+        let mut p = Packet::empty();
+        while self.encoder.receive_packet(&mut p).is_ok() {
+            if let Some(pts) = p.pts() {
+                self.end_secs = self.end_secs.max((pts + p.duration()) as f64 / 48_000.0);
+            }
+            for tx in encoders {
+                let _ = tx.send(ToEncoder::Audio(p.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, encoders: &[SyncSender<ToEncoder>]) -> Result<(), MediaError> {
+        let _ = self.decoder.send_eof();
+        self.drain_decoder(encoders)?;
+        if let Some(mut src) = self.filter.get("in") {
+            let _ = src.source().flush();
+        }
+        self.drain_filter(encoders)?;
+        let _ = self.encoder.send_eof();
+        self.drain_encoder(encoders)
+    }
+}
+
+/// The scaler cascade: rung 0 from the decoded picture, each next rung from the previous one.
+fn run_cascade(
+    rungs: &[Rung],
+    rx: Receiver<ToCascade>,
+    encoders: &[SyncSender<ToEncoder>],
+) -> Result<(), MediaError> {
+    let result = cascade_loop(rungs, rx, encoders);
+    for tx in encoders {
+        let _ = tx.send(ToEncoder::End);
+    }
+    result
+}
+
+fn cascade_loop(
+    rungs: &[Rung],
+    rx: Receiver<ToCascade>,
+    encoders: &[SyncSender<ToEncoder>],
+) -> Result<(), MediaError> {
+    let mut scalers: Vec<Option<ffmpeg::software::scaling::Context>> =
+        rungs.iter().map(|_| None).collect();
+    let send = |rung: usize, f: frame::Video| {
+        encoders[rung]
+            .send(ToEncoder::Video(f))
+            .map_err(|_| MediaError::Internal("an encoder stopped".to_owned()))
+    };
+    while let Ok(ToCascade::Video(decoded)) = rx.recv() {
+        // `current` is the picture the next rung is made from; `owner` the rung it belongs to.
+        let mut current = decoded;
+        let mut owner: Option<usize> = None;
+        for (i, rung) in rungs.iter().enumerate() {
+            let fits = current.width() == rung.width
+                && current.height() == rung.height
+                && current.format() == Pixel::YUV420P;
+            if fits {
+                if let Some(o) = owner {
+                    send(o, current.clone())?;
+                }
+                owner = Some(i);
+                continue;
+            }
+            let scaler = match &mut scalers[i] {
+                Some(s) => s,
+                slot => slot.insert(
+                    ffmpeg::software::scaling::Context::get(
+                        current.format(),
+                        current.width(),
+                        current.height(),
+                        Pixel::YUV420P,
+                        rung.width,
+                        rung.height,
+                        ffmpeg::software::scaling::Flags::BICUBIC,
+                    )
+                    .map_err(internal("creating a scaler"))?,
+                ),
+            };
+            let mut scaled = frame::Video::new(Pixel::YUV420P, rung.width, rung.height);
+            scaler
+                .run(&current, &mut scaled)
+                .map_err(internal("scaling"))?;
+            scaled.set_pts(current.pts());
+            scaled.set_kind(current.kind());
+            // The larger picture goes to its encoder once the smaller one is made from it.
+            if let Some(o) = owner {
+                send(o, current)?;
+            }
+            current = scaled;
+            owner = Some(i);
+        }
+        if let Some(o) = owner {
+            send(o, current)?;
+        }
+    }
+    Ok(())
+}
+
+/// One rung: x264 and an HLS (fMP4) muxer in `dir`.
+fn encode_rung(
+    rung: &Rung,
+    fps: f64,
+    settings: &Settings,
+    dir: &Path,
+    rx: Receiver<ToEncoder>,
+) -> Result<RungOutput, MediaError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| MediaError::Internal(format!("creating {}: {e}", dir.display())))?;
+    let audio = match rx.recv() {
+        Ok(ToEncoder::Start { audio }) => audio,
+        Ok(_) | Err(_) => return Err(MediaError::Internal("the decoder never started".to_owned())),
+    };
+    let playlist = dir.join("ffmpeg.m3u8");
+    let mut octx =
+        ffmpeg::format::output_as(&playlist, "hls").map_err(internal("creating the HLS muxer"))?;
+
+    let x264 = ffmpeg::encoder::find_by_name("libx264")
+        .ok_or_else(|| MediaError::Internal("FFmpeg has no libx264 encoder".to_owned()))?;
+    let mut enc = codec::Context::new_with_codec(x264)
+        .encoder()
+        .video()
+        .map_err(internal("x264"))?;
+    let tb = Rational::new(1, 90_000);
+    enc.set_width(rung.width);
+    enc.set_height(rung.height);
+    enc.set_format(Pixel::YUV420P);
+    enc.set_time_base(tb);
+    if fps > 0.0 {
+        enc.set_frame_rate(Some(Rational::from(fps)));
+    }
+    // Keyframes come from the forced pictures; the natural interval is kept out of their way.
+    enc.set_gop(((fps.max(1.0) * settings.gop_secs * 4.0).round() as u32).max(1));
+    enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    let mut opts = Dictionary::new();
+    opts.set("preset", &settings.preset);
+    opts.set("crf", &settings.crf.to_string());
+    opts.set("profile", "high");
+    opts.set("maxrate", &format!("{}k", rung.max_kbps));
+    opts.set("bufsize", &format!("{}k", rung.max_kbps * 2));
+    opts.set("sc_threshold", "0");
+    opts.set("forced-idr", "1");
+    let mut encoder = enc
+        .open_as_with(x264, opts)
+        .map_err(internal("opening x264"))?;
+
+    let vstream = {
+        let mut s = octx
+            .add_stream(x264)
+            .map_err(internal("adding the video stream"))?;
+        s.set_parameters(&encoder);
+        s.set_time_base(tb);
+        s.index()
+    };
+    let astream = match &audio {
+        Some((params, atb)) => {
+            let mut s = octx
+                .add_stream(ffmpeg::encoder::find(codec::Id::AAC))
+                .map_err(internal("adding the audio stream"))?;
+            s.set_parameters(params.clone());
+            s.set_time_base(*atb);
+            Some((s.index(), *atb))
+        }
+        None => None,
+    };
+    let mut mux = Dictionary::new();
+    mux.set("hls_time", &settings.segment_secs.to_string());
+    mux.set("hls_segment_type", "fmp4");
+    mux.set("hls_playlist_type", "event");
+    mux.set("hls_list_size", "0");
+    mux.set("hls_flags", "independent_segments+temp_file");
+    mux.set("hls_fmp4_init_filename", "init.mp4");
+    mux.set(
+        "hls_segment_filename",
+        &dir.join("seg_%05d.m4s").to_string_lossy(),
+    );
+    octx.write_header_with(mux)
+        .map_err(internal("writing the HLS header"))?;
+    let out_vtb = octx
+        .stream(vstream)
+        .map(|s| s.time_base())
+        .ok_or_else(|| MediaError::Internal("video stream vanished".to_owned()))?;
+    let out_atb = astream.and_then(|(i, _)| octx.stream(i).map(|s| s.time_base()));
+
+    let mut packet = Packet::empty();
+    let mut write_video = |encoder: &mut ffmpeg::encoder::Video,
+                           octx: &mut ffmpeg::format::context::Output| {
+        while encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(vstream);
+            packet.rescale_ts(tb, out_vtb);
+            packet
+                .write_interleaved(octx)
+                .map_err(internal("writing video"))?;
+        }
+        Ok::<(), MediaError>(())
+    };
+    loop {
+        match rx.recv() {
+            Ok(ToEncoder::Video(f)) => {
+                encoder.send_frame(&f).map_err(internal("x264"))?;
+                write_video(&mut encoder, &mut octx)?;
+            }
+            Ok(ToEncoder::Audio(mut p)) => {
+                if let (Some((index, atb)), Some(out)) = (astream, out_atb) {
+                    p.set_stream(index);
+                    p.rescale_ts(atb, out);
+                    p.write_interleaved(&mut octx)
+                        .map_err(internal("writing audio"))?;
+                }
+            }
+            Ok(ToEncoder::Start { .. }) => {}
+            Ok(ToEncoder::End) | Err(_) => break,
+        }
+    }
+    encoder.send_eof().map_err(internal("x264"))?;
+    write_video(&mut encoder, &mut octx)?;
+    octx.write_trailer()
+        .map_err(internal("finishing the HLS output"))?;
+    read_muxer_playlist(rung, dir, &playlist)
+}

@@ -1,0 +1,189 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Transcoding real and generated inputs, checked with ffprobe as a player would see them:
+//! every rung decodes to its end at its planned size, lasts as long as the source, has its
+//! keyframes at the same timestamps as every other rung, and the master lists them properly.
+
+mod fixtures;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use fixtures::{bunny, clip, rotated};
+use kadr_media::hls::{RungOutput, write_playlists};
+use kadr_media::plan::{DEFAULT_LADDER, plan};
+use kadr_media::probe::probe;
+use kadr_media::transcode::{Settings, transcode};
+
+fn ffprobe(args: &[&str], input: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Transcodes `input` and checks what a player would see. Returns the outputs.
+fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
+    let p = probe(input).unwrap();
+    let (w, h) = p.video.display_size();
+    let ladder = plan(w, h, p.duration_secs, &DEFAULT_LADDER);
+    let outs = transcode(
+        input,
+        &p,
+        &ladder.rungs,
+        &Settings::default(),
+        out,
+        &AtomicBool::new(false),
+        &|_| {},
+    )
+    .unwrap();
+    write_playlists(out, &outs, p.video.fps).unwrap();
+    assert_eq!(outs.len(), ladder.rungs.len());
+
+    let source_duration: f64 = ffprobe(
+        &["-show_entries", "format=duration", "-of", "csv=p=0"],
+        input,
+    )
+    .parse()
+    .unwrap();
+    let mut keyframes: Option<String> = None;
+    for (o, rung) in outs.iter().zip(&ladder.rungs) {
+        let playlist = o.dir.join("index.m3u8");
+        let dims = ffprobe(
+            &[
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "csv=p=0",
+            ],
+            &playlist,
+        );
+        // HLS inputs list the stream once per program too.
+        let dims = dims.lines().find(|l| !l.is_empty()).unwrap_or("");
+        assert_eq!(
+            dims,
+            format!("{},{}", rung.width, rung.height),
+            "{}",
+            rung.name
+        );
+        // Decodes to the end without an error.
+        let decode = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&playlist)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(
+            decode.status.success() && decode.stderr.is_empty(),
+            "{}: {}",
+            rung.name,
+            String::from_utf8_lossy(&decode.stderr)
+        );
+        let duration: f64 = ffprobe(
+            &["-show_entries", "format=duration", "-of", "csv=p=0"],
+            &playlist,
+        )
+        .parse()
+        .unwrap();
+        assert!(
+            (duration - source_duration).abs() <= 0.1,
+            "{}: {duration} vs {source_duration}\n{}",
+            rung.name,
+            std::fs::read_to_string(&playlist).unwrap_or_default()
+        );
+        let keys = ffprobe(
+            &[
+                "-select_streams",
+                "v:0",
+                "-skip_frame",
+                "nokey",
+                "-show_entries",
+                "frame=pts_time",
+                "-of",
+                "csv=p=0",
+            ],
+            &playlist,
+        );
+        match &keyframes {
+            None => keyframes = Some(keys),
+            Some(first) => assert_eq!(
+                &keys, first,
+                "keyframes of {} differ from the top rung",
+                rung.name
+            ),
+        }
+    }
+    let master = std::fs::read_to_string(out.join("master.m3u8")).unwrap();
+    for o in &outs {
+        let line = master
+            .lines()
+            .find(|l| l.contains(&format!("RESOLUTION={}x{}", o.rung.width, o.rung.height)))
+            .unwrap_or_else(|| panic!("{} missing from the master: {master}", o.rung.name));
+        for attr in [
+            "BANDWIDTH=",
+            "AVERAGE-BANDWIDTH=",
+            "CODECS=\"avc1.",
+            "FRAME-RATE=",
+        ] {
+            assert!(line.contains(attr), "{attr} in {line}");
+        }
+    }
+    outs
+}
+
+#[test]
+fn the_shared_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let outs = transcode_and_check(&bunny(), dir.path());
+    assert_eq!(outs[0].rung.name, "720p");
+    assert!(outs[0].codecs.ends_with(",mp4a.40.2"));
+}
+
+#[test]
+fn vertical_rotated_odd_tenbit_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vertical = clip(d, "vertical.mp4", 1080, 1920, 30, 3.0, &[]);
+    let outs = transcode_and_check(&vertical, &d.join("out-vertical"));
+    assert_eq!((outs[0].rung.width, outs[0].rung.height), (1080, 1920));
+
+    let plain = clip(d, "plain.mp4", 1280, 720, 30, 3.0, &[]);
+    let (turned, _) = rotated(d, "rotated.mp4", &plain, 90);
+    let outs = transcode_and_check(&turned, &d.join("out-rotated"));
+    assert_eq!((outs[0].rung.width, outs[0].rung.height), (720, 1280));
+
+    let odd = clip(d, "odd.mp4", 853, 479, 25, 3.0, &[]);
+    transcode_and_check(&odd, &d.join("out-odd"));
+
+    let tenbit = clip(
+        d,
+        "tenbit.mp4",
+        640,
+        360,
+        25,
+        3.0,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p10le",
+        ],
+    );
+    transcode_and_check(&tenbit, &d.join("out-tenbit"));
+
+    let silent = clip(d, "silent.mp4", 640, 360, 25, 3.0, &["-an"]);
+    let outs = transcode_and_check(&silent, &d.join("out-silent"));
+    assert!(!outs[0].codecs.contains("mp4a"));
+}
