@@ -187,3 +187,117 @@ fn vertical_rotated_odd_tenbit_silent() {
     let outs = transcode_and_check(&silent, &d.join("out-silent"));
     assert!(!outs[0].codecs.contains("mp4a"));
 }
+
+#[test]
+fn fast_variable_and_other_codecs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fast = clip(d, "fast.mp4", 1920, 1080, 60, 2.0, &[]);
+    let outs = transcode_and_check(&fast, &d.join("out-fast"));
+    assert_eq!(outs.len(), 5);
+
+    let vfr = clip(
+        d,
+        "vfr.mp4",
+        640,
+        360,
+        30,
+        6.0,
+        &[
+            "-vf",
+            "select='not(mod(n\\,3))+between(n\\,40\\,90)'",
+            "-fps_mode",
+            "vfr",
+        ],
+    );
+    transcode_and_check(&vfr, &d.join("out-vfr"));
+
+    let hevc = clip(
+        d,
+        "hevc.mp4",
+        640,
+        360,
+        25,
+        3.0,
+        &["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1"],
+    );
+    transcode_and_check(&hevc, &d.join("out-hevc"));
+    let vp9 = clip(
+        d,
+        "vp9.webm",
+        640,
+        360,
+        25,
+        3.0,
+        &[
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-c:a",
+            "libopus",
+        ],
+    );
+    transcode_and_check(&vp9, &d.join("out-vp9"));
+}
+
+fn input_fault(input: &Path, out: &Path) -> &'static str {
+    let p = match probe(input) {
+        Ok(p) => p,
+        Err(kadr_media::MediaError::Input { code, .. }) => return code,
+        Err(e) => panic!("{e}"),
+    };
+    let (w, h) = p.video.display_size();
+    let ladder = plan(w, h, p.duration_secs, &DEFAULT_LADDER);
+    match transcode(
+        input,
+        &p,
+        &ladder.rungs,
+        &Settings::default(),
+        out,
+        &AtomicBool::new(false),
+        &|_| {},
+    ) {
+        Err(kadr_media::MediaError::Input { code, .. }) => code,
+        other => panic!("expected an input fault, got {other:?}"),
+    }
+}
+
+#[test]
+fn broken_inputs_fail_with_their_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Index first (faststart), then cut: the file claims more than it holds.
+    let whole = clip(
+        d,
+        "whole.mp4",
+        640,
+        360,
+        25,
+        8.0,
+        &["-movflags", "+faststart"],
+    );
+    let bytes = std::fs::read(&whole).unwrap();
+    let truncated = d.join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    assert_eq!(
+        input_fault(&truncated, &d.join("out-truncated")),
+        "truncated"
+    );
+
+    // Every picture's data overwritten: nothing decodes.
+    let mut damaged = bytes.clone();
+    let mdat = damaged.windows(4).position(|w| w == b"mdat").unwrap() + 4;
+    for b in &mut damaged[mdat..] {
+        *b = 0;
+    }
+    let undecodable = d.join("undecodable.mp4");
+    std::fs::write(&undecodable, &damaged).unwrap();
+    assert_eq!(
+        input_fault(&undecodable, &d.join("out-undecodable")),
+        "undecodable"
+    );
+
+    // The same process goes on to transcode a good file.
+    transcode_and_check(&whole, &d.join("out-whole"));
+}
