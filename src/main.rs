@@ -190,12 +190,14 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     kadr_migration::up(&ctx.db).await?;
     let db = ctx.db.clone();
     let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
+    let worker = kadr_worker::start_daemon(ctx.clone(), shutdown.clone());
     let server = kadr_http::bind(listen, ctx, |cfg| {
         kadr_upload_api::configure(cfg);
         kadr_api::configure(cfg);
     })?;
     let served = server.run_until(shutdown).await;
     let _ = background.await;
+    let _ = worker.await;
     let _ = db.close().await;
     served?;
     tracing::info!("stopped");

@@ -372,16 +372,9 @@ async fn bad_input_is_refused_and_loses_nothing(backend: Backend) {
     );
     assert_eq!(res.bytes().await.unwrap().as_ref(), &data[100..200]);
 
-    // Completion queued the transcode in the same transaction.
+    // Completion queued the transcode in the same transaction; the worker in `kadr all` takes
+    // it and, the bytes being no video, fails the video with a reason and does not retry.
     let db = db(&stack).await;
-    assert_eq!(
-        scalar(
-            &db,
-            &format!("SELECT status AS v FROM videos WHERE id = '{video}'")
-        )
-        .await,
-        "queued"
-    );
     assert_eq!(
         scalar(
             &db,
@@ -390,9 +383,41 @@ async fn bad_input_is_refused_and_loses_nothing(backend: Backend) {
         .await,
         "Клип о кролике"
     );
+    let started = std::time::Instant::now();
+    loop {
+        let status = scalar(
+            &db,
+            &format!("SELECT status AS v FROM videos WHERE id = '{video}'"),
+        )
+        .await;
+        if status == "failed" {
+            break;
+        }
+        assert!(
+            ["queued", "processing"].contains(&status.as_str()),
+            "{status}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never processed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        scalar(
+            &db,
+            &format!("SELECT failure_code AS v FROM videos WHERE id = '{video}'")
+        )
+        .await,
+        "not_a_video"
+    );
     assert_eq!(
         scalar(&db, &format!("SELECT state AS v FROM jobs WHERE payload->>'video_id' = '{video}' AND queue = 'transcode'")).await,
-        "queued"
+        "failed"
+    );
+    assert_eq!(
+        scalar(&db, &format!("SELECT attempts::text AS v FROM jobs WHERE payload->>'video_id' = '{video}' AND queue = 'transcode'")).await,
+        "1"
     );
 
     // Quota: 10 MiB used of 62 MB; active uploads count too.

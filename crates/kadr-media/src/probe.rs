@@ -124,17 +124,20 @@ fn bit_depth(pixel_format: &str) -> u8 {
 /// Reads what `input` (a path or a URL FFmpeg can open) holds.
 pub fn probe(input: &Path) -> Result<Probe, MediaError> {
     crate::init()?;
-    match std::fs::metadata(input) {
-        Ok(meta) if meta.len() == 0 => {
-            return Err(MediaError::input("empty_file", "The file is empty"));
-        }
-        Ok(_) => {}
-        // Our fault (the original went missing), not the input's.
-        Err(e) => {
-            return Err(MediaError::Internal(format!(
-                "input {}: {e}",
-                input.display()
-            )));
+    // A URL (a presigned S3 link) is FFmpeg's to open; a file is checked first.
+    if !input.to_string_lossy().contains("://") {
+        match std::fs::metadata(input) {
+            Ok(meta) if meta.len() == 0 => {
+                return Err(MediaError::input("empty_file", "The file is empty"));
+            }
+            Ok(_) => {}
+            // Our fault (the original went missing), not the input's.
+            Err(e) => {
+                return Err(MediaError::Internal(format!(
+                    "input {}: {e}",
+                    input.display()
+                )));
+            }
         }
     }
     let ctx = ffmpeg::format::input(input).map_err(|e| match e {

@@ -22,6 +22,14 @@ use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// The queues Kadr uses.
+pub mod queues {
+    /// Transcodes of uploaded videos: filled by the upload API, run by the worker.
+    pub const TRANSCODE: &str = "transcode";
+    /// Storage clean-ups (a deleted video's media): run by the upload API.
+    pub const CLEANUP: &str = "cleanup";
+}
+
 /// The channel `NOTIFY`ed on enqueue; the payload is the queue name.
 pub const NOTIFY_CHANNEL: &str = "kadr_jobs";
 

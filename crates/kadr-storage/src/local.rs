@@ -64,6 +64,12 @@ impl LocalStorage {
         self.root.join(key)
     }
 
+    /// The file holding `key`, for programs that read files directly (FFmpeg).
+    pub fn file_path(&self, key: &str) -> Result<PathBuf, StorageError> {
+        validate_key(key)?;
+        Ok(self.path_of(key))
+    }
+
     /// Opens (creating it and its directories) the file at `key` for writing in place, with
     /// its length cut to `len`: resumable uploads append to such a file and record how much of
     /// it is durable. A file shorter than `len` is an error, never zero-filled. The caller

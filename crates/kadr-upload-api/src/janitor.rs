@@ -13,8 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::store;
 
 /// The queue of storage clean-ups (a deleted video's media and unfinished uploads).
-pub const CLEANUP_QUEUE: &str = "cleanup";
-
+pub const CLEANUP_QUEUE: &str = kadr_queue::queues::CLEANUP;
 /// What a cleanup job removes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cleanup {

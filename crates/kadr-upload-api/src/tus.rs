@@ -366,13 +366,17 @@ async fn patch(
 
 /// Takes the upload's lease, checks the offset, writes the body and, on the last byte,
 /// records completion. Returns the new offset.
-async fn write_body(
+pub(crate) async fn write_body<S, E>(
     ctx: &AppContext,
     id: Uuid,
     claimed: i64,
-    body: web::Payload,
+    body: S,
     checksum: Option<Checksum>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let Some((mut lock, up)) = UploadLock::acquire(&ctx.db, id)
         .await
         .map_err(|e| ApiError::internal(&e))?

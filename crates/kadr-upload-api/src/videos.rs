@@ -21,9 +21,6 @@ use uuid::Uuid;
 
 use crate::store::{self, LOCAL_CHECKPOINT, UploadLock};
 
-/// The queue the worker takes transcodes from.
-pub const TRANSCODE_QUEUE: &str = "transcode";
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos", web::post().to(create))
         .route("/api/v1/videos/{id}", web::delete().to(delete))
@@ -385,9 +382,12 @@ pub async fn finish_video(
     ))
     .await
     .map_err(err)?;
-    let job = NewJob::new(TRANSCODE_QUEUE, &json!({ "video_id": video_id }))
-        .map_err(|e| ApiError::internal(&e))?
-        .dedupe_key(video_id.to_string());
+    let job = NewJob::new(
+        kadr_queue::queues::TRANSCODE,
+        &json!({ "video_id": video_id }),
+    )
+    .map_err(|e| ApiError::internal(&e))?
+    .dedupe_key(video_id.to_string());
     kadr_queue::enqueue(tx, job, ctx.config.queue.max_attempts)
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -431,6 +431,11 @@ async fn create(
         None => None,
     };
     tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    // An empty file is complete as soon as its upload exists.
+    if let Some(u) = upload.as_ref().filter(|u| u.length == 0) {
+        let empty = futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>();
+        crate::tus::write_body(&ctx, u.id, 0, empty, None).await?;
+    }
     let upload_json = match &upload {
         Some(u) => json!({
             "url": upload_url(&req, u.id),

@@ -1,23 +1,492 @@
-//! The transcoding daemon (`kadr worker`).
+//! The transcoding daemon (`kadr worker`, also run inside `kadr all`).
 //!
-//! The transcoding pipeline arrives with the worker issue; until then the daemon serves its
-//! health, readiness and metrics endpoints on `worker.listen` and claims no jobs, so queued
-//! transcodes wait safely in the queue.
+//! It claims `transcode` jobs from the queue (leased, heart-beaten), probes the original,
+//! plans the ladder, transcodes in one pass with `kadr-media`, uploads the HLS ladder to
+//! storage and marks the video ready, in the same transaction that completes the job. The
+//! input's faults fail the video with a stable code and are never retried; ours (storage,
+//! database) are retried with backoff. On shutdown it stops claiming, gives running jobs
+//! `worker.shutdown_grace_secs` to finish, then cancels them and hands them back.
+
+mod metrics;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use kadr_config::Config;
+use kadr_db::entities::video;
 use kadr_http::{AppContext, StartError};
+use kadr_media::MediaError;
+use kadr_media::hls::{RungOutput, master_playlist, media_playlist};
+use kadr_media::plan::{DEFAULT_LADDER, plan};
+use kadr_media::probe::{Limits, Probe, check_limits, probe};
+use kadr_media::transcode::{Settings, transcode};
+use kadr_queue::{FailOutcome, Job, Queue, QueueSettings};
+use kadr_storage::Storage;
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait};
+use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
-/// Runs the daemon until `shutdown` is cancelled.
+#[derive(Debug, Deserialize)]
+struct TranscodeJob {
+    video_id: Uuid,
+}
+
+/// Runs the daemon with its own health server at `worker.listen` until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let listen = config.worker.listen;
     let ctx = AppContext::open(config).await?;
+    let daemon = start_daemon(ctx.clone(), shutdown.clone());
     let server = kadr_http::bind(listen, ctx, |_| {})?;
-    server
+    let served = server
         .run_until(shutdown)
         .await
         .map_err(|source| StartError::Bind {
             addr: listen,
             source,
+        });
+    let _ = daemon.await;
+    served
+}
+
+/// Starts `worker.concurrency` job loops; the handle ends when all have stopped.
+pub fn start_daemon(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    metrics::register();
+    let name = format!(
+        "worker-{}-{}-{:08x}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned()),
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let queue = Queue::new(ctx.db.clone(), QueueSettings::from(&ctx.config.queue), name);
+    let slots = ctx.config.worker.concurrency.max(1);
+    tokio::spawn(async move {
+        let mut loops = Vec::new();
+        for _ in 0..slots {
+            loops.push(tokio::spawn(job_loop(
+                ctx.clone(),
+                queue.clone(),
+                shutdown.clone(),
+            )));
+        }
+        for l in loops {
+            let _ = l.await;
+        }
+        tracing::info!("worker stopped");
+    })
+}
+
+async fn job_loop(ctx: AppContext, queue: Queue, shutdown: CancellationToken) {
+    let mut waiter = queue.waiter(kadr_queue::queues::TRANSCODE);
+    loop {
+        let job = match waiter.next(&shutdown).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim jobs; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(queue.settings().poll_interval) => continue,
+                }
+            }
+        };
+        let wait = (chrono::Utc::now() - job.run_at)
+            .to_std()
+            .unwrap_or_default();
+        metrics::queue_wait(wait);
+        run_job(&ctx, &queue, job, &shutdown).await;
+    }
+}
+
+/// Runs one job with its lease renewed, cancelling it if the lease is lost or the shutdown
+/// grace runs out.
+async fn run_job(ctx: &AppContext, queue: &Queue, job: Job, shutdown: &CancellationToken) {
+    let heartbeat = queue.keep_alive(&job);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let lost = heartbeat.lost();
+    let grace = Duration::from_secs(ctx.config.worker.shutdown_grace_secs);
+    let watcher = {
+        let cancel = cancel.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = lost.cancelled() => {}
+                _ = async {
+                    shutdown.cancelled().await;
+                    tracing::info!(grace = ?grace, "shutting down: the running transcode may finish within the grace");
+                    tokio::time::sleep(grace).await;
+                } => {}
+            }
+            cancel.store(true, Ordering::Relaxed);
         })
+    };
+    let started = Instant::now();
+    let result = process(ctx, &job, &cancel).await;
+    watcher.abort();
+    drop(heartbeat);
+    if let Err(e) = settle(ctx, queue, &job, result).await {
+        tracing::error!(job = %job.id, error = %e, "could not record the outcome of a job");
+    }
+    tracing::debug!(job = %job.id, secs = started.elapsed().as_secs_f64(), "job finished");
+}
+
+/// Why a job did not complete.
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error("storage: {0}")]
+    Storage(#[from] kadr_storage::StorageError),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a successful job leaves to record.
+struct Done {
+    video_id: Uuid,
+    outs: Vec<RungOutput>,
+    master_key: String,
+}
+
+async fn process(
+    ctx: &AppContext,
+    job: &Job,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Option<Done>, JobError> {
+    let payload: TranscodeJob = job.payload().map_err(|e| JobError::Other(e.to_string()))?;
+    let id = payload.video_id;
+    let Some(v) = video::Entity::find_by_id(id).one(&ctx.db).await? else {
+        // Deleted meanwhile: nothing to do.
+        return Ok(None);
+    };
+    exec(
+        ctx,
+        "UPDATE videos SET status = 'processing', stage = 'probing', progress = 0, failure_code = NULL,
+             failure_message = NULL, updated_at = now() WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    if v.source_size_bytes == Some(0) {
+        return Err(MediaError::input("empty_file", "The file is empty").into());
+    }
+    let input = input_of(&ctx.storage, &video::source_key(v.id)).await?;
+
+    let probed = {
+        let input = input.clone();
+        tokio::task::spawn_blocking(move || -> Result<Probe, MediaError> {
+            let p = probe(&input)?;
+            check_limits(&p, &Limits::default())?;
+            Ok(p)
+        })
+        .await
+        .map_err(|e| JobError::Other(e.to_string()))??
+    };
+    let (w, h) = probed.video.display_size();
+    let ladder = plan(w, h, probed.duration_secs, &DEFAULT_LADDER);
+    exec(
+        ctx,
+        "UPDATE videos SET stage = 'transcoding', duration_ms = $2, width = $3, height = $4, fps = $5,
+             rotation = $6, is_short = $7, updated_at = now() WHERE id = $1",
+        vec![
+            id.into(),
+            ((probed.duration_secs * 1000.0).round() as i64).into(),
+            (w as i32).into(),
+            (h as i32).into(),
+            probed.video.fps.into(),
+            (probed.video.rotation as i16).into(),
+            ladder.is_short.into(),
+        ],
+    )
+    .await?;
+
+    let work = work_dir(&ctx.config, id);
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    tokio::fs::create_dir_all(&work)
+        .await
+        .map_err(|e| JobError::Other(format!("creating {}: {e}", work.display())))?;
+
+    // Progress: the decoder reports positions; the database hears at most once a second.
+    let (tx, mut rx) = tokio::sync::watch::channel(0.0f64);
+    let duration = probed.duration_secs.max(0.001);
+    let reporter = {
+        let db = ctx.db.clone();
+        tokio::spawn(async move {
+            let mut last = -1i16;
+            loop {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+                let pct = ((*rx.borrow_and_update() / duration) * 100.0).clamp(0.0, 99.0) as i16;
+                if pct != last {
+                    last = pct;
+                    let _ = db
+                        .execute_raw(Statement::from_sql_and_values(
+                            DbBackend::Postgres,
+                            "UPDATE videos SET progress = $2, updated_at = now() WHERE id = $1",
+                            [id.into(), pct.into()],
+                        ))
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let outs = {
+        let (input, work, cancel, rungs) = (
+            input.clone(),
+            work.clone(),
+            cancel.clone(),
+            ladder.rungs.clone(),
+        );
+        let probed = probed.clone();
+        tokio::task::spawn_blocking(move || {
+            let report = move |secs: f64| {
+                let _ = tx.send(secs);
+            };
+            transcode(
+                &input,
+                &probed,
+                &rungs,
+                &Settings::default(),
+                &work,
+                &cancel,
+                &report,
+            )
+        })
+        .await
+        .map_err(|e| JobError::Other(e.to_string()))?
+    };
+    reporter.abort();
+    let outs = outs?;
+    metrics::transcoded(probed.duration_secs, started.elapsed());
+
+    exec(
+        ctx,
+        "UPDATE videos SET stage = 'publishing', updated_at = now() WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    let prefix = format!("hls/{id}");
+    for o in &outs {
+        let rung_prefix = format!("{prefix}/{}", o.rung.name);
+        upload_file(
+            &ctx.storage,
+            &o.dir.join(&o.init),
+            &format!("{rung_prefix}/{}", o.init),
+        )
+        .await?;
+        for s in &o.segments {
+            upload_file(
+                &ctx.storage,
+                &o.dir.join(&s.uri),
+                &format!("{rung_prefix}/{}", s.uri),
+            )
+            .await?;
+        }
+        ctx.storage
+            .put_bytes(
+                &format!("{rung_prefix}/index.m3u8"),
+                media_playlist(o, true).into(),
+                None,
+            )
+            .await?;
+    }
+    let master_key = format!("{prefix}/master.m3u8");
+    ctx.storage
+        .put_bytes(
+            &master_key,
+            master_playlist(&outs, probed.video.fps).into(),
+            None,
+        )
+        .await?;
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    Ok(Some(Done {
+        video_id: id,
+        outs,
+        master_key,
+    }))
+}
+
+/// Records the outcome: ready (with the job completed in the same transaction), failed for
+/// the input's faults, retried for ours, handed back when cancelled.
+async fn settle(
+    ctx: &AppContext,
+    queue: &Queue,
+    job: &Job,
+    result: Result<Option<Done>, JobError>,
+) -> Result<(), JobError> {
+    match result {
+        Ok(None) => {
+            queue
+                .complete(job)
+                .await
+                .map_err(|e| JobError::Other(e.to_string()))?;
+            Ok(())
+        }
+        Ok(Some(done)) => {
+            let tx = ctx.db.begin().await?;
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "DELETE FROM renditions WHERE video_id = $1",
+                [done.video_id.into()],
+            ))
+            .await?;
+            for o in &done.outs {
+                tx.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "INSERT INTO renditions (id, video_id, name, width, height, fps, codecs, bandwidth,
+                         avg_bandwidth, playlist_key, segments, complete)
+                     VALUES ($1, $2, $3, $4, $5, (SELECT fps FROM videos WHERE id = $2), $6, $7, $8, $9, $10, true)",
+                    [
+                        Uuid::now_v7().into(),
+                        done.video_id.into(),
+                        o.rung.name.clone().into(),
+                        (o.rung.width as i32).into(),
+                        (o.rung.height as i32).into(),
+                        o.codecs.clone().into(),
+                        (o.peak_bandwidth() as i64).into(),
+                        (o.average_bandwidth() as i64).into(),
+                        format!("hls/{}/{}/index.m3u8", done.video_id, o.rung.name).into(),
+                        (o.segments.len() as i32).into(),
+                    ],
+                ))
+                .await?;
+            }
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE videos SET status = 'ready', playable = true, progress = 100, stage = NULL,
+                     failure_code = NULL, failure_message = NULL, updated_at = now(),
+                     published_at = COALESCE(published_at, now())
+                 WHERE id = $1",
+                [done.video_id.into()],
+            ))
+            .await?;
+            kadr_queue::complete_on(&tx, job)
+                .await
+                .map_err(|e| JobError::Other(e.to_string()))?;
+            tx.commit().await?;
+            metrics::job("done");
+            tracing::info!(video = %done.video_id, master = %done.master_key, rungs = done.outs.len(), "video ready");
+            Ok(())
+        }
+        Err(JobError::Media(MediaError::Cancelled)) => {
+            queue
+                .release(job)
+                .await
+                .map_err(|e| JobError::Other(e.to_string()))?;
+            if let Ok(p) = job.payload::<TranscodeJob>() {
+                exec(
+                    ctx,
+                    "UPDATE videos SET status = 'queued', stage = NULL, updated_at = now() WHERE id = $1",
+                    vec![p.video_id.into()],
+                )
+                .await?;
+            }
+            tracing::info!(job = %job.id, "transcode cancelled and handed back");
+            Ok(())
+        }
+        Err(JobError::Media(MediaError::Input { code, message })) => {
+            fail_video(ctx, job, code, &message).await?;
+            queue
+                .fail(job, &format!("{code}: {message}"), false)
+                .await
+                .map_err(|e| JobError::Other(e.to_string()))?;
+            metrics::job("failed");
+            tracing::info!(job = %job.id, code, message, "input refused");
+            Ok(())
+        }
+        Err(e) => {
+            let message = e.to_string();
+            tracing::warn!(job = %job.id, attempt = job.attempt, error = %message, "transcode failed");
+            let outcome = queue
+                .fail(job, &message, true)
+                .await
+                .map_err(|e| JobError::Other(e.to_string()))?;
+            if outcome == FailOutcome::Failed {
+                fail_video(
+                    ctx,
+                    job,
+                    "processing_failed",
+                    "Kadr could not process this video after several attempts; try again later",
+                )
+                .await?;
+                metrics::job("failed");
+            } else if let Ok(p) = job.payload::<TranscodeJob>() {
+                exec(
+                    ctx,
+                    "UPDATE videos SET status = 'queued', stage = NULL, updated_at = now() WHERE id = $1",
+                    vec![p.video_id.into()],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn fail_video(
+    ctx: &AppContext,
+    job: &Job,
+    code: &str,
+    message: &str,
+) -> Result<(), JobError> {
+    let Ok(p) = job.payload::<TranscodeJob>() else {
+        return Ok(());
+    };
+    exec(
+        ctx,
+        "UPDATE videos SET status = 'failed', playable = false, stage = NULL, failure_code = $2,
+             failure_message = $3, updated_at = now() WHERE id = $1",
+        vec![p.video_id.into(), code.into(), message.into()],
+    )
+    .await?;
+    // Nothing half-made stays behind.
+    ctx.storage
+        .delete_prefix(&format!("hls/{}/", p.video_id))
+        .await?;
+    let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, p.video_id)).await;
+    Ok(())
+}
+
+async fn exec(ctx: &AppContext, sql: &str, values: Vec<sea_orm::Value>) -> Result<(), JobError> {
+    ctx.db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    Ok(())
+}
+
+fn work_dir(config: &Config, id: Uuid) -> PathBuf {
+    config.data_dir.join("work").join(id.to_string())
+}
+
+/// Where FFmpeg reads the original: the file itself on disk, a presigned URL on S3.
+async fn input_of(storage: &Storage, key: &str) -> Result<PathBuf, JobError> {
+    match storage {
+        Storage::Local(local) => Ok(local.file_path(key)?),
+        Storage::S3(_) => {
+            let url = storage
+                .presign_get(key, Duration::from_secs(12 * 3600))
+                .await?
+                .ok_or_else(|| JobError::Other("no presigned URL".to_owned()))?;
+            Ok(PathBuf::from(url))
+        }
+    }
+}
+
+async fn upload_file(storage: &Storage, path: &Path, key: &str) -> Result<(), JobError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| JobError::Other(format!("{}: {e}", path.display())))?;
+    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    storage.put_stream(key, Box::pin(body), None).await?;
+    Ok(())
 }

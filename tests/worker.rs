@@ -1,0 +1,192 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The worker inside `kadr all`, end to end: an upload becomes an HLS ladder in storage and a
+//! `ready` video; broken files end `failed` with their codes while the next good file is
+//! transcoded. On local disk and on S3.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, Stack, bunny, command, register_and_login};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+async fn db(stack: &Stack) -> DatabaseConnection {
+    let sock = stack
+        .dir
+        .path()
+        .join("var/postgres")
+        .canonicalize()
+        .unwrap();
+    Database::connect(format!(
+        "postgres://kadr@localhost/kadr?host={}",
+        sock.display()
+    ))
+    .await
+    .unwrap()
+}
+
+async fn get(db: &DatabaseConnection, sql: &str) -> Option<sea_orm::QueryResult> {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Postgres,
+        sql,
+    ))
+    .await
+    .unwrap()
+}
+
+/// Uploads a file with `kadr upload`; returns the video id.
+fn upload(stack: &Stack, token: &str, file: &std::path::Path) -> String {
+    let out = command(&["upload", file.to_str().unwrap(), "--title", "t"])
+        .env("KADR_SERVER_URL", stack.url(""))
+        .env("KADR_TOKEN", token)
+        .env("XDG_STATE_HOME", stack.dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Waits until the video leaves processing; returns (status, failure code).
+async fn settled(db: &DatabaseConnection, video: &str) -> (String, Option<String>) {
+    let started = Instant::now();
+    loop {
+        let row = get(
+            db,
+            &format!("SELECT status, failure_code FROM videos WHERE id = '{video}'"),
+        )
+        .await
+        .unwrap();
+        let status: String = row.try_get("", "status").unwrap();
+        if status == "ready" || status == "failed" {
+            return (status, row.try_get("", "failure_code").unwrap());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "still {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn upload_to_ladder(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let token = register_and_login(&stack.url(""), &format!("worker-{backend:?}")).await;
+    let db = db(&stack).await;
+
+    // Broken files first: each fails with its code, and is not retried.
+    let empty = stack.dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let text = stack.dir.path().join("notes.mp4");
+    std::fs::write(&text, "не видео\n".repeat(1000)).unwrap();
+    // (Text may pass for a container without pictures: either code says what is wrong.)
+    for (file, want) in [
+        (&empty, &["empty_file"][..]),
+        (&text, &["not_a_video", "no_video_stream"][..]),
+    ] {
+        let video = upload(&stack, &token, file);
+        let (status, code) = settled(&db, &video).await;
+        assert_eq!(status, "failed");
+        assert!(want.contains(&code.as_deref().unwrap_or("")), "{code:?}");
+        let row = get(
+            &db,
+            &format!("SELECT failure_message FROM videos WHERE id = '{video}'"),
+        )
+        .await
+        .unwrap();
+        assert!(
+            !row.try_get::<String>("", "failure_message")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    // Then the shared clip: a full ladder.
+    let video = upload(&stack, &token, &bunny());
+    let (status, code) = settled(&db, &video).await;
+    assert_eq!((status.as_str(), code), ("ready", None));
+    let row = get(
+        &db,
+        &format!("SELECT playable, progress, width, height, duration_ms, is_short FROM videos WHERE id = '{video}'"),
+    )
+    .await
+    .unwrap();
+    assert!(row.try_get::<bool>("", "playable").unwrap());
+    assert_eq!(row.try_get::<i16>("", "progress").unwrap(), 100);
+    assert_eq!(
+        (
+            row.try_get::<i32>("", "width").unwrap(),
+            row.try_get::<i32>("", "height").unwrap()
+        ),
+        (1280, 720)
+    );
+    assert!((row.try_get::<i64>("", "duration_ms").unwrap() - 5312).abs() < 100);
+    assert!(!row.try_get::<bool>("", "is_short").unwrap());
+    let rungs = get(&db, &format!("SELECT string_agg(name, ',' ORDER BY height DESC) AS n FROM renditions WHERE video_id = '{video}'"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rungs.try_get::<String>("", "n").unwrap(),
+        "720p,480p,360p,240p"
+    );
+
+    let keys: Vec<String> = match &stack.s3 {
+        Some(s3) => kadr_storage::Storage::s3(s3.options())
+            .await
+            .unwrap()
+            .list(&format!("hls/{video}/"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect(),
+        None => {
+            let root = stack.dir.path().join("var/media");
+            let master = root.join(format!("hls/{video}/master.m3u8"));
+            // Every variant of the published ladder decodes to its end.
+            let out = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(&master)
+                .args(["-map", "0:v", "-f", "null", "-"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success() && out.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            kadr_storage::Storage::local(kadr_storage::LocalOptions { root })
+                .await
+                .unwrap()
+                .list(&format!("hls/{video}/"))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.key)
+                .collect()
+        }
+    };
+    for rung in ["720p", "480p", "360p", "240p"] {
+        for file in ["index.m3u8", "init.mp4", "seg_00000.m4s", "seg_00001.m4s"] {
+            let key = format!("hls/{video}/{rung}/{file}");
+            assert!(keys.contains(&key), "{key} missing from {keys:?}");
+        }
+    }
+    assert!(keys.contains(&format!("hls/{video}/master.m3u8")));
+    // Nothing is left in the worker's scratch space.
+    let work = stack.dir.path().join("var/work");
+    assert_eq!(std::fs::read_dir(&work).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_on_local_disk() {
+    upload_to_ladder(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_on_s3() {
+    upload_to_ladder(Backend::S3).await;
+}
