@@ -176,6 +176,87 @@ async fn upload_to_ladder(backend: Backend) {
         }
     }
     assert!(keys.contains(&format!("hls/{video}/master.m3u8")));
+    // A longer video is playable before its ladder is done: every rung's playlist grows
+    // (EVENT) and the master lists them all while the video is still processing.
+    let long = stack.dir.path().join("long.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-t",
+            "24",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let video = upload(&stack, &token, &long);
+    let started = Instant::now();
+    let early = loop {
+        let row = get(
+            &db,
+            &format!("SELECT status, playable FROM videos WHERE id = '{video}'"),
+        )
+        .await
+        .unwrap();
+        let status: String = row.try_get("", "status").unwrap();
+        assert_ne!(status, "ready", "never seen playable before ready");
+        if row.try_get::<bool>("", "playable").unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(early, "processing");
+    let storage = match &stack.s3 {
+        Some(s3) => kadr_storage::Storage::s3(s3.options()).await.unwrap(),
+        None => kadr_storage::Storage::local(kadr_storage::LocalOptions {
+            root: stack.dir.path().join("var/media"),
+        })
+        .await
+        .unwrap(),
+    };
+    let read = |key: String| {
+        let storage = storage.clone();
+        async move {
+            let obj = storage.get(&key, None).await.unwrap();
+            let bytes: Vec<u8> = futures::StreamExt::collect::<Vec<_>>(obj.body)
+                .await
+                .into_iter()
+                .flat_map(|c| c.unwrap().to_vec())
+                .collect();
+            String::from_utf8(bytes).unwrap()
+        }
+    };
+    let master = read(format!("hls/{video}/master.m3u8")).await;
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 4, "{master}");
+    for rung in ["720p", "480p", "360p", "240p"] {
+        let media = read(format!("hls/{video}/{rung}/index.m3u8")).await;
+        assert!(
+            media.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && media.contains("seg_00000.m4s"),
+            "{media}"
+        );
+        assert!(!media.contains("#EXT-X-ENDLIST"));
+    }
+    let (status, _) = settled(&db, &video).await;
+    assert_eq!(status, "ready");
+    let media = read(format!("hls/{video}/720p/index.m3u8")).await;
+    assert!(media.contains("#EXT-X-PLAYLIST-TYPE:VOD") && media.ends_with("#EXT-X-ENDLIST\n"));
+    assert_eq!(media.matches("#EXTINF").count(), 6);
+
     // Nothing is left in the worker's scratch space.
     let work = stack.dir.path().join("var/work");
     assert_eq!(std::fs::read_dir(&work).map(|d| d.count()).unwrap_or(0), 0);

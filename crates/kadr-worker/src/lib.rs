@@ -8,6 +8,7 @@
 //! `worker.shutdown_grace_secs` to finish, then cancels them and hands them back.
 
 mod metrics;
+mod publish;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use kadr_config::Config;
 use kadr_db::entities::video;
 use kadr_http::{AppContext, StartError};
 use kadr_media::MediaError;
-use kadr_media::hls::{RungOutput, master_playlist, media_playlist};
+use kadr_media::hls::RungOutput;
 use kadr_media::plan::{DEFAULT_LADDER, plan};
 use kadr_media::probe::{Limits, Probe, check_limits, probe};
 use kadr_media::transcode::{Settings, transcode};
@@ -235,6 +236,43 @@ async fn process(
             }
         })
     };
+    // Segments are published while the ladder is encoded; the video becomes playable as soon
+    // as every rung has its first one.
+    let stop_publishing = CancellationToken::new();
+    let publisher = {
+        let mut publisher = publish::Publisher::new(
+            (*ctx.storage).clone(),
+            id,
+            &ladder.rungs,
+            &work,
+            probed.video.fps,
+        );
+        let (db, stop) = (ctx.db.clone(), stop_publishing.clone());
+        let run_at = job.run_at;
+        tokio::spawn(async move {
+            loop {
+                let stopping = stop.is_cancelled();
+                if publisher.sweep().await? {
+                    db.execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "UPDATE videos SET playable = true, updated_at = now() WHERE id = $1",
+                        [id.into()],
+                    ))
+                    .await?;
+                    let since_enqueue = (chrono::Utc::now() - run_at).to_std().unwrap_or_default();
+                    metrics::playable(since_enqueue);
+                    tracing::info!(video = %id, secs = since_enqueue.as_secs_f64(), "playable");
+                }
+                if stopping {
+                    return Ok::<_, JobError>(publisher);
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        })
+    };
     let started = Instant::now();
     let outs = {
         let (input, work, cancel, rungs) = (
@@ -262,48 +300,24 @@ async fn process(
         .map_err(|e| JobError::Other(e.to_string()))?
     };
     reporter.abort();
+    stop_publishing.cancel();
+    let published = publisher
+        .await
+        .map_err(|e| JobError::Other(e.to_string()))?;
     let outs = outs?;
+    let mut publisher = published?;
     metrics::transcoded(probed.duration_secs, started.elapsed());
-
+    if let Some(first) = publisher.first_segment_at {
+        metrics::first_segment(first.saturating_duration_since(started));
+    }
     exec(
         ctx,
         "UPDATE videos SET stage = 'publishing', updated_at = now() WHERE id = $1",
         vec![id.into()],
     )
     .await?;
-    let prefix = format!("hls/{id}");
-    for o in &outs {
-        let rung_prefix = format!("{prefix}/{}", o.rung.name);
-        upload_file(
-            &ctx.storage,
-            &o.dir.join(&o.init),
-            &format!("{rung_prefix}/{}", o.init),
-        )
-        .await?;
-        for s in &o.segments {
-            upload_file(
-                &ctx.storage,
-                &o.dir.join(&s.uri),
-                &format!("{rung_prefix}/{}", s.uri),
-            )
-            .await?;
-        }
-        ctx.storage
-            .put_bytes(
-                &format!("{rung_prefix}/index.m3u8"),
-                media_playlist(o, true).into(),
-                None,
-            )
-            .await?;
-    }
-    let master_key = format!("{prefix}/master.m3u8");
-    ctx.storage
-        .put_bytes(
-            &master_key,
-            master_playlist(&outs, probed.video.fps).into(),
-            None,
-        )
-        .await?;
+    publisher.finish(&outs).await?;
+    let master_key = publisher.master_key();
     let _ = tokio::fs::remove_dir_all(&work).await;
     Ok(Some(Done {
         video_id: id,

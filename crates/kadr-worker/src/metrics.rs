@@ -7,6 +7,8 @@ use prometheus::{Gauge, Histogram, HistogramOpts, IntCounterVec, Opts};
 
 struct Metrics {
     jobs: IntCounterVec,
+    playable: Histogram,
+    first_segment: Histogram,
     queue_wait: Histogram,
     realtime: Gauge,
     ladder_secs: Histogram,
@@ -41,13 +43,33 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         ]),
     )
     .ok()?;
+    let playable = Histogram::with_opts(
+        HistogramOpts::new(
+            "worker_enqueue_to_playable_seconds",
+            "Time from the upload's completion to playable",
+        )
+        .buckets(vec![0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 60.0, 300.0]),
+    )
+    .ok()?;
+    let first_segment = Histogram::with_opts(
+        HistogramOpts::new(
+            "worker_first_segment_seconds",
+            "Time from the transcode's start to its first segment",
+        )
+        .buckets(vec![0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0]),
+    )
+    .ok()?;
     let r = kadr_http::metrics::registry();
+    r.register(Box::new(playable.clone())).ok()?;
+    r.register(Box::new(first_segment.clone())).ok()?;
     r.register(Box::new(jobs.clone())).ok()?;
     r.register(Box::new(queue_wait.clone())).ok()?;
     r.register(Box::new(realtime.clone())).ok()?;
     r.register(Box::new(ladder_secs.clone())).ok()?;
     Some(Metrics {
         jobs,
+        playable,
+        first_segment,
         queue_wait,
         realtime,
         ladder_secs,
@@ -76,5 +98,17 @@ pub fn transcoded(media_secs: f64, took: Duration) {
         if took.as_secs_f64() > 0.0 {
             m.realtime.set(media_secs / took.as_secs_f64());
         }
+    }
+}
+
+pub fn playable(since_enqueue: Duration) {
+    if let Some(m) = METRICS.as_ref() {
+        m.playable.observe(since_enqueue.as_secs_f64());
+    }
+}
+
+pub fn first_segment(after: Duration) {
+    if let Some(m) = METRICS.as_ref() {
+        m.first_segment.observe(after.as_secs_f64());
     }
 }

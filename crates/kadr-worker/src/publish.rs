@@ -1,0 +1,236 @@
+//! Publishing the ladder while it is being encoded: segments go to storage as soon as the
+//! muxer closes them (it writes `seg_N.m4s.tmp` and renames it when done), each rung's media
+//! playlist grows as an EVENT playlist, and once every rung has its first segment the master
+//! is written and the video becomes playable. At the end the playlists become VOD.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kadr_media::hls::{RungOutput, Segment, avc1_codec, master_playlist, media_playlist};
+use kadr_media::plan::Rung;
+use kadr_storage::Storage;
+use uuid::Uuid;
+
+use crate::JobError;
+
+/// One rung as published so far.
+struct Published {
+    rung: Rung,
+    dir: PathBuf,
+    init: bool,
+    segments: Vec<Segment>,
+    names: BTreeSet<String>,
+}
+
+pub struct Publisher {
+    storage: Storage,
+    video: Uuid,
+    rungs: Vec<Published>,
+    fps: f64,
+    /// When the master was first written (the video became playable).
+    pub playable_at: Option<Instant>,
+    pub first_segment_at: Option<Instant>,
+}
+
+impl Publisher {
+    pub fn new(storage: Storage, video: Uuid, rungs: &[Rung], work: &Path, fps: f64) -> Publisher {
+        Publisher {
+            storage,
+            video,
+            rungs: rungs
+                .iter()
+                .map(|r| Published {
+                    rung: r.clone(),
+                    dir: work.join(&r.name),
+                    init: false,
+                    segments: Vec::new(),
+                    names: BTreeSet::new(),
+                })
+                .collect(),
+            fps,
+            playable_at: None,
+            first_segment_at: None,
+        }
+    }
+
+    fn key(&self, rung: &str, file: &str) -> String {
+        format!("hls/{}/{rung}/{file}", self.video)
+    }
+
+    pub fn master_key(&self) -> String {
+        format!("hls/{}/master.m3u8", self.video)
+    }
+
+    /// Uploads whatever the muxers have closed since the last sweep. Returns true when the
+    /// video has just become playable.
+    pub async fn sweep(&mut self) -> Result<bool, JobError> {
+        for i in 0..self.rungs.len() {
+            let (dir, name) = (self.rungs[i].dir.clone(), self.rungs[i].rung.name.clone());
+            let mut closed: Vec<String> = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("seg_") && n.ends_with(".m4s"))
+                    .filter(|n| !self.rungs[i].names.contains(n))
+                    .collect(),
+                Err(_) => continue,
+            };
+            if closed.is_empty() {
+                continue;
+            }
+            closed.sort();
+            // The init segment is complete once the first media segment is.
+            if !self.rungs[i].init {
+                crate::upload_file(
+                    &self.storage,
+                    &dir.join("init.mp4"),
+                    &self.key(&name, "init.mp4"),
+                )
+                .await?;
+                self.rungs[i].init = true;
+            }
+            let durations = muxer_durations(&dir.join("ffmpeg.m3u8"));
+            for seg in closed {
+                let path = dir.join(&seg);
+                let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                crate::upload_file(&self.storage, &path, &self.key(&name, &seg)).await?;
+                let duration = durations
+                    .iter()
+                    .find(|(n, _)| *n == seg)
+                    .map_or(0.0, |(_, d)| *d);
+                self.first_segment_at.get_or_insert_with(Instant::now);
+                self.rungs[i].names.insert(seg.clone());
+                self.rungs[i].segments.push(Segment {
+                    uri: seg,
+                    duration,
+                    bytes,
+                });
+            }
+            // A segment the muxer has not listed yet gets its duration on the next sweep.
+            for s in &mut self.rungs[i].segments {
+                if s.duration == 0.0
+                    && let Some((_, d)) = durations.iter().find(|(n, _)| *n == s.uri)
+                {
+                    s.duration = *d;
+                }
+            }
+            let listed: Vec<Segment> = self.rungs[i]
+                .segments
+                .iter()
+                .take_while(|s| s.duration > 0.0)
+                .cloned()
+                .collect();
+            if !listed.is_empty() {
+                let growing = self.output(i, listed);
+                self.storage
+                    .put_bytes(
+                        &self.key(&name, "index.m3u8"),
+                        media_playlist(&growing, false).into(),
+                        None,
+                    )
+                    .await?;
+            }
+        }
+        let everyone_started = self
+            .rungs
+            .iter()
+            .all(|r| r.segments.iter().any(|s| s.duration > 0.0));
+        if self.playable_at.is_none() && everyone_started {
+            let outs: Vec<RungOutput> = (0..self.rungs.len())
+                .map(|i| {
+                    let mut o = self.output(i, self.rungs[i].segments.clone());
+                    // Until measured, the caps stand in for the peak.
+                    o.segments = vec![Segment {
+                        uri: String::new(),
+                        duration: 1.0,
+                        bytes: u64::from(o.rung.max_kbps) * 1000 / 8,
+                    }];
+                    o
+                })
+                .collect();
+            self.storage
+                .put_bytes(
+                    &self.master_key(),
+                    master_playlist(&outs, self.fps).into(),
+                    None,
+                )
+                .await?;
+            self.playable_at = Some(Instant::now());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn output(&self, i: usize, segments: Vec<Segment>) -> RungOutput {
+        let r = &self.rungs[i];
+        let init = std::fs::read(r.dir.join("init.mp4")).unwrap_or_default();
+        let mut codecs = avc1_codec(&init).unwrap_or_else(|| "avc1.640028".to_owned());
+        if init.windows(4).any(|w| w == b"mp4a") {
+            codecs.push_str(",mp4a.40.2");
+        }
+        RungOutput {
+            rung: r.rung.clone(),
+            dir: r.dir.clone(),
+            init: "init.mp4".to_owned(),
+            segments,
+            codecs,
+        }
+    }
+
+    /// After the transcode: anything left, then VOD playlists and the measured master.
+    pub async fn finish(&mut self, outs: &[RungOutput]) -> Result<(), JobError> {
+        self.sweep().await?;
+        for o in outs {
+            for s in &o.segments {
+                let done = self
+                    .rungs
+                    .iter()
+                    .any(|r| r.rung.name == o.rung.name && r.names.contains(&s.uri));
+                if !done {
+                    crate::upload_file(
+                        &self.storage,
+                        &o.dir.join(&s.uri),
+                        &self.key(&o.rung.name, &s.uri),
+                    )
+                    .await?;
+                }
+            }
+            self.storage
+                .put_bytes(
+                    &self.key(&o.rung.name, "index.m3u8"),
+                    media_playlist(o, true).into(),
+                    None,
+                )
+                .await?;
+        }
+        self.storage
+            .put_bytes(
+                &self.master_key(),
+                master_playlist(outs, self.fps).into(),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// (segment name, duration) as listed in FFmpeg's own playlist so far.
+fn muxer_durations(playlist: &Path) -> Vec<(String, f64)> {
+    let Ok(text) = std::fs::read_to_string(playlist) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut pending = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("#EXTINF:") {
+            pending = rest.split(',').next().and_then(|d| d.parse::<f64>().ok());
+        } else if !line.is_empty()
+            && !line.starts_with('#')
+            && let Some(d) = pending.take()
+        {
+            out.push((line.to_owned(), d));
+        }
+    }
+    out
+}
