@@ -176,6 +176,19 @@ async fn upload_to_ladder(backend: Backend) {
         }
     }
     assert!(keys.contains(&format!("hls/{video}/master.m3u8")));
+    // Poster and storyboard, in storage and in the database.
+    let images = get(
+        &db,
+        &format!(
+            "SELECT string_agg(kind, ',' ORDER BY kind) AS k FROM images WHERE video_id = '{video}'"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        images.try_get::<String>("", "k").unwrap(),
+        "poster,poster_small,storyboard,storyboard_vtt"
+    );
     // A longer video is playable before its ladder is done: every rung's playlist grows
     // (EVENT) and the master lists them all while the video is still processing.
     let long = stack.dir.path().join("long.mp4");

@@ -3,6 +3,7 @@
 //! hands its outputs to a sink.
 
 pub mod hls;
+pub mod images;
 pub mod plan;
 pub mod probe;
 pub mod transcode;

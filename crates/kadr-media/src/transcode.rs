@@ -19,6 +19,7 @@ use ffmpeg_next as ffmpeg;
 
 use crate::MediaError;
 use crate::hls::{RungOutput, read_muxer_playlist};
+use crate::images::{ImageTap, Images, Pictures};
 use crate::plan::Rung;
 use crate::probe::Probe;
 
@@ -65,8 +66,16 @@ fn internal(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + '_ {
     move |e| MediaError::Internal(format!("{what}: {e}"))
 }
 
+/// What a transcode produced.
+#[derive(Debug, Clone)]
+pub struct Transcoded {
+    pub rungs: Vec<RungOutput>,
+    /// Poster and storyboard in `out_dir/images`, when any picture was seen.
+    pub images: Option<Images>,
+}
+
 /// Transcodes `input` into `out_dir/<rung name>/` (init segment, media segments, FFmpeg's own
-/// playlist). Returns what each rung holds. `progress` gets the decoded position in seconds;
+/// playlist) and `out_dir/images/`. Returns what each rung holds. `progress` gets the decoded position in seconds;
 /// setting `cancel` stops the work with [`MediaError::Cancelled`].
 pub fn transcode(
     input: &Path,
@@ -76,7 +85,7 @@ pub fn transcode(
     out_dir: &Path,
     cancel: &AtomicBool,
     progress: &(dyn Fn(f64) + Sync),
-) -> Result<Vec<RungOutput>, MediaError> {
+) -> Result<Transcoded, MediaError> {
     crate::init()?;
     if rungs.is_empty() {
         return Err(MediaError::Internal("no rungs to encode".to_owned()));
@@ -105,10 +114,11 @@ pub fn transcode(
             );
         }
         let cascade_senders = enc_tx.clone();
+        let duration = probe.duration_secs;
         let cascade = std::thread::Builder::new()
             .name("kadr-scale".to_owned())
             .spawn_scoped(scope, move || {
-                run_cascade(rungs, cascade_rx, &cascade_senders)
+                run_cascade(rungs, cascade_rx, &cascade_senders, ImageTap::new(duration))
             })
             .map_err(|e| MediaError::Internal(format!("starting the scaler thread: {e}")))?;
 
@@ -144,7 +154,7 @@ pub fn transcode(
             }
         }
         let end_secs = decoded?;
-        cascaded?;
+        let pictures = cascaded?;
         if let Some(e) = first_err {
             return Err(e);
         }
@@ -158,7 +168,11 @@ pub fn transcode(
                 last.duration = end_secs - before;
             }
         }
-        Ok(outputs)
+        let images = pictures.finish(&out_dir.join("images"), end_secs)?;
+        Ok(Transcoded {
+            rungs: outputs,
+            images,
+        })
     })
 }
 
@@ -587,22 +601,34 @@ fn run_cascade(
     rungs: &[Rung],
     rx: Receiver<ToCascade>,
     encoders: &[SyncSender<ToEncoder>],
-) -> Result<(), MediaError> {
-    let result = cascade_loop(rungs, rx, encoders);
+    mut tap: ImageTap,
+) -> Result<Pictures, MediaError> {
+    let result = cascade_loop(rungs, rx, encoders, &mut tap);
     for tx in encoders {
         let _ = tx.send(ToEncoder::End);
     }
-    result
+    result.map(|()| tap.into_pictures())
 }
 
 fn cascade_loop(
     rungs: &[Rung],
     rx: Receiver<ToCascade>,
     encoders: &[SyncSender<ToEncoder>],
+    tap: &mut ImageTap,
 ) -> Result<(), MediaError> {
     let mut scalers: Vec<Option<ffmpeg::software::scaling::Context>> =
         rungs.iter().map(|_| None).collect();
-    let send = |rung: usize, f: frame::Video| {
+    let last = rungs.len() - 1;
+    // The largest rung's pictures are offered for the poster, the smallest's for the
+    // storyboard, on their way to the encoders.
+    let mut send = |rung: usize, f: frame::Video| {
+        let secs = f.pts().unwrap_or(0) as f64 / 90_000.0;
+        if rung == 0 {
+            tap.offer_poster(secs, &f)?;
+        }
+        if rung == last {
+            tap.offer_tile(secs, &f)?;
+        }
         encoders[rung]
             .send(ToEncoder::Video(f))
             .map_err(|_| MediaError::Internal("an encoder stopped".to_owned()))

@@ -35,7 +35,7 @@ fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
     let p = probe(input).unwrap();
     let (w, h) = p.video.display_size();
     let ladder = plan(w, h, p.duration_secs, &DEFAULT_LADDER);
-    let outs = transcode(
+    let done = transcode(
         input,
         &p,
         &ladder.rungs,
@@ -45,6 +45,7 @@ fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
         &|_| {},
     )
     .unwrap();
+    let outs = done.rungs;
     write_playlists(out, &outs, p.video.fps).unwrap();
     assert_eq!(outs.len(), ladder.rungs.len());
 
@@ -122,6 +123,31 @@ fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
                 rung.name
             ),
         }
+    }
+    // A poster, large and small, and a storyboard with cues into its sheets.
+    let images = done.images.expect("images");
+    let poster = ffprobe(
+        &["-show_entries", "stream=width,height", "-of", "csv=p=0"],
+        &out.join("images").join(&images.poster),
+    );
+    assert_eq!(
+        poster,
+        format!("{},{}", images.poster_size.0, images.poster_size.1)
+    );
+    assert!(
+        images.poster_size.0 <= 1280 && images.poster_size.0 >= outs.last().unwrap().rung.width
+    );
+    assert!(out.join("images").join(&images.poster_small).is_file());
+    let vtt = std::fs::read_to_string(out.join("images").join(&images.storyboard_vtt)).unwrap();
+    assert!(vtt.starts_with("WEBVTT"));
+    let cues = vtt.matches("#xywh=").count();
+    assert!(
+        cues >= 1 && cues >= (source_duration / 2.0).floor() as usize,
+        "{cues} cues for {source_duration} s:\n{vtt}"
+    );
+    assert!(vtt.contains("00:00:00.000 --> 00:00:0"), "{vtt}");
+    for sheet in &images.storyboard_sheets {
+        assert!(out.join("images").join(sheet).is_file());
     }
     let master = std::fs::read_to_string(out.join("master.m3u8")).unwrap();
     for o in &outs {

@@ -151,6 +151,15 @@ struct Done {
     video_id: Uuid,
     outs: Vec<RungOutput>,
     master_key: String,
+    images: Vec<PublishedImage>,
+}
+
+/// A poster or storyboard file in storage.
+struct PublishedImage {
+    kind: &'static str,
+    key: String,
+    content_type: &'static str,
+    size: Option<(i32, i32)>,
 }
 
 async fn process(
@@ -304,7 +313,8 @@ async fn process(
     let published = publisher
         .await
         .map_err(|e| JobError::Other(e.to_string()))?;
-    let outs = outs?;
+    let done = outs?;
+    let outs = done.rungs;
     let mut publisher = published?;
     metrics::transcoded(probed.duration_secs, started.elapsed());
     if let Some(first) = publisher.first_segment_at {
@@ -318,11 +328,35 @@ async fn process(
     .await?;
     publisher.finish(&outs).await?;
     let master_key = publisher.master_key();
+    let mut images = Vec::new();
+    if let Some(img) = &done.images {
+        let dir = work.join("images");
+        let poster_size = Some((img.poster_size.0 as i32, img.poster_size.1 as i32));
+        let mut files = vec![
+            ("poster", &img.poster, "image/jpeg", poster_size),
+            ("poster_small", &img.poster_small, "image/jpeg", None),
+            ("storyboard_vtt", &img.storyboard_vtt, "text/vtt", None),
+        ];
+        for sheet in &img.storyboard_sheets {
+            files.push(("storyboard", sheet, "image/jpeg", None));
+        }
+        for (kind, name, content_type, size) in files {
+            let key = format!("images/{id}/{name}");
+            upload_file(&ctx.storage, &dir.join(name), &key).await?;
+            images.push(PublishedImage {
+                kind,
+                key,
+                content_type,
+                size,
+            });
+        }
+    }
     let _ = tokio::fs::remove_dir_all(&work).await;
     Ok(Some(Done {
         video_id: id,
         outs,
         master_key,
+        images,
     }))
 }
 
@@ -367,6 +401,29 @@ async fn settle(
                         (o.average_bandwidth() as i64).into(),
                         format!("hls/{}/{}/index.m3u8", done.video_id, o.rung.name).into(),
                         (o.segments.len() as i32).into(),
+                    ],
+                ))
+                .await?;
+            }
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "DELETE FROM images WHERE video_id = $1",
+                [done.video_id.into()],
+            ))
+            .await?;
+            for image in &done.images {
+                tx.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "INSERT INTO images (id, video_id, kind, storage_key, content_type, width, height)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    [
+                        Uuid::now_v7().into(),
+                        done.video_id.into(),
+                        image.kind.into(),
+                        image.key.clone().into(),
+                        image.content_type.into(),
+                        image.size.map(|s| s.0).into(),
+                        image.size.map(|s| s.1).into(),
                     ],
                 ))
                 .await?;
@@ -460,9 +517,11 @@ async fn fail_video(
     )
     .await?;
     // Nothing half-made stays behind.
-    ctx.storage
-        .delete_prefix(&format!("hls/{}/", p.video_id))
-        .await?;
+    for prefix in ["hls", "images"] {
+        ctx.storage
+            .delete_prefix(&format!("{prefix}/{}/", p.video_id))
+            .await?;
+    }
     let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, p.video_id)).await;
     Ok(())
 }
