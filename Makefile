@@ -39,6 +39,7 @@ test: test-deps lint nextest
 # Speed and memory targets, each printed against a baseline measured in the same run.
 bench: build
 	bench/upload.sh
+	bench/transcode.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

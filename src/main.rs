@@ -53,6 +53,9 @@ enum Command {
     Config,
     /// Upload a video file to a Kadr server (resumable; prints the video id).
     Upload(upload_cli::UploadArgs),
+    /// Transcode a file into an HLS ladder in a directory, as the worker does (for checks and
+    /// benchmarks; needs no server).
+    Transcode { input: PathBuf, out_dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,9 +73,11 @@ enum MigrateAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Upload(args) = cli.command {
+    match cli.command {
         // A client: it needs no server configuration.
-        return client(args);
+        Command::Upload(args) => return client(args),
+        Command::Transcode { input, out_dir } => return transcode_dir(&input, &out_dir),
+        _ => {}
     }
     let config = match load_config(&cli) {
         Ok(c) => c,
@@ -109,6 +114,38 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("kadr: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn transcode_dir(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    use kadr_media::{hls, plan, probe, transcode};
+    let run = || -> Result<usize, kadr_media::MediaError> {
+        let p = probe::probe(input)?;
+        probe::check_limits(&p, &probe::Limits::default())?;
+        let (w, h) = p.video.display_size();
+        let ladder = plan::plan(w, h, p.duration_secs, &plan::DEFAULT_LADDER);
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let done = transcode::transcode(
+            input,
+            &p,
+            &ladder.rungs,
+            &transcode::Settings::default(),
+            out,
+            &cancel,
+            &|_| {},
+        )?;
+        hls::write_playlists(out, &done.rungs, p.video.fps)?;
+        Ok(done.rungs.len())
+    };
+    match run() {
+        Ok(n) => {
+            eprintln!("kadr: {n} rungs in {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kadr: {e}");
             ExitCode::FAILURE
         }
     }
@@ -158,7 +195,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Api => Ok(kadr_api::run(config, shutdown).await?),
         Command::Worker => Ok(kadr_worker::run(config, shutdown).await?),
         Command::Migrate { action, .. } => migrate(config, action).await,
-        Command::Config | Command::Upload(_) => Ok(()),
+        Command::Config | Command::Upload(_) | Command::Transcode { .. } => Ok(()),
     }
 }
 

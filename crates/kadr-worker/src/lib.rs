@@ -442,7 +442,16 @@ async fn settle(
                 .map_err(|e| JobError::Other(e.to_string()))?;
             tx.commit().await?;
             metrics::job("done");
-            tracing::info!(video = %done.video_id, master = %done.master_key, rungs = done.outs.len(), "video ready");
+            let since_enqueue = (chrono::Utc::now() - job.run_at)
+                .to_std()
+                .unwrap_or_default();
+            tracing::info!(
+                video = %done.video_id,
+                master = %done.master_key,
+                rungs = done.outs.len(),
+                secs = since_enqueue.as_secs_f64(),
+                "video ready"
+            );
             Ok(())
         }
         Err(JobError::Media(MediaError::Cancelled)) => {
