@@ -109,6 +109,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub upload: UploadConfig,
     pub moderation: ModerationConfig,
+    pub transcode: TranscodeConfig,
     /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
     /// means a generated one, printed once.
     pub admin_password: Option<Secret>,
@@ -133,6 +134,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             upload: UploadConfig::default(),
             moderation: ModerationConfig::default(),
+            transcode: TranscodeConfig::default(),
             admin_password: None,
         }
     }
@@ -387,6 +389,78 @@ impl Default for ModerationConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TranscodeConfig {
+    /// The ladder, largest first: `"<short side>:<peak kbit/s>"` per rung.
+    pub ladder: Vec<String>,
+    /// Inputs over these limits fail before any decoding.
+    pub max_duration_secs: f64,
+    pub max_pixels: u64,
+    pub max_fps: f64,
+    pub max_streams: usize,
+    pub segment_secs: f64,
+    pub gop_secs: f64,
+    /// x264 preset.
+    pub preset: String,
+    /// x264 CRF, capped by each rung's peak rate.
+    pub crf: u8,
+    pub audio_kbps: u32,
+}
+
+impl Default for TranscodeConfig {
+    fn default() -> Self {
+        TranscodeConfig {
+            ladder: ["1080:5000", "720:3000", "480:1500", "360:800", "240:400"]
+                .map(str::to_owned)
+                .to_vec(),
+            max_duration_secs: 21_600.0,
+            max_pixels: 4096 * 2304,
+            max_fps: 120.0,
+            max_streams: 16,
+            segment_secs: 4.0,
+            gop_secs: 2.0,
+            preset: "veryfast".to_owned(),
+            crf: 23,
+            audio_kbps: 128,
+        }
+    }
+}
+
+impl TranscodeConfig {
+    /// The ladder as (short side, peak kbit/s) pairs, largest first.
+    pub fn rungs(&self) -> Result<Vec<(u32, u32)>, ConfigError> {
+        let bad = |m: String| ConfigError::invalid("transcode.ladder", m);
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for r in &self.ladder {
+            let (side, kbps) = r
+                .split_once(':')
+                .ok_or_else(|| bad(format!("`{r}` is not `<short side>:<kbit/s>`")))?;
+            let side: u32 = side
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{r}`: bad short side")))?;
+            let kbps: u32 = kbps
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{r}`: bad bit rate")))?;
+            if !(16..=4320).contains(&side) || kbps == 0 {
+                return Err(bad(format!(
+                    "`{r}`: short side 16..4320 and a bit rate above 0"
+                )));
+            }
+            if out.last().is_some_and(|(prev, _)| *prev <= side) {
+                return Err(bad("rungs go from the largest down".to_owned()));
+            }
+            out.push((side, kbps));
+        }
+        if out.is_empty() {
+            return Err(bad("at least one rung".to_owned()));
+        }
+        Ok(out)
+    }
+}
+
 impl Config {
     /// Loads the layered configuration; `file` is the `--config` argument.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -508,6 +582,19 @@ impl Config {
                 "auth.token_ttl_hours",
                 "must be at least 1",
             ));
+        }
+        self.transcode.rungs()?;
+        if self.transcode.segment_secs < 1.0
+            || self.transcode.gop_secs <= 0.0
+            || self.transcode.segment_secs < self.transcode.gop_secs
+        {
+            return Err(ConfigError::invalid(
+                "transcode.segment_secs",
+                "at least 1 and at least transcode.gop_secs (which is above 0)",
+            ));
+        }
+        if self.transcode.crf > 51 {
+            return Err(ConfigError::invalid("transcode.crf", "x264's CRF is 0..51"));
         }
         if self.worker.concurrency == 0 {
             return Err(ConfigError::invalid(
@@ -674,6 +761,16 @@ mod tests {
         assert_eq!(err.key(), Some("storage.bakend"));
         assert!(err.to_string().contains("bakend"), "{err}");
         assert!(err.to_string().contains("site.toml"), "{err}");
+    }
+
+    #[test]
+    fn ladder_is_checked() {
+        let mut c = Config::default();
+        assert_eq!(c.transcode.rungs().unwrap()[0], (1080, 5000));
+        c.transcode.ladder = vec!["720:3000".into(), "1080:5000".into()];
+        assert_eq!(c.validate().unwrap_err().key(), Some("transcode.ladder"));
+        c.transcode.ladder = vec!["720-3000".into()];
+        assert_eq!(c.validate().unwrap_err().key(), Some("transcode.ladder"));
     }
 
     #[test]

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kadr_config::Config;
+use kadr_config::{Config, TranscodeConfig};
 use kadr_db::entities::video;
 use kadr_http::{AppContext, StartError};
 use kadr_media::MediaError;
 use kadr_media::hls::RungOutput;
-use kadr_media::plan::{DEFAULT_LADDER, plan};
+use kadr_media::plan::{LadderRung, plan};
 use kadr_media::probe::{Limits, Probe, check_limits, probe};
 use kadr_media::transcode::{Settings, transcode};
 use kadr_queue::{FailOutcome, Job, Queue, QueueSettings};
@@ -185,18 +185,19 @@ async fn process(
     }
     let input = input_of(&ctx.storage, &video::source_key(v.id)).await?;
 
+    let (ladder_config, limits, settings) = media_settings(&ctx.config.transcode)?;
     let probed = {
         let input = input.clone();
         tokio::task::spawn_blocking(move || -> Result<Probe, MediaError> {
             let p = probe(&input)?;
-            check_limits(&p, &Limits::default())?;
+            check_limits(&p, &limits)?;
             Ok(p)
         })
         .await
         .map_err(|e| JobError::Other(e.to_string()))??
     };
     let (w, h) = probed.video.display_size();
-    let ladder = plan(w, h, probed.duration_secs, &DEFAULT_LADDER);
+    let ladder = plan(w, h, probed.duration_secs, &ladder_config);
     exec(
         ctx,
         "UPDATE videos SET stage = 'transcoding', duration_ms = $2, width = $3, height = $4, fps = $5,
@@ -295,15 +296,7 @@ async fn process(
             let report = move |secs: f64| {
                 let _ = tx.send(secs);
             };
-            transcode(
-                &input,
-                &probed,
-                &rungs,
-                &Settings::default(),
-                &work,
-                &cancel,
-                &report,
-            )
+            transcode(&input, &probed, &rungs, &settings, &work, &cancel, &report)
         })
         .await
         .map_err(|e| JobError::Other(e.to_string()))?
@@ -533,6 +526,33 @@ async fn fail_video(
     }
     let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, p.video_id)).await;
     Ok(())
+}
+
+/// The `[transcode]` section in `kadr-media`'s terms.
+fn media_settings(c: &TranscodeConfig) -> Result<(Vec<LadderRung>, Limits, Settings), JobError> {
+    let ladder = c
+        .rungs()
+        .map_err(|e| JobError::Other(e.to_string()))?
+        .into_iter()
+        .map(|(short_side, max_kbps)| LadderRung {
+            short_side,
+            max_kbps,
+        })
+        .collect();
+    let limits = Limits {
+        max_duration_secs: c.max_duration_secs,
+        max_pixels: c.max_pixels,
+        max_fps: c.max_fps,
+        max_streams: c.max_streams,
+    };
+    let settings = Settings {
+        segment_secs: c.segment_secs,
+        gop_secs: c.gop_secs,
+        preset: c.preset.clone(),
+        crf: c.crf,
+        audio_kbps: c.audio_kbps,
+    };
+    Ok((ladder, limits, settings))
 }
 
 async fn exec(ctx: &AppContext, sql: &str, values: Vec<sea_orm::Value>) -> Result<(), JobError> {
