@@ -82,11 +82,52 @@ async fn upload_to_ladder(backend: Backend) {
     std::fs::write(&empty, b"").unwrap();
     let text = stack.dir.path().join("notes.mp4");
     std::fs::write(&text, "не видео\n".repeat(1000)).unwrap();
+    let whole = stack.dir.path().join("whole.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25",
+            "-t",
+            "8",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(&whole)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&whole).unwrap();
+    let truncated = stack.dir.path().join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let mut zeroed = bytes.clone();
+    let mdat = zeroed.windows(4).position(|w| w == b"mdat").unwrap() + 4;
+    zeroed[mdat..].iter_mut().for_each(|b| *b = 0);
+    let undecodable = stack.dir.path().join("undecodable.mp4");
+    std::fs::write(&undecodable, &zeroed).unwrap();
+    let huge = stack.dir.path().join("huge.y4m");
+    let mut header = b"YUV4MPEG2 W30000 H30000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".to_vec();
+    header.extend(vec![0u8; 4096]);
+    std::fs::write(&huge, header).unwrap();
     // (Text may pass for a container without pictures: either code says what is wrong.)
-    for (file, want) in [
-        (&empty, &["empty_file"][..]),
-        (&text, &["not_a_video", "no_video_stream"][..]),
-    ] {
+    let cases: [(&std::path::Path, &[&str]); 5] = [
+        (&empty, &["empty_file"]),
+        (&text, &["not_a_video", "no_video_stream"]),
+        (&truncated, &["truncated"]),
+        (&undecodable, &["undecodable"]),
+        (&huge, &["not_a_video", "too_many_pixels"]),
+    ];
+    for (file, want) in cases {
         let video = upload(&stack, &token, file);
         let (status, code) = settled(&db, &video).await;
         assert_eq!(status, "failed");
