@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use common::{Backend, Stack, http, register_and_login, source_sha256};
 use reqwest::{Method, RequestBuilder};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::Digest;
 
 const MIB: usize = 1024 * 1024;
@@ -80,21 +80,6 @@ fn bytes(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
-}
-
-async fn db(stack: &Stack) -> DatabaseConnection {
-    let sock = stack
-        .dir
-        .path()
-        .join("var/postgres")
-        .canonicalize()
-        .unwrap();
-    Database::connect(format!(
-        "postgres://kadr@localhost/kadr?host={}",
-        sock.display()
-    ))
-    .await
-    .unwrap()
 }
 
 async fn scalar(db: &DatabaseConnection, sql: &str) -> String {
@@ -374,7 +359,7 @@ async fn bad_input_is_refused_and_loses_nothing(backend: Backend) {
 
     // Completion queued the transcode in the same transaction; the worker in `kadr all` takes
     // it and, the bytes being no video, fails the video with a reason and does not retry.
-    let db = db(&stack).await;
+    let db = stack.db().await;
     assert_eq!(
         scalar(
             &db,

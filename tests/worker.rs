@@ -8,22 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Backend, Stack, bunny, command, register_and_login};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-
-async fn db(stack: &Stack) -> DatabaseConnection {
-    let sock = stack
-        .dir
-        .path()
-        .join("var/postgres")
-        .canonicalize()
-        .unwrap();
-    Database::connect(format!(
-        "postgres://kadr@localhost/kadr?host={}",
-        sock.display()
-    ))
-    .await
-    .unwrap()
-}
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 async fn get(db: &DatabaseConnection, sql: &str) -> Option<sea_orm::QueryResult> {
     db.query_one_raw(sea_orm::Statement::from_string(
@@ -75,7 +60,7 @@ async fn settled(db: &DatabaseConnection, video: &str) -> (String, Option<String
 async fn upload_to_ladder(backend: Backend) {
     let stack = Stack::start(backend, &[]).await;
     let token = register_and_login(&stack.url(""), &format!("worker-{backend:?}")).await;
-    let db = db(&stack).await;
+    let db = stack.db().await;
 
     // Broken files first: each fails with its code, and is not retried.
     let empty = stack.dir.path().join("empty.mp4");
@@ -83,30 +68,7 @@ async fn upload_to_ladder(backend: Backend) {
     let text = stack.dir.path().join("notes.mp4");
     std::fs::write(&text, "не видео\n".repeat(1000)).unwrap();
     let whole = stack.dir.path().join("whole.mp4");
-    let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25",
-            "-t",
-            "8",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-movflags",
-            "+faststart",
-        ])
-        .arg(&whole)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::testsrc(&whole, "640x360", 25, 8, &["-movflags", "+faststart"]);
     let bytes = std::fs::read(&whole).unwrap();
     let truncated = stack.dir.path().join("truncated.mp4");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
@@ -233,30 +195,7 @@ async fn upload_to_ladder(backend: Backend) {
     // A longer video is playable before its ladder is done: every rung's playlist grows
     // (EVENT) and the master lists them all while the video is still processing.
     let long = stack.dir.path().join("long.mp4");
-    let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=30",
-            "-t",
-            "24",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(&long)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::testsrc(&long, "1280x720", 30, 24, &[]);
     let video = upload(&stack, &token, &long);
     let started = Instant::now();
     let early = loop {

@@ -64,23 +64,7 @@ fn worker(s: &Setup, grace: &str) -> Kadr {
 /// A 40 s 720p clip: long enough to be caught mid-transcode.
 fn upload_long(s: &Setup) -> String {
     let file = s.dir.path().join("long.mp4");
-    let made = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=30",
-            "-t",
-            "40",
-        ])
-        .args(["-c:v", "libx264", "-preset", "ultrafast"])
-        .arg(&file)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::testsrc(&file, "1280x720", 30, 40, &[]);
     let out = command(&["upload", file.to_str().unwrap(), "--title", "long"])
         .env("KADR_SERVER_URL", s.api.url(""))
         .env("KADR_TOKEN", &s.token)

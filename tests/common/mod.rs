@@ -186,6 +186,17 @@ impl Stack {
     pub fn url(&self, path: &str) -> String {
         self.kadr.url(path)
     }
+
+    /// A connection to the stack's embedded Postgres.
+    pub async fn db(&self) -> sea_orm::DatabaseConnection {
+        let sock = self.dir.path().join("var/postgres").canonicalize().unwrap();
+        sea_orm::Database::connect(format!(
+            "postgres://kadr@localhost/kadr?host={}",
+            sock.display()
+        ))
+        .await
+        .unwrap()
+    }
 }
 
 /// Points a kadr command at the in-process S3 server.
@@ -301,4 +312,27 @@ pub fn bunny() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/bigbuckbunny.mp4");
     assert!(p.is_file(), "the shared clip is missing: {}", p.display());
     p
+}
+
+/// An H.264 test pattern of `size` (`1280x720`) at `rate` fps for `secs`, made with the ffmpeg
+/// CLI (tests only); `extra` output options go before the file name.
+pub fn testsrc(path: &std::path::Path, size: &str, rate: u32, secs: u32, extra: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size}:rate={rate}"))
+        .args([
+            "-t",
+            &secs.to_string(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(extra)
+        .arg(path)
+        .status()
+        .expect("the ffmpeg CLI is needed to make test inputs");
+    assert!(status.success());
 }
