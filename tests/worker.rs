@@ -250,6 +250,23 @@ async fn upload_to_ladder(backend: Backend) {
     assert!(media.contains("#EXT-X-PLAYLIST-TYPE:VOD") && media.ends_with("#EXT-X-ENDLIST\n"));
     assert_eq!(media.matches("#EXTINF").count(), 6);
 
+    // The worker's metrics count what it did.
+    let metrics = common::get(&stack.url("/metrics")).await.2;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{metrics}"))
+    };
+    assert_eq!(value("kadr_worker_jobs_total{outcome=\"done\"} "), 2.0);
+    assert_eq!(value("kadr_worker_jobs_total{outcome=\"failed\"} "), 5.0);
+    assert_eq!(value("kadr_worker_queue_wait_seconds_count "), 7.0);
+    // A truncated file may be playable for a moment before its end shows it is truncated.
+    assert!(value("kadr_worker_enqueue_to_playable_seconds_count ") >= 2.0);
+    assert!(value("kadr_worker_first_segment_seconds_count ") >= 2.0);
+    assert!(value("kadr_worker_full_ladder_seconds_count ") >= 2.0);
+    assert!(value("kadr_worker_decode_fps ") > 0.0);
+
     // Nothing is left in the worker's scratch space.
     let work = stack.dir.path().join("var/work");
     assert_eq!(std::fs::read_dir(&work).map(|d| d.count()).unwrap_or(0), 0);

@@ -309,7 +309,7 @@ async fn process(
     let done = outs?;
     let outs = done.rungs;
     let mut publisher = published?;
-    metrics::transcoded(probed.duration_secs, started.elapsed());
+    metrics::transcoded(probed.duration_secs, probed.video.fps, started.elapsed());
     if let Some(first) = publisher.first_segment_at {
         metrics::first_segment(first.saturating_duration_since(started));
     }

@@ -11,6 +11,7 @@ struct Metrics {
     first_segment: Histogram,
     queue_wait: Histogram,
     realtime: Gauge,
+    decode_fps: Gauge,
     ladder_secs: Histogram,
 }
 
@@ -31,6 +32,11 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
     let realtime = Gauge::new(
         "worker_transcode_speed_ratio",
         "Media seconds transcoded per wall second, last job (decode and every rung)",
+    )
+    .ok()?;
+    let decode_fps = Gauge::new(
+        "worker_decode_fps",
+        "Source frames decoded (and carried through every rung) per second, last job",
     )
     .ok()?;
     let ladder_secs = Histogram::with_opts(
@@ -65,6 +71,7 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
     r.register(Box::new(jobs.clone())).ok()?;
     r.register(Box::new(queue_wait.clone())).ok()?;
     r.register(Box::new(realtime.clone())).ok()?;
+    r.register(Box::new(decode_fps.clone())).ok()?;
     r.register(Box::new(ladder_secs.clone())).ok()?;
     Some(Metrics {
         jobs,
@@ -72,6 +79,7 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         first_segment,
         queue_wait,
         realtime,
+        decode_fps,
         ladder_secs,
     })
 });
@@ -92,11 +100,12 @@ pub fn queue_wait(wait: Duration) {
     }
 }
 
-pub fn transcoded(media_secs: f64, took: Duration) {
+pub fn transcoded(media_secs: f64, fps: f64, took: Duration) {
     if let Some(m) = METRICS.as_ref() {
         m.ladder_secs.observe(took.as_secs_f64());
         if took.as_secs_f64() > 0.0 {
             m.realtime.set(media_secs / took.as_secs_f64());
+            m.decode_fps.set(media_secs * fps / took.as_secs_f64());
         }
     }
 }
