@@ -140,19 +140,39 @@ pub fn media_playlist(out: &RungOutput, ended: bool) -> String {
 
 /// The master playlist: one variant per rung, largest first, at `<rung>/index.m3u8`.
 pub fn master_playlist(outs: &[RungOutput], fps: f64) -> String {
+    let measured: Vec<Variant<'_>> = outs
+        .iter()
+        .map(|o| Variant {
+            rung: &o.rung,
+            codecs: &o.codecs,
+            bandwidth: o.peak_bandwidth(),
+            average_bandwidth: o.average_bandwidth(),
+        })
+        .collect();
+    master_of(&measured, fps)
+}
+
+/// A variant of the master playlist.
+#[derive(Debug, Clone)]
+pub struct Variant<'a> {
+    pub rung: &'a Rung,
+    pub codecs: &'a str,
+    /// Peak and average bit rates, bits per second.
+    pub bandwidth: u64,
+    pub average_bandwidth: u64,
+}
+
+/// The master playlist of `variants`, largest first, at `<rung>/index.m3u8`.
+pub fn master_of(variants: &[Variant<'_>], fps: f64) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "#EXTM3U");
     let _ = writeln!(m, "#EXT-X-VERSION:7");
     let _ = writeln!(m, "#EXT-X-INDEPENDENT-SEGMENTS");
-    for o in outs {
+    for o in variants {
         let _ = write!(
             m,
             "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{}",
-            o.peak_bandwidth(),
-            o.average_bandwidth(),
-            o.codecs,
-            o.rung.width,
-            o.rung.height
+            o.bandwidth, o.average_bandwidth, o.codecs, o.rung.width, o.rung.height
         );
         if fps > 0.0 {
             let _ = write!(m, ",FRAME-RATE={fps:.3}");

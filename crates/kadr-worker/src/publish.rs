@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kadr_media::hls::{RungOutput, Segment, avc1_codec, master_playlist, media_playlist};
+use kadr_media::hls::{
+    RungOutput, Segment, Variant, avc1_codec, master_of, master_playlist, media_playlist,
+};
 use kadr_media::plan::Rung;
 use kadr_storage::Storage;
 use uuid::Uuid;
@@ -137,22 +139,23 @@ impl Publisher {
             .iter()
             .all(|r| r.segments.iter().any(|s| s.duration > 0.0));
         if self.playable_at.is_none() && everyone_started {
+            // Until measured, each rung's cap stands in for its bit rates.
             let outs: Vec<RungOutput> = (0..self.rungs.len())
-                .map(|i| {
-                    let mut o = self.output(i, self.rungs[i].segments.clone());
-                    // Until measured, the caps stand in for the peak.
-                    o.segments = vec![Segment {
-                        uri: String::new(),
-                        duration: 1.0,
-                        bytes: u64::from(o.rung.max_kbps) * 1000 / 8,
-                    }];
-                    o
+                .map(|i| self.output(i, Vec::new()))
+                .collect();
+            let variants: Vec<Variant<'_>> = outs
+                .iter()
+                .map(|o| Variant {
+                    rung: &o.rung,
+                    codecs: &o.codecs,
+                    bandwidth: u64::from(o.rung.max_kbps) * 1000,
+                    average_bandwidth: u64::from(o.rung.max_kbps) * 1000,
                 })
                 .collect();
             self.storage
                 .put_bytes(
                     &self.master_key(),
-                    master_playlist(&outs, self.fps).into(),
+                    master_of(&variants, self.fps).into(),
                     None,
                 )
                 .await?;
