@@ -66,31 +66,20 @@ pub fn read_muxer_playlist(
     playlist: &Path,
 ) -> Result<RungOutput, MediaError> {
     let text = std::fs::read_to_string(playlist).map_err(io(playlist))?;
-    let mut init = "init.mp4".to_owned();
+    let (init, entries) = muxer_entries(&text);
+    let init = init.unwrap_or_else(|| "init.mp4".to_owned());
     let mut segments = Vec::new();
-    let mut pending: Option<f64> = None;
-    for line in text.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("#EXT-X-MAP:URI=\"") {
-            init = rest.trim_end_matches('"').to_owned();
-        } else if let Some(rest) = line.strip_prefix("#EXTINF:") {
-            pending = rest.split(',').next().and_then(|d| d.parse().ok());
-        } else if !line.is_empty() && !line.starts_with('#') {
-            let duration = pending.take().unwrap_or(0.0);
-            let path = dir.join(line);
-            let bytes = std::fs::metadata(&path).map_err(io(&path))?.len();
-            segments.push(Segment {
-                uri: line.to_owned(),
-                duration,
-                bytes,
-            });
-        }
+    for (uri, duration) in entries {
+        let path = dir.join(&uri);
+        let bytes = std::fs::metadata(&path).map_err(io(&path))?.len();
+        segments.push(Segment {
+            uri,
+            duration,
+            bytes,
+        });
     }
     let init_path = dir.join(&init);
-    let init_bytes = std::fs::read(&init_path).map_err(io(&init_path))?;
-    let mut codecs = avc1_codec(&init_bytes).unwrap_or_else(|| "avc1.640028".to_owned());
-    if init_bytes.windows(4).any(|w| w == b"mp4a") {
-        codecs.push_str(",mp4a.40.2");
-    }
+    let codecs = codecs_of_init(&std::fs::read(&init_path).map_err(io(&init_path))?);
     Ok(RungOutput {
         rung: rung.clone(),
         dir: dir.to_owned(),
@@ -98,6 +87,34 @@ pub fn read_muxer_playlist(
         segments,
         codecs,
     })
+}
+
+/// What FFmpeg's HLS muxer has listed so far: the init segment's URI, and each media segment
+/// with its duration.
+pub fn muxer_entries(playlist: &str) -> (Option<String>, Vec<(String, f64)>) {
+    let mut init = None;
+    let mut entries = Vec::new();
+    let mut pending: Option<f64> = None;
+    for line in playlist.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("#EXT-X-MAP:URI=\"") {
+            init = Some(rest.trim_end_matches('"').to_owned());
+        } else if let Some(rest) = line.strip_prefix("#EXTINF:") {
+            pending = rest.split(',').next().and_then(|d| d.parse().ok());
+        } else if !line.is_empty() && !line.starts_with('#') {
+            entries.push((line.to_owned(), pending.take().unwrap_or(0.0)));
+        }
+    }
+    (init, entries)
+}
+
+/// RFC 6381 codecs of a rung from its init segment: H.264 from the avcC box, plus AAC when
+/// the rung carries audio.
+pub fn codecs_of_init(init: &[u8]) -> String {
+    let mut codecs = avc1_codec(init).unwrap_or_else(|| "avc1.640028".to_owned());
+    if init.windows(4).any(|w| w == b"mp4a") {
+        codecs.push_str(",mp4a.40.2");
+    }
+    codecs
 }
 
 /// `avc1.PPCCLL` from the avcC box of an init segment.

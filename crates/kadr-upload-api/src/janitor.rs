@@ -12,8 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store;
 
-/// The queue of storage clean-ups (a deleted video's media and unfinished uploads).
-pub const CLEANUP_QUEUE: &str = kadr_queue::queues::CLEANUP;
 /// What a cleanup job removes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cleanup {
@@ -49,7 +47,7 @@ pub fn spawn_cleanup(ctx: AppContext, shutdown: CancellationToken) -> tokio::tas
             rand::random::<u32>()
         );
         let queue = Queue::new(ctx.db.clone(), QueueSettings::from(&ctx.config.queue), name);
-        let mut waiter = queue.waiter(CLEANUP_QUEUE);
+        let mut waiter = queue.waiter(kadr_queue::queues::CLEANUP);
         loop {
             let job = match waiter.next(&shutdown).await {
                 Ok(Some(job)) => job,

@@ -498,7 +498,7 @@ async fn delete(
             .collect(),
     };
     let job =
-        NewJob::new(crate::janitor::CLEANUP_QUEUE, &cleanup).map_err(|e| ApiError::internal(&e))?;
+        NewJob::new(kadr_queue::queues::CLEANUP, &cleanup).map_err(|e| ApiError::internal(&e))?;
     kadr_queue::enqueue(&tx, job, ctx.config.queue.max_attempts)
         .await
         .map_err(|e| ApiError::internal(&e))?;

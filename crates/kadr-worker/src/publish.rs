@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kadr_media::hls::{
-    RungOutput, Segment, Variant, avc1_codec, master_of, master_playlist, media_playlist,
+    RungOutput, Segment, Variant, codecs_of_init, master_of, master_playlist, media_playlist,
+    muxer_entries,
 };
 use kadr_media::plan::Rung;
 use kadr_storage::Storage;
@@ -20,7 +21,8 @@ use crate::JobError;
 struct Published {
     rung: Rung,
     dir: PathBuf,
-    init: bool,
+    /// The rung's codecs, read from its init segment once that is uploaded.
+    codecs: Option<String>,
     segments: Vec<Segment>,
     names: BTreeSet<String>,
 }
@@ -45,7 +47,7 @@ impl Publisher {
                 .map(|r| Published {
                     rung: r.clone(),
                     dir: work.join(&r.name),
-                    init: false,
+                    codecs: None,
                     segments: Vec::new(),
                     names: BTreeSet::new(),
                 })
@@ -83,16 +85,15 @@ impl Publisher {
             }
             closed.sort();
             // The init segment is complete once the first media segment is.
-            if !self.rungs[i].init {
-                crate::upload_file(
-                    &self.storage,
-                    &dir.join("init.mp4"),
-                    &self.key(&name, "init.mp4"),
-                )
-                .await?;
-                self.rungs[i].init = true;
+            if self.rungs[i].codecs.is_none() {
+                let init = dir.join("init.mp4");
+                crate::upload_file(&self.storage, &init, &self.key(&name, "init.mp4")).await?;
+                let bytes = std::fs::read(&init).unwrap_or_default();
+                self.rungs[i].codecs = Some(codecs_of_init(&bytes));
             }
-            let durations = muxer_durations(&dir.join("ffmpeg.m3u8"));
+            // FFmpeg rewrites its playlist atomically (temp file + rename) after each segment.
+            let listed = std::fs::read_to_string(dir.join("ffmpeg.m3u8")).unwrap_or_default();
+            let (_, durations) = muxer_entries(&listed);
             for seg in closed {
                 let path = dir.join(&seg);
                 let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -167,11 +168,7 @@ impl Publisher {
 
     fn output(&self, i: usize, segments: Vec<Segment>) -> RungOutput {
         let r = &self.rungs[i];
-        let init = std::fs::read(r.dir.join("init.mp4")).unwrap_or_default();
-        let mut codecs = avc1_codec(&init).unwrap_or_else(|| "avc1.640028".to_owned());
-        if init.windows(4).any(|w| w == b"mp4a") {
-            codecs.push_str(",mp4a.40.2");
-        }
+        let codecs = r.codecs.clone().unwrap_or_default();
         RungOutput {
             rung: r.rung.clone(),
             dir: r.dir.clone(),
@@ -216,24 +213,4 @@ impl Publisher {
             .await?;
         Ok(())
     }
-}
-
-/// (segment name, duration) as listed in FFmpeg's own playlist so far.
-fn muxer_durations(playlist: &Path) -> Vec<(String, f64)> {
-    let Ok(text) = std::fs::read_to_string(playlist) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut pending = None;
-    for line in text.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("#EXTINF:") {
-            pending = rest.split(',').next().and_then(|d| d.parse::<f64>().ok());
-        } else if !line.is_empty()
-            && !line.starts_with('#')
-            && let Some(d) = pending.take()
-        {
-            out.push((line.to_owned(), d));
-        }
-    }
-    out
 }
