@@ -126,7 +126,7 @@ fn transcode_dir(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
         probe::check_limits(&p, &probe::Limits::default())?;
         let (w, h) = p.video.display_size();
         let ladder = plan::plan(w, h, p.duration_secs, &plan::DEFAULT_LADDER);
-        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let done = transcode::transcode(
             input,
             &p,

@@ -248,7 +248,17 @@ async fn upload_to_ladder(backend: Backend) {
     assert_eq!(status, "ready");
     let media = read(format!("hls/{video}/720p/index.m3u8")).await;
     assert!(media.contains("#EXT-X-PLAYLIST-TYPE:VOD") && media.ends_with("#EXT-X-ENDLIST\n"));
-    assert_eq!(media.matches("#EXTINF").count(), 6);
+    // 24 s: two short segments first (playable sooner), then 4 s ones.
+    let durations: Vec<f64> = media
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|d| d.trim_end_matches(',').parse().unwrap())
+        .collect();
+    assert_eq!(
+        durations,
+        [1.0, 1.0, 4.0, 4.0, 4.0, 4.0, 4.0, 2.0],
+        "{media}"
+    );
 
     // The worker's metrics count what it did.
     let metrics = common::get(&stack.url("/metrics")).await.2;

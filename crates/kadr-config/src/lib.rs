@@ -400,6 +400,8 @@ pub struct TranscodeConfig {
     pub max_fps: f64,
     pub max_streams: usize,
     pub segment_secs: f64,
+    /// The first segments' length, shorter so a video is playable sooner.
+    pub first_segment_secs: f64,
     pub gop_secs: f64,
     /// x264 preset.
     pub preset: String,
@@ -419,6 +421,7 @@ impl Default for TranscodeConfig {
             max_fps: 120.0,
             max_streams: 16,
             segment_secs: 4.0,
+            first_segment_secs: 1.0,
             gop_secs: 2.0,
             preset: "veryfast".to_owned(),
             crf: 23,
@@ -591,6 +594,13 @@ impl Config {
             return Err(ConfigError::invalid(
                 "transcode.segment_secs",
                 "at least 1 and at least transcode.gop_secs (which is above 0)",
+            ));
+        }
+        let first = self.transcode.first_segment_secs;
+        if !(first >= 0.5 && first <= self.transcode.segment_secs) {
+            return Err(ConfigError::invalid(
+                "transcode.first_segment_secs",
+                "between 0.5 and transcode.segment_secs",
             ));
         }
         if self.transcode.crf > 51 {

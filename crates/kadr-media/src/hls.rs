@@ -59,52 +59,54 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> MediaError + '_ {
     move |e| MediaError::Internal(format!("{}: {e}", path.display()))
 }
 
-/// Reads the playlist FFmpeg's muxer wrote in `dir`, with segment sizes from disk.
-pub fn read_muxer_playlist(
-    rung: &Rung,
-    dir: &Path,
-    playlist: &Path,
-) -> Result<RungOutput, MediaError> {
-    let text = std::fs::read_to_string(playlist).map_err(io(playlist))?;
-    let (init, entries) = muxer_entries(&text);
-    let init = init.unwrap_or_else(|| "init.mp4".to_owned());
-    let mut segments = Vec::new();
-    for (uri, duration) in entries {
-        let path = dir.join(&uri);
-        let bytes = std::fs::metadata(&path).map_err(io(&path))?.len();
-        segments.push(Segment {
-            uri,
-            duration,
-            bytes,
-        });
-    }
+/// Reads what a rung's muxer wrote in `dir`: the init segment and every closed media segment
+/// (`seg_*.m4s`; the muxer writes `.tmp` and renames when done), in order, each timed from its
+/// own fragments.
+pub fn read_rung_dir(rung: &Rung, dir: &Path) -> Result<RungOutput, MediaError> {
+    let init = "init.mp4".to_owned();
     let init_path = dir.join(&init);
-    let codecs = codecs_of_init(&std::fs::read(&init_path).map_err(io(&init_path))?);
+    let init_bytes = std::fs::read(&init_path).map_err(io(&init_path))?;
+    let track = crate::fmp4::video_track(&init_bytes)
+        .ok_or_else(|| MediaError::Internal(format!("{}: no video track", init_path.display())))?;
+    let mut segments = Vec::new();
+    for uri in closed_segments(dir).map_err(io(dir))? {
+        let path = dir.join(&uri);
+        segments.push(timed_segment(&path, uri, &track)?);
+    }
     Ok(RungOutput {
         rung: rung.clone(),
         dir: dir.to_owned(),
         init,
         segments,
-        codecs,
+        codecs: codecs_of_init(&init_bytes),
     })
 }
 
-/// What FFmpeg's HLS muxer has listed so far: the init segment's URI, and each media segment
-/// with its duration.
-pub fn muxer_entries(playlist: &str) -> (Option<String>, Vec<(String, f64)>) {
-    let mut init = None;
-    let mut entries = Vec::new();
-    let mut pending: Option<f64> = None;
-    for line in playlist.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("#EXT-X-MAP:URI=\"") {
-            init = Some(rest.trim_end_matches('"').to_owned());
-        } else if let Some(rest) = line.strip_prefix("#EXTINF:") {
-            pending = rest.split(',').next().and_then(|d| d.parse().ok());
-        } else if !line.is_empty() && !line.starts_with('#') {
-            entries.push((line.to_owned(), pending.take().unwrap_or(0.0)));
-        }
-    }
-    (init, entries)
+/// The names of the closed media segments in `dir`, in order.
+pub fn closed_segments(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("seg_") && n.ends_with(".m4s"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A closed media segment at `path`, timed from its fragments.
+pub fn timed_segment(
+    path: &Path,
+    uri: String,
+    track: &crate::fmp4::VideoTrack,
+) -> Result<Segment, MediaError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let duration = crate::fmp4::segment_secs(&bytes, track)
+        .ok_or_else(|| MediaError::Internal(format!("{}: unreadable fragment", path.display())))?;
+    Ok(Segment {
+        uri,
+        duration,
+        bytes: bytes.len() as u64,
+    })
 }
 
 /// RFC 6381 codecs of a rung from its init segment: H.264 from the avcC box, plus AAC when

@@ -140,7 +140,7 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
             }
         }
     }
-    let ctx = ffmpeg::format::input(input).map_err(|e| match e {
+    let mut ctx = ffmpeg::format::input(input).map_err(|e| match e {
         ffmpeg::Error::InvalidData => {
             MediaError::input("not_a_video", "The file is not a video FFmpeg can read")
         }
@@ -215,6 +215,14 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
             "The video stream has no picture size",
         ));
     }
+    if let Some(reached) = ends_early(&mut ctx, video.index, duration_secs) {
+        return Err(MediaError::input(
+            "truncated",
+            format!(
+                "The file ends early: its pictures stop before {reached:.1} s of {duration_secs:.1} s"
+            ),
+        ));
+    }
     Ok(Probe {
         container,
         duration_secs,
@@ -222,6 +230,58 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
         video,
         audio,
     })
+}
+
+/// Where pictures must still be found for a file not to count as cut short: the same rule
+/// the transcode applies to what it decoded.
+pub fn truncation_point(duration_secs: f64) -> Option<f64> {
+    (duration_secs > 2.0).then_some(duration_secs * 0.9 - 1.0)
+}
+
+/// Whether the pictures stop well before the duration the header claims (an upload cut
+/// short): a seek near the end finds no picture before the end of the file. Returns the
+/// point looked for. Anything inconclusive (no seeking, a read error) is left to the
+/// transcode, so a file is only refused here on evidence.
+fn ends_early(
+    ctx: &mut ffmpeg::format::context::Input,
+    vindex: usize,
+    duration_secs: f64,
+) -> Option<f64> {
+    let target = truncation_point(duration_secs)?;
+    let (tb, start) = {
+        let s = ctx.stream(vindex)?;
+        let start = s.start_time();
+        (
+            f64::from(s.time_base()),
+            if start == ffmpeg::ffi::AV_NOPTS_VALUE {
+                0
+            } else {
+                start
+            },
+        )
+    };
+    let start_secs = start as f64 * tb;
+    let ts = ((start_secs + target) * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
+    // The keyframe at or before the point; then read forward to it.
+    ctx.seek(ts, ..ts.saturating_add(1)).ok()?;
+    let mut packet = ffmpeg::Packet::empty();
+    // Bounded: a keyframe interval's worth of packets of every stream is plenty.
+    for _ in 0..5_000 {
+        match packet.read(ctx) {
+            Ok(()) => {
+                if packet.stream() == vindex
+                    && let Some(t) = packet.pts().or(packet.dts())
+                    && (t - start) as f64 * tb >= target
+                {
+                    return None;
+                }
+            }
+            Err(ffmpeg::Error::Eof) => return Some(target),
+            Err(ffmpeg::Error::InvalidData) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// Refuses inputs over the limits, before any decoding.

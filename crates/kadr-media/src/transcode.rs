@@ -10,6 +10,7 @@
 //! ```
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -18,7 +19,7 @@ use ffmpeg::{Dictionary, Packet, Rational, codec, filter, frame, picture};
 use ffmpeg_next as ffmpeg;
 
 use crate::MediaError;
-use crate::hls::{RungOutput, read_muxer_playlist};
+use crate::hls::{RungOutput, read_rung_dir};
 use crate::images::{ImageTap, Images, Pictures};
 use crate::plan::Rung;
 use crate::probe::Probe;
@@ -27,6 +28,9 @@ use crate::probe::Probe;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub segment_secs: f64,
+    /// The first two segments are this long (keyframes are forced at their ends), so a player
+    /// can start sooner; at most `segment_secs`.
+    pub first_segment_secs: f64,
     pub gop_secs: f64,
     pub preset: String,
     pub crf: u8,
@@ -37,6 +41,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             segment_secs: 4.0,
+            first_segment_secs: 1.0,
             gop_secs: 2.0,
             preset: "veryfast".to_owned(),
             crf: 23,
@@ -83,7 +88,7 @@ pub fn transcode(
     rungs: &[Rung],
     settings: &Settings,
     out_dir: &Path,
-    cancel: &AtomicBool,
+    cancel: &Arc<AtomicBool>,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Transcoded, MediaError> {
     crate::init()?;
@@ -184,11 +189,20 @@ fn decode(
     settings: &Settings,
     cascade: &SyncSender<ToCascade>,
     encoders: &[SyncSender<ToEncoder>],
-    cancel: &AtomicBool,
+    cancel: &Arc<AtomicBool>,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<f64, MediaError> {
-    let mut ictx = ffmpeg::format::input(input)
-        .map_err(|e| MediaError::input("not_a_video", format!("The file cannot be read: {e}")))?;
+    // The interrupt callback lets a cancel stop FFmpeg even inside a blocking read.
+    let interrupt = Arc::clone(cancel);
+    let mut ictx =
+        ffmpeg::format::input_with_interrupt(input, move || interrupt.load(Ordering::Relaxed))
+            .map_err(|e| {
+                if cancel.load(Ordering::Relaxed) {
+                    MediaError::Cancelled
+                } else {
+                    MediaError::input("not_a_video", format!("The file cannot be read: {e}"))
+                }
+            })?;
     let vindex = probe.video.index;
     let vstream = ictx
         .stream(vindex)
@@ -225,7 +239,7 @@ fn decode(
     }
 
     let mut video = VideoPath {
-        keys: KeyframeClock::new(settings.gop_secs),
+        keys: KeyframeClock::new(settings.gop_secs, settings.first_segment_secs),
         tb: vtb,
         filter: vfilter.take(),
         cascade,
@@ -264,7 +278,7 @@ fn decode(
         ));
     }
     let seen = video.last_secs - video.first_secs.unwrap_or(0.0);
-    if probe.duration_secs > 2.0 && seen < probe.duration_secs * 0.9 - 1.0 {
+    if crate::probe::truncation_point(probe.duration_secs).is_some_and(|at| seen < at) {
         return Err(MediaError::input(
             "truncated",
             format!(
@@ -412,33 +426,45 @@ fn video_filter(
 }
 
 /// Forces a keyframe at every multiple of the GOP length, by timestamp, so every rung has its
-/// keyframes at the same times whatever the frame rate.
+/// keyframes at the same times whatever the frame rate; also where the muxer makes its first two
+/// cuts (`first_segment`, twice that), which need not lie on that grid.
 struct KeyframeClock {
     every: f64,
-    next: Option<f64>,
+    /// Offsets from the first picture still to be forced off the grid, ascending.
+    extra: Vec<f64>,
+    start: Option<f64>,
+    next: f64,
 }
 
 impl KeyframeClock {
-    fn new(every: f64) -> Self {
-        KeyframeClock { every, next: None }
+    fn new(every: f64, first_segment: f64) -> Self {
+        let mut extra: Vec<f64> = [first_segment, first_segment * 2.0]
+            .into_iter()
+            .filter(|e| *e > 0.0 && ((e / every) - (e / every).round()).abs() > 1e-6)
+            .collect();
+        extra.dedup();
+        KeyframeClock {
+            every,
+            extra,
+            start: None,
+            next: 0.0,
+        }
     }
 
     fn is_key(&mut self, secs: f64) -> bool {
-        match self.next {
-            None => {
-                self.next = Some(secs + self.every);
-                true
-            }
-            Some(next) if secs >= next - 1e-3 => {
-                let mut n = next;
-                while secs >= n - 1e-3 {
-                    n += self.every;
-                }
-                self.next = Some(n);
-                true
-            }
-            Some(_) => false,
+        let Some(start) = self.start else {
+            self.start = Some(secs);
+            self.next = secs + self.every;
+            return true;
+        };
+        let due = self.extra.len();
+        self.extra.retain(|e| secs < start + e - 1e-3);
+        let mut key = self.extra.len() != due;
+        while secs >= self.next - 1e-3 {
+            self.next += self.every;
+            key = true;
         }
+        key
     }
 }
 
@@ -697,6 +723,8 @@ fn encode_rung(
         Ok(ToEncoder::Start { audio }) => audio,
         Ok(_) | Err(_) => return Err(MediaError::Internal("the decoder never started".to_owned())),
     };
+    // FFmpeg's own playlist is not used (segments are timed from their fragments); a list of
+    // one keeps `hls_init_time` in effect only for the first segments.
     let playlist = dir.join("ffmpeg.m3u8");
     let mut octx =
         ffmpeg::format::output_as(&playlist, "hls").map_err(internal("creating the HLS muxer"))?;
@@ -752,8 +780,10 @@ fn encode_rung(
     let mut mux = Dictionary::new();
     mux.set("hls_time", &settings.segment_secs.to_string());
     mux.set("hls_segment_type", "fmp4");
-    mux.set("hls_playlist_type", "event");
-    mux.set("hls_list_size", "0");
+    mux.set("hls_list_size", "1");
+    if settings.first_segment_secs > 0.0 && settings.first_segment_secs < settings.segment_secs {
+        mux.set("hls_init_time", &settings.first_segment_secs.to_string());
+    }
     mux.set("hls_flags", "independent_segments+temp_file");
     mux.set("hls_fmp4_init_filename", "init.mp4");
     mux.set(
@@ -802,5 +832,48 @@ fn encode_rung(
     write_video(&mut encoder, &mut octx)?;
     octx.write_trailer()
         .map_err(internal("finishing the HLS output"))?;
-    read_muxer_playlist(rung, dir, &playlist)
+    read_rung_dir(rung, dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyframeClock;
+
+    fn keys(clock: &mut KeyframeClock, fps: f64, secs: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut n = 0u32;
+        loop {
+            let t = 0.5 + f64::from(n) / fps;
+            if t - 0.5 > secs {
+                return out;
+            }
+            if clock.is_key(t) {
+                out.push(((t - 0.5) * 1000.0).round() / 1000.0);
+            }
+            n += 1;
+        }
+    }
+
+    #[test]
+    fn keyframes_on_the_grid_and_at_the_first_cuts() {
+        assert_eq!(
+            keys(&mut KeyframeClock::new(2.0, 2.0), 30.0, 9.0),
+            [0.0, 2.0, 4.0, 6.0, 8.0]
+        );
+        assert_eq!(
+            keys(&mut KeyframeClock::new(2.0, 1.0), 30.0, 7.0),
+            [0.0, 1.0, 2.0, 4.0, 6.0]
+        );
+        assert_eq!(
+            keys(&mut KeyframeClock::new(2.0, 1.5), 10.0, 5.0),
+            [0.0, 1.5, 2.0, 3.0, 4.0]
+        );
+        // A gap in the timestamps: one keyframe, then the grid again.
+        let mut clock = KeyframeClock::new(2.0, 2.0);
+        assert!(clock.is_key(0.0));
+        assert!(!clock.is_key(1.0));
+        assert!(clock.is_key(5.1));
+        assert!(!clock.is_key(5.9));
+        assert!(clock.is_key(6.0));
+    }
 }

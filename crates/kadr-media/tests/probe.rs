@@ -136,6 +136,29 @@ fn broken_inputs_have_stable_codes() {
     );
     assert_eq!(code(probe(&audio).unwrap_err()), "no_video_stream");
 
+    // An upload cut short (the index at the front claims more than is there) is refused
+    // before any decoding, so it never becomes playable; cut at 95 % it is still whole enough.
+    let src = bunny();
+    let fast = ffmpeg(
+        d,
+        "fast.mp4",
+        &[
+            "-i",
+            src.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let whole = std::fs::read(fast).unwrap();
+    let cut = d.join("cut.mp4");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let e = probe(&cut).unwrap_err();
+    assert_eq!(code(e.clone()), "truncated", "{e}");
+    std::fs::write(&cut, &whole[..whole.len() * 98 / 100]).unwrap();
+    assert!(probe(&cut).is_ok());
+
     // A header that claims 30000×30000.
     let huge = d.join("huge.y4m");
     let mut bytes = b"YUV4MPEG2 W30000 H30000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".to_vec();

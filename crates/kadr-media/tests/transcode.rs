@@ -7,7 +7,8 @@ mod fixtures;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use fixtures::{bunny, clip, rotated};
 use kadr_media::hls::{RungOutput, write_playlists};
@@ -41,7 +42,7 @@ fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
         &ladder.rungs,
         &Settings::default(),
         out,
-        &AtomicBool::new(false),
+        &Arc::new(AtomicBool::new(false)),
         &|_| {},
     )
     .unwrap();
@@ -281,7 +282,7 @@ fn input_fault(input: &Path, out: &Path) -> &'static str {
         &ladder.rungs,
         &Settings::default(),
         out,
-        &AtomicBool::new(false),
+        &Arc::new(AtomicBool::new(false)),
         &|_| {},
     ) {
         Err(kadr_media::MediaError::Input { code, .. }) => code,
@@ -326,4 +327,37 @@ fn broken_inputs_fail_with_their_codes() {
 
     // The same process goes on to transcode a good file.
     transcode_and_check(&whole, &d.join("out-whole"));
+}
+
+/// A cancel stops the transcode part-way with `Cancelled`, not an input fault.
+#[test]
+fn cancel_stops_part_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = bunny();
+    let p = probe(&input).unwrap();
+    let (w, h) = p.video.display_size();
+    let ladder = plan(w, h, p.duration_secs, &DEFAULT_LADDER);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let reached = std::sync::Mutex::new(0.0f64);
+    let result = transcode(
+        &input,
+        &p,
+        &ladder.rungs,
+        &Settings::default(),
+        dir.path(),
+        &cancel,
+        &|secs| {
+            *reached.lock().unwrap() = secs;
+            if secs >= 1.0 {
+                flag.store(true, Ordering::Relaxed);
+            }
+        },
+    );
+    assert!(
+        matches!(result, Err(kadr_media::MediaError::Cancelled)),
+        "{result:?}"
+    );
+    let at = *reached.lock().unwrap();
+    assert!(at >= 1.0 && at < p.duration_secs - 1.0, "stopped at {at} s");
 }

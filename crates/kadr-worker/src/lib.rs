@@ -196,6 +196,7 @@ async fn process(
         .await
         .map_err(|e| JobError::Other(e.to_string()))??
     };
+    tracing::debug!(video = %id, since_enqueue = ?(chrono::Utc::now() - job.run_at).to_std().unwrap_or_default(), "probed");
     let (w, h) = probed.video.display_size();
     let ladder = plan(w, h, probed.duration_secs, &ladder_config);
     exec(
@@ -547,6 +548,7 @@ fn media_settings(c: &TranscodeConfig) -> Result<(Vec<LadderRung>, Limits, Setti
     };
     let settings = Settings {
         segment_secs: c.segment_secs,
+        first_segment_secs: c.first_segment_secs,
         gop_secs: c.gop_secs,
         preset: c.preset.clone(),
         crf: c.crf,

@@ -1,15 +1,17 @@
 //! Publishing the ladder while it is being encoded: segments go to storage as soon as the
 //! muxer closes them (it writes `seg_N.m4s.tmp` and renames it when done), each rung's media
-//! playlist grows as an EVENT playlist, and once every rung has its first segment the master
-//! is written and the video becomes playable. At the end the playlists become VOD.
+//! playlist grows as an EVENT playlist (each segment timed from its own fragments), and once
+//! every rung has its first segment the master is written and the video becomes playable. At
+//! the end the playlists become VOD.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use kadr_media::fmp4::{VideoTrack, video_track};
 use kadr_media::hls::{
-    RungOutput, Segment, Variant, codecs_of_init, master_of, master_playlist, media_playlist,
-    muxer_entries,
+    RungOutput, Segment, Variant, closed_segments, codecs_of_init, master_of, master_playlist,
+    media_playlist, timed_segment,
 };
 use kadr_media::plan::Rung;
 use kadr_storage::Storage;
@@ -21,8 +23,9 @@ use crate::JobError;
 struct Published {
     rung: Rung,
     dir: PathBuf,
-    /// The rung's codecs, read from its init segment once that is uploaded.
+    /// The rung's codecs and video track, read from its init segment once that is uploaded.
     codecs: Option<String>,
+    track: Option<VideoTrack>,
     segments: Vec<Segment>,
     names: BTreeSet<String>,
 }
@@ -48,6 +51,7 @@ impl Publisher {
                     rung: r.clone(),
                     dir: work.join(&r.name),
                     codecs: None,
+                    track: None,
                     segments: Vec::new(),
                     names: BTreeSet::new(),
                 })
@@ -71,11 +75,9 @@ impl Publisher {
     pub async fn sweep(&mut self) -> Result<bool, JobError> {
         for i in 0..self.rungs.len() {
             let (dir, name) = (self.rungs[i].dir.clone(), self.rungs[i].rung.name.clone());
-            let mut closed: Vec<String> = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.starts_with("seg_") && n.ends_with(".m4s"))
+            let closed: Vec<String> = match closed_segments(&dir) {
+                Ok(names) => names
+                    .into_iter()
                     .filter(|n| !self.rungs[i].names.contains(n))
                     .collect(),
                 Err(_) => continue,
@@ -83,62 +85,43 @@ impl Publisher {
             if closed.is_empty() {
                 continue;
             }
-            closed.sort();
             // The init segment is complete once the first media segment is.
-            if self.rungs[i].codecs.is_none() {
+            if self.rungs[i].track.is_none() {
                 let init = dir.join("init.mp4");
+                let bytes = std::fs::read(&init)
+                    .map_err(|e| JobError::Other(format!("{}: {e}", init.display())))?;
+                let track = video_track(&bytes).ok_or_else(|| {
+                    JobError::Other(format!("{}: no video track", init.display()))
+                })?;
                 crate::upload_file(&self.storage, &init, &self.key(&name, "init.mp4")).await?;
-                let bytes = std::fs::read(&init).unwrap_or_default();
                 self.rungs[i].codecs = Some(codecs_of_init(&bytes));
+                self.rungs[i].track = Some(track);
             }
-            // FFmpeg rewrites its playlist atomically (temp file + rename) after each segment.
-            let listed = std::fs::read_to_string(dir.join("ffmpeg.m3u8")).unwrap_or_default();
-            let (_, durations) = muxer_entries(&listed);
+            let Some(track) = self.rungs[i].track else {
+                continue;
+            };
             for seg in closed {
                 let path = dir.join(&seg);
-                let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let segment = timed_segment(&path, seg.clone(), &track)
+                    .map_err(|e| JobError::Other(e.to_string()))?;
                 crate::upload_file(&self.storage, &path, &self.key(&name, &seg)).await?;
-                let duration = durations
-                    .iter()
-                    .find(|(n, _)| *n == seg)
-                    .map_or(0.0, |(_, d)| *d);
                 self.first_segment_at.get_or_insert_with(Instant::now);
-                self.rungs[i].names.insert(seg.clone());
-                self.rungs[i].segments.push(Segment {
-                    uri: seg,
-                    duration,
-                    bytes,
-                });
-            }
-            // A segment the muxer has not listed yet gets its duration on the next sweep.
-            for s in &mut self.rungs[i].segments {
-                if s.duration == 0.0
-                    && let Some((_, d)) = durations.iter().find(|(n, _)| *n == s.uri)
-                {
-                    s.duration = *d;
+                if self.rungs[i].segments.is_empty() {
+                    tracing::debug!(video = %self.video, rung = %name, segment = %seg, "first segment published");
                 }
+                self.rungs[i].names.insert(seg);
+                self.rungs[i].segments.push(segment);
             }
-            let listed: Vec<Segment> = self.rungs[i]
-                .segments
-                .iter()
-                .take_while(|s| s.duration > 0.0)
-                .cloned()
-                .collect();
-            if !listed.is_empty() {
-                let growing = self.output(i, listed);
-                self.storage
-                    .put_bytes(
-                        &self.key(&name, "index.m3u8"),
-                        media_playlist(&growing, false).into(),
-                        None,
-                    )
-                    .await?;
-            }
+            let growing = self.output(i, self.rungs[i].segments.clone());
+            self.storage
+                .put_bytes(
+                    &self.key(&name, "index.m3u8"),
+                    media_playlist(&growing, false).into(),
+                    None,
+                )
+                .await?;
         }
-        let everyone_started = self
-            .rungs
-            .iter()
-            .all(|r| r.segments.iter().any(|s| s.duration > 0.0));
+        let everyone_started = self.rungs.iter().all(|r| !r.segments.is_empty());
         if self.playable_at.is_none() && everyone_started {
             // Until measured, each rung's cap stands in for its bit rates.
             let outs: Vec<RungOutput> = (0..self.rungs.len())
