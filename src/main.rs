@@ -228,12 +228,14 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let db = ctx.db.clone();
     let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
     let worker = kadr_worker::start_daemon(ctx.clone(), shutdown.clone());
-    let server = kadr_http::bind(listen, ctx, |cfg| {
+    let (api, views) = kadr_api::start(&ctx, shutdown.clone())?;
+    let server = kadr_http::bind(listen, ctx, move |cfg| {
         kadr_upload_api::configure(cfg);
-        kadr_api::configure(cfg);
+        kadr_api::configure(cfg, &api);
     })?;
     let served = server.run_until(shutdown).await;
     let _ = background.await;
+    let _ = views.await;
     let _ = worker.await;
     let _ = db.close().await;
     served?;

@@ -5,6 +5,7 @@
 //! apply each migration exactly once.
 
 mod m20261123_000001_initial;
+mod m20261124_000002_catalog;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -14,7 +15,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration)]
+        vec![
+            Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261124_000002_catalog::Migration),
+        ]
     }
 }
 

@@ -15,11 +15,12 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "api_tokens",
     "channels",
     "images",
     "jobs",
+    "moderation_decisions",
     "renditions",
     "uploads",
     "users",

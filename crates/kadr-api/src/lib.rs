@@ -1,26 +1,110 @@
-//! The catalog and streaming service (`kadr api`): browse, search, playback and the web UI.
-//!
-//! Its routes arrive with the catalog issue; until then it serves the shared health, readiness
-//! and metrics endpoints.
+//! The catalog and streaming service (`kadr api`, also mounted by `kadr all`): browse,
+//! search, shorts, channels, views, playback (HLS and images under `/media/…`, signed for
+//! videos that are not public), the moderation queue and the OpenAPI document.
 
-use actix_web::web;
+pub mod catalog;
+pub mod cursor;
+pub mod media;
+pub mod model;
+pub mod moderation;
+pub mod openapi;
+pub mod search;
+pub mod token;
+pub mod views;
+pub mod visibility;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, web};
 use kadr_config::Config;
 use kadr_http::{AppContext, StartError};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::media::AccessCache;
+use crate::token::MediaSigner;
+use crate::views::Views;
+use crate::visibility::Facts;
+
+/// The service's shared state: the media URL signer, the view buffer and the cache of who
+/// may fetch which video's media. One per process, shared by every HTTP worker.
+#[derive(Clone)]
+pub struct Api {
+    pub signer: Arc<MediaSigner>,
+    pub views: Arc<Views>,
+    pub access: Arc<AccessCache>,
+}
+
+impl Api {
+    /// `?token=…` for a media URL under `scope` of a video that is not listed; empty for a
+    /// listed one, whose media anyone may fetch.
+    pub fn media_query(&self, video: Uuid, facts: &Facts, scope: &str) -> String {
+        if facts.listed() {
+            String::new()
+        } else {
+            format!("?token={}", self.signer.sign(video, scope).0)
+        }
+    }
+}
+
+/// `scheme://host` of the request, for absolute URLs handed to players.
+pub fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Loads the media key and starts the view-count flusher. The handle ends after `shutdown`,
+/// once the last buffered views are written.
+pub fn start(
+    ctx: &AppContext,
+    shutdown: CancellationToken,
+) -> Result<(Api, tokio::task::JoinHandle<()>), StartError> {
+    let c = &ctx.config.api;
+    let signer = MediaSigner::load(
+        c.media_secret.as_ref().map(|s| s.expose()),
+        &ctx.config.data_dir.join("media.key"),
+        Duration::from_secs(c.media_token_ttl_secs),
+    )
+    .map_err(|e| StartError::Other(format!("media signing key: {e}")))?;
+    let api = Api {
+        signer: Arc::new(signer),
+        views: Arc::new(Views::new(Duration::from_secs(c.view_window_secs))),
+        access: Arc::new(AccessCache::new(Duration::from_secs(2))),
+    };
+    let flusher = views::spawn_flusher(
+        ctx.db.clone(),
+        api.views.clone(),
+        Duration::from_secs(c.views_flush_secs),
+        shutdown,
+    );
+    Ok((api, flusher))
+}
 
 /// Adds this service's routes; `kadr all` mounts them beside the other services'.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
+    cfg.app_data(web::Data::new(api.clone()));
+    catalog::configure(cfg);
+    search::configure(cfg);
+    views::configure(cfg);
+    moderation::configure(cfg);
+    media::configure(cfg);
+    openapi::configure(cfg);
+}
 
 /// Runs the service on its own at `api.listen` until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let listen = config.api.listen;
     let ctx = AppContext::open(config).await?;
-    let server = kadr_http::bind(listen, ctx, configure)?;
-    server
+    let (api, flusher) = start(&ctx, shutdown.clone())?;
+    let server = kadr_http::bind(listen, ctx, move |cfg| configure(cfg, &api))?;
+    let result = server
         .run_until(shutdown)
         .await
         .map_err(|source| StartError::Bind {
             addr: listen,
             source,
-        })
+        });
+    let _ = flusher.await;
+    result
 }

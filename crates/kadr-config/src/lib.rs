@@ -100,7 +100,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub server: ServerConfig,
     pub upload_api: ServiceConfig,
-    pub api: ServiceConfig,
+    pub api: ApiConfig,
     pub worker: WorkerConfig,
     pub database: DatabaseConfig,
     pub storage: StorageConfig,
@@ -123,9 +123,7 @@ impl Default for Config {
             upload_api: ServiceConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             },
-            api: ServiceConfig {
-                listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
-            },
+            api: ApiConfig::default(),
             worker: WorkerConfig::default(),
             database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
@@ -167,6 +165,41 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     pub listen: SocketAddr,
+}
+
+/// The catalog and streaming service (`kadr api`, also mounted by `kadr all`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address of `kadr api` when run on its own.
+    pub listen: SocketAddr,
+    /// HMAC-SHA256 key signing media URLs of unlisted and private videos. Unset: a random key
+    /// kept in `<data_dir>/media.key` (every api instance must share one key).
+    pub media_secret: Option<Secret>,
+    /// How long a signed media URL stays valid.
+    pub media_token_ttl_secs: u64,
+    /// How long a presigned storage URL (S3 redirects) stays valid.
+    pub presign_ttl_secs: u64,
+    /// A viewer counts once per video within this window.
+    pub view_window_secs: u64,
+    /// Buffered view counts are written this often.
+    pub views_flush_secs: u64,
+    /// Search ranks only this many of the newest matches.
+    pub search_candidates: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
+            media_secret: None,
+            media_token_ttl_secs: 12 * 3600,
+            presign_ttl_secs: 3600,
+            view_window_secs: 1800,
+            views_flush_secs: 5,
+            search_candidates: 1000,
+        }
+    }
 }
 
 /// The transcoding daemon (`kadr worker`).
@@ -225,6 +258,9 @@ pub struct StorageConfig {
     pub backend: StorageBackend,
     pub local: LocalStorageConfig,
     pub s3: S3Config,
+    /// Base URL of a CDN in front of the bucket: segment and image requests are redirected
+    /// there (`<cdn_base_url>/<key>`) instead of to presigned URLs. Public videos only.
+    pub cdn_base_url: Option<String>,
 }
 
 impl Default for StorageConfig {
@@ -233,6 +269,7 @@ impl Default for StorageConfig {
             backend: StorageBackend::Local,
             local: LocalStorageConfig::default(),
             s3: S3Config::default(),
+            cdn_base_url: None,
         }
     }
 }
@@ -603,6 +640,35 @@ impl Config {
                 "between 0.5 and transcode.segment_secs",
             ));
         }
+        if let Some(s) = &self.api.media_secret
+            && s.expose().len() < 32
+        {
+            return Err(ConfigError::invalid(
+                "api.media_secret",
+                "at least 32 characters",
+            ));
+        }
+        for (key, v) in [
+            ("api.media_token_ttl_secs", self.api.media_token_ttl_secs),
+            ("api.presign_ttl_secs", self.api.presign_ttl_secs),
+            ("api.views_flush_secs", self.api.views_flush_secs),
+            (
+                "api.search_candidates",
+                u64::from(self.api.search_candidates),
+            ),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::invalid(key, "must be at least 1"));
+            }
+        }
+        if let Some(u) = &self.storage.cdn_base_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(ConfigError::invalid(
+                "storage.cdn_base_url",
+                "an http:// or https:// URL",
+            ));
+        }
         if self.transcode.crf > 51 {
             return Err(ConfigError::invalid("transcode.crf", "x264's CRF is 0..51"));
         }
@@ -629,6 +695,7 @@ impl Config {
     /// A copy with every secret replaced, for printing and logging.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
+        c.api.media_secret = c.api.media_secret.as_ref().map(Secret::redacted);
         c.database.url = c
             .database
             .url

@@ -3,6 +3,7 @@
 //! errors, tracing and the process-wide shutdown signal.
 
 pub mod auth;
+pub mod fields;
 pub mod metrics;
 pub mod problem;
 pub mod shutdown;
@@ -41,6 +42,9 @@ pub enum StartError {
     Database(#[from] sea_orm::DbErr),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
+    /// Anything else a service needs before it can start.
+    #[error("{0}")]
+    Other(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,

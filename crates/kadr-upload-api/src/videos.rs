@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use kadr_db::entities::{channel, upload, user, video};
 use kadr_http::auth::AuthUser;
+use kadr_http::fields;
 use kadr_http::{ApiError, AppContext};
 use kadr_queue::NewJob;
 use kadr_storage::{ByteRange, Storage, StorageError};
@@ -46,10 +47,6 @@ pub struct NewVideo {
     pub size: Option<i64>,
 }
 
-fn invalid(field: &str, title: &str) -> ApiError {
-    ApiError::bad_request("invalid_field", title.to_owned()).field(field)
-}
-
 /// Checked and normalised video fields.
 #[derive(Debug, Clone)]
 pub struct VideoFields {
@@ -63,63 +60,18 @@ pub struct VideoFields {
 impl NewVideo {
     /// `fallback_title` is used when no title was given (the uploaded file's name).
     pub fn validate(&self, fallback_title: Option<&str>) -> Result<VideoFields, ApiError> {
-        let title = self
+        let given = self
             .title
             .as_deref()
             .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .or(fallback_title.map(str::trim).filter(|t| !t.is_empty()))
-            .ok_or_else(|| invalid("title", "A video needs a title"))?;
-        if title.chars().count() > 300 {
-            return Err(invalid("title", "A title has at most 300 characters"));
-        }
-        let description = self.description.clone().unwrap_or_default();
-        if description.chars().count() > 10_000 {
-            return Err(invalid(
-                "description",
-                "A description has at most 10000 characters",
-            ));
-        }
-        let tags: Vec<String> = self
-            .tags
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect();
-        if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 64) {
-            return Err(invalid(
-                "tags",
-                "At most 30 tags of at most 64 characters each",
-            ));
-        }
-        let language = self
-            .language
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty());
-        if let Some(l) = language
-            && (l.len() > 35 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        {
-            return Err(invalid(
-                "language",
-                "language is a BCP 47 tag such as ru, en or ar",
-            ));
-        }
-        let privacy = self.privacy.as_deref().unwrap_or("public");
-        if !matches!(privacy, "public" | "unlisted" | "private") {
-            return Err(invalid(
-                "privacy",
-                "privacy is one of public, unlisted, private",
-            ));
-        }
+            .filter(|t| !t.is_empty());
+        let title = fields::title(given.or(fallback_title).unwrap_or(""))?;
         Ok(VideoFields {
-            title: title.to_owned(),
-            description,
-            tags,
-            language: language.map(str::to_owned),
-            privacy: privacy.to_owned(),
+            title,
+            description: fields::description(self.description.as_deref().unwrap_or(""))?,
+            tags: fields::tags(self.tags.as_deref().unwrap_or(&[]))?,
+            language: fields::language(self.language.as_deref().unwrap_or(""))?,
+            privacy: fields::privacy(self.privacy.as_deref().unwrap_or("public"))?,
         })
     }
 }

@@ -1,0 +1,430 @@
+//! Browsing: the catalog (newest or most viewed), one video, editing it, channels, my videos,
+//! the shorts feed and the playback description. Lists are keyset-paginated.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, FixedOffset};
+use kadr_http::auth::{AuthUser, MaybeUser};
+use kadr_http::{ApiError, AppContext, fields};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::cursor::{self, Cursor};
+use crate::model::{COLUMNS, FROM, VideoJson, VideoPage, VideoRow, page, stmt};
+use crate::visibility::{LISTED, Viewer};
+use crate::{Api, base_url};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/videos", web::get().to(list))
+        .route("/api/v1/videos/{id}", web::get().to(detail))
+        .route("/api/v1/videos/{id}", web::patch().to(update))
+        .route("/api/v1/videos/{id}/playback", web::get().to(playback))
+        .route("/api/v1/channels/{handle}", web::get().to(channel))
+        .route(
+            "/api/v1/channels/{handle}/videos",
+            web::get().to(channel_videos),
+        )
+        .route("/api/v1/me/videos", web::get().to(my_videos))
+        .route("/api/v1/shorts", web::get().to(shorts));
+}
+
+fn db_err(e: sea_orm::DbErr) -> ApiError {
+    ApiError::internal(&e)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `new` (default) or `popular`.
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 24.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    /// 1 to 100, default 24.
+    pub limit: Option<u32>,
+}
+
+pub(crate) async fn rows(
+    ctx: &AppContext,
+    sql: String,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<VideoRow>, ApiError> {
+    VideoRow::find_by_statement(stmt(sql, values))
+        .all(&ctx.db)
+        .await
+        .map_err(db_err)
+}
+
+fn by_time(r: &VideoRow) -> Cursor {
+    Cursor::Time {
+        t: r.published_at.unwrap_or(r.created_at),
+        id: r.id,
+    }
+}
+
+fn by_created(r: &VideoRow) -> Cursor {
+    Cursor::Time {
+        t: r.created_at,
+        id: r.id,
+    }
+}
+
+/// `AND (col, v.id) < ($n, $n+1)` for a time cursor, pushing its values.
+fn time_after(
+    cursor: Option<&str>,
+    col: &str,
+    values: &mut Vec<sea_orm::Value>,
+) -> Result<String, ApiError> {
+    match cursor.map(Cursor::decode).transpose()? {
+        None => Ok(String::new()),
+        Some(Cursor::Time { t, id }) => {
+            values.push(t.into());
+            values.push(id.into());
+            Ok(format!(
+                " AND ({col}, v.id) < (${}, ${})",
+                values.len() - 1,
+                values.len()
+            ))
+        }
+        Some(_) => Err(wrong_cursor()),
+    }
+}
+
+pub(crate) fn wrong_cursor() -> ApiError {
+    ApiError::bad_request("invalid_cursor", "The cursor is for another listing").field("cursor")
+}
+
+/// The catalog: listed videos, newest or most viewed first.
+#[utoipa::path(get, path = "/api/v1/videos", tag = "catalog", params(ListQuery),
+    responses((status = 200, body = VideoPage), (status = 400, description = "Bad sort, cursor or limit", content_type = "application/problem+json")))]
+pub async fn list(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    user: MaybeUser,
+    req: HttpRequest,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(q.limit)?;
+    let viewer = Viewer::of(&user);
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let popular = match q.sort.as_deref() {
+        None | Some("new") => false,
+        Some("popular") => true,
+        Some(_) => {
+            return Err(
+                ApiError::bad_request("invalid_sort", "sort is new or popular").field("sort"),
+            );
+        }
+    };
+    let result = if popular {
+        let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
+            None => String::new(),
+            Some(Cursor::Views { n, id }) => {
+                values.push(n.into());
+                values.push(id.into());
+                " AND (v.view_count, v.id) < ($1, $2)".to_owned()
+            }
+            Some(_) => return Err(wrong_cursor()),
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
+             ORDER BY v.view_count DESC, v.id DESC LIMIT {}",
+            limit + 1
+        );
+        let found = rows(&ctx, sql, values).await?;
+        page(found, limit, &viewer, &api, &req, |r| Cursor::Views {
+            n: r.view_count,
+            id: r.id,
+        })
+    } else {
+        let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
+             ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
+            limit + 1
+        );
+        let found = rows(&ctx, sql, values).await?;
+        page(found, limit, &viewer, &api, &req, by_time)
+    };
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// The shorts feed: listed videos of at most 180 s that are not landscape, newest first.
+#[utoipa::path(get, path = "/api/v1/shorts", tag = "catalog", params(PageQuery),
+    responses((status = 200, body = VideoPage)))]
+pub async fn shorts(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    user: MaybeUser,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(q.limit)?;
+    let mut values = Vec::new();
+    let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED} AND v.is_short{after}
+         ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
+        limit + 1
+    );
+    let found = rows(&ctx, sql, values).await?;
+    Ok(HttpResponse::Ok().json(page(found, limit, &Viewer::of(&user), &api, &req, by_time)))
+}
+
+/// One video by id, whoever may see it (404 otherwise).
+pub(crate) async fn visible_row(
+    ctx: &AppContext,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<VideoRow, ApiError> {
+    let found = rows(
+        ctx,
+        format!("SELECT {COLUMNS} FROM {FROM} WHERE v.id = $1"),
+        vec![id.into()],
+    )
+    .await?
+    .into_iter()
+    .next()
+    .filter(|r| r.facts().visible_to(viewer));
+    found.ok_or_else(ApiError::not_found)
+}
+
+/// A video's metadata, status, channel and image URLs.
+#[utoipa::path(get, path = "/api/v1/videos/{id}", tag = "catalog",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 200, body = VideoJson), (status = 404, description = "No such video, or not visible to the caller", content_type = "application/problem+json")))]
+pub async fn detail(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    user: MaybeUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = Viewer::of(&user);
+    let row = visible_row(&ctx, path.into_inner(), &viewer).await?;
+    let base = base_url(&req);
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .json(VideoJson::of(row, &viewer, &api, &base)))
+}
+
+/// What may be changed: any subset of these.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub language: Option<String>,
+    /// `public`, `unlisted` or `private`.
+    pub privacy: Option<String>,
+}
+
+/// Edits a video (owner or admin).
+#[utoipa::path(patch, path = "/api/v1/videos/{id}", tag = "catalog",
+    params(("id" = Uuid, Path, description = "Video id")), request_body = VideoPatch,
+    responses((status = 200, body = VideoJson), (status = 400, content_type = "application/problem+json"), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn update(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Json<VideoPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let viewer = Viewer::from_auth(&auth);
+    let row = visible_row(&ctx, id, &viewer).await?;
+    if !viewer.manages(row.owner_id) {
+        return Err(ApiError::not_found());
+    }
+    let mut sets = Vec::new();
+    let mut values: Vec<sea_orm::Value> = vec![id.into()];
+    let mut set = |col: &str, v: sea_orm::Value| {
+        values.push(v);
+        sets.push(format!("{col} = ${}", values.len()));
+    };
+    if let Some(t) = &body.title {
+        set("title", fields::title(t)?.into());
+    }
+    if let Some(d) = &body.description {
+        set("description", fields::description(d)?.into());
+    }
+    if let Some(t) = &body.tags {
+        set("tags", fields::tags(t)?.into());
+    }
+    if let Some(l) = &body.language {
+        set("language", fields::language(l)?.into());
+    }
+    if let Some(p) = &body.privacy {
+        set("privacy", fields::privacy(p)?.into());
+    }
+    if !sets.is_empty() {
+        let sql = format!(
+            "UPDATE videos SET {}, updated_at = now() WHERE id = $1",
+            sets.join(", ")
+        );
+        ctx.db
+            .execute_raw(stmt(sql, values))
+            .await
+            .map_err(db_err)?;
+        api.access.forget(id);
+    }
+    let row = visible_row(&ctx, id, &viewer).await?;
+    Ok(HttpResponse::Ok().json(VideoJson::of(row, &viewer, &api, &base_url(&req))))
+}
+
+/// Where a player starts: the master playlist, poster and storyboard, signed when needed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Playback {
+    pub id: Uuid,
+    /// HLS master playlist (fMP4, H.264 + AAC in every variant).
+    pub hls: String,
+    pub poster: Option<String>,
+    pub poster_small: Option<String>,
+    /// WebVTT thumbnails with `#xywh` cues.
+    pub storyboard: Option<String>,
+    /// When the signed URLs stop working; absent for public videos.
+    pub expires_at: Option<DateTime<FixedOffset>>,
+    /// The ladder is still growing (an EVENT playlist); `false` once the video is ready.
+    pub live_edge: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/videos/{id}/playback", tag = "playback",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 200, body = Playback), (status = 404), (status = 409, description = "Not playable yet", content_type = "application/problem+json")))]
+pub async fn playback(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    user: MaybeUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = Viewer::of(&user);
+    let row = visible_row(&ctx, path.into_inner(), &viewer).await?;
+    if !row.playable {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            "not_playable",
+            "The video cannot be played yet",
+        )
+        .detail(format!("status: {}", row.status)));
+    }
+    let base = base_url(&req);
+    let facts = row.facts();
+    let hls_q = api.media_query(row.id, &facts, "hls");
+    let img_q = api.media_query(row.id, &facts, "images");
+    let ready = row.status == "ready";
+    let img = |f: &str| ready.then(|| format!("{base}/media/{}/images/{f}{img_q}", row.id));
+    let expires_at = (!facts.listed()).then(|| {
+        let at =
+            chrono::Utc::now() + chrono::Duration::from_std(api.signer.ttl()).unwrap_or_default();
+        at.fixed_offset()
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-store"))
+        .json(Playback {
+            id: row.id,
+            hls: format!("{base}/media/{}/hls/master.m3u8{hls_q}", row.id),
+            poster: img("poster.jpg"),
+            poster_small: img("poster_small.jpg"),
+            storyboard: img("storyboard.vtt"),
+            expires_at,
+            live_edge: !ready,
+        }))
+}
+
+#[derive(Debug, Serialize, FromQueryResult, utoipa::ToSchema)]
+pub struct ChannelJson {
+    pub id: Uuid,
+    pub handle: String,
+    pub display_name: String,
+    pub description: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+async fn find_channel(ctx: &AppContext, handle: &str) -> Result<ChannelJson, ApiError> {
+    ChannelJson::find_by_statement(stmt(
+        "SELECT id, handle, display_name, description, created_at FROM channels
+         WHERE lower(handle) = lower($1)"
+            .to_owned(),
+        vec![handle.into()],
+    ))
+    .one(&ctx.db)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(ApiError::not_found)
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/{handle}", tag = "catalog",
+    params(("handle" = String, Path, description = "Channel handle")),
+    responses((status = 200, body = ChannelJson), (status = 404)))]
+pub async fn channel(
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(find_channel(&ctx, &path).await?))
+}
+
+/// A channel's listed videos, newest first.
+#[utoipa::path(get, path = "/api/v1/channels/{handle}/videos", tag = "catalog",
+    params(("handle" = String, Path, description = "Channel handle"), PageQuery),
+    responses((status = 200, body = VideoPage), (status = 404)))]
+pub async fn channel_videos(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    user: MaybeUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(q.limit)?;
+    let ch = find_channel(&ctx, &path).await?;
+    let mut values: Vec<sea_orm::Value> = vec![ch.id.into()];
+    let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE v.channel_id = $1 AND {LISTED}{after}
+         ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
+        limit + 1
+    );
+    let found = rows(&ctx, sql, values).await?;
+    Ok(HttpResponse::Ok().json(page(found, limit, &Viewer::of(&user), &api, &req, by_time)))
+}
+
+/// Every video of mine, in any state, newest first.
+#[utoipa::path(get, path = "/api/v1/me/videos", tag = "catalog", params(PageQuery),
+    responses((status = 200, body = VideoPage), (status = 401)), security(("bearer" = [])))]
+pub async fn my_videos(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    auth: AuthUser,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(q.limit)?;
+    let mut values: Vec<sea_orm::Value> = vec![auth.user.id.into()];
+    let after = time_after(q.cursor.as_deref(), "v.created_at", &mut values)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE v.owner_id = $1{after}
+         ORDER BY v.created_at DESC, v.id DESC LIMIT {}",
+        limit + 1
+    );
+    let found = rows(&ctx, sql, values).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .json(page(
+            found,
+            limit,
+            &Viewer::from_auth(&auth),
+            &api,
+            &req,
+            by_created,
+        )))
+}

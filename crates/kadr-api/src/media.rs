@@ -1,0 +1,425 @@
+//! Media delivery under `/media/{video}/…`: HLS playlists, init and media segments, poster,
+//! storyboard.
+//!
+//! - Who: a listed video's media is open to anyone; any other video's needs a token from the
+//!   playback or detail endpoint (see [`crate::token`]). No token → 404; a bad, expired or
+//!   other video's token → 403.
+//! - What: only the names the worker writes are served (`hls/master.m3u8`,
+//!   `hls/<rung>/{index.m3u8,init.mp4,seg_N.m4s}`, `images/{poster,poster_small}.jpg`,
+//!   `images/storyboard.vtt`, `images/storyboard_N.jpg`); anything else, traversal included,
+//!   is 404 before storage is touched.
+//! - How: playlists and the storyboard VTT are always answered by the api (with the token
+//!   added to every URI inside when one was used). Segments, init segments and images come
+//!   from disk with Range, ETag and 304 on the local backend, and as a 302 to a presigned URL
+//!   (or to `storage.cdn_base_url` for listed videos) on S3.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures::TryStreamExt;
+use kadr_http::{ApiError, AppContext};
+use kadr_storage::{Storage, StorageError};
+use sea_orm::FromQueryResult;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::Api;
+use crate::model::stmt;
+use crate::token::TokenError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/media/{id}/{tail:.*}", web::get().to(serve))
+        .route("/media/{id}/{tail:.*}", web::head().to(serve));
+}
+
+/// What a media path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Master,
+    MediaPlaylist,
+    Init,
+    Segment,
+    Jpeg,
+    Vtt,
+}
+
+impl Kind {
+    fn content_type(self) -> &'static str {
+        match self {
+            Kind::Master | Kind::MediaPlaylist => "application/vnd.apple.mpegurl",
+            Kind::Init => "video/mp4",
+            Kind::Segment => "video/iso.segment",
+            Kind::Jpeg => "image/jpeg",
+            Kind::Vtt => "text/vtt; charset=utf-8",
+        }
+    }
+
+    /// Text the api answers itself (URIs inside may need the token).
+    fn is_text(self) -> bool {
+        matches!(self, Kind::Master | Kind::MediaPlaylist | Kind::Vtt)
+    }
+}
+
+fn numbered(name: &str, prefix: &str, suffix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|r| r.strip_suffix(suffix))
+        .is_some_and(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn rung_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 16
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// The kind of `tail` (the path below `/media/{video}/`), if it is one the worker writes.
+pub fn classify(tail: &str) -> Option<Kind> {
+    let parts: Vec<&str> = tail.split('/').collect();
+    match parts.as_slice() {
+        ["hls", "master.m3u8"] => Some(Kind::Master),
+        ["hls", rung, file] if rung_name(rung) => match *file {
+            "index.m3u8" => Some(Kind::MediaPlaylist),
+            "init.mp4" => Some(Kind::Init),
+            f if numbered(f, "seg_", ".m4s") => Some(Kind::Segment),
+            _ => None,
+        },
+        ["images", "poster.jpg" | "poster_small.jpg"] => Some(Kind::Jpeg),
+        ["images", "storyboard.vtt"] => Some(Kind::Vtt),
+        ["images", f] if numbered(f, "storyboard_", ".jpg") => Some(Kind::Jpeg),
+        _ => None,
+    }
+}
+
+/// Storage key of `tail` of `video`: `hls/{video}/…` or `images/{video}/…`.
+pub fn storage_key(video: Uuid, tail: &str) -> Option<String> {
+    let (top, rest) = tail.split_once('/')?;
+    Some(format!("{top}/{video}/{rest}"))
+}
+
+/// Adds `?token=` to every URI in a playlist or storyboard VTT.
+pub fn with_token(kind: Kind, text: &str, token: &str) -> String {
+    let add = |uri: &str| {
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        format!("{uri}{sep}token={token}")
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let l = line.trim_end();
+        let rewritten = match kind {
+            Kind::Vtt => match l.split_once("#xywh=") {
+                Some((uri, frag)) if !l.contains("-->") => format!("{}#xywh={frag}", add(uri)),
+                _ => l.to_owned(),
+            },
+            _ => {
+                if let Some(rest) = l.strip_prefix("#EXT-X-MAP:URI=\"") {
+                    match rest.split_once('"') {
+                        Some((uri, after)) => format!("#EXT-X-MAP:URI=\"{}\"{after}", add(uri)),
+                        None => l.to_owned(),
+                    }
+                } else if !l.is_empty() && !l.starts_with('#') {
+                    add(l)
+                } else {
+                    l.to_owned()
+                }
+            }
+        };
+        out.push_str(&rewritten);
+        out.push('\n');
+    }
+    out
+}
+
+/// What media access needs to know of a video.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct Access {
+    pub privacy: String,
+    pub moderation: String,
+    pub playable: bool,
+    pub status: String,
+}
+
+impl Access {
+    fn listed(&self) -> bool {
+        self.playable && self.privacy == "public" && self.moderation == "approved"
+    }
+}
+
+/// A short-lived per-process cache of [`Access`], so segment requests do not each query the
+/// database. Changes reach it within the TTL (the catalog's own edits at once).
+pub struct AccessCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<Uuid, (Instant, Option<Access>)>>,
+}
+
+const CACHE_MAX: usize = 100_000;
+
+impl AccessCache {
+    pub fn new(ttl: Duration) -> AccessCache {
+        AccessCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn forget(&self, video: Uuid) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.remove(&video);
+        }
+    }
+
+    pub async fn get(&self, ctx: &AppContext, video: Uuid) -> Result<Option<Access>, ApiError> {
+        let now = Instant::now();
+        if let Ok(e) = self.entries.lock()
+            && let Some((at, a)) = e.get(&video)
+            && now.duration_since(*at) < self.ttl
+        {
+            return Ok(a.clone());
+        }
+        let found = Access::find_by_statement(stmt(
+            "SELECT privacy, moderation, playable, status FROM videos WHERE id = $1".to_owned(),
+            vec![video.into()],
+        ))
+        .one(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        if let Ok(mut e) = self.entries.lock() {
+            if e.len() >= CACHE_MAX {
+                e.clear();
+            }
+            e.insert(video, (now, found.clone()));
+        }
+        Ok(found)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MediaQuery {
+    pub token: Option<String>,
+}
+
+fn token_refused(e: TokenError) -> ApiError {
+    match e {
+        TokenError::Expired => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_expired",
+            "The media link has expired",
+        )
+        .detail("ask the playback endpoint for a new one"),
+        TokenError::Malformed | TokenError::Invalid | TokenError::OutOfScope => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_token",
+            "The media link is not valid",
+        ),
+    }
+}
+
+fn storage_err(e: StorageError) -> ApiError {
+    match e {
+        StorageError::NotFound { .. } => ApiError::not_found(),
+        other => ApiError::unavailable(format!("storage: {other}")),
+    }
+}
+
+fn cache_control(kind: Kind, signed: bool, ready: bool) -> &'static str {
+    match (kind.is_text() && kind != Kind::Vtt, signed, ready) {
+        // Segments, init segments and images never change under their names.
+        (false, false, _) => "public, max-age=31536000, immutable",
+        (false, true, _) => "private, max-age=31536000, immutable",
+        // Playlists: short while they can still grow.
+        (true, false, false) => "public, max-age=1",
+        (true, false, true) => "public, max-age=300",
+        (true, true, false) => "private, max-age=1",
+        (true, true, true) => "private, max-age=300",
+    }
+}
+
+async fn serve(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<MediaQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, tail) = path.into_inner();
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let kind = classify(&tail).ok_or_else(ApiError::not_found)?;
+    let key = storage_key(id, &tail).ok_or_else(ApiError::not_found)?;
+    // A token is checked before anything is looked up, so a refusal tells nothing of the video.
+    if let Some(t) = &q.token {
+        api.signer.verify(t, id, &tail).map_err(token_refused)?;
+    }
+    let access = api
+        .access
+        .get(&ctx, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let signed = q.token.is_some();
+    if !signed && !access.listed() {
+        return Err(ApiError::not_found());
+    }
+    let ready = access.status == "ready";
+    let cc = cache_control(kind, signed, ready);
+    if kind.is_text() {
+        return text(&ctx, &req, kind, &key, q.token.as_deref(), cc).await;
+    }
+    match &*ctx.storage {
+        Storage::Local(local) => {
+            let file = local.file_path(&key).map_err(storage_err)?;
+            let named = actix_files::NamedFile::open_async(&file)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+            let mime: mime::Mime = kind
+                .content_type()
+                .parse()
+                .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+            let mut resp = named
+                .set_content_type(mime)
+                .use_etag(true)
+                .use_last_modified(true)
+                .disable_content_disposition()
+                .into_response(&req);
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+            Ok(resp)
+        }
+        Storage::S3(_) => {
+            let cdn = ctx
+                .config
+                .storage
+                .cdn_base_url
+                .as_deref()
+                .filter(|_| access.listed());
+            let to = match cdn {
+                Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
+                None => ctx
+                    .storage
+                    .presign_get(&key, Duration::from_secs(ctx.config.api.presign_ttl_secs))
+                    .await
+                    .map_err(storage_err)?
+                    .ok_or_else(|| ApiError::internal(&"no presigned URL on S3"))?,
+            };
+            Ok(HttpResponse::Found()
+                .insert_header((header::LOCATION, to))
+                .insert_header((header::CACHE_CONTROL, "private, max-age=60"))
+                .finish())
+        }
+    }
+}
+
+/// Playlists and the storyboard VTT: read from storage, the token added inside when one was
+/// used, with an ETag of the bytes served.
+async fn text(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    kind: Kind,
+    key: &str,
+    token: Option<&str>,
+    cc: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let obj = ctx.storage.get(key, None).await.map_err(storage_err)?;
+    let bytes: Vec<u8> = obj
+        .body
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+    let raw = String::from_utf8_lossy(&bytes);
+    let body = match token {
+        Some(t) => with_token(kind, &raw, t),
+        None => raw.into_owned(),
+    };
+    let etag = {
+        use sha2::Digest as _;
+        let d = sha2::Sha256::digest(body.as_bytes());
+        format!("\"{}\"", hex16(&d[..8]))
+    };
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut resp = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::CACHE_CONTROL, cc))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CONTENT_TYPE, kind.content_type()));
+    if matches || req.method() == actix_web::http::Method::HEAD {
+        return Ok(resp.finish());
+    }
+    Ok(resp.body(body))
+}
+
+fn hex16(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_worker_names_are_served() {
+        assert_eq!(classify("hls/master.m3u8"), Some(Kind::Master));
+        assert_eq!(classify("hls/720p/index.m3u8"), Some(Kind::MediaPlaylist));
+        assert_eq!(classify("hls/720p/init.mp4"), Some(Kind::Init));
+        assert_eq!(classify("hls/240p/seg_00012.m4s"), Some(Kind::Segment));
+        assert_eq!(classify("images/poster.jpg"), Some(Kind::Jpeg));
+        assert_eq!(classify("images/storyboard_0.jpg"), Some(Kind::Jpeg));
+        assert_eq!(classify("images/storyboard.vtt"), Some(Kind::Vtt));
+        for bad in [
+            "",
+            "hls",
+            "hls/",
+            "hls/../master.m3u8",
+            "hls/../../originals/x/source",
+            "hls/720p/../../images/poster.jpg",
+            "hls/..%2f/index.m3u8",
+            "hls/720P/index.m3u8",
+            "hls/720p/seg_.m4s",
+            "hls/720p/seg_1.m4s/",
+            "hls/720p/seg_-1.m4s",
+            "hls/720p/x/seg_1.m4s",
+            "originals/source",
+            "images/../hls/master.m3u8",
+            "images/storyboard_1.jpg.tmp",
+            "/etc/passwd",
+            "hls//master.m3u8",
+        ] {
+            assert_eq!(classify(bad), None, "{bad}");
+        }
+        let v = Uuid::from_u128(9);
+        assert_eq!(
+            storage_key(v, "hls/720p/init.mp4").as_deref(),
+            Some(format!("hls/{v}/720p/init.mp4").as_str())
+        );
+    }
+
+    #[test]
+    fn tokens_go_into_every_uri() {
+        let master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n";
+        assert_eq!(
+            with_token(Kind::Master, master, "T"),
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8?token=T\n"
+        );
+        let media =
+            "#EXTM3U\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:1.0,\nseg_00000.m4s\n#EXT-X-ENDLIST\n";
+        assert_eq!(
+            with_token(Kind::MediaPlaylist, media, "T"),
+            "#EXTM3U\n#EXT-X-MAP:URI=\"init.mp4?token=T\"\n#EXTINF:1.0,\nseg_00000.m4s?token=T\n#EXT-X-ENDLIST\n"
+        );
+        let vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard_0.jpg#xywh=0,0,160,90\n";
+        assert_eq!(
+            with_token(Kind::Vtt, vtt, "T"),
+            "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard_0.jpg?token=T#xywh=0,0,160,90\n"
+        );
+    }
+}

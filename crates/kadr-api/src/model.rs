@@ -1,0 +1,231 @@
+//! What the catalog answers with: one row shape read from Postgres, one JSON shape for a video
+//! (with its media URLs, signed when the video is not public).
+
+use chrono::{DateTime, FixedOffset};
+use sea_orm::{DbBackend, FromQueryResult, Statement};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::visibility::{Facts, Viewer};
+use crate::{Api, base_url};
+
+/// The columns every video query selects (`videos v JOIN channels c`).
+pub const COLUMNS: &str =
+    "v.id, v.channel_id, v.owner_id, v.title, v.description, v.tags, v.language,
+    v.privacy, v.status, v.stage, v.progress, v.playable, v.failure_code, v.failure_message,
+    v.moderation, v.moderation_reason, v.moderated_at, v.duration_ms, v.width, v.height, v.fps,
+    v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at,
+    c.handle AS channel_handle, c.display_name AS channel_name, NULL::real AS rank";
+
+/// The rank column outside search.
+pub const NO_RANK: &str = "NULL::real AS rank";
+
+pub const FROM: &str = "videos v JOIN channels c ON c.id = v.channel_id";
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct VideoRow {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    pub owner_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    pub privacy: String,
+    pub status: String,
+    pub stage: Option<String>,
+    pub progress: i16,
+    pub playable: bool,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub moderation: String,
+    pub moderation_reason: Option<String>,
+    pub moderated_at: Option<DateTime<FixedOffset>>,
+    pub duration_ms: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub fps: Option<f64>,
+    pub is_short: bool,
+    pub source_size_bytes: Option<i64>,
+    pub view_count: i64,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub channel_handle: String,
+    pub channel_name: String,
+    /// Search rank, in search results only.
+    pub rank: Option<f32>,
+}
+
+impl VideoRow {
+    pub fn facts(&self) -> Facts {
+        Facts {
+            owner: self.owner_id,
+            privacy: self.privacy.clone(),
+            moderation: self.moderation.clone(),
+            playable: self.playable,
+        }
+    }
+}
+
+pub fn stmt(sql: String, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChannelRef {
+    pub id: Uuid,
+    pub handle: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Failure {
+    /// A stable code such as `truncated` or `not_a_video`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Moderation {
+    /// `pending`, `approved` or `rejected`.
+    pub state: String,
+    /// Why it was rejected, shown to the owner.
+    pub reason: Option<String>,
+    pub decided_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Images {
+    pub poster: String,
+    pub poster_small: String,
+    /// WebVTT with `#xywh` cues into the storyboard sprite sheets.
+    pub storyboard: String,
+}
+
+/// A video as the catalog shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VideoJson {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    /// `public`, `unlisted` or `private`.
+    pub privacy: String,
+    /// `awaiting_upload`, `queued`, `processing`, `ready` or `failed`.
+    pub status: String,
+    pub stage: Option<String>,
+    /// 0 to 100 while processing.
+    pub progress: i16,
+    /// A player can start: the master playlist and a first segment of every rung exist.
+    pub playable: bool,
+    /// Why processing failed (owner and admins only).
+    pub failure: Option<Failure>,
+    /// Moderation state (owner, moderators and admins only).
+    pub moderation: Option<Moderation>,
+    pub channel: ChannelRef,
+    pub duration_secs: Option<f64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub fps: Option<f64>,
+    /// Size of the uploaded file, bytes.
+    pub size_bytes: Option<i64>,
+    /// At most 180 s and not landscape.
+    pub is_short: bool,
+    pub views: i64,
+    pub created_at: DateTime<FixedOffset>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    /// Poster and storyboard, once the video is ready.
+    pub images: Option<Images>,
+}
+
+impl VideoJson {
+    pub fn of(row: VideoRow, viewer: &Viewer, api: &Api, base: &str) -> VideoJson {
+        let facts = row.facts();
+        let manages = viewer.manages(row.owner_id);
+        let images = (row.status == "ready").then(|| {
+            let q = api.media_query(row.id, &facts, "images");
+            let url = |f: &str| format!("{base}/media/{}/images/{f}{q}", row.id);
+            Images {
+                poster: url("poster.jpg"),
+                poster_small: url("poster_small.jpg"),
+                storyboard: url("storyboard.vtt"),
+            }
+        });
+        VideoJson {
+            id: row.id,
+            title: row.title,
+            description: row.description,
+            tags: row.tags,
+            language: row.language,
+            privacy: row.privacy,
+            status: row.status,
+            stage: row.stage,
+            progress: row.progress,
+            playable: row.playable,
+            failure: match (manages, row.failure_code) {
+                (true, Some(code)) => Some(Failure {
+                    code,
+                    message: row.failure_message.unwrap_or_default(),
+                }),
+                _ => None,
+            },
+            moderation: (manages || viewer.moderator).then_some(Moderation {
+                state: row.moderation,
+                reason: row.moderation_reason,
+                decided_at: row.moderated_at,
+            }),
+            channel: ChannelRef {
+                id: row.channel_id,
+                handle: row.channel_handle,
+                display_name: row.channel_name,
+            },
+            duration_secs: row.duration_ms.map(|ms| ms as f64 / 1000.0),
+            width: row.width,
+            height: row.height,
+            fps: row.fps,
+            size_bytes: row.source_size_bytes,
+            is_short: row.is_short,
+            views: row.view_count,
+            created_at: row.created_at,
+            published_at: row.published_at,
+            images,
+        }
+    }
+}
+
+/// A page of videos and the cursor of the next one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VideoPage {
+    pub items: Vec<VideoJson>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Turns rows into a page: `rows` holds up to `limit + 1` rows, the extra one only telling
+/// that a next page exists.
+pub fn page(
+    mut rows: Vec<VideoRow>,
+    limit: u64,
+    viewer: &Viewer,
+    api: &Api,
+    req: &actix_web::HttpRequest,
+    key: impl Fn(&VideoRow) -> crate::cursor::Cursor,
+) -> VideoPage {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| key(r).encode())
+    } else {
+        None
+    };
+    let base = base_url(req);
+    VideoPage {
+        items: rows
+            .into_iter()
+            .map(|r| VideoJson::of(r, viewer, api, &base))
+            .collect(),
+        next_cursor,
+    }
+}

@@ -1,0 +1,121 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa), at
+//! `/api/openapi.json`, and a reference page rendering it at `/api/docs`.
+
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::{catalog, model, moderation, search, views};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kadr",
+        description = "Catalog, search, playback and moderation of a Kadr video platform. \
+                       Errors are RFC 7807 `application/problem+json` with a stable `code`."
+    ),
+    paths(
+        catalog::list,
+        catalog::detail,
+        catalog::update,
+        catalog::playback,
+        catalog::channel,
+        catalog::channel_videos,
+        catalog::my_videos,
+        catalog::shorts,
+        search::search,
+        views::count,
+        moderation::queue,
+        moderation::approve,
+        moderation::reject,
+    ),
+    components(schemas(
+        model::VideoJson,
+        model::VideoPage,
+        model::ChannelRef,
+        model::Failure,
+        model::Moderation,
+        model::Images,
+        catalog::VideoPatch,
+        catalog::Playback,
+        catalog::ChannelJson,
+        views::Counted,
+        moderation::Decision,
+        Problem,
+    )),
+    modifiers(&Bearer),
+    tags(
+        (name = "catalog", description = "Browse, search, channels, views"),
+        (name = "playback", description = "Where a player starts; media under /media/{id}/…"),
+        (name = "moderation", description = "The review queue (moderators and admins)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// An RFC 7807 problem, as every error is answered.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `urn:kadr:problem:<code>`
+    r#type: String,
+    title: String,
+    status: u16,
+    detail: Option<String>,
+    /// Stable machine-readable code, e.g. `not_found`, `invalid_cursor`.
+    code: String,
+    /// The request field at fault.
+    field: Option<String>,
+}
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole document: this service's paths, plus whatever `extra` documents add (the upload
+/// API's, when it is mounted in the same process).
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/openapi.json", web::get().to(json))
+        .route("/api/docs", web::get().to(docs));
+}
+
+async fn json() -> HttpResponse {
+    match document().to_json() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body),
+        Err(e) => actix_web::ResponseError::error_response(&kadr_http::ApiError::internal(&e)),
+    }
+}
+
+const DOCS: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Kadr API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body>
+<script id="api-reference" data-url="/api/openapi.json"></script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+<noscript>The API reference needs JavaScript; the document itself is at <a href="/api/openapi.json">/api/openapi.json</a>.</noscript>
+</body>
+</html>
+"#;
+
+async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(DOCS)
+}

@@ -1,0 +1,140 @@
+//! Search over listed videos' titles, tags and descriptions with Postgres full-text search.
+//!
+//! Each word of the query matches its plain form or its Russian, English or Arabic stem (the
+//! search vector holds all four, see the catalog migration); the last word also matches as a
+//! prefix, so results follow typing. Only the newest `api.search_candidates` matches are
+//! ranked (`ts_rank`), which keeps a very common word as fast as a rare one.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use kadr_http::auth::MaybeUser;
+use kadr_http::{ApiError, AppContext};
+use serde::Deserialize;
+
+use crate::Api;
+use crate::catalog::{rows, wrong_cursor};
+use crate::cursor::{self, Cursor};
+use crate::model::{COLUMNS, NO_RANK, VideoPage, page};
+use crate::visibility::{LISTED, Viewer};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/search", web::get().to(search));
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words to find; the last one may be a prefix.
+    pub q: String,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 24.
+    pub limit: Option<u32>,
+}
+
+/// Most words a query may have.
+const MAX_WORDS: usize = 8;
+
+/// Whether `c` belongs to a word: letters and digits of any script, and the combining marks
+/// written over Arabic (harakat) and other scripts' letters.
+fn word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(c, '\u{0300}'..='\u{036F}' | '\u{064B}'..='\u{065F}' | '\u{0670}')
+}
+
+/// The query's words, lower-cased; each safe to quote inside `to_tsquery` (letters, digits
+/// and marks only).
+pub fn words(q: &str) -> Vec<String> {
+    q.split(|c: char| !word_char(c))
+        .filter(|w| !w.is_empty())
+        .take(MAX_WORDS)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The tsquery expression for `words` with its bind values starting at `$first`.
+fn tsquery(words: &[String], first: usize) -> (String, Vec<sea_orm::Value>) {
+    let mut parts = Vec::new();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let last = i + 1 == words.len();
+        values.push(format!("'{w}'{}", if last { ":*" } else { "" }).into());
+        let n = first + i;
+        parts.push(format!(
+            "(to_tsquery('simple', ${n}) || to_tsquery('russian', ${n}) \
+             || to_tsquery('english', ${n}) || to_tsquery('arabic', ${n}))"
+        ));
+    }
+    (parts.join(" && "), values)
+}
+
+#[utoipa::path(get, path = "/api/v1/search", tag = "catalog", params(SearchQuery),
+    responses((status = 200, body = VideoPage), (status = 400, description = "No words to search for", content_type = "application/problem+json")))]
+pub async fn search(
+    ctx: web::Data<AppContext>,
+    api: web::Data<Api>,
+    user: MaybeUser,
+    req: HttpRequest,
+    q: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(q.limit)?;
+    let words = words(&q.q);
+    if words.is_empty() {
+        return Err(
+            ApiError::bad_request("invalid_query", "Give at least one word to search for")
+                .field("q"),
+        );
+    }
+    let candidates = ctx.config.api.search_candidates;
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
+        None => String::new(),
+        Some(Cursor::Rank { r, id }) => {
+            values.push(r.into());
+            values.push(id.into());
+            " WHERE (m.rank < $1 OR (m.rank = $1 AND m.id < $2))".to_owned()
+        }
+        Some(_) => return Err(wrong_cursor()),
+    };
+    let (query, words_values) = tsquery(&words, values.len() + 1);
+    values.extend(words_values);
+    let columns = COLUMNS.replace(NO_RANK, "m.rank AS rank");
+    let sql = format!(
+        "WITH q AS (SELECT {query} AS q),
+         candidates AS (
+             SELECT v.id, v.search FROM videos v, q
+             WHERE {LISTED} AND v.search @@ q.q
+             ORDER BY v.published_at DESC, v.id DESC LIMIT {candidates}
+         ),
+         m AS (SELECT candidates.id, ts_rank(candidates.search, q.q) AS rank FROM candidates, q)
+         SELECT {columns} FROM m
+             JOIN videos v ON v.id = m.id JOIN channels c ON c.id = v.channel_id{after}
+         ORDER BY m.rank DESC, m.id DESC LIMIT {}",
+        limit + 1
+    );
+    let found = rows(&ctx, sql, values).await?;
+    Ok(
+        HttpResponse::Ok().json(page(found, limit, &Viewer::of(&user), &api, &req, |r| {
+            Cursor::Rank {
+                r: r.rank.unwrap_or(0.0),
+                id: r.id,
+            }
+        })),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_of_any_script() {
+        assert_eq!(words("Кот, в сапогах!"), ["кот", "в", "сапогах"]);
+        assert_eq!(words("القطة   الصغيرة"), ["القطة", "الصغيرة"]);
+        assert_eq!(
+            words("'; DROP TABLE videos; --"),
+            ["drop", "table", "videos"]
+        );
+        assert_eq!(words("a:* & b | !c"), ["a", "b", "c"]);
+        assert!(words("  ,.;  ").is_empty());
+        assert_eq!(words(&"x ".repeat(20)).len(), MAX_WORDS);
+    }
+}

@@ -1,0 +1,73 @@
+//! Checks of the fields a video is described with, shared by creation (upload API) and
+//! editing (catalog API), so both refuse the same things with the same codes.
+
+use crate::ApiError;
+
+fn invalid(field: &str, title: &str) -> ApiError {
+    ApiError::bad_request("invalid_field", title.to_owned()).field(field)
+}
+
+/// A title: trimmed, 1 to 300 characters.
+pub fn title(value: &str) -> Result<String, ApiError> {
+    let t = value.trim();
+    if t.is_empty() {
+        return Err(invalid("title", "A video needs a title"));
+    }
+    if t.chars().count() > 300 {
+        return Err(invalid("title", "A title has at most 300 characters"));
+    }
+    Ok(t.to_owned())
+}
+
+/// A description: at most 10000 characters.
+pub fn description(value: &str) -> Result<String, ApiError> {
+    if value.chars().count() > 10_000 {
+        return Err(invalid(
+            "description",
+            "A description has at most 10000 characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Tags: trimmed, empty ones dropped, at most 30 of at most 64 characters.
+pub fn tags(value: &[String]) -> Result<Vec<String>, ApiError> {
+    let tags: Vec<String> = value
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 64) {
+        return Err(invalid(
+            "tags",
+            "At most 30 tags of at most 64 characters each",
+        ));
+    }
+    Ok(tags)
+}
+
+/// A BCP 47 language tag, or none when empty.
+pub fn language(value: &str) -> Result<Option<String>, ApiError> {
+    let l = value.trim();
+    if l.is_empty() {
+        return Ok(None);
+    }
+    if l.len() > 35 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(invalid(
+            "language",
+            "language is a BCP 47 tag such as ru, en or ar",
+        ));
+    }
+    Ok(Some(l.to_owned()))
+}
+
+/// `public`, `unlisted` or `private`.
+pub fn privacy(value: &str) -> Result<String, ApiError> {
+    if !matches!(value, "public" | "unlisted" | "private") {
+        return Err(invalid(
+            "privacy",
+            "privacy is one of public, unlisted, private",
+        ));
+    }
+    Ok(value.to_owned())
+}
