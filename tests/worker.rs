@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Backend, Stack, bunny, command, register_and_login};
+use common::{Backend, Stack, bunny, register_and_login};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 async fn get(db: &DatabaseConnection, sql: &str) -> Option<sea_orm::QueryResult> {
@@ -21,18 +21,7 @@ async fn get(db: &DatabaseConnection, sql: &str) -> Option<sea_orm::QueryResult>
 
 /// Uploads a file with `kadr upload`; returns the video id.
 fn upload(stack: &Stack, token: &str, file: &std::path::Path) -> String {
-    let out = command(&["upload", file.to_str().unwrap(), "--title", "t"])
-        .env("KADR_SERVER_URL", stack.url(""))
-        .env("KADR_TOKEN", token)
-        .env("XDG_STATE_HOME", stack.dir.path().join("state"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    common::upload_with(stack, token, file, &["--title", "t"])
 }
 
 /// Waits until the video leaves processing; returns (status, failure code).

@@ -336,3 +336,36 @@ pub fn testsrc(path: &std::path::Path, size: &str, rate: u32, secs: u32, extra: 
         .expect("the ffmpeg CLI is needed to make test inputs");
     assert!(status.success());
 }
+
+/// Uploads `file` with `kadr upload` (a tus client) and the given extra options; returns the
+/// video id.
+pub fn upload_with(stack: &Stack, token: &str, file: &std::path::Path, extra: &[&str]) -> String {
+    let out = command(&["upload", file.to_str().unwrap()])
+        .args(extra)
+        .env("KADR_SERVER_URL", stack.url(""))
+        .env("KADR_TOKEN", token)
+        .env("XDG_STATE_HOME", stack.dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// GET with an optional bearer token: (status, JSON body or Null).
+pub async fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut req = http().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
