@@ -38,8 +38,10 @@ test: test-deps lint nextest
 
 # Speed and memory targets, each printed against a baseline measured in the same run.
 bench: build
+	deploy/install-deps.sh --bench
 	bench/upload.sh
 	bench/transcode.sh
+	bench/serve.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -37,6 +37,9 @@ PY
 }
 bytes_of() { find "$1" -name '*.m4s' -printf '%s\n' | awk '{s+=$1} END {print s+0}'; }
 
+ratio() { echo "$1 / $2" | bc -l; }
+verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo ok; else echo MISSED; fi; }
+
 # BENCH_TRANSCODE_PART=playable skips the comparison and measures only time to playable.
 if [ "${BENCH_TRANSCODE_PART:-all}" != playable ]; then
 X264="-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -g 60 -keyint_min 60 -sc_threshold 0"
@@ -67,8 +70,6 @@ done
 echo "bench/transcode: kadr (the worker's pipeline)" >&2
 read -r k_wall k_cpu < <(measure "$KADR" transcode "$WORK/src.mp4" "$WORK/kadr")
 
-ratio() { echo "$1 / $2" | bc -l; }
-verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo ok; else echo MISSED; fi; }
 printf '\nbench/transcode: %s s of 1080p30, 5 rungs + AAC, veryfast, CRF 23 capped, 2 s GOP, 4 s fMP4 segments\n' "$SECS"
 printf '  %-34s %9s %9s\n' "" "CPU-s" "wall s"
 printf '  %-34s %9.1f %9.1f\n' "(a) ffmpeg, one process" "$a_cpu" "$a_wall"

@@ -71,6 +71,17 @@ if [ "${1:-}" = "--test" ]; then
     ${SUDO:-} apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null
   fi
 fi
+if [ "${1:-}" = "--bench" ]; then
+  # bench/serve measures against nginx with wrk.
+  extra=()
+  command -v wrk >/dev/null 2>&1 || extra+=(wrk)
+  command -v nginx >/dev/null 2>&1 || extra+=(nginx-light)
+  command -v psql >/dev/null 2>&1 || extra+=(postgresql-client)
+  if [ ${#extra[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "kadr: installing ${extra[*]}" >&2
+    ${SUDO:-} apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null
+  fi
+fi
 if [ "${1:-}" = "--test" ] && ! cargo nextest --version >/dev/null 2>&1; then
   echo "kadr: installing cargo-nextest" >&2
   cargo install cargo-nextest --locked
