@@ -159,6 +159,9 @@ pub struct AccessCache {
 
 const CACHE_MAX: usize = 100_000;
 
+/// Media files smaller than this are read synchronously (segments are a few MiB at most).
+const SYNC_READ_BELOW: u64 = 16 * 1024 * 1024;
+
 impl AccessCache {
     pub fn new(ttl: Duration) -> AccessCache {
         AccessCache {
@@ -283,6 +286,9 @@ async fn serve(
                 .use_etag(true)
                 .use_last_modified(true)
                 .disable_content_disposition()
+                // Segments come from the page cache: read them on the worker thread rather
+                // than hopping to the blocking pool for every 64 KiB chunk.
+                .read_mode_threshold(SYNC_READ_BELOW)
                 .into_response(&req);
             resp.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
