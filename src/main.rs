@@ -229,6 +229,7 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
     let worker = kadr_worker::start_daemon(ctx.clone(), shutdown.clone());
     let (api, views) = kadr_api::start(&ctx, shutdown.clone())?;
+    let api = api.with_doc(kadr_upload_api::openapi());
     let server = kadr_http::bind(listen, ctx, move |cfg| {
         kadr_upload_api::configure(cfg);
         kadr_api::configure(cfg, &api);

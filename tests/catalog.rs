@@ -669,9 +669,20 @@ async fn visibility_tokens_search_views_moderation() {
         "/api/v1/search",
         "/api/v1/videos/{id}/playback",
         "/api/v1/moderation/queue",
+        "/api/v1/users",
+        "/api/v1/auth/token",
+        "/api/v1/uploads",
+        "/api/v1/uploads/{id}",
+        "/api/v1/videos/upload",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing");
     }
+    // Both services' operations on a shared path.
+    let videos = &doc["paths"]["/api/v1/videos"];
+    assert!(
+        videos["get"].is_object() && videos["post"].is_object(),
+        "{videos}"
+    );
     let (status, ctype, _) = common::get(&format!("{base}/api/docs")).await;
     assert_eq!((status, ctype.starts_with("text/html")), (200, true));
 }

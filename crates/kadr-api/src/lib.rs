@@ -34,9 +34,19 @@ pub struct Api {
     pub signer: Arc<MediaSigner>,
     pub views: Arc<Views>,
     pub access: Arc<AccessCache>,
+    /// The OpenAPI document served at `/api/openapi.json`.
+    pub doc: Arc<utoipa::openapi::OpenApi>,
 }
 
 impl Api {
+    /// Adds another service's paths to the OpenAPI document (`kadr all` adds the upload API's).
+    pub fn with_doc(mut self, other: utoipa::openapi::OpenApi) -> Api {
+        let mut doc = (*self.doc).clone();
+        doc.merge(other);
+        self.doc = Arc::new(doc);
+        self
+    }
+
     /// `?token=…` for a media URL under `scope` of a video that is not listed; empty for a
     /// listed one, whose media anyone may fetch.
     pub fn media_query(&self, video: Uuid, facts: &Facts, scope: &str) -> String {
@@ -71,6 +81,7 @@ pub fn start(
         signer: Arc::new(signer),
         views: Arc::new(Views::new(Duration::from_secs(c.view_window_secs))),
         access: Arc::new(AccessCache::new(Duration::from_secs(2))),
+        doc: Arc::new(openapi::document()),
     };
     let flusher = views::spawn_flusher(
         ctx.db.clone(),

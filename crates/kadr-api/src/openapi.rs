@@ -79,8 +79,8 @@ impl utoipa::Modify for Bearer {
     }
 }
 
-/// The whole document: this service's paths, plus whatever `extra` documents add (the upload
-/// API's, when it is mounted in the same process).
+/// This service's document; [`crate::Api::with_doc`] adds the upload API's when both share a
+/// process.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
@@ -90,8 +90,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/docs", web::get().to(docs));
 }
 
-async fn json() -> HttpResponse {
-    match document().to_json() {
+async fn json(api: web::Data<crate::Api>) -> HttpResponse {
+    match api.doc.to_json() {
         Ok(body) => HttpResponse::Ok()
             .content_type("application/json")
             .body(body),

@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Register {
     username: String,
@@ -43,7 +43,7 @@ struct Register {
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub username: String,
@@ -200,6 +200,9 @@ pub async fn create_user(
     Ok(user)
 }
 
+/// Creates an account and its channel (the handle is the username).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = Register,
+    responses((status = 201, description = "The user and its channel"), (status = 400, content_type = "application/problem+json"), (status = 409, description = "Username or e-mail taken", content_type = "application/problem+json")))]
 async fn register(
     ctx: web::Data<AppContext>,
     body: web::Json<Register>,
@@ -218,11 +221,13 @@ async fn register(
         .json(json!({ "user": UserView::from(&user), "channel": { "handle": user.username } })))
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = UserView), (status = 401)), security(("bearer" = [])))]
 async fn me(auth: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(UserView::from(&auth.user))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     username: String,
@@ -276,6 +281,9 @@ fn client_ip(req: &HttpRequest) -> String {
         .to_string()
 }
 
+/// A bearer token for the account (failed attempts are limited per account and address).
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "accounts", request_body = Login,
+    responses((status = 200, description = "`token` and `expires_at`"), (status = 401, content_type = "application/problem+json"), (status = 429, content_type = "application/problem+json")))]
 async fn login(
     ctx: web::Data<AppContext>,
     limiter: web::Data<LoginLimiter>,
@@ -381,6 +389,9 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// Revokes the token used.
+#[utoipa::path(delete, path = "/api/v1/auth/token", tag = "accounts",
+    responses((status = 204), (status = 401)), security(("bearer" = [])))]
 async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     api_token::Entity::update_many()
         .col_expr(
@@ -394,13 +405,17 @@ async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdminUpdate {
     role: Option<String>,
     verified: Option<bool>,
 }
 
+/// Sets a user's role and verified flag (admins).
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "accounts", request_body = AdminUpdate,
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 403), (status = 404)), security(("bearer" = [])))]
 async fn admin_update_user(
     ctx: web::Data<AppContext>,
     auth: AuthUser,

@@ -64,3 +64,37 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let _ = janitor.await;
     result
 }
+
+/// The upload API's part of the OpenAPI document (merged into `/api/openapi.json` when the
+/// services share a process).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        accounts::register,
+        accounts::me,
+        accounts::login,
+        accounts::logout,
+        accounts::admin_update_user,
+        videos::create,
+        videos::delete,
+        videos::source,
+        simple::upload,
+        tus::options,
+        tus::create,
+        tus::head,
+        tus::patch,
+        tus::terminate,
+    ),
+    components(schemas(accounts::UserView, videos::NewVideo)),
+    tags(
+        (name = "accounts", description = "Accounts and tokens"),
+        (name = "uploads", description = "Creating, uploading and deleting videos"),
+        (name = "tus", description = "tus 1.0.0 resumable uploads"),
+    )
+)]
+pub struct UploadApiDoc;
+
+/// The upload API's OpenAPI paths.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <UploadApiDoc as utoipa::OpenApi>::openapi()
+}

@@ -41,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// tus 1.0.0 discovery: version, extensions, maximum size, checksum algorithms.
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "tus", responses((status = 204, description = "`Tus-Version`, `Tus-Extension`, `Tus-Max-Size`, `Tus-Checksum-Algorithm` headers")))]
 async fn options(ctx: web::Data<AppContext>) -> HttpResponse {
     HttpResponse::NoContent()
         .insert_header(("Tus-Version", TUS_VERSION))
@@ -138,6 +140,11 @@ fn declared_body_length(req: &HttpRequest) -> Option<i64> {
 }
 
 /// `POST /api/v1/uploads`: a new upload (and a new video unless `video_id` names one).
+/// tus creation (and creation-with-upload): `Upload-Length`, `Upload-Metadata` (filename, title,
+/// description, privacy, language, tags, or video_id).
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "tus",
+    responses((status = 201, description = "`Location` of the upload"), (status = 400, content_type = "application/problem+json"), (status = 413, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn create(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
@@ -282,6 +289,11 @@ fn parse_id(path: &web::Path<String>) -> Result<Uuid, ApiError> {
     path.parse().map_err(|_| ApiError::not_found())
 }
 
+/// tus: the durable offset of an upload (`Upload-Offset`).
+#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "tus",
+    params(("id" = Uuid, Path, description = "Upload id")),
+    responses((status = 200, description = "`Upload-Offset`, `Upload-Length`, `Upload-Expires`"), (status = 404), (status = 410)),
+    security(("bearer" = [])))]
 async fn head(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
@@ -327,6 +339,12 @@ fn encode_metadata(meta: &Value) -> Option<String> {
     )
 }
 
+/// tus: appends `application/offset+octet-stream` bytes at `Upload-Offset` (optionally with
+/// `Upload-Checksum`).
+#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "tus",
+    params(("id" = Uuid, Path, description = "Upload id")),
+    responses((status = 204, description = "The new `Upload-Offset`"), (status = 409, description = "Offset mismatch or upload busy"), (status = 460, description = "Checksum mismatch"), (status = 404), (status = 410)),
+    security(("bearer" = [])))]
 async fn patch(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
@@ -428,6 +446,10 @@ fn offset_conflict(claimed: i64, actual: i64) -> ApiError {
 }
 
 /// `DELETE /api/v1/uploads/{id}`: termination.
+/// tus termination: abandons the upload and its video.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "tus",
+    params(("id" = Uuid, Path, description = "Upload id")),
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
 async fn terminate(
     ctx: web::Data<AppContext>,
     auth: AuthUser,

@@ -29,7 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// What a new video is described with, from JSON or from tus metadata.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVideo {
     #[serde(default)]
@@ -366,6 +366,10 @@ pub fn http_date(t: DateTime<chrono::FixedOffset>) -> String {
 }
 
 /// `POST /api/v1/videos`: a video, and its tus upload when `size` is given.
+/// Creates a video; with `size`, its tus upload too (the response carries its URL).
+#[utoipa::path(post, path = "/api/v1/videos", tag = "uploads", request_body = NewVideo,
+    responses((status = 201, description = "The video, its moderation state and where to upload"), (status = 400, content_type = "application/problem+json"), (status = 413, description = "Over the size limit or the quota", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn create(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
@@ -414,6 +418,10 @@ async fn create(
 /// `DELETE /api/v1/videos/{id}` (owner or admin): the rows go at once; uploads in progress
 /// are terminated and every stored byte is removed by a cleanup job enqueued in the same
 /// transaction, so a crash cannot leave media behind.
+/// Deletes a video (owner or admin); its media are removed in the background.
+#[utoipa::path(delete, path = "/api/v1/videos/{id}", tag = "uploads",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
 async fn delete(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
@@ -474,6 +482,11 @@ async fn delete(
 }
 
 /// `GET /api/v1/videos/{id}/source`: the original file, for its owner and admins, with Range.
+/// Downloads the original upload (owner or admin), with Range.
+#[utoipa::path(get, path = "/api/v1/videos/{id}/source", tag = "uploads",
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 404), (status = 409, description = "Not uploaded yet")),
+    security(("bearer" = [])))]
 async fn source(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
