@@ -28,6 +28,83 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/shorts", web::get().to(shorts));
 }
 
+/// Anonymous catalog pages (the front page above all) are the same for every viewer: each is
+/// kept for a second, so a crowd on the front page costs one query a second, not one per
+/// request. Signed-in viewers always get a fresh page.
+pub struct PageCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, web::Bytes)>>,
+}
+
+const PAGE_CACHE_MAX: usize = 10_000;
+
+impl PageCache {
+    pub fn new(ttl: std::time::Duration) -> PageCache {
+        PageCache {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<web::Bytes> {
+        let e = self.entries.lock().ok()?;
+        e.get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, key: String, body: web::Bytes) {
+        if let Ok(mut e) = self.entries.lock() {
+            if e.len() >= PAGE_CACHE_MAX {
+                let ttl = self.ttl;
+                e.retain(|_, (at, _)| at.elapsed() < ttl);
+                if e.len() >= PAGE_CACHE_MAX {
+                    e.clear();
+                }
+            }
+            e.insert(key, (std::time::Instant::now(), body));
+        }
+    }
+}
+
+fn json_page(body: web::Bytes, anonymous: bool) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Cache-Control",
+            if anonymous {
+                "public, max-age=1"
+            } else {
+                "private, no-cache"
+            },
+        ))
+        .body(body)
+}
+
+/// Serves an anonymous listing from the page cache, or builds it with `make`.
+async fn cached<F, Fut>(
+    api: &Api,
+    user: &MaybeUser,
+    req: &HttpRequest,
+    make: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<VideoPage, ApiError>>,
+{
+    let anonymous = user.0.is_none();
+    let key = format!("{}{}", base_url(req), req.uri());
+    if anonymous && let Some(body) = api.pages.get(&key) {
+        return Ok(json_page(body, true));
+    }
+    let page = make().await?;
+    let body = web::Bytes::from(serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e))?);
+    if anonymous {
+        api.pages.put(key, body.clone());
+    }
+    Ok(json_page(body, anonymous))
+}
+
 fn db_err(e: sea_orm::DbErr) -> ApiError {
     ApiError::internal(&e)
 }
@@ -112,7 +189,6 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = cursor::limit(q.limit)?;
     let viewer = Viewer::of(&user);
-    let mut values: Vec<sea_orm::Value> = Vec::new();
     let popular = match q.sort.as_deref() {
         None | Some("new") => false,
         Some("popular") => true,
@@ -122,37 +198,41 @@ pub async fn list(
             );
         }
     };
-    let result = if popular {
-        let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
-            None => String::new(),
-            Some(Cursor::Views { n, id }) => {
-                values.push(n.into());
-                values.push(id.into());
-                " AND (v.view_count, v.id) < ($1, $2)".to_owned()
-            }
-            Some(_) => return Err(wrong_cursor()),
-        };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
+    cached(&api, &user, &req, || async {
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let result = if popular {
+            let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
+                None => String::new(),
+                Some(Cursor::Views { n, id }) => {
+                    values.push(n.into());
+                    values.push(id.into());
+                    " AND (v.view_count, v.id) < ($1, $2)".to_owned()
+                }
+                Some(_) => return Err(wrong_cursor()),
+            };
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
              ORDER BY v.view_count DESC, v.id DESC LIMIT {}",
-            limit + 1
-        );
-        let found = rows(&ctx, sql, values).await?;
-        page(found, limit, &viewer, &api, &req, |r| Cursor::Views {
-            n: r.view_count,
-            id: r.id,
-        })
-    } else {
-        let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
+                limit + 1
+            );
+            let found = rows(&ctx, sql, values).await?;
+            page(found, limit, &viewer, &api, &req, |r| Cursor::Views {
+                n: r.view_count,
+                id: r.id,
+            })
+        } else {
+            let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
              ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
-            limit + 1
-        );
-        let found = rows(&ctx, sql, values).await?;
-        page(found, limit, &viewer, &api, &req, by_time)
-    };
-    Ok(HttpResponse::Ok().json(result))
+                limit + 1
+            );
+            let found = rows(&ctx, sql, values).await?;
+            page(found, limit, &viewer, &api, &req, by_time)
+        };
+        Ok(result)
+    })
+    .await
 }
 
 /// The shorts feed: listed videos of at most 180 s that are not landscape, newest first.
@@ -168,13 +248,16 @@ pub async fn shorts(
     let limit = cursor::limit(q.limit)?;
     let mut values = Vec::new();
     let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED} AND v.is_short{after}
-         ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
-        limit + 1
-    );
-    let found = rows(&ctx, sql, values).await?;
-    Ok(HttpResponse::Ok().json(page(found, limit, &Viewer::of(&user), &api, &req, by_time)))
+    cached(&api, &user, &req, || async {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED} AND v.is_short{after}
+             ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
+            limit + 1
+        );
+        let found = rows(&ctx, sql, values).await?;
+        Ok(page(found, limit, &Viewer::of(&user), &api, &req, by_time))
+    })
+    .await
 }
 
 /// One video by id, whoever may see it (404 otherwise).

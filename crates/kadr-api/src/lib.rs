@@ -34,6 +34,8 @@ pub struct Api {
     pub signer: Arc<MediaSigner>,
     pub views: Arc<Views>,
     pub access: Arc<AccessCache>,
+    /// Anonymous catalog pages, kept for a second.
+    pub pages: Arc<catalog::PageCache>,
     /// The OpenAPI document served at `/api/openapi.json`.
     pub doc: Arc<utoipa::openapi::OpenApi>,
 }
@@ -81,6 +83,7 @@ pub fn start(
         signer: Arc::new(signer),
         views: Arc::new(Views::new(Duration::from_secs(c.view_window_secs))),
         access: Arc::new(AccessCache::new(Duration::from_secs(2))),
+        pages: Arc::new(catalog::PageCache::new(Duration::from_secs(1))),
         doc: Arc::new(openapi::document()),
     };
     let flusher = views::spawn_flusher(
