@@ -30,13 +30,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Anonymous catalog pages (the front page above all) are the same for every viewer: each is
 /// kept for a second, so a crowd on the front page costs one query a second, not one per
-/// request. Signed-in viewers always get a fresh page.
+/// request. When a page turns stale, one request rebuilds it while the others are still served
+/// the previous page (never older than a few seconds), so there is no stampede of identical
+/// queries. Signed-in viewers always get a fresh page.
 pub struct PageCache {
     ttl: std::time::Duration,
-    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, web::Bytes)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedPage>>,
+}
+
+struct CachedPage {
+    at: std::time::Instant,
+    body: web::Bytes,
+    rebuilding: bool,
 }
 
 const PAGE_CACHE_MAX: usize = 10_000;
+
+/// How much older than its TTL a page may be served while another request rebuilds it.
+const STALE_FACTOR: u32 = 5;
+
+enum Lookup {
+    Serve(web::Bytes),
+    Build,
+}
 
 impl PageCache {
     pub fn new(ttl: std::time::Duration) -> PageCache {
@@ -46,23 +62,49 @@ impl PageCache {
         }
     }
 
-    fn get(&self, key: &str) -> Option<web::Bytes> {
-        let e = self.entries.lock().ok()?;
-        e.get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, b)| b.clone())
+    fn lookup(&self, key: &str) -> Lookup {
+        let Ok(mut e) = self.entries.lock() else {
+            return Lookup::Build;
+        };
+        match e.get_mut(key) {
+            Some(p) if p.at.elapsed() < self.ttl => Lookup::Serve(p.body.clone()),
+            Some(p) if p.rebuilding && p.at.elapsed() < self.ttl * STALE_FACTOR => {
+                Lookup::Serve(p.body.clone())
+            }
+            Some(p) => {
+                p.rebuilding = true;
+                Lookup::Build
+            }
+            None => Lookup::Build,
+        }
     }
 
     fn put(&self, key: String, body: web::Bytes) {
         if let Ok(mut e) = self.entries.lock() {
             if e.len() >= PAGE_CACHE_MAX {
-                let ttl = self.ttl;
-                e.retain(|_, (at, _)| at.elapsed() < ttl);
+                let old = self.ttl * STALE_FACTOR;
+                e.retain(|_, p| p.at.elapsed() < old);
                 if e.len() >= PAGE_CACHE_MAX {
                     e.clear();
                 }
             }
-            e.insert(key, (std::time::Instant::now(), body));
+            e.insert(
+                key,
+                CachedPage {
+                    at: std::time::Instant::now(),
+                    body,
+                    rebuilding: false,
+                },
+            );
+        }
+    }
+
+    /// A rebuild failed: let the next request try.
+    fn abandon(&self, key: &str) {
+        if let Ok(mut e) = self.entries.lock()
+            && let Some(p) = e.get_mut(key)
+        {
+            p.rebuilding = false;
         }
     }
 }
@@ -94,15 +136,29 @@ where
 {
     let anonymous = user.0.is_none();
     let key = format!("{}{}", base_url(req), req.uri());
-    if anonymous && let Some(body) = api.pages.get(&key) {
+    if !anonymous {
+        let page = make().await?;
+        let body = serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e))?;
+        return Ok(json_page(body.into(), false));
+    }
+    if let Lookup::Serve(body) = api.pages.lookup(&key) {
         return Ok(json_page(body, true));
     }
-    let page = make().await?;
-    let body = web::Bytes::from(serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e))?);
-    if anonymous {
-        api.pages.put(key, body.clone());
+    let built = match make().await {
+        Ok(page) => serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e)),
+        Err(e) => Err(e),
+    };
+    match built {
+        Ok(body) => {
+            let body = web::Bytes::from(body);
+            api.pages.put(key, body.clone());
+            Ok(json_page(body, true))
+        }
+        Err(e) => {
+            api.pages.abandon(&key);
+            Err(e)
+        }
     }
-    Ok(json_page(body, anonymous))
 }
 
 fn db_err(e: sea_orm::DbErr) -> ApiError {
@@ -510,4 +566,29 @@ pub async fn my_videos(
             &req,
             by_created,
         )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rebuild_while_others_get_the_stale_page() {
+        let cache = PageCache::new(std::time::Duration::from_millis(50));
+        assert!(matches!(cache.lookup("k"), Lookup::Build));
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"));
+        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v1"));
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        // Stale: the first request rebuilds, the next ones still get v1.
+        assert!(matches!(cache.lookup("k"), Lookup::Build));
+        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v1"));
+        cache.abandon("k");
+        assert!(matches!(cache.lookup("k"), Lookup::Build));
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v2"));
+        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v2"));
+        // Too old to serve even while rebuilding.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(matches!(cache.lookup("k"), Lookup::Build));
+        assert!(matches!(cache.lookup("k"), Lookup::Build));
+    }
 }

@@ -104,10 +104,11 @@ pub async fn search(
              WHERE {LISTED} AND v.search @@ q.q
              ORDER BY v.published_at DESC, v.id DESC LIMIT {candidates}
          ),
-         m AS (SELECT candidates.id, ts_rank(candidates.search, q.q) AS rank FROM candidates, q)
+         ranked AS (SELECT candidates.id, ts_rank(candidates.search, q.q) AS rank FROM candidates, q),
+         m AS (SELECT m.id, m.rank FROM ranked m{after} ORDER BY m.rank DESC, m.id DESC LIMIT {})
          SELECT {columns} FROM m
-             JOIN videos v ON v.id = m.id JOIN channels c ON c.id = v.channel_id{after}
-         ORDER BY m.rank DESC, m.id DESC LIMIT {}",
+             JOIN videos v ON v.id = m.id JOIN channels c ON c.id = v.channel_id
+         ORDER BY m.rank DESC, m.id DESC",
         limit + 1
     );
     let found = rows(&ctx, sql, values).await?;
