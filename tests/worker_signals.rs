@@ -65,18 +65,13 @@ fn worker(s: &Setup, grace: &str) -> Kadr {
 fn upload_long(s: &Setup) -> String {
     let file = s.dir.path().join("long.mp4");
     common::testsrc(&file, "1280x720", 30, 40, &[]);
-    let out = command(&["upload", file.to_str().unwrap(), "--title", "long"])
-        .env("KADR_SERVER_URL", s.api.url(""))
-        .env("KADR_TOKEN", &s.token)
-        .env("XDG_STATE_HOME", s.dir.path().join("state"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    common::upload_to(
+        &s.api.url(""),
+        &s.dir.path().join("state"),
+        &s.token,
+        &file,
+        &["--title", "long"],
+    )
 }
 
 async fn row(db: &DatabaseConnection, sql: &str) -> sea_orm::QueryResult {

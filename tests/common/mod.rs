@@ -340,11 +340,28 @@ pub fn testsrc(path: &std::path::Path, size: &str, rate: u32, secs: u32, extra: 
 /// Uploads `file` with `kadr upload` (a tus client) and the given extra options; returns the
 /// video id.
 pub fn upload_with(stack: &Stack, token: &str, file: &std::path::Path, extra: &[&str]) -> String {
+    upload_to(
+        &stack.url(""),
+        &stack.dir.path().join("state"),
+        token,
+        file,
+        extra,
+    )
+}
+
+/// `kadr upload` against `server`, keeping its resume state in `state`.
+pub fn upload_to(
+    server: &str,
+    state: &std::path::Path,
+    token: &str,
+    file: &std::path::Path,
+    extra: &[&str],
+) -> String {
     let out = command(&["upload", file.to_str().unwrap()])
         .args(extra)
-        .env("KADR_SERVER_URL", stack.url(""))
+        .env("KADR_SERVER_URL", server)
         .env("KADR_TOKEN", token)
-        .env("XDG_STATE_HOME", stack.dir.path().join("state"))
+        .env("XDG_STATE_HOME", state)
         .output()
         .unwrap();
     assert!(
