@@ -194,6 +194,35 @@ pub(crate) async fn rows(
         .map_err(db_err)
 }
 
+/// One page of a listing as `viewer` sees it: the rows `WHERE {filter} ORDER BY {order}`
+/// (`values` bound in order), with the cursor of the next page taken by `key`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn listing(
+    ctx: &AppContext,
+    api: &Api,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    filter: &str,
+    order: &str,
+    values: Vec<sea_orm::Value>,
+    limit: u64,
+    key: impl Fn(&VideoRow) -> Cursor,
+) -> Result<VideoPage, ApiError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {filter} ORDER BY {order} LIMIT {}",
+        limit + 1
+    );
+    let found = rows(ctx, sql, values).await?;
+    Ok(page(found, limit, viewer, api, req, key))
+}
+
+/// A page only its viewer may see.
+pub(crate) fn private_page(page: &VideoPage) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .json(page)
+}
+
 fn by_time(r: &VideoRow) -> Cursor {
     Cursor::Time {
         t: r.published_at.unwrap_or(r.created_at),
@@ -256,7 +285,7 @@ pub async fn list(
     };
     cached(&api, &user, &req, || async {
         let mut values: Vec<sea_orm::Value> = Vec::new();
-        let result = if popular {
+        if popular {
             let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
                 None => String::new(),
                 Some(Cursor::Views { n, id }) => {
@@ -266,27 +295,25 @@ pub async fn list(
                 }
                 Some(_) => return Err(wrong_cursor()),
             };
-            let sql = format!(
-                "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
-             ORDER BY v.view_count DESC, v.id DESC LIMIT {}",
-                limit + 1
-            );
-            let found = rows(&ctx, sql, values).await?;
-            page(found, limit, &viewer, &api, &req, |r| Cursor::Views {
+            let by_views = |r: &VideoRow| Cursor::Views {
                 n: r.view_count,
                 id: r.id,
-            })
+            };
+            let filter = format!("{LISTED}{after}");
+            let order = "v.view_count DESC, v.id DESC";
+            listing(
+                &ctx, &api, &req, &viewer, &filter, order, values, limit, by_views,
+            )
+            .await
         } else {
             let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
-            let sql = format!(
-                "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED}{after}
-             ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
-                limit + 1
-            );
-            let found = rows(&ctx, sql, values).await?;
-            page(found, limit, &viewer, &api, &req, by_time)
-        };
-        Ok(result)
+            let filter = format!("{LISTED}{after}");
+            let order = "v.published_at DESC, v.id DESC";
+            listing(
+                &ctx, &api, &req, &viewer, &filter, order, values, limit, by_time,
+            )
+            .await
+        }
     })
     .await
 }
@@ -304,14 +331,13 @@ pub async fn shorts(
     let limit = cursor::limit(q.limit)?;
     let mut values = Vec::new();
     let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
-    cached(&api, &user, &req, || async {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE {LISTED} AND v.is_short{after}
-             ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
-            limit + 1
-        );
-        let found = rows(&ctx, sql, values).await?;
-        Ok(page(found, limit, &Viewer::of(&user), &api, &req, by_time))
+    let filter = format!("{LISTED} AND v.is_short{after}");
+    let viewer = Viewer::of(&user);
+    cached(&api, &user, &req, || {
+        let order = "v.published_at DESC, v.id DESC";
+        listing(
+            &ctx, &api, &req, &viewer, &filter, order, values, limit, by_time,
+        )
     })
     .await
 }
@@ -528,13 +554,14 @@ pub async fn channel_videos(
     let ch = find_channel(&ctx, &path).await?;
     let mut values: Vec<sea_orm::Value> = vec![ch.id.into()];
     let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE v.channel_id = $1 AND {LISTED}{after}
-         ORDER BY v.published_at DESC, v.id DESC LIMIT {}",
-        limit + 1
-    );
-    let found = rows(&ctx, sql, values).await?;
-    Ok(HttpResponse::Ok().json(page(found, limit, &Viewer::of(&user), &api, &req, by_time)))
+    let filter = format!("v.channel_id = $1 AND {LISTED}{after}");
+    let order = "v.published_at DESC, v.id DESC";
+    let viewer = Viewer::of(&user);
+    let page = listing(
+        &ctx, &api, &req, &viewer, &filter, order, values, limit, by_time,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Every video of mine, in any state, newest first.
@@ -550,22 +577,14 @@ pub async fn my_videos(
     let limit = cursor::limit(q.limit)?;
     let mut values: Vec<sea_orm::Value> = vec![auth.user.id.into()];
     let after = time_after(q.cursor.as_deref(), "v.created_at", &mut values)?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE v.owner_id = $1{after}
-         ORDER BY v.created_at DESC, v.id DESC LIMIT {}",
-        limit + 1
-    );
-    let found = rows(&ctx, sql, values).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "private, no-cache"))
-        .json(page(
-            found,
-            limit,
-            &Viewer::from_auth(&auth),
-            &api,
-            &req,
-            by_created,
-        )))
+    let filter = format!("v.owner_id = $1{after}");
+    let order = "v.created_at DESC, v.id DESC";
+    let viewer = Viewer::from_auth(&auth);
+    let page = listing(
+        &ctx, &api, &req, &viewer, &filter, order, values, limit, by_created,
+    )
+    .await?;
+    Ok(private_page(&page))
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::catalog::{PageQuery, rows, visible_row, wrong_cursor};
+use crate::catalog::{PageQuery, listing, private_page, visible_row, wrong_cursor};
 use crate::cursor::{self, Cursor};
-use crate::model::{COLUMNS, FROM, VideoJson, VideoPage, page, stmt};
+use crate::model::{VideoJson, VideoPage, stmt};
 use crate::visibility::Viewer;
 use crate::{Api, base_url};
 
@@ -69,25 +69,25 @@ pub async fn queue(
     } else {
         " AND v.privacy <> 'private'"
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE v.moderation = 'pending'{private}{after}
-         ORDER BY v.created_at, v.id LIMIT {}",
-        limit + 1
+    let filter = format!("v.moderation = 'pending'{private}{after}");
+    let oldest_first = |r: &crate::model::VideoRow| Cursor::Time {
+        t: r.created_at,
+        id: r.id,
+    };
+    let viewer = Viewer::from_auth(&auth);
+    let order = "v.created_at, v.id";
+    let page = listing(
+        &ctx,
+        &api,
+        &req,
+        &viewer,
+        &filter,
+        order,
+        values,
+        limit,
+        oldest_first,
     );
-    let found = rows(&ctx, sql, values).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "private, no-cache"))
-        .json(page(
-            found,
-            limit,
-            &Viewer::from_auth(&auth),
-            &api,
-            &req,
-            |r| Cursor::Time {
-                t: r.created_at,
-                id: r.id,
-            },
-        )))
+    Ok(private_page(&page.await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
