@@ -146,7 +146,7 @@ pub struct Access {
 
 impl Access {
     fn listed(&self) -> bool {
-        self.playable && self.privacy == "public" && self.moderation == "approved"
+        crate::visibility::listed(self.playable, &self.privacy, &self.moderation)
     }
 }
 

@@ -9,12 +9,16 @@
 //! Owners and admins see their videos in every state. Whoever may not see a video gets 404,
 //! the same answer as for a video that does not exist.
 
-use kadr_db::entities::video;
 use kadr_http::auth::{AuthUser, MaybeUser};
 use uuid::Uuid;
 
 /// SQL condition (over `videos v`) for listed videos; matches the partial indexes.
 pub const LISTED: &str = "v.playable AND v.privacy = 'public' AND v.moderation = 'approved'";
+
+/// Listed in the catalog and open to anyone without a token: [`LISTED`] in Rust.
+pub fn listed(playable: bool, privacy: &str, moderation: &str) -> bool {
+    playable && privacy == "public" && moderation == "approved"
+}
 
 /// Who is asking.
 #[derive(Debug, Clone, Default)]
@@ -56,21 +60,10 @@ pub struct Facts {
     pub playable: bool,
 }
 
-impl From<&video::Model> for Facts {
-    fn from(v: &video::Model) -> Facts {
-        Facts {
-            owner: v.owner_id,
-            privacy: v.privacy.clone(),
-            moderation: v.moderation.clone(),
-            playable: v.playable,
-        }
-    }
-}
-
 impl Facts {
     /// Listed in the catalog and open to anyone without a token.
     pub fn listed(&self) -> bool {
-        self.playable && self.privacy == "public" && self.moderation == "approved"
+        listed(self.playable, &self.privacy, &self.moderation)
     }
 
     /// Whether `viewer` may see the video at all.

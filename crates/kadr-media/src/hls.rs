@@ -93,19 +93,20 @@ pub fn closed_segments(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// A closed media segment at `path`, timed from its fragments.
+/// A closed media segment at `path`, timed from its fragment headers (the media is not read).
 pub fn timed_segment(
     path: &Path,
     uri: String,
     track: &crate::fmp4::VideoTrack,
 ) -> Result<Segment, MediaError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let duration = crate::fmp4::segment_secs(&bytes, track)
+    let size = std::fs::metadata(path).map_err(io(path))?.len();
+    let headers = crate::fmp4::read_headers(path).map_err(io(path))?;
+    let duration = crate::fmp4::segment_secs(&headers, track)
         .ok_or_else(|| MediaError::Internal(format!("{}: unreadable fragment", path.display())))?;
     Ok(Segment {
         uri,
         duration,
-        bytes: bytes.len() as u64,
+        bytes: size,
     })
 }
 
