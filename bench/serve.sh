@@ -6,7 +6,8 @@
 #    served by nginx (sendfile) → requests/s ratio and p99 of both.
 # 2. Catalog: 10k, then 1M listed videos generated in Postgres; wrk with 32 connections on the
 #    catalog list and on a search for a word in 2 % of titles → p99 at each size and the
-#    1M/10k ratio.
+#    1M/10k ratio; anonymous (through the page cache) and signed in (every request queries
+#    Postgres).
 #
 #   BENCH_SERVE_SECS=10 bench/serve.sh     (seconds per wrk run)
 #   BENCH_SERVE_BIG=1000000                (the large catalog's size)
@@ -85,7 +86,8 @@ sleep 0.5
 
 # Runs wrk; prints "requests/s p99_ms".
 bench() {
-  wrk -t2 -c"$2" -d"${SECS}s" --latency "$1" > "$WORK/wrk.out" 2>&1
+  local url=$1 conns=$2; shift 2
+  wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@" "$url" > "$WORK/wrk.out" 2>&1
   python3 - "$WORK/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -129,17 +131,21 @@ SQL
   "${PSQL[@]}" -c "VACUUM (ANALYZE) videos" -c "CHECKPOINT"
 
 }
+SEARCH="$SERVER/api/v1/search?q=%D0%BA%D0%BE%D1%88%D0%BA%D0%B8"
+# Anonymous requests go through the 1 s page cache; signed-in ones always query Postgres.
 catalog() {
   read -r l_rps l_p99 < <(bench "$SERVER/api/v1/videos?limit=24" 32)
-  read -r s_rps s_p99 < <(bench "$SERVER/api/v1/search?q=%D0%BA%D0%BE%D1%88%D0%BA%D0%B8" 32)
-  echo "$l_rps $l_p99 $s_rps $s_p99"
+  read -r s_rps s_p99 < <(bench "$SEARCH" 32)
+  read -r lu_rps lu_p99 < <(bench "$SERVER/api/v1/videos?limit=24" 32 -H "authorization: Bearer $TOKEN")
+  read -r su_rps su_p99 < <(bench "$SEARCH" 32 -H "authorization: Bearer $TOKEN")
+  echo "$l_rps $l_p99 $s_rps $s_p99 $lu_rps $lu_p99 $su_rps $su_p99"
 }
 echo "bench/serve: catalog of 10k videos" >&2
 generate 1 10000
-read -r l1_rps l1_p99 s1_rps s1_p99 < <(catalog)
+read -r l1_rps l1_p99 s1_rps s1_p99 lu1_rps lu1_p99 su1_rps su1_p99 < <(catalog)
 echo "bench/serve: catalog of $BIG videos (generating)" >&2
 generate 10001 "$BIG"
-read -r l2_rps l2_p99 s2_rps s2_p99 < <(catalog)
+read -r l2_rps l2_p99 s2_rps s2_p99 lu2_rps lu2_p99 su2_rps su2_p99 < <(catalog)
 fi
 
 ratio() { echo "$1 / $2" | bc -l; }
@@ -154,7 +160,13 @@ printf '  %-40s %10s %10s\n' "catalog list, 10k videos" "$l1_rps" "$l1_p99"
 printf '  %-40s %10s %10s\n' "catalog list, $BIG videos" "$l2_rps" "$l2_p99"
 printf '  %-40s %10s %10s\n' "search 'кошки' (2 %), 10k videos" "$s1_rps" "$s1_p99"
 printf '  %-40s %10s %10s\n' "search 'кошки' (2 %), $BIG videos" "$s2_rps" "$s2_p99"
+printf '  %-40s %10s %10s\n' "signed in (uncached): list, 10k" "$lu1_rps" "$lu1_p99"
+printf '  %-40s %10s %10s\n' "signed in (uncached): list, $BIG" "$lu2_rps" "$lu2_p99"
+printf '  %-40s %10s %10s\n' "signed in (uncached): search, 10k" "$su1_rps" "$su1_p99"
+printf '  %-40s %10s %10s\n' "signed in (uncached): search, $BIG" "$su2_rps" "$su2_p99"
 printf '  p99 list %s / %s ms, search %s / %s ms (target <= 10: %s)\n' "$l1_p99" "$l2_p99" "$s1_p99" "$s2_p99" \
   "$(verdict "$l1_p99 <= 10 && $l2_p99 <= 10 && $s1_p99 <= 10 && $s2_p99 <= 10")"
 printf '  1M/10k p99: list %.2f, search %.2f (target <= 1.3: %s)\n' "$(ratio "$l2_p99" "$l1_p99")" "$(ratio "$s2_p99" "$s1_p99")" \
   "$(verdict "$l2_p99 <= 1.3 * $l1_p99 && $s2_p99 <= 1.3 * $s1_p99")"
+printf '  uncached p99: list %s / %s ms, search %s / %s ms; 1M/10k list %.2f, search %.2f\n' \
+  "$lu1_p99" "$lu2_p99" "$su1_p99" "$su2_p99" "$(ratio "$lu2_p99" "$lu1_p99")" "$(ratio "$su2_p99" "$su1_p99")"

@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/shorts", web::get().to(shorts));
 }
 
-/// Anonymous catalog pages (the front page above all) are the same for every viewer: each is
+/// Anonymous catalog and search pages (the front page above all) are the same for every viewer: each is
 /// kept for a second, so a crowd on the front page costs one query a second, not one per
 /// request. When a page turns stale, one request rebuilds it while the others are still served
 /// the previous page (never older than a few seconds), so there is no stampede of identical
@@ -44,7 +44,8 @@ struct CachedPage {
     rebuilding: bool,
 }
 
-const PAGE_CACHE_MAX: usize = 10_000;
+/// Most pages kept (search makes the key space open-ended; a page is some tens of KiB).
+const PAGE_CACHE_MAX: usize = 4_096;
 
 /// How much older than its TTL a page may be served while another request rebuilds it.
 const STALE_FACTOR: u32 = 5;
@@ -124,7 +125,7 @@ fn json_page(body: web::Bytes, anonymous: bool) -> HttpResponse {
 }
 
 /// Serves an anonymous listing from the page cache, or builds it with `make`.
-async fn cached<F, Fut>(
+pub(crate) async fn cached<F, Fut>(
     api: &Api,
     user: &MaybeUser,
     req: &HttpRequest,

@@ -3,7 +3,10 @@
 //! Each word of the query matches its plain form or its Russian, English or Arabic stem (the
 //! search vector holds all four, see the catalog migration); the last word also matches as a
 //! prefix, so results follow typing. Only the newest `api.search_candidates` matches are
-//! ranked (`ts_rank`), which keeps a very common word as fast as a rare one.
+//! ranked (`ts_rank`), so ranking stays cheap however common a word is (finding the matches
+//! still visits each matching row once: the GIN index keeps no order). Anonymous result
+//! pages go through the catalog's page cache, so a query many people type at once (a trending
+//! name) costs one database query a second.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kadr_http::auth::MaybeUser;
@@ -11,7 +14,7 @@ use kadr_http::{ApiError, AppContext};
 use serde::Deserialize;
 
 use crate::Api;
-use crate::catalog::{rows, wrong_cursor};
+use crate::catalog::{cached, rows, wrong_cursor};
 use crate::cursor::{self, Cursor};
 use crate::model::{COLUMNS, NO_RANK, VideoPage, page};
 use crate::visibility::{LISTED, Viewer};
@@ -111,15 +114,16 @@ pub async fn search(
          ORDER BY m.rank DESC, m.id DESC",
         limit + 1
     );
-    let found = rows(&ctx, sql, values).await?;
-    Ok(
-        HttpResponse::Ok().json(page(found, limit, &Viewer::of(&user), &api, &req, |r| {
+    cached(&api, &user, &req, || async {
+        let found = rows(&ctx, sql, values).await?;
+        Ok(page(found, limit, &Viewer::of(&user), &api, &req, |r| {
             Cursor::Rank {
                 r: r.rank.unwrap_or(0.0),
                 id: r.id,
             }
-        })),
-    )
+        }))
+    })
+    .await
 }
 
 #[cfg(test)]
