@@ -40,8 +40,12 @@ pub struct PageCache {
 
 struct CachedPage {
     at: std::time::Instant,
-    body: web::Bytes,
+    /// `None` while the first build of this page runs.
+    body: Option<web::Bytes>,
     rebuilding: bool,
+    /// Wakes the requests waiting for the first build (a subscription is taken under the
+    /// lock, so no wake-up is missed).
+    built: tokio::sync::watch::Sender<()>,
 }
 
 /// Most pages kept (search makes the key space open-ended; a page is some tens of KiB).
@@ -50,9 +54,14 @@ const PAGE_CACHE_MAX: usize = 4_096;
 /// How much older than its TTL a page may be served while another request rebuilds it.
 const STALE_FACTOR: u32 = 5;
 
+/// How long a request waits for another's first build of the same page before building it too.
+const FIRST_BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 enum Lookup {
     Serve(web::Bytes),
     Build,
+    /// Another request is building this page for the first time.
+    Wait(tokio::sync::watch::Receiver<()>),
 }
 
 impl PageCache {
@@ -67,45 +76,74 @@ impl PageCache {
         let Ok(mut e) = self.entries.lock() else {
             return Lookup::Build;
         };
+        let fresh = |p: &CachedPage| p.at.elapsed() < self.ttl;
+        let servable = |p: &CachedPage| p.rebuilding && p.at.elapsed() < self.ttl * STALE_FACTOR;
         match e.get_mut(key) {
-            Some(p) if p.at.elapsed() < self.ttl => Lookup::Serve(p.body.clone()),
-            Some(p) if p.rebuilding && p.at.elapsed() < self.ttl * STALE_FACTOR => {
-                Lookup::Serve(p.body.clone())
-            }
-            Some(p) => {
-                p.rebuilding = true;
+            Some(p) => match &p.body {
+                Some(body) if fresh(p) || servable(p) => Lookup::Serve(body.clone()),
+                None if servable(p) => Lookup::Wait(p.built.subscribe()),
+                _ => {
+                    p.rebuilding = true;
+                    p.at = if p.body.is_none() {
+                        std::time::Instant::now()
+                    } else {
+                        p.at
+                    };
+                    Lookup::Build
+                }
+            },
+            None => {
+                if e.len() >= PAGE_CACHE_MAX {
+                    let old = self.ttl * STALE_FACTOR;
+                    e.retain(|_, p| p.at.elapsed() < old);
+                    if e.len() >= PAGE_CACHE_MAX {
+                        e.clear();
+                    }
+                }
+                e.insert(
+                    key.to_owned(),
+                    CachedPage {
+                        at: std::time::Instant::now(),
+                        body: None,
+                        rebuilding: true,
+                        built: tokio::sync::watch::Sender::new(()),
+                    },
+                );
                 Lookup::Build
             }
-            None => Lookup::Build,
         }
     }
 
     fn put(&self, key: String, body: web::Bytes) {
         if let Ok(mut e) = self.entries.lock() {
-            if e.len() >= PAGE_CACHE_MAX {
-                let old = self.ttl * STALE_FACTOR;
-                e.retain(|_, p| p.at.elapsed() < old);
-                if e.len() >= PAGE_CACHE_MAX {
-                    e.clear();
-                }
-            }
+            let built = match e.remove(&key) {
+                Some(p) => p.built,
+                None => tokio::sync::watch::Sender::new(()),
+            };
+            built.send_replace(());
             e.insert(
                 key,
                 CachedPage {
                     at: std::time::Instant::now(),
-                    body,
+                    body: Some(body),
                     rebuilding: false,
+                    built,
                 },
             );
         }
     }
 
-    /// A rebuild failed: let the next request try.
+    /// A build failed: let the next request try (a first build's waiters try themselves).
     fn abandon(&self, key: &str) {
         if let Ok(mut e) = self.entries.lock()
             && let Some(p) = e.get_mut(key)
         {
-            p.rebuilding = false;
+            p.built.send_replace(());
+            if p.body.is_none() {
+                e.remove(key);
+            } else {
+                p.rebuilding = false;
+            }
         }
     }
 }
@@ -142,8 +180,17 @@ where
         let body = serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e))?;
         return Ok(json_page(body.into(), false));
     }
-    if let Lookup::Serve(body) = api.pages.lookup(&key) {
-        return Ok(json_page(body, true));
+    // A crowd asking for a page nobody has built yet waits for one build, not one each.
+    let mut waited = false;
+    loop {
+        match api.pages.lookup(&key) {
+            Lookup::Serve(body) => return Ok(json_page(body, true)),
+            Lookup::Wait(mut built) if !waited => {
+                waited = true;
+                let _ = tokio::time::timeout(FIRST_BUILD_WAIT, built.changed()).await;
+            }
+            _ => break,
+        }
     }
     let built = match make().await {
         Ok(page) => serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e)),
@@ -589,6 +636,7 @@ pub async fn my_videos(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -610,5 +658,29 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert!(matches!(cache.lookup("k"), Lookup::Build));
         assert!(matches!(cache.lookup("k"), Lookup::Build));
+    }
+
+    #[tokio::test]
+    async fn a_first_build_is_waited_for_not_repeated() {
+        let cache = PageCache::new(std::time::Duration::from_secs(1));
+        assert!(matches!(cache.lookup("k"), Lookup::Build));
+        let Lookup::Wait(mut first) = cache.lookup("k") else {
+            panic!("a second request should wait for the first build")
+        };
+        let Lookup::Wait(mut second) = cache.lookup("k") else {
+            panic!("so should a third")
+        };
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"));
+        first.changed().await.unwrap();
+        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v1"));
+        // A failed first build wakes its waiters and lets the next request build.
+        assert!(matches!(cache.lookup("j"), Lookup::Build));
+        let Lookup::Wait(mut waiting) = cache.lookup("j") else {
+            panic!("waits")
+        };
+        cache.abandon("j");
+        waiting.changed().await.unwrap();
+        assert!(matches!(cache.lookup("j"), Lookup::Build));
+        second.changed().await.unwrap();
     }
 }
