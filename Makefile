@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./var
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps build run test fmt lint nextest bench clean-data
+.PHONY: all deps test-deps web web-test e2e build run test fmt lint nextest bench clean-data screenshots
 
 all: build
 
@@ -18,7 +18,12 @@ test-deps:
 	@[ -x target/tus-venv/bin/python ] || python3 -m venv target/tus-venv
 	@target/tus-venv/bin/python -c 'import tusclient' 2>/dev/null || target/tus-venv/bin/pip install -q -r tests/tus/requirements.txt
 
-build: deps
+# The web UI (web/dist), served by `kadr api` at /.
+web: deps
+	@[ -d web/node_modules/vite ] || npm ci --prefix web --no-audit --no-fund
+	npm run --prefix web build
+
+build: deps web
 	$(CARGO) build --release --locked
 
 run: build
@@ -34,7 +39,20 @@ lint:
 nextest:
 	$(CARGO) nextest run --workspace --locked --no-fail-fast $(if $(KADR_TEST_S3_ENDPOINT),--run-ignored all,)
 
-test: test-deps lint nextest
+# The UI's logic (vitest), then the UI in chromium against a `kadr all` of its own.
+web-test: web
+	npm run --prefix web test
+
+e2e: web
+	$(CARGO) build --locked -p kadr
+	npm run --prefix web e2e
+
+test: test-deps lint web-test nextest e2e
+
+# docs/screenshots: home, watch, upload, shorts and moderation at desktop and phone sizes.
+screenshots: web
+	$(CARGO) build --locked -p kadr
+	KADR_SCREENSHOTS=docs/screenshots npm run --prefix web e2e -- screenshots
 
 # Speed and memory targets, each printed against a baseline measured in the same run.
 bench: build

@@ -60,12 +60,22 @@ if command -v rustup >/dev/null 2>&1; then
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
   done
 fi
+# The web UI is built with Node.js (Vite 7 wants Node 20.19 or newer).
+if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "kadr: installing nodejs npm" >&2
+  ${SUDO:-} apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+  echo "kadr: Node.js 20.19 or newer is needed to build the web UI (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
 if [ "${1:-}" = "--test" ]; then
-  # The official tus clients (tus-js-client on Node, tuspy on Python) drive the upload tests.
+  # The official tus clients (tus-js-client on Node, tuspy on Python) drive the upload tests;
+  # the web UI's tests drive Debian's chromium with playwright-core.
   extra=()
-  command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
   python3 -m venv --help >/dev/null 2>&1 || extra+=(python3-venv)
   command -v systemd-analyze >/dev/null 2>&1 || extra+=(systemd)
+  [ -x /usr/bin/chromium ] || extra+=(chromium)
   if [ ${#extra[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "kadr: installing ${extra[*]}" >&2
     ${SUDO:-} apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null

@@ -12,6 +12,7 @@ pub mod search;
 pub mod token;
 pub mod views;
 pub mod visibility;
+pub mod webui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +105,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     moderation::configure(cfg);
     media::configure(cfg);
     openapi::configure(cfg);
+    webui::configure(cfg);
 }
 
 /// Runs the service on its own at `api.listen` until `shutdown` is cancelled.

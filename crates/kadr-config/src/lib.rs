@@ -186,6 +186,9 @@ pub struct ApiConfig {
     pub views_flush_secs: u64,
     /// Search ranks only this many of the newest matches.
     pub search_candidates: u32,
+    /// The built web UI (`npm run build` in `web/`), served at `/`; relative paths are from the
+    /// working directory.
+    pub web_dir: PathBuf,
 }
 
 impl Default for ApiConfig {
@@ -198,6 +201,7 @@ impl Default for ApiConfig {
             view_window_secs: 1800,
             views_flush_secs: 5,
             search_candidates: 1000,
+            web_dir: PathBuf::from("web/dist"),
         }
     }
 }

@@ -1,0 +1,105 @@
+//! The web UI: the files `npm run build` leaves in `api.web_dir`. Every page of the single-page
+//! app answers with `index.html` (never cached, so a new build is picked up at once); the
+//! hashed files under `assets/` are cached for a year.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use kadr_http::{ApiError, AppContext};
+
+/// The UI's own paths (its router's table); everything else stays an API 404.
+pub const PAGES: &[&str] = &[
+    "/",
+    "/watch/{id}",
+    "/upload",
+    "/search",
+    "/shorts",
+    "/c/{handle}",
+    "/me",
+    "/moderation",
+    "/login",
+    "/register",
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for page in PAGES {
+        cfg.route(page, web::get().to(index));
+    }
+    cfg.route("/assets/{name}", web::get().to(asset));
+}
+
+/// A built file's name: letters, digits, `-`, `_` and dots, not starting with a dot.
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+async fn file(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    relative: &str,
+    cache: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let path = ctx.config.api.web_dir.join(relative);
+    let named = match actix_files::NamedFile::open_async(&path).await {
+        Ok(f) => f,
+        Err(_) if relative == "index.html" => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "web_ui_missing",
+                "The web UI is not built",
+            )
+            .detail(format!(
+                "{} is missing: run `make web`, or point api.web_dir at a built UI",
+                path.display()
+            )));
+        }
+        Err(_) => return Err(ApiError::not_found()),
+    };
+    let mut resp = named
+        .use_etag(true)
+        .use_last_modified(true)
+        .disable_content_disposition()
+        .into_response(req);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    Ok(resp)
+}
+
+async fn index(ctx: web::Data<AppContext>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    file(&ctx, &req, "index.html", "no-cache").await
+}
+
+async fn asset(
+    ctx: web::Data<AppContext>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !safe_name(&name) {
+        return Err(ApiError::not_found());
+    }
+    file(
+        &ctx,
+        &req,
+        &format!("assets/{name}"),
+        "public, max-age=31536000, immutable",
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_name;
+
+    #[test]
+    fn only_plain_file_names() {
+        assert!(safe_name("index-B3x_9a.js"));
+        assert!(safe_name("index-B3x_9a.js.map"));
+        for bad in ["", ".env", "..", "../x", "a/b", "a\\b", "%2e%2e", "x y"] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+    }
+}

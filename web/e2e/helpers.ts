@@ -1,0 +1,130 @@
+// Shared steps of the browser tests: accounts and uploads through the API (with the official
+// tus client), and a chromium launched the way this machine needs.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import * as tus from "tus-js-client";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const CLIP = resolve(ROOT, "../shared/media/bigbuckbunny.mp4");
+export const ARTIFACTS = join(ROOT, "target/e2e");
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}
+
+export async function api<T>(base: string, method: string, path: string, token?: string, body?: unknown): Promise<T> {
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? (undefined as T) : ((await res.json()) as T);
+}
+
+export async function signIn(base: string, username: string, password: string): Promise<string> {
+  return (await api<{ token: string }>(base, "POST", "/api/v1/auth/token", undefined, { username, password })).token;
+}
+
+let counter = 0;
+/** A new user with a unique name; returns its name and token. */
+export async function newUser(base: string, prefix: string): Promise<{ username: string; token: string }> {
+  const username = `${prefix}${Date.now() % 100000}${counter++}`;
+  const password = "correct horse battery";
+  await api(base, "POST", "/api/v1/users", undefined, { username, email: `${username}@example.org`, password });
+  return { username, token: await signIn(base, username, password) };
+}
+
+/** Uploads `file` with tus-js-client; resolves with the new video's id. */
+export function tusUpload(base: string, token: string, file: string, meta: Record<string, string>): Promise<string> {
+  const data = readFileSync(file);
+  return new Promise((ok, fail) => {
+    let video = "";
+    const up = new tus.Upload(data, {
+      endpoint: `${base}/api/v1/uploads`,
+      headers: { authorization: `Bearer ${token}` },
+      metadata: { filename: file.split("/").pop() ?? "clip.mp4", ...meta },
+      onAfterResponse(_req, res) {
+        video = res.getHeader("Kadr-Video-Id") || video;
+      },
+      onError: fail,
+      onSuccess: () => ok(video),
+    });
+    up.start();
+  });
+}
+
+export interface VideoState {
+  status: string;
+  playable: boolean;
+  is_short: boolean;
+  moderation?: { state: string } | null;
+}
+
+/** Polls the video until `done` says so. */
+export async function waitVideo(base: string, token: string, id: string, done: (v: VideoState) => boolean, ms = 150_000): Promise<VideoState> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await api<VideoState>(base, "GET", `/api/v1/videos/${id}`, token);
+    if (done(v)) return v;
+    if (v.status === "failed") throw new Error(`video ${id} failed: ${JSON.stringify(v)}`);
+    if (Date.now() > until) throw new Error(`video ${id} stuck: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** A browser context signed in with `token` (or anonymous). */
+export async function context(browser: Browser, base: string, token?: string, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ baseURL: base, viewport, locale: "en-US" });
+  if (token) await ctx.addInitScript((t) => localStorage.setItem("kadr.token", t), token);
+  return ctx;
+}
+
+/** Saves the page as an artifact of the test. */
+export async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** Waits until the page's first <video> has played past `secs` with a picture. */
+export async function playsPast(page: Page, secs: number, root = "video"): Promise<void> {
+  await page.waitForFunction(
+    ([sel, s]) => {
+      const v = document.querySelector<HTMLVideoElement>(sel as string);
+      if (v && v.paused && v.readyState >= 2) void v.play().catch(() => {});
+      return !!v && v.currentTime > (s as number) && v.videoWidth > 0;
+    },
+    [root, secs],
+    { timeout: 60_000, polling: 250 },
+  );
+}
+
+/** A vertical test clip (lavfi test pattern and tone), made with the ffmpeg CLI. */
+export function verticalClip(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, "vertical.mp4");
+  execFileSync("ffmpeg", [
+    "-y", "-loglevel", "error",
+    "-f", "lavfi", "-i", "testsrc2=size=360x640:rate=30",
+    "-f", "lavfi", "-i", "sine=frequency=440",
+    "-t", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out,
+  ]);
+  return out;
+}

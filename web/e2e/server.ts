@@ -1,0 +1,64 @@
+// Global setup of the browser tests: `kadr all` on a free port with a throwaway data directory
+// (its own Postgres cluster, media on local disk) serving the built UI from web/dist.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    base: string;
+    adminPassword: string;
+  }
+}
+
+const ROOT = resolve(import.meta.dirname, "../..");
+export const ADMIN_PASSWORD = "e2e-admin-password";
+
+export default async function setup(project: TestProject) {
+  const bin = process.env.KADR_BIN ?? join(ROOT, "target/debug/kadr");
+  if (!existsSync(bin)) throw new Error(`no kadr binary at ${bin}: run cargo build first`);
+  const web = join(ROOT, "web/dist");
+  if (!existsSync(join(web, "index.html"))) throw new Error("web/dist is not built: run npm run build");
+  const dir = mkdtempSync(join(tmpdir(), "kadr-e2e-"));
+  // Postgres runs as an unprivileged account when the tests run as root.
+  chmodSync(dir, 0o755);
+  const child: ChildProcess = spawn(bin, ["all", "--data-dir", join(dir, "var"), "--listen", "127.0.0.1:0"], {
+    env: { ...process.env, KADR_ADMIN_PASSWORD: ADMIN_PASSWORD, KADR_API__WEB_DIR: web },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let log = "";
+  const base = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`kadr did not start:\n${log}`)), 120_000);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+      if (log.length > 1_000_000) log = log.slice(-100_000);
+    });
+    child.on("exit", (code) => fail(new Error(`kadr exited (${code}):\n${log}`)));
+  });
+  child.stderr!.on("data", (chunk: Buffer) => {
+    if (process.env.TEST_LOG) process.stderr.write(chunk);
+  });
+  project.provide("base", base);
+  project.provide("adminPassword", ADMIN_PASSWORD);
+  return async () => {
+    child.kill("SIGTERM");
+    await new Promise((ok) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        ok(null);
+      }, 30_000);
+      child.on("exit", () => {
+        clearTimeout(timer);
+        ok(null);
+      });
+    });
+    rmSync(dir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,187 @@
+// The web UI in Debian's chromium (playwright-core) against `kadr all` (see server.ts).
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import {
+  api,
+  ARTIFACTS,
+  CLIP,
+  context,
+  launch,
+  newUser,
+  playsPast,
+  shot,
+  signIn,
+  tusUpload,
+  verticalClip,
+  waitVideo,
+} from "./helpers";
+
+const base = inject("base");
+let browser: Browser;
+let admin: string;
+
+beforeAll(async () => {
+  browser = await launch();
+  admin = await signIn(base, "admin", inject("adminPassword"));
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+test("register, upload through the page, reach playable, watch; the quality menu switches rungs", async () => {
+  const ctx = await context(browser, base);
+  const page = await ctx.newPage();
+  try {
+    const username = `viewer${Date.now() % 100000}`;
+    await page.goto("/register");
+    await page.fill("input[name=username]", username);
+    await page.fill("input[name=email]", `${username}@example.org`);
+    await page.fill("input[name=password]", "correct horse battery");
+    await page.click("form.auth-form button[type=submit]");
+    await page.waitForSelector(`[data-testid=user]:has-text("${username}")`);
+
+    await page.goto("/upload");
+    await page.setInputFiles("[data-testid=file]", CLIP);
+    await page.fill("[data-testid=title]", "Большой кролик");
+    await page.click("[data-testid=start]");
+    // Progress in words while the bytes go, then the transcode's state.
+    await page.waitForSelector("[data-testid=video-state][data-playable=true]", { timeout: 150_000 });
+    await page.click("[data-testid=watch-link]");
+    await page.waitForURL(/\/watch\/[0-9a-f-]{36}$/);
+    expect(await page.textContent("[data-testid=watch-title]")).toBe("Большой кролик");
+    await page.click(".controls .play");
+    await playsPast(page, 2);
+
+    // Quality: the highest rung, then the lowest; the picture's height follows.
+    const heights = await page.$$eval(".quality-item", (items) => items.map((i) => i.textContent ?? ""));
+    expect(heights[0]).toMatch(/^Auto/);
+    const rungs = heights.slice(1).map((h) => Number.parseInt(h, 10));
+    expect(rungs.length).toBeGreaterThan(1);
+    expect(rungs).toEqual([...rungs].sort((a, b) => b - a));
+    const pick = async (label: string, height: number) => {
+      await page.click(".controls .quality");
+      await page.click(`.quality-item:text-is("${label}")`);
+      await page.waitForFunction(
+        (h) => {
+          const v = document.querySelector("video")!;
+          if (v.ended) {
+            v.currentTime = 0;
+            void v.play();
+          }
+          return v.videoHeight === h;
+        },
+        height,
+        { timeout: 30_000 },
+      );
+    };
+    await pick(`${rungs[0]}p`, rungs[0]);
+    await pick(`${rungs[rungs.length - 1]}p`, rungs[rungs.length - 1]);
+    expect(await page.textContent(".controls .quality")).toBe(`${rungs[rungs.length - 1]}p`);
+  } finally {
+    await shot(page, "upload-and-watch");
+    await ctx.close();
+  }
+});
+
+test("a vertical clip appears in the shorts feed and plays there", async () => {
+  const clip = verticalClip(join(ARTIFACTS, "media"));
+  const id = await tusUpload(base, admin, clip, { title: "Вертикальное видео" });
+  const v = await waitVideo(base, admin, id, (v) => v.status === "ready");
+  expect(v.is_short).toBe(true);
+  const ctx = await context(browser, base, undefined, { width: 375, height: 812 });
+  const page = await ctx.newPage();
+  try {
+    await page.goto("/shorts");
+    const slide = `[data-testid=short][data-video-id="${id}"]`;
+    await page.waitForSelector(slide, { timeout: 30_000 });
+    await page.locator(slide).scrollIntoViewIfNeeded();
+    await playsPast(page, 1, `${slide} video`);
+    expect(await page.$eval(`${slide} video`, (el) => (el as HTMLVideoElement).muted)).toBe(true);
+    // A tap unmutes.
+    await page.click(`${slide} .short-stage`);
+    expect(await page.$eval(`${slide} video`, (el) => (el as HTMLVideoElement).muted)).toBe(false);
+  } finally {
+    await shot(page, "shorts");
+    await ctx.close();
+  }
+});
+
+test("a pending video reaches the home page only once a moderator approves it", async () => {
+  const uploader = await newUser(base, "author");
+  const title = `На модерации ${Date.now()}`;
+  const id = await tusUpload(base, uploader.token, CLIP, { title });
+  const v = await waitVideo(base, uploader.token, id, (v) => v.status === "ready");
+  expect(v.moderation?.state).toBe("pending");
+
+  const visitor = await context(browser, base);
+  const home = await visitor.newPage();
+  const card = `[data-testid=video-card][data-video-id="${id}"]`;
+  await home.goto("/");
+  await home.waitForSelector("[data-testid=grid]");
+  await home.waitForLoadState("networkidle");
+  expect(await home.$(card)).toBeNull();
+
+  const modCtx = await context(browser, base, admin);
+  const mod = await modCtx.newPage();
+  try {
+    await mod.goto("/moderation");
+    const item = `[data-testid=mod-item][data-video-id="${id}"]`;
+    await mod.waitForSelector(item);
+    await mod.click(`${item} [data-testid=approve]`);
+    await mod.waitForSelector(item, { state: "detached" });
+  } finally {
+    await shot(mod, "moderation");
+    await modCtx.close();
+  }
+
+  // Anonymous pages are cached for a second.
+  try {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      await home.goto("/");
+      await home.waitForLoadState("networkidle");
+      if (await home.$(card)) break;
+      expect(Date.now() < until, "approved video never reached the home page").toBe(true);
+      await home.waitForTimeout(500);
+    }
+    expect(await home.textContent(`${card} .card-title`)).toBe(title);
+  } finally {
+    await shot(home, "home-after-approval");
+    await visitor.close();
+  }
+});
+
+test("a private video's watch page works for its owner and not for another user", async () => {
+  const owner = await newUser(base, "owner");
+  const other = await newUser(base, "other");
+  const id = await tusUpload(base, owner.token, CLIP, { title: "Личное видео", privacy: "private" });
+  await waitVideo(base, owner.token, id, (v) => v.playable);
+
+  const mine = await context(browser, base, owner.token);
+  const page = await mine.newPage();
+  try {
+    await page.goto(`/watch/${id}`);
+    expect(await page.textContent("[data-testid=watch-title]")).toBe("Личное видео");
+    await page.click(".controls .play");
+    await playsPast(page, 2);
+  } finally {
+    await shot(page, "private-owner");
+    await mine.close();
+  }
+
+  const theirs = await context(browser, base, other.token);
+  const denied = await theirs.newPage();
+  try {
+    await denied.goto(`/watch/${id}`);
+    await denied.waitForSelector("[data-testid=notfound]");
+    expect(await denied.$("video")).toBeNull();
+    // Nor through the API or the media paths directly.
+    await expect(api(base, "GET", `/api/v1/videos/${id}/playback`, other.token)).rejects.toThrow(/404/);
+    const master = await fetch(`${base}/media/${id}/hls/master.m3u8`);
+    expect([403, 404]).toContain(master.status);
+  } finally {
+    await shot(denied, "private-other");
+    await theirs.close();
+  }
+});

@@ -1,0 +1,68 @@
+// Video cards and an infinitely scrolling grid that follows the API's cursor.
+import { get, type Page, type Video } from "./api";
+import { h } from "./dom";
+import { formatDuration, timeAgo } from "./format";
+import { t } from "./i18n";
+
+export function card(v: Video): HTMLElement {
+  const thumb = h(
+    "a.thumb",
+    { href: `/watch/${v.id}` },
+    v.images ? h("img", { src: v.images.poster_small, alt: "", loading: "lazy" }) : h("div.noimg"),
+    v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null,
+  );
+  return h(
+    "article.card",
+    { dataset: { videoId: v.id, testid: "video-card" } },
+    thumb,
+    h(
+      "div.card-meta",
+      {},
+      h("a.card-title", { href: `/watch/${v.id}`, title: v.title }, v.title),
+      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, v.channel.display_name),
+      h(
+        "div.card-stats",
+        {},
+        t("video.views", { n: v.views }),
+        v.published_at ? ` · ${timeAgo(v.published_at)}` : "",
+      ),
+    ),
+  );
+}
+
+/** Appends pages from `path` (which takes `cursor`) to a grid as the end scrolls into view.
+ * Returns the cleanup. */
+export function infiniteGrid(root: HTMLElement, path: (cursor: string | null) => string, empty: string): () => void {
+  const grid = h("div.grid", { dataset: { testid: "grid" } });
+  const status = h("div.list-status", {}, t("list.more"));
+  root.append(grid, status);
+  let cursor: string | null = null;
+  let loading = false;
+  let done = false;
+  let count = 0;
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) void more();
+  }, { rootMargin: "600px" });
+  const more = async () => {
+    if (loading || done) return;
+    loading = true;
+    try {
+      const page = await get<Page>(path(cursor));
+      page.items.forEach((v) => grid.appendChild(card(v)));
+      count += page.items.length;
+      cursor = page.next_cursor ?? null;
+      done = !cursor;
+      status.textContent = done ? (count ? "" : empty) : t("list.more");
+    } catch (e) {
+      status.textContent = t("error.generic", { reason: (e as Error).message });
+      done = true;
+    } finally {
+      loading = false;
+    }
+    // The sentinel may still be in view after a short page.
+    if (!done && status.getBoundingClientRect().top < innerHeight + 600) void more();
+  };
+  observer.observe(status);
+  void more();
+  return () => observer.disconnect();
+}

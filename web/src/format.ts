@@ -1,0 +1,86 @@
+// Numbers, sizes, durations and dates as the interface shows them.
+import { type Lang, lang } from "./i18n";
+
+/** 65 → "1:05", 3725 → "1:02:05". */
+export function formatDuration(secs: number): string {
+  const s = Math.max(0, Math.floor(secs));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
+}
+
+const UNITS: Record<Lang, string[]> = {
+  en: ["B", "KB", "MB", "GB", "TB"],
+  ru: ["Б", "КБ", "МБ", "ГБ", "ТБ"],
+};
+
+/** Bytes in binary units with one decimal below 10: "512 B", "1.5 MB", "42 MB". */
+export function formatBytes(bytes: number, l: Lang = lang()): string {
+  let v = Math.max(0, bytes);
+  let i = 0;
+  while (v >= 1024 && i < UNITS[l].length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const digits = i > 0 && v < 10 ? 1 : 0;
+  const n = new Intl.NumberFormat(l === "ru" ? "ru-RU" : "en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  }).format(v);
+  return `${n} ${UNITS[l][i]}`;
+}
+
+/** Seconds left as "45 s", "3 min", "1 h 5 min" (or Russian). */
+export function formatEta(secs: number, l: Lang = lang()): string {
+  if (!Number.isFinite(secs) || secs < 0) return "—";
+  const s = Math.ceil(secs);
+  const [sec, min, hr] = l === "ru" ? ["с", "мин", "ч"] : ["s", "min", "h"];
+  if (s < 60) return `${s} ${sec}`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `${m} ${min}`;
+  return `${Math.floor(m / 60)} ${hr} ${m % 60} ${min}`;
+}
+
+/** Upload rate over a sliding window of (time ms, bytes) samples. */
+export class RateMeter {
+  private samples: [number, number][] = [];
+  constructor(private windowMs = 5000) {}
+
+  add(at: number, bytes: number): void {
+    this.samples.push([at, bytes]);
+    while (this.samples.length > 2 && at - this.samples[0][0] > this.windowMs) this.samples.shift();
+  }
+
+  /** Bytes per second, 0 until two samples apart in time. */
+  rate(): number {
+    if (this.samples.length < 2) return 0;
+    const [t0, b0] = this.samples[0];
+    const [t1, b1] = this.samples[this.samples.length - 1];
+    return t1 > t0 ? ((b1 - b0) * 1000) / (t1 - t0) : 0;
+  }
+
+  eta(total: number): number {
+    const r = this.rate();
+    const last = this.samples[this.samples.length - 1];
+    return r > 0 && last ? (total - last[1]) / r : Infinity;
+  }
+}
+
+/** "3 days ago" / "3 дня назад". */
+export function timeAgo(iso: string, now: number = Date.now(), l: Lang = lang()): string {
+  const secs = (new Date(iso).getTime() - now) / 1000;
+  const rtf = new Intl.RelativeTimeFormat(l, { numeric: "auto" });
+  const steps: [Intl.RelativeTimeFormatUnit, number][] = [
+    ["year", 365 * 86400],
+    ["month", 30 * 86400],
+    ["week", 7 * 86400],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  for (const [unit, size] of steps) {
+    if (Math.abs(secs) >= size) return rtf.format(Math.round(secs / size), unit);
+  }
+  return rtf.format(Math.round(secs), "second");
+}

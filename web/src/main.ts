@@ -1,0 +1,93 @@
+// The Kadr web UI: header (search, navigation, language, account) and the page router.
+import "./style.css";
+import { currentUser, isModerator, logout } from "./api";
+import { debounce, h } from "./dom";
+import { initLang, lang, setLang, t, type Lang } from "./i18n";
+import { loginPage, registerPage } from "./pages/auth";
+import { channel, home, search } from "./pages/browse";
+import { mine } from "./pages/mine";
+import { moderation } from "./pages/moderation";
+import { shorts } from "./pages/shorts";
+import { upload } from "./pages/upload";
+import { watch } from "./pages/watch";
+import { navigate, onNavigate, refresh, startRouter, type Route } from "./router";
+
+const routes: Route[] = [
+  { pattern: /^\/$/, page: home },
+  { pattern: /^\/watch\/([0-9a-f-]{36})$/, page: watch },
+  { pattern: /^\/upload$/, page: upload },
+  { pattern: /^\/search$/, page: search },
+  { pattern: /^\/shorts$/, page: shorts },
+  { pattern: /^\/c\/([^/]+)$/, page: channel },
+  { pattern: /^\/me$/, page: mine },
+  { pattern: /^\/moderation$/, page: moderation },
+  { pattern: /^\/login$/, page: loginPage },
+  { pattern: /^\/register$/, page: registerPage },
+];
+
+async function header(top: HTMLElement): Promise<void> {
+  const user = await currentUser();
+  const q = new URL(location.href).searchParams.get("q") ?? "";
+  const box = h("input.search", { type: "search", name: "q", value: location.pathname === "/search" ? q : "", placeholder: t("search.placeholder"), "aria-label": t("search.placeholder"), autocomplete: "off", dataset: { testid: "search" } });
+  // Results follow typing: the search page is replaced (not pushed) while the words change.
+  const go = debounce((value: string) => {
+    const words = value.trim();
+    if (!words) return;
+    const to = `/search?q=${encodeURIComponent(words)}`;
+    navigate(to, location.pathname === "/search");
+  }, 300);
+  box.addEventListener("input", () => go(box.value));
+  const form = h("form.search-form", { role: "search", onsubmit: (e: Event) => (e.preventDefault(), go(box.value)) }, box);
+  const langs = h(
+    "select.lang",
+    { "aria-label": "Language", dataset: { testid: "lang" } },
+    ...(["ru", "en"] as Lang[]).map((l) => h("option", { value: l, selected: l === lang() }, l === "ru" ? "Русский" : "English")),
+  );
+  langs.addEventListener("change", () => {
+    setLang(langs.value as Lang);
+    void header(top);
+    refresh();
+  });
+  const out = h("button.link", { type: "button", dataset: { testid: "logout" } }, t("nav.logout"));
+  out.addEventListener("click", async () => {
+    await logout();
+    await header(top);
+    navigate("/");
+  });
+  top.replaceChildren(
+    h(
+      "div.bar",
+      {},
+      h("a.logo", { href: "/" }, h("span.logo-mark", {}, "▶"), t("app.name")),
+      form,
+      h(
+        "nav.nav",
+        {},
+        h("a", { href: "/" }, t("nav.home")),
+        h("a", { href: "/shorts" }, t("nav.shorts")),
+        h("a", { href: "/upload" }, t("nav.upload")),
+        user ? h("a", { href: "/me" }, t("nav.mine")) : null,
+        isModerator(user) ? h("a", { href: "/moderation", dataset: { testid: "nav-moderation" } }, t("nav.moderation")) : null,
+        user ? h("span.user", { dataset: { testid: "user" } }, user.username) : null,
+        user ? out : h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, t("nav.login")),
+        langs,
+      ),
+    ),
+  );
+}
+
+initLang();
+const top = document.getElementById("top")!;
+const main = document.getElementById("main")!;
+let lastUser: string | null | undefined;
+onNavigate(async () => {
+  // The header changes when the account does (sign in, sign out).
+  const user = (await currentUser())?.id ?? null;
+  if (user !== lastUser) {
+    lastUser = user;
+    await header(top);
+  }
+});
+startRouter(routes, main, (root) => {
+  root.append(h("p.notice", {}, t("video.notfound")));
+});

@@ -1,0 +1,50 @@
+// Sign in and register.
+import { ApiError, login, register } from "../api";
+import { h } from "../dom";
+import { t } from "../i18n";
+import { navigate, type PageFn } from "../router";
+
+function form(kind: "login" | "register", next: string): HTMLElement {
+  const username = h("input", { name: "username", autocomplete: "username", required: true, minLength: 3, maxLength: 32 });
+  const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true });
+  const password = h("input", { name: "password", type: "password", autocomplete: kind === "login" ? "current-password" : "new-password", required: true });
+  const error = h("div.error", { role: "alert", hidden: true, dataset: { testid: "auth-error" } });
+  const submit = h("button.primary", { type: "submit" }, kind === "login" ? t("auth.login") : t("auth.register"));
+  const f = h(
+    "form.auth-form",
+    {},
+    h("h1.page-title", {}, kind === "login" ? t("auth.login") : t("auth.register")),
+    h("label", {}, t("auth.username"), username),
+    kind === "register" ? h("label", {}, t("auth.email"), email) : null,
+    h("label", {}, t("auth.password"), password),
+    submit,
+    error,
+    kind === "login"
+      ? h("a", { href: `/register?next=${encodeURIComponent(next)}` }, t("auth.noaccount"))
+      : h("a", { href: `/login?next=${encodeURIComponent(next)}` }, t("auth.haveaccount")),
+  );
+  f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    error.hidden = true;
+    try {
+      if (kind === "login") await login(username.value.trim(), password.value);
+      else await register(username.value.trim(), email.value.trim(), password.value);
+      navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    } catch (err) {
+      error.textContent = err instanceof ApiError ? err.detail : String(err);
+      error.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return f;
+}
+
+export const loginPage: PageFn = (root, _p, url) => {
+  root.append(form("login", url.searchParams.get("next") ?? "/"));
+};
+
+export const registerPage: PageFn = (root, _p, url) => {
+  root.append(form("register", url.searchParams.get("next") ?? "/"));
+};

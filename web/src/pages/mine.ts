@@ -1,0 +1,74 @@
+// My videos: every state, progress, failure reason, visibility switch and delete.
+import { currentUser, get, query, request, type Page, type Video } from "../api";
+import { h } from "../dom";
+import { formatDuration } from "../format";
+import { t, type Key } from "../i18n";
+import { navigate, type PageFn } from "../router";
+import { privacyLabel, statusLine } from "../messages";
+
+function row(v: Video): HTMLElement {
+  const privacy = h(
+    "select",
+    { dataset: { testid: "privacy" }, "aria-label": t("mine.privacy") },
+    ...(["public", "unlisted", "private"] as const).map((p) => h("option", { value: p, selected: p === v.privacy }, privacyLabel(p))),
+  );
+  const message = h("div.error", { hidden: true });
+  privacy.addEventListener("change", async () => {
+    try {
+      await request("PATCH", `/api/v1/videos/${v.id}`, { privacy: privacy.value });
+      message.hidden = true;
+    } catch (e) {
+      privacy.value = v.privacy;
+      message.textContent = t("error.generic", { reason: (e as Error).message });
+      message.hidden = false;
+    }
+  });
+  const del = h("button.danger", { type: "button", dataset: { testid: "delete" } }, t("mine.delete"));
+  const el = h(
+    "div.mine-row",
+    { dataset: { videoId: v.id, testid: "mine-row" } },
+    h("a.thumb.small", { href: `/watch/${v.id}` }, v.images ? h("img", { src: v.images.poster_small, alt: "" }) : h("div.noimg"), v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null),
+    h(
+      "div.mine-meta",
+      {},
+      h("a.card-title", { href: `/watch/${v.id}` }, v.title),
+      h("div.muted", { dataset: { testid: "status" } }, t(`status.${v.status}` as Key), " ", statusLine(v)),
+      v.status === "processing" ? h("progress.progress", { max: 100, value: v.progress }) : null,
+    ),
+    privacy,
+    del,
+    message,
+  );
+  del.addEventListener("click", async () => {
+    if (!confirm(t("mine.confirm", { title: v.title }))) return;
+    try {
+      await request("DELETE", `/api/v1/videos/${v.id}`);
+      el.remove();
+    } catch (e) {
+      message.textContent = t("error.generic", { reason: (e as Error).message });
+      message.hidden = false;
+    }
+  });
+  return el;
+}
+
+export const mine: PageFn = async (root) => {
+  if (!(await currentUser())) {
+    navigate("/login?next=/me", true);
+    return;
+  }
+  root.append(h("h1.page-title", {}, t("mine.title")));
+  const list = h("div.mine-list");
+  const more = h("button", { type: "button", hidden: true }, t("list.more"));
+  root.append(list, more);
+  let cursor: string | null = null;
+  const load = async () => {
+    const page = await get<Page>(`/api/v1/me/videos${query({ cursor })}`);
+    page.items.forEach((v) => list.appendChild(row(v)));
+    cursor = page.next_cursor ?? null;
+    more.hidden = !cursor;
+    if (!list.childElementCount) list.append(h("p.notice", {}, t("mine.empty")));
+  };
+  more.addEventListener("click", () => void load());
+  await load().catch((e) => root.append(h("p.error", {}, t("error.generic", { reason: (e as Error).message }))));
+};

@@ -1,0 +1,75 @@
+// The moderation queue: preview, approve, reject with a reason the uploader sees.
+import { currentUser, get, isModerator, query, request, type Page, type Playback, type Video } from "../api";
+import { h } from "../dom";
+import { timeAgo } from "../format";
+import { t } from "../i18n";
+import { createPlayer, type Player } from "../player";
+import type { PageFn } from "../router";
+
+export const moderation: PageFn = async (root) => {
+  root.append(h("h1.page-title", {}, t("mod.title")));
+  if (!isModerator(await currentUser())) {
+    root.append(h("p.notice", {}, t("mod.denied")));
+    return;
+  }
+  const players: Player[] = [];
+  const list = h("div.mod-list");
+  root.append(list);
+  const item = (v: Video) => {
+    const preview = h("div.mod-preview");
+    const reason = h("input", { placeholder: t("mod.reason"), "aria-label": t("mod.reason"), maxLength: 500, dataset: { testid: "reason" } });
+    const error = h("div.error", { hidden: true });
+    const approve = h("button.primary", { type: "button", dataset: { testid: "approve" } }, t("mod.approve"));
+    const reject = h("button.danger", { type: "button", dataset: { testid: "reject" } }, t("mod.reject"));
+    const el = h(
+      "div.mod-item",
+      { dataset: { videoId: v.id, testid: "mod-item" } },
+      preview,
+      h(
+        "div.mod-meta",
+        {},
+        h("a.card-title", { href: `/watch/${v.id}` }, v.title),
+        h("div.muted", {}, v.channel.display_name, " · ", timeAgo(v.created_at)),
+        h("p.description", {}, v.description),
+        h("div.mod-actions", {}, approve, reason, reject),
+        error,
+      ),
+    );
+    if (v.playable) {
+      get<Playback>(`/api/v1/videos/${v.id}/playback`)
+        .then((pb) => {
+          const p = createPlayer(pb);
+          players.push(p);
+          preview.replaceChildren(p.el);
+        })
+        .catch(() => {});
+    } else if (v.images) preview.append(h("img", { src: v.images.poster_small, alt: "" }));
+    const decide = async (action: "approve" | "reject") => {
+      if (action === "reject" && !reason.value.trim()) {
+        reason.focus();
+        error.textContent = t("mod.reason");
+        error.hidden = false;
+        return;
+      }
+      try {
+        await request("POST", `/api/v1/moderation/videos/${v.id}/${action}`, action === "reject" ? { reason: reason.value.trim() } : {});
+        el.remove();
+        if (!list.childElementCount) list.append(h("p.notice", {}, t("mod.empty")));
+      } catch (e) {
+        error.textContent = t("error.generic", { reason: (e as Error).message });
+        error.hidden = false;
+      }
+    };
+    approve.addEventListener("click", () => void decide("approve"));
+    reject.addEventListener("click", () => void decide("reject"));
+    return el;
+  };
+  let cursor: string | null = null;
+  do {
+    const page: Page = await get<Page>(`/api/v1/moderation/queue${query({ cursor })}`);
+    page.items.forEach((v) => list.appendChild(item(v)));
+    cursor = page.next_cursor ?? null;
+  } while (cursor && list.childElementCount < 100);
+  if (!list.childElementCount) list.append(h("p.notice", {}, t("mod.empty")));
+  return () => players.forEach((p) => p.destroy());
+};

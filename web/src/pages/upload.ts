@@ -1,0 +1,187 @@
+// The upload page: pick or drop a file, title/description/visibility, tus upload with progress,
+// rate and ETA (resumed after a page reload: tus-js-client keeps the upload URL in
+// localStorage under the file's fingerprint), then the transcode's progress until playable.
+import * as tus from "tus-js-client";
+import { currentUser, get, token, type Video } from "../api";
+import { h } from "../dom";
+import { formatBytes, formatEta, RateMeter } from "../format";
+import { t } from "../i18n";
+import type { PageFn } from "../router";
+import { statusLine, uploadError } from "../messages";
+
+async function maxSize(): Promise<number | null> {
+  try {
+    const res = await fetch("/api/v1/uploads", { method: "OPTIONS", headers: { "Tus-Resumable": "1.0.0" } });
+    const v = Number(res.headers.get("Tus-Max-Size"));
+    return Number.isFinite(v) && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export const upload: PageFn = async (root) => {
+  root.append(h("h1.page-title", {}, t("upload.title")));
+  if (!(await currentUser())) {
+    root.append(h("p.notice", {}, h("a", { href: "/login?next=/upload" }, t("upload.signin"))));
+    return;
+  }
+  const limit = await maxSize();
+  const input = h("input#file", { type: "file", accept: "video/*", hidden: true, dataset: { testid: "file" } });
+  const chosen = h("div.chosen");
+  const drop = h(
+    "label.drop",
+    { htmlFor: "file", dataset: { testid: "drop" } },
+    h("div", {}, t("upload.drop")),
+    h("span.button", {}, t("upload.choose")),
+    chosen,
+  );
+  const title = h("input", { name: "title", maxLength: 200, required: true, dataset: { testid: "title" } });
+  const description = h("textarea", { name: "description", rows: 4 });
+  const privacy = h(
+    "select",
+    { name: "privacy", dataset: { testid: "privacy" } },
+    ...(["public", "unlisted", "private"] as const).map((p) =>
+      h("option", { value: p }, t(p === "private" ? "video.private" : p === "unlisted" ? "video.unlisted" : "video.public")),
+    ),
+  );
+  const start = h("button.primary", { type: "submit", disabled: true, dataset: { testid: "start" } }, t("upload.start"));
+  const bar = h("progress.progress", { max: 100, value: 0, hidden: true });
+  const info = h("div.upload-info", { dataset: { testid: "upload-info" }, "aria-live": "polite" });
+  const error = h("div.error", { role: "alert", hidden: true, dataset: { testid: "upload-error" } });
+  const form = h(
+    "form.upload-form",
+    {},
+    input,
+    drop,
+    h("label", {}, t("upload.field.title"), title),
+    h("label", {}, t("upload.field.description"), description),
+    h("label", {}, t("upload.field.privacy"), privacy),
+    start,
+    bar,
+    info,
+    error,
+  );
+  root.append(form);
+
+  let file: File | null = null;
+  let current: tus.Upload | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const fail = (msg: string) => {
+    error.textContent = msg;
+    error.hidden = false;
+    start.disabled = !file;
+  };
+  const pick = (f: File | undefined) => {
+    if (!f) return;
+    file = f;
+    error.hidden = true;
+    chosen.textContent = `${f.name} · ${formatBytes(f.size)}`;
+    if (!title.value) title.value = f.name.replace(/\.[^.]+$/, "").replace(/[_.]+/g, " ");
+    start.disabled = false;
+    if (limit && f.size > limit) fail(uploadError(413, "too_large", "", limit));
+  };
+  input.addEventListener("change", () => pick(input.files?.[0]));
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    pick(e.dataTransfer?.files[0]);
+  });
+
+  const follow = async (videoId: string) => {
+    if (stopped) return;
+    try {
+      const v = await get<Video>(`/api/v1/videos/${videoId}`);
+      const link = h("a.button", { href: `/watch/${videoId}`, dataset: { testid: "watch-link" } }, t("upload.watch"));
+      bar.value = v.progress;
+      if (v.status === "failed") {
+        info.replaceChildren();
+        fail(t("upload.error.failed", { reason: v.failure?.message ?? v.failure?.code ?? "" }));
+        return;
+      }
+      const state = v.status === "ready" ? t("upload.ready") : v.playable ? t("upload.playable") : statusLine(v) || t("upload.uploaded");
+      info.replaceChildren(h("span", { dataset: { testid: "video-state", playable: String(v.playable) } }, state), " ", v.playable ? link : "");
+      if (v.status === "ready") return;
+    } catch {
+      // Poll again.
+    }
+    timer = setTimeout(() => void follow(videoId), 1000);
+  };
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!file || current) return;
+    start.disabled = true;
+    error.hidden = true;
+    bar.hidden = false;
+    const meter = new RateMeter();
+    let videoId: string | null = null;
+    const f = file;
+    const up = new tus.Upload(f, {
+      endpoint: "/api/v1/uploads",
+      chunkSize: 16 * 1024 * 1024,
+      retryDelays: [0, 1000, 3000, 5000, 10000],
+      headers: { Authorization: `Bearer ${token() ?? ""}` },
+      metadata: {
+        filename: f.name,
+        filetype: f.type,
+        title: title.value.trim(),
+        description: description.value,
+        privacy: privacy.value,
+      },
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onAfterResponse(_req, res) {
+        videoId = res.getHeader("Kadr-Video-Id") || videoId;
+      },
+      onProgress(sent, total) {
+        meter.add(performance.now(), sent);
+        bar.value = total ? (sent / total) * 100 : 0;
+        info.textContent = t("upload.progress", {
+          done: formatBytes(sent),
+          total: formatBytes(total),
+          rate: formatBytes(meter.rate()),
+          eta: formatEta(meter.eta(total)),
+        });
+      },
+      onError(err) {
+        current = null;
+        const res = (err as tus.DetailedError).originalResponse;
+        let code = "";
+        let detail = err.message;
+        try {
+          const p = JSON.parse(res?.getBody() ?? "");
+          code = p.code ?? "";
+          detail = p.detail ?? p.title ?? detail;
+        } catch {
+          // Not problem+json.
+        }
+        fail(uploadError(res?.getStatus() ?? 0, code, detail, limit));
+      },
+      onSuccess() {
+        current = null;
+        info.textContent = t("upload.uploaded");
+        bar.value = 0;
+        if (videoId) void follow(videoId);
+      },
+    });
+    current = up;
+    const previous = await up.findPreviousUploads();
+    if (previous.length) {
+      up.resumeFromPreviousUpload(previous[0]);
+      info.textContent = t("upload.resumed");
+    }
+    up.start();
+  });
+
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    void current?.abort();
+  };
+};

@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import type { Video } from "../src/api";
+import { formatBytes, formatDuration, formatEta, RateMeter, timeAgo } from "../src/format";
+import { detectLang, t } from "../src/i18n";
+import { statusLine, uploadError } from "../src/messages";
+import { qualityLabel, qualityOptions } from "../src/quality";
+import { match, type Route } from "../src/router";
+import { parseStoryboard, thumbAt } from "../src/storyboard";
+
+describe("i18n", () => {
+  it("takes the first of the browser's languages it knows", () => {
+    expect(detectLang(["de-DE", "ru-RU", "en"])).toBe("ru");
+    expect(detectLang(["en-GB", "ru"])).toBe("en");
+    expect(detectLang(["fr", "de"])).toBe("en");
+    expect(detectLang([])).toBe("en");
+  });
+
+  it("uses Russian plural forms", () => {
+    expect(t("video.views", { n: 1 }, "ru")).toBe("1 просмотр");
+    expect(t("video.views", { n: 3 }, "ru")).toBe("3 просмотра");
+    expect(t("video.views", { n: 5 }, "ru")).toBe("5 просмотров");
+    expect(t("video.views", { n: 21 }, "ru")).toBe("21 просмотр");
+    expect(t("video.views", { n: 1234567 }, "ru")).toBe("1\u00a0234\u00a0567 просмотров");
+    expect(t("video.views", { n: 1 }, "en")).toBe("1 view");
+    expect(t("video.views", { n: 1000 }, "en")).toBe("1,000 views");
+  });
+
+  it("fills placeholders and leaves unknown ones visible", () => {
+    expect(t("search.results", { q: "кошки" }, "ru")).toBe("Результаты по запросу «кошки»");
+    expect(t("search.results", {}, "en")).toBe("Results for “{q}”");
+  });
+});
+
+describe("format", () => {
+  it("durations", () => {
+    expect(formatDuration(0)).toBe("0:00");
+    expect(formatDuration(5.3)).toBe("0:05");
+    expect(formatDuration(65)).toBe("1:05");
+    expect(formatDuration(3725)).toBe("1:02:05");
+    expect(formatDuration(-3)).toBe("0:00");
+  });
+
+  it("sizes in both languages", () => {
+    expect(formatBytes(512, "en")).toBe("512 B");
+    expect(formatBytes(1536 * 1024, "en")).toBe("1.5 MB");
+    expect(formatBytes(42 * 1024 * 1024, "en")).toBe("42 MB");
+    expect(formatBytes(1536 * 1024, "ru")).toBe("1,5 МБ");
+  });
+
+  it("time left", () => {
+    expect(formatEta(45, "en")).toBe("45 s");
+    expect(formatEta(150, "en")).toBe("3 min");
+    expect(formatEta(3900, "ru")).toBe("1 ч 5 мин");
+    expect(formatEta(Infinity, "en")).toBe("—");
+  });
+
+  it("rate over a sliding window", () => {
+    const m = new RateMeter(5000);
+    expect(m.rate()).toBe(0);
+    m.add(0, 0);
+    m.add(1000, 1_000_000);
+    m.add(2000, 2_000_000);
+    expect(m.rate()).toBe(1_000_000);
+    expect(m.eta(10_000_000)).toBe(8);
+    // Old samples leave the window: the rate follows the recent speed.
+    m.add(8000, 2_500_000);
+    m.add(10000, 3_500_000);
+    expect(m.rate()).toBe(500_000);
+  });
+
+  it("relative dates", () => {
+    const now = Date.parse("2026-11-23T12:00:00Z");
+    expect(timeAgo("2026-11-20T12:00:00Z", now, "en")).toBe("3 days ago");
+    expect(timeAgo("2026-11-20T12:00:00Z", now, "ru")).toBe("3 дня назад");
+    expect(timeAgo("2026-11-23T11:59:30Z", now, "en")).toBe("30 seconds ago");
+  });
+});
+
+describe("storyboard", () => {
+  const vtt = `WEBVTT
+
+00:00:00.000 --> 00:00:02.000
+sheet_000.jpg?token=abc#xywh=0,0,160,90
+
+00:00:02.000 --> 00:00:04.000
+sheet_000.jpg?token=abc#xywh=160,0,160,90
+
+broken cue
+00:00:04.000 --> 00:00:06.000
+no-fragment.jpg
+
+00:01:04.000 --> 00:01:06.500
+sheet_001.jpg#xywh=0,90,160,90
+`;
+  const base = "http://k.test/media/v1/images/storyboard.vtt?token=abc";
+
+  it("parses cues and resolves sheets against the VTT's URL", () => {
+    const thumbs = parseStoryboard(vtt, base);
+    expect(thumbs).toHaveLength(3);
+    expect(thumbs[0]).toEqual({ start: 0, end: 2, url: "http://k.test/media/v1/images/sheet_000.jpg?token=abc", x: 0, y: 0, w: 160, h: 90 });
+    expect(thumbs[2]).toMatchObject({ start: 64, end: 66.5, x: 0, y: 90 });
+  });
+
+  it("finds the thumbnail for a time", () => {
+    const thumbs = parseStoryboard(vtt, base);
+    expect(thumbAt(thumbs, 0)?.x).toBe(0);
+    expect(thumbAt(thumbs, 3.9)?.x).toBe(160);
+    expect(thumbAt(thumbs, 100)?.y).toBe(90);
+    expect(thumbAt([], 1)).toBeUndefined();
+  });
+});
+
+describe("quality menu", () => {
+  it("auto first, then every rung from the highest", () => {
+    const levels = [
+      { height: 360, width: 640, bitrate: 800_000 },
+      { height: 720, width: 1280, bitrate: 2_800_000 },
+      { height: 240, width: 426, bitrate: 400_000 },
+      { height: 720, width: 1280, bitrate: 3_500_000 },
+    ];
+    expect(qualityOptions(levels, "Auto")).toEqual([
+      { level: -1, label: "Auto" },
+      { level: 3, label: "720p" },
+      { level: 0, label: "360p" },
+      { level: 2, label: "240p" },
+    ]);
+    expect(qualityLabel(-1, levels[0], "Auto")).toBe("Auto (360p)");
+    expect(qualityLabel(2, levels[2], "Auto")).toBe("240p");
+    expect(qualityLabel(-1, undefined, "Авто")).toBe("Авто");
+  });
+});
+
+describe("router", () => {
+  const routes: Route[] = [
+    { pattern: /^\/watch\/([0-9a-f-]{36})$/, page: () => {} },
+    { pattern: /^\/c\/([^/]+)$/, page: () => {} },
+  ];
+  it("matches and decodes parameters", () => {
+    const id = "0b7c5d1e-3f1a-4c2b-9a8e-1234567890ab";
+    expect(match(routes, `/watch/${id}`)?.params).toEqual([id]);
+    expect(match(routes, "/c/%D0%B0%D0%BB%D0%B8%D1%81%D0%B0")?.params).toEqual(["алиса"]);
+    expect(match(routes, "/watch/not-an-id")).toBeNull();
+  });
+});
+
+describe("messages", () => {
+  const video = (over: Partial<Video>): Video => ({
+    id: "x",
+    title: "t",
+    description: "",
+    tags: [],
+    privacy: "public",
+    status: "ready",
+    progress: 100,
+    playable: true,
+    channel: { id: "c", handle: "h", display_name: "H" },
+    is_short: false,
+    views: 0,
+    created_at: "2026-11-23T00:00:00Z",
+    ...over,
+  });
+
+  it("says why a video is not an ordinary public one", () => {
+    expect(statusLine(video({}))).toBe("");
+    expect(statusLine(video({ status: "processing", stage: "transcoding", progress: 40 }))).toBe("Processing: transcoding 40%");
+    expect(statusLine(video({ status: "failed", failure: { code: "no_video", message: "The file has no video track" } }))).toBe(
+      "Processing failed: The file has no video track",
+    );
+    expect(statusLine(video({ moderation: { state: "pending" } }))).toBe("Waiting for moderation");
+    expect(statusLine(video({ moderation: { state: "rejected", reason: "spam" } }))).toBe("Rejected by moderation: spam");
+  });
+
+  it("puts upload failures in words", () => {
+    expect(uploadError(413, "too_large", "", 10 * 1024 ** 3)).toBe("The file is too large (limit 10 GB).");
+    expect(uploadError(413, "quota_exceeded", "", null)).toBe("Your storage quota is used up.");
+    expect(uploadError(500, "", "connection reset", null)).toBe("The upload failed: connection reset");
+  });
+});
