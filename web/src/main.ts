@@ -78,6 +78,10 @@ async function header(top: HTMLElement): Promise<void> {
 
 initLang();
 const top = document.getElementById("top")!;
+// Full-height pages (shorts) fit under the header, whatever its height on this screen.
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--header-height", `${top.offsetHeight}px`);
+}).observe(top);
 const main = document.getElementById("main")!;
 let lastUser: string | null | undefined;
 onNavigate(async () => {

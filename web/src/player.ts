@@ -5,6 +5,7 @@ import Hls from "hls.js/light";
 import type { Playback } from "./api";
 import { h } from "./dom";
 import { formatDuration } from "./format";
+import { setIcon } from "./icons";
 import { t } from "./i18n";
 import { qualityLabel, qualityOptions, type QualityOption } from "./quality";
 import { parseStoryboard, thumbAt, type Thumb } from "./storyboard";
@@ -65,14 +66,15 @@ function controls(
   pb: Playback,
   opts: PlayerOptions,
 ): () => void {
-  const play = h("button.ctl.play", { type: "button", "aria-label": t("player.play") }, "▶");
+  const play = h("button.ctl.play", { type: "button", "aria-label": t("player.play") });
   const seek = h("input.seek", { type: "range", min: "0", max: "0", step: "0.1", value: "0", "aria-label": "seek" });
   const preview = h("div.preview", { hidden: true }, h("div.preview-img"), h("span.preview-time"));
   const time = h("span.time", {}, "0:00 / 0:00");
-  const mute = h("button.ctl.mute", { type: "button", "aria-label": t("player.mute") }, "🔊");
+  const mute = h("button.ctl.mute", { type: "button", "aria-label": t("player.mute") });
   const qualityButton = h("button.ctl.quality", { type: "button", "aria-haspopup": "menu", "aria-label": t("player.quality") }, t("player.auto"));
   const qualityMenu = h("div.quality-menu", { role: "menu", hidden: true });
-  const full = h("button.ctl.full", { type: "button", "aria-label": t("player.fullscreen") }, "⛶");
+  const full = h("button.ctl.full", { type: "button", "aria-label": t("player.fullscreen") });
+  setIcon(full, "fullscreen");
   const bar = h(
     "div.controls",
     {},
@@ -87,13 +89,13 @@ function controls(
 
   const toggle = () => (video.paused ? void video.play().catch(() => {}) : video.pause());
   const render = () => {
-    play.textContent = video.paused ? "▶" : "❚❚";
+    setIcon(play, video.paused ? "play" : "pause");
     play.setAttribute("aria-label", video.paused ? t("player.play") : t("player.pause"));
     const d = Number.isFinite(video.duration) ? video.duration : 0;
     seek.max = String(d);
     if (document.activeElement !== seek) seek.value = String(video.currentTime);
     time.textContent = `${formatDuration(video.currentTime)} / ${formatDuration(d)}`;
-    mute.textContent = video.muted || video.volume === 0 ? "🔇" : "🔊";
+    setIcon(mute, video.muted || video.volume === 0 ? "muted" : "volume");
     mute.setAttribute("aria-label", video.muted ? t("player.unmute") : t("player.mute"));
   };
   for (const ev of ["play", "pause", "timeupdate", "durationchange", "volumechange", "loadedmetadata"]) {
