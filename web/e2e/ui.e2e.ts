@@ -185,3 +185,26 @@ test("a private video's watch page works for its owner and not for another user"
     await theirs.close();
   }
 });
+
+test("search follows typing, and the interface switches to Russian", async () => {
+  const title = `Кошки в саду ${Date.now() % 100000}`;
+  const id = await tusUpload(base, admin, CLIP, { title });
+  await waitVideo(base, admin, id, (v) => v.playable);
+  const ctx = await context(browser, base);
+  const page = await ctx.newPage();
+  try {
+    await page.goto("/");
+    expect(await page.textContent("nav.nav a[href='/']")).toBe("Home");
+    await page.selectOption("[data-testid=lang]", "ru");
+    await page.waitForSelector("nav.nav a[href='/']:text-is('Главная')");
+    // Typed one key at a time: the results page follows without pressing Enter.
+    await page.locator("[data-testid=search]").pressSequentially("кошки в са", { delay: 60 });
+    await page.waitForURL((u) => u.pathname === "/search" && u.searchParams.get("q") === "кошки в са");
+    await page.waitForSelector(`[data-testid=video-card][data-video-id="${id}"]`);
+    expect(await page.textContent(".page-title")).toBe("Результаты по запросу «кошки в са»");
+    expect(await page.textContent(`[data-video-id="${id}"] .card-title`)).toBe(title);
+  } finally {
+    await shot(page, "search-ru");
+    await ctx.close();
+  }
+});
