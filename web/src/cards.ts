@@ -30,12 +30,17 @@ export function card(v: Video): HTMLElement {
   );
 }
 
-/** Appends pages from `path` (which takes `cursor`) to a grid as the end scrolls into view.
- * Returns the cleanup. */
-export function infiniteGrid(root: HTMLElement, path: (cursor: string | null) => string, empty: string): () => void {
-  const grid = h("div.grid", { dataset: { testid: "grid" } });
+/** Appends pages from `path` (which takes `cursor`) to a list as its end scrolls into view,
+ * each video drawn by `render` (a card in a grid by default). Returns the cleanup. */
+export function infiniteList(
+  root: HTMLElement,
+  path: (cursor: string | null) => string,
+  empty: string,
+  render: (v: Video) => HTMLElement = card,
+  list: HTMLElement = h("div.grid", { dataset: { testid: "grid" } }),
+): () => void {
   const status = h("div.list-status", {}, t("list.more"));
-  root.append(grid, status);
+  root.append(list, status);
   let cursor: string | null = null;
   let loading = false;
   let done = false;
@@ -48,7 +53,7 @@ export function infiniteGrid(root: HTMLElement, path: (cursor: string | null) =>
     loading = true;
     try {
       const page = await get<Page>(path(cursor));
-      page.items.forEach((v) => grid.appendChild(card(v)));
+      page.items.forEach((v) => list.appendChild(render(v)));
       count += page.items.length;
       cursor = page.next_cursor ?? null;
       done = !cursor;

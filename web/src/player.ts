@@ -7,7 +7,7 @@ import { h } from "./dom";
 import { formatDuration } from "./format";
 import { setIcon } from "./icons";
 import { t } from "./i18n";
-import { qualityLabel, qualityOptions, type QualityOption } from "./quality";
+import { qualityLabel, qualityOptions } from "./quality";
 import { parseStoryboard, thumbAt, type Thumb } from "./storyboard";
 
 export interface Player {
@@ -37,9 +37,8 @@ export function createPlayer(pb: Playback, opts: PlayerOptions = {}): Player {
   });
   video.muted = !!opts.muted;
   const el = h("div.player", { tabIndex: 0, dataset: { testid: "player" } }, video);
-  let hls: Hls | null = null;
-  if (Hls.isSupported()) {
-    hls = new Hls({ startPosition: 0, capLevelToPlayerSize: false, maxBufferLength: 30 });
+  const hls = Hls.isSupported() ? new Hls({ startPosition: 0, capLevelToPlayerSize: false, maxBufferLength: 30 }) : null;
+  if (hls) {
     hls.loadSource(pb.hls);
     hls.attachMedia(video);
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
@@ -115,7 +114,6 @@ function controls(
   });
 
   // Quality menu from the master playlist's variants.
-  let options: QualityOption[] = [];
   const renderQuality = () => {
     if (!hls) return;
     const playing = hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : hls.loadLevel];
@@ -125,9 +123,8 @@ function controls(
     }
   };
   if (hls) {
-    const h2 = hls;
-    h2.on(Hls.Events.MANIFEST_PARSED, () => {
-      options = qualityOptions(h2.levels, t("player.auto"));
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      const options = qualityOptions(hls.levels, t("player.auto"));
       qualityMenu.replaceChildren(
         ...options.map((o) =>
           h(
@@ -137,7 +134,7 @@ function controls(
               role: "menuitemradio",
               dataset: { level: String(o.level) },
               onclick: () => {
-                h2.currentLevel = o.level;
+                hls.currentLevel = o.level;
                 qualityMenu.hidden = true;
                 renderQuality();
               },
@@ -148,7 +145,7 @@ function controls(
       );
       renderQuality();
     });
-    h2.on(Hls.Events.LEVEL_SWITCHED, renderQuality);
+    hls.on(Hls.Events.LEVEL_SWITCHED, renderQuality);
   } else qualityButton.hidden = true;
   qualityButton.addEventListener("click", () => {
     qualityMenu.hidden = !qualityMenu.hidden;

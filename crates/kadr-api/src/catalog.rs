@@ -84,11 +84,10 @@ impl PageCache {
                 None if servable(p) => Lookup::Wait(p.built.subscribe()),
                 _ => {
                     p.rebuilding = true;
-                    p.at = if p.body.is_none() {
-                        std::time::Instant::now()
-                    } else {
-                        p.at
-                    };
+                    if p.body.is_none() {
+                        // A first build that never finished: this request takes it over.
+                        p.at = std::time::Instant::now();
+                    }
                     Lookup::Build
                 }
             },

@@ -37,28 +37,16 @@ fn safe_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// The built file at `relative` with `cache` as its Cache-Control; `None` when it is absent.
 async fn file(
     ctx: &AppContext,
     req: &HttpRequest,
     relative: &str,
     cache: &'static str,
-) -> Result<HttpResponse, ApiError> {
-    let path = ctx.config.api.web_dir.join(relative);
-    let named = match actix_files::NamedFile::open_async(&path).await {
-        Ok(f) => f,
-        Err(_) if relative == "index.html" => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "web_ui_missing",
-                "The web UI is not built",
-            )
-            .detail(format!(
-                "{} is missing: run `make web`, or point api.web_dir at a built UI",
-                path.display()
-            )));
-        }
-        Err(_) => return Err(ApiError::not_found()),
-    };
+) -> Option<HttpResponse> {
+    let named = actix_files::NamedFile::open_async(ctx.config.api.web_dir.join(relative))
+        .await
+        .ok()?;
     let mut resp = named
         .use_etag(true)
         .use_last_modified(true)
@@ -66,11 +54,23 @@ async fn file(
         .into_response(req);
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    Ok(resp)
+    Some(resp)
 }
 
 async fn index(ctx: web::Data<AppContext>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    file(&ctx, &req, "index.html", "no-cache").await
+    file(&ctx, &req, "index.html", "no-cache")
+        .await
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "web_ui_missing",
+                "The web UI is not built",
+            )
+            .detail(format!(
+                "{} has no index.html: run `make web`, or point api.web_dir at a built UI",
+                ctx.config.api.web_dir.display()
+            ))
+        })
 }
 
 async fn asset(
@@ -88,6 +88,7 @@ async fn asset(
         "public, max-age=31536000, immutable",
     )
     .await
+    .ok_or_else(ApiError::not_found)
 }
 
 #[cfg(test)]

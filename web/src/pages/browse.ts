@@ -1,6 +1,6 @@
 // Home (new and popular), search results and a channel's page.
 import { get, query } from "../api";
-import { infiniteGrid } from "../cards";
+import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { t } from "../i18n";
 import type { PageFn } from "../router";
@@ -15,14 +15,14 @@ export const home: PageFn = (root, _params, url) => {
       h("a.tab", { href: "/?sort=popular", "aria-current": sort === "popular" ? "page" : undefined }, t("home.popular")),
     ),
   );
-  return infiniteGrid(root, (cursor) => `/api/v1/videos${query({ sort, cursor, limit: 24 })}`, t("list.empty"));
+  return infiniteList(root, (cursor) => `/api/v1/videos${query({ sort, cursor, limit: 24 })}`, t("list.empty"));
 };
 
 export const search: PageFn = (root, _params, url) => {
   const q = (url.searchParams.get("q") ?? "").trim();
   if (!q) return;
   root.append(h("h1.page-title", {}, t("search.results", { q })));
-  return infiniteGrid(root, (cursor) => `/api/v1/search${query({ q, cursor })}`, t("search.none", { q }));
+  return infiniteList(root, (cursor) => `/api/v1/search${query({ q, cursor })}`, t("search.none", { q }));
 };
 
 interface Channel {
@@ -44,5 +44,5 @@ export const channel: PageFn = async (root, [handle]) => {
     c.description ? h("p.channel-desc", {}, c.description) : "",
     h("h2", {}, t("channel.videos")),
   );
-  return infiniteGrid(root, (cursor) => `/api/v1/channels/${encodeURIComponent(handle)}/videos${query({ cursor })}`, t("list.empty"));
+  return infiniteList(root, (cursor) => `/api/v1/channels/${encodeURIComponent(handle)}/videos${query({ cursor })}`, t("list.empty"));
 };

@@ -1,5 +1,6 @@
 // My videos: every state, progress, failure reason, visibility switch and delete.
-import { currentUser, get, query, request, type Page, type Video } from "../api";
+import { currentUser, query, request, type Video } from "../api";
+import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { formatDuration } from "../format";
 import { t, type Key } from "../i18n";
@@ -58,17 +59,5 @@ export const mine: PageFn = async (root) => {
     return;
   }
   root.append(h("h1.page-title", {}, t("mine.title")));
-  const list = h("div.mine-list");
-  const more = h("button", { type: "button", hidden: true }, t("list.more"));
-  root.append(list, more);
-  let cursor: string | null = null;
-  const load = async () => {
-    const page = await get<Page>(`/api/v1/me/videos${query({ cursor })}`);
-    page.items.forEach((v) => list.appendChild(row(v)));
-    cursor = page.next_cursor ?? null;
-    more.hidden = !cursor;
-    if (!list.childElementCount) list.append(h("p.notice", {}, t("mine.empty")));
-  };
-  more.addEventListener("click", () => void load());
-  await load().catch((e) => root.append(h("p.error", {}, t("error.generic", { reason: (e as Error).message }))));
+  return infiniteList(root, (cursor) => `/api/v1/me/videos${query({ cursor })}`, t("mine.empty"), row, h("div.mine-list"));
 };

@@ -1,5 +1,6 @@
 // The moderation queue: preview, approve, reject with a reason the uploader sees.
-import { currentUser, get, isModerator, query, request, type Page, type Playback, type Video } from "../api";
+import { currentUser, get, isModerator, query, request, type Playback, type Video } from "../api";
+import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
@@ -14,7 +15,6 @@ export const moderation: PageFn = async (root) => {
   }
   const players: Player[] = [];
   const list = h("div.mod-list");
-  root.append(list);
   const item = (v: Video) => {
     const preview = h("div.mod-preview");
     const reason = h("input", { placeholder: t("mod.reason"), "aria-label": t("mod.reason"), maxLength: 500, dataset: { testid: "reason" } });
@@ -64,12 +64,9 @@ export const moderation: PageFn = async (root) => {
     reject.addEventListener("click", () => void decide("reject"));
     return el;
   };
-  let cursor: string | null = null;
-  do {
-    const page: Page = await get<Page>(`/api/v1/moderation/queue${query({ cursor })}`);
-    page.items.forEach((v) => list.appendChild(item(v)));
-    cursor = page.next_cursor ?? null;
-  } while (cursor && list.childElementCount < 100);
-  if (!list.childElementCount) list.append(h("p.notice", {}, t("mod.empty")));
-  return () => players.forEach((p) => p.destroy());
+  const stop = infiniteList(root, (cursor) => `/api/v1/moderation/queue${query({ cursor })}`, t("mod.empty"), item, list);
+  return () => {
+    stop();
+    players.forEach((p) => p.destroy());
+  };
 };
