@@ -14,14 +14,19 @@ deps:
 test-deps:
 	@deploy/install-deps.sh --test
 	@# The official tus clients the upload tests drive.
-	@[ -d tests/tus/node_modules/tus-js-client ] || npm ci --prefix tests/tus --no-audit --no-fund
+	@$(MAKE) -s --no-print-directory tests/tus/node_modules/.package-lock.json
 	@[ -x target/tus-venv/bin/python ] || python3 -m venv target/tus-venv
 	@target/tus-venv/bin/python -c 'import tusclient' 2>/dev/null || target/tus-venv/bin/pip install -q -r tests/tus/requirements.txt
 
 # The web UI (web/dist), served by `kadr api` at /.
-web: deps
-	@[ -d web/node_modules/vite ] || npm ci --prefix web --no-audit --no-fund
+web: deps web/node_modules/.package-lock.json
 	npm run --prefix web build
+
+# `npm ci` again whenever a lock file changes, so a stale node_modules never hides
+# a lock file that a clean checkout cannot install from.
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	npm ci --prefix $* --no-audit --no-fund
+	@touch $@
 
 build: deps web
 	$(CARGO) build --release --locked
