@@ -116,6 +116,24 @@ export async function playsPast(page: Page, secs: number, root = "video"): Promi
   );
 }
 
+/** The server's upload limit (KADR_UPLOAD__MAX_SIZE_BYTES in server.ts). */
+export const MAX_UPLOAD = 64 * 1024 * 1024;
+
+/** A real video over 16 MiB (three seconds of lossless noise), so the upload page sends it in
+ * two tus chunks. */
+export function bigClip(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, "noise.mp4");
+  execFileSync("ffmpeg", [
+    "-y", "-loglevel", "error",
+    "-f", "lavfi", "-i", "nullsrc=s=640x480:r=15,geq=lum='random(1)*255':cb=128:cr=128",
+    "-f", "lavfi", "-i", "sine=frequency=440",
+    "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
+    "-c:a", "aac", "-shortest", out,
+  ]);
+  return out;
+}
+
 /** A vertical test clip (lavfi test pattern and tone), made with the ffmpeg CLI. */
 export function verticalClip(dir: string): string {
   mkdirSync(dir, { recursive: true });

@@ -25,7 +25,13 @@ export default async function setup(project: TestProject) {
   // Postgres runs as an unprivileged account when the tests run as root.
   chmodSync(dir, 0o755);
   const child: ChildProcess = spawn(bin, ["all", "--data-dir", join(dir, "var"), "--listen", "127.0.0.1:0"], {
-    env: { ...process.env, KADR_ADMIN_PASSWORD: ADMIN_PASSWORD, KADR_API__WEB_DIR: web },
+    env: {
+      ...process.env,
+      KADR_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      KADR_API__WEB_DIR: web,
+      // Small enough that a test can offer a file over it (see MAX_UPLOAD in helpers.ts).
+      KADR_UPLOAD__MAX_SIZE_BYTES: String(64 * 1024 * 1024),
+    },
     stdio: ["ignore", "inherit", "pipe"],
   });
   let log = "";

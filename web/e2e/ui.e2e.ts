@@ -1,13 +1,17 @@
 // The web UI in Debian's chromium (playwright-core) against `kadr all` (see server.ts).
+import { randomBytes } from "node:crypto";
+import { mkdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import {
   api,
   ARTIFACTS,
+  bigClip,
   CLIP,
   context,
   launch,
+  MAX_UPLOAD,
   newUser,
   playsPast,
   shot,
@@ -205,6 +209,84 @@ test("search follows typing, and the interface switches to Russian", async () =>
     expect(await page.textContent(`[data-video-id="${id}"] .card-title`)).toBe(title);
   } finally {
     await shot(page, "search-ru");
+    await ctx.close();
+  }
+});
+
+test("upload errors are told in words, and an upload resumes after the page is reloaded", async () => {
+  const dir = join(ARTIFACTS, "media");
+  mkdirSync(dir, { recursive: true });
+  const user = await newUser(base, "resumer");
+  const ctx = await context(browser, base, user.token);
+  const page = await ctx.newPage();
+  const error = "[data-testid=upload-error]";
+  try {
+    // Over the server's limit: refused before a byte is sent.
+    const big = join(dir, "too-big.mp4");
+    writeFileSync(big, "");
+    truncateSync(big, MAX_UPLOAD + 1);
+    await page.goto("/upload");
+    await page.setInputFiles("[data-testid=file]", big);
+    await page.waitForSelector(`${error}:visible`);
+    expect(await page.textContent(error)).toBe("The file is too large (limit 64 MB).");
+
+    // Not a video: accepted as bytes, then refused by the worker's probe, with its reason.
+    const junk = join(dir, "not-a-video.mp4");
+    writeFileSync(junk, randomBytes(200_000));
+    await page.goto("/upload");
+    await page.setInputFiles("[data-testid=file]", junk);
+    await page.click("[data-testid=start]");
+    await page.waitForSelector(`${error}:visible`, { timeout: 60_000 });
+    expect(await page.textContent(error)).toMatch(/^The file was rejected: \S.+/);
+
+    // A two-chunk upload: the second chunk is held, the page is reloaded mid-upload, and the
+    // same file picked again goes on from the end of the first chunk, into the same video.
+    const clip = bigClip(dir);
+    const size = statSync(clip).size;
+    expect(size).toBeGreaterThan(16 * 1024 * 1024);
+    const sent: { method: string; offset?: string }[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/api/v1/uploads")) sent.push({ method: r.method(), offset: r.headers()["upload-offset"] });
+    });
+    let created = "";
+    page.on("response", (r) => {
+      if (r.request().method() === "POST" && r.url().endsWith("/api/v1/uploads")) created = r.headers()["kadr-video-id"] ?? "";
+    });
+    await page.route("**/api/v1/uploads/*", async (route) => {
+      const r = route.request();
+      if (r.method() === "PATCH" && r.headers()["upload-offset"] !== "0") return; // held
+      await route.continue();
+    });
+    await page.goto("/upload");
+    await page.setInputFiles("[data-testid=file]", clip);
+    await page.fill("[data-testid=title]", "Продолжение загрузки");
+    await page.click("[data-testid=start]");
+    await expect.poll(() => sent.some((s) => s.method === "PATCH" && s.offset !== "0"), { timeout: 60_000 }).toBe(true);
+    const chunk = Number(sent.find((s) => s.method === "PATCH" && s.offset !== "0")?.offset);
+    expect(chunk).toBe(16 * 1024 * 1024);
+    expect(created).toMatch(/^[0-9a-f-]{36}$/);
+
+    // The reload cancels the held request; only then is the route lifted (lifting it first
+    // would let the held chunk through).
+    await page.reload();
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    sent.length = 0;
+    await page.setInputFiles("[data-testid=file]", clip);
+    // The page recognises the file and restores what it was given; an edit made now still counts.
+    await page.waitForSelector("[data-testid=upload-info]:has-text('Part of this file was uploaded earlier')");
+    expect(await page.inputValue("[data-testid=title]")).toBe("Продолжение загрузки");
+    await page.fill("[data-testid=title]", "Продолжение загрузки, исправлено");
+    await page.click("[data-testid=start]");
+    await page.waitForSelector("[data-testid=video-state][data-playable=true]", { timeout: 150_000 });
+    // No new upload was created, and the bytes went on from the first chunk's end.
+    expect(sent.filter((s) => s.method === "POST")).toEqual([]);
+    expect(sent.find((s) => s.method === "PATCH")?.offset).toBe(String(chunk));
+    expect(await page.getAttribute("[data-testid=watch-link]", "href")).toBe(`/watch/${created}`);
+    const v = await api<{ title: string; size_bytes: number }>(base, "GET", `/api/v1/videos/${created}`, user.token);
+    expect(v.title).toBe("Продолжение загрузки, исправлено");
+    expect(v.size_bytes).toBe(size);
+  } finally {
+    await shot(page, "upload-errors-and-resume");
     await ctx.close();
   }
 });

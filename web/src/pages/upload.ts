@@ -2,7 +2,7 @@
 // rate and ETA (resumed after a page reload: tus-js-client keeps the upload URL in
 // localStorage under the file's fingerprint), then the transcode's progress until playable.
 import * as tus from "tus-js-client";
-import { currentUser, get, token, type Video } from "../api";
+import { currentUser, get, request, token, type Video } from "../api";
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
 import { t } from "../i18n";
@@ -72,16 +72,32 @@ export const upload: PageFn = async (root) => {
     error.hidden = false;
     start.disabled = !file;
   };
-  const pick = (f: File | undefined) => {
+  const pick = async (f: File | undefined) => {
     if (!f) return;
     file = f;
     error.hidden = true;
+    info.textContent = "";
     chosen.textContent = `${f.name} · ${formatBytes(f.size)}`;
-    if (!title.value) title.value = f.name.replace(/\.[^.]+$/, "").replace(/[_.]+/g, " ");
     start.disabled = false;
-    if (limit && f.size > limit) fail(uploadError(413, "too_large", "", limit));
+    if (limit && f.size > limit) {
+      fail(uploadError(413, "too_large", "", limit));
+      return;
+    }
+    // The same file started earlier (before a reload or a closed tab) goes on where it
+    // stopped, under the title and visibility it was given then.
+    const previous = await new tus.Upload(f, { endpoint: "/api/v1/uploads" }).findPreviousUploads().catch(() => []);
+    const meta = previous[0]?.metadata;
+    if (file !== f) return;
+    if (meta) {
+      title.value = meta.title ?? title.value;
+      description.value = meta.description ?? description.value;
+      if (meta.privacy) privacy.value = meta.privacy;
+      info.textContent = t("upload.resumable");
+    } else if (!title.value) {
+      title.value = f.name.replace(/\.[^.]+$/, "").replace(/[_.]+/g, " ");
+    }
   };
-  input.addEventListener("change", () => pick(input.files?.[0]));
+  input.addEventListener("change", () => void pick(input.files?.[0]));
   drop.addEventListener("dragover", (e) => {
     e.preventDefault();
     drop.classList.add("over");
@@ -90,7 +106,7 @@ export const upload: PageFn = async (root) => {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    pick(e.dataTransfer?.files[0]);
+    void pick(e.dataTransfer?.files[0]);
   });
 
   const follow = async (videoId: string) => {
@@ -122,6 +138,11 @@ export const upload: PageFn = async (root) => {
     const meter = new RateMeter();
     let videoId: string | null = null;
     const f = file;
+    const wanted: Record<string, string> = {
+      title: title.value.trim(),
+      description: description.value,
+      privacy: privacy.value,
+    };
     const up = new tus.Upload(f, {
       endpoint: "/api/v1/uploads",
       chunkSize: 16 * 1024 * 1024,
@@ -130,9 +151,7 @@ export const upload: PageFn = async (root) => {
       metadata: {
         filename: f.name,
         filetype: f.type,
-        title: title.value.trim(),
-        description: description.value,
-        privacy: privacy.value,
+        ...wanted,
       },
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
@@ -163,17 +182,27 @@ export const upload: PageFn = async (root) => {
         }
         fail(uploadError(res?.getStatus() ?? 0, code, detail, limit));
       },
-      onSuccess() {
+      async onSuccess() {
         current = null;
         info.textContent = t("upload.uploaded");
         bar.value = 0;
-        if (videoId) void follow(videoId);
+        if (!videoId) return;
+        // A resumed upload was created with the fields given then; later edits go by PATCH.
+        const edits = Object.fromEntries(
+          Object.entries(wanted).filter(([k, v]) => resumedFrom && resumedFrom[k] !== undefined && resumedFrom[k] !== v),
+        );
+        if (Object.keys(edits).length) {
+          await request("PATCH", `/api/v1/videos/${videoId}`, edits).catch((err: Error) => fail(uploadError(0, "", err.message, limit)));
+        }
+        void follow(videoId);
       },
     });
     current = up;
     const previous = await up.findPreviousUploads();
+    let resumedFrom: Record<string, string> | null = null;
     if (previous.length) {
       up.resumeFromPreviousUpload(previous[0]);
+      resumedFrom = previous[0].metadata;
       info.textContent = t("upload.resumed");
     }
     up.start();
