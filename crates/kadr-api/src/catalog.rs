@@ -28,11 +28,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/shorts", web::get().to(shorts));
 }
 
-/// Anonymous catalog and search pages (the front page above all) are the same for every viewer: each is
-/// kept for a second, so a crowd on the front page costs one query a second, not one per
-/// request. When a page turns stale, one request rebuilds it while the others are still served
-/// the previous page (never older than a few seconds), so there is no stampede of identical
-/// queries. Signed-in viewers always get a fresh page.
+/// Catalog and search pages (the front page above all) are the same for every viewer who
+/// neither moderates nor owns a video on them: each is kept for a second, so a crowd on the
+/// front page costs one query a second, not one per request. When a page turns stale, one
+/// request rebuilds it while the others are still served the previous page (never older than
+/// a few seconds), so there is no stampede of identical queries. Moderators, and owners of a
+/// video on the page, get a page built for them (they see its moderation state).
 pub struct PageCache {
     ttl: std::time::Duration,
     entries: std::sync::Mutex<std::collections::HashMap<String, CachedPage>>,
@@ -42,6 +43,8 @@ struct CachedPage {
     at: std::time::Instant,
     /// `None` while the first build of this page runs.
     body: Option<web::Bytes>,
+    /// The owners of the page's videos.
+    owners: Vec<Uuid>,
     rebuilding: bool,
     /// Wakes the requests waiting for the first build (a subscription is taken under the
     /// lock, so no wake-up is missed).
@@ -60,6 +63,8 @@ const FIRST_BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(10)
 enum Lookup {
     Serve(web::Bytes),
     Build,
+    /// The asking viewer owns a video on the page: build one for them, leave the cache be.
+    Own,
     /// Another request is building this page for the first time.
     Wait(tokio::sync::watch::Receiver<()>),
 }
@@ -72,7 +77,7 @@ impl PageCache {
         }
     }
 
-    fn lookup(&self, key: &str) -> Lookup {
+    fn lookup(&self, key: &str, user: Option<Uuid>) -> Lookup {
         let Ok(mut e) = self.entries.lock() else {
             return Lookup::Build;
         };
@@ -80,6 +85,7 @@ impl PageCache {
         let servable = |p: &CachedPage| p.rebuilding && p.at.elapsed() < self.ttl * STALE_FACTOR;
         match e.get_mut(key) {
             Some(p) => match &p.body {
+                Some(_) if user.is_some_and(|u| p.owners.contains(&u)) => Lookup::Own,
                 Some(body) if fresh(p) || servable(p) => Lookup::Serve(body.clone()),
                 None if servable(p) => Lookup::Wait(p.built.subscribe()),
                 _ => {
@@ -104,6 +110,7 @@ impl PageCache {
                     CachedPage {
                         at: std::time::Instant::now(),
                         body: None,
+                        owners: Vec::new(),
                         rebuilding: true,
                         built: tokio::sync::watch::Sender::new(()),
                     },
@@ -113,7 +120,7 @@ impl PageCache {
         }
     }
 
-    fn put(&self, key: String, body: web::Bytes) {
+    fn put(&self, key: String, body: web::Bytes, owners: Vec<Uuid>) {
         if let Ok(mut e) = self.entries.lock() {
             let built = match e.remove(&key) {
                 Some(p) => p.built,
@@ -125,6 +132,7 @@ impl PageCache {
                 CachedPage {
                     at: std::time::Instant::now(),
                     body: Some(body),
+                    owners,
                     rebuilding: false,
                     built,
                 },
@@ -161,29 +169,34 @@ fn json_page(body: web::Bytes, anonymous: bool) -> HttpResponse {
         .body(body)
 }
 
-/// Serves an anonymous listing from the page cache, or builds it with `make`.
+/// Serves a listing from the page cache, or builds it with `make` (called with the viewer
+/// it is built for: anonymous for the cache).
 pub(crate) async fn cached<F, Fut>(
     api: &Api,
-    user: &MaybeUser,
+    viewer: &Viewer,
     req: &HttpRequest,
     make: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce() -> Fut,
+    F: Fn(Viewer) -> Fut,
     Fut: std::future::Future<Output = Result<VideoPage, ApiError>>,
 {
-    let anonymous = user.0.is_none();
-    let key = format!("{}{}", base_url(req), req.uri());
-    if !anonymous {
-        let page = make().await?;
+    let anonymous = viewer.user.is_none();
+    let own = || async {
+        let page = make(viewer.clone()).await?;
         let body = serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e))?;
-        return Ok(json_page(body.into(), false));
+        Ok(json_page(body.into(), false))
+    };
+    if viewer.moderator || viewer.admin {
+        return own().await;
     }
+    let key = format!("{}{}", base_url(req), req.uri());
     // A crowd asking for a page nobody has built yet waits for one build, not one each.
     let mut waited = false;
     loop {
-        match api.pages.lookup(&key) {
-            Lookup::Serve(body) => return Ok(json_page(body, true)),
+        match api.pages.lookup(&key, viewer.user) {
+            Lookup::Serve(body) => return Ok(json_page(body, anonymous)),
+            Lookup::Own => return own().await,
             Lookup::Wait(mut built) if !waited => {
                 waited = true;
                 let _ = tokio::time::timeout(FIRST_BUILD_WAIT, built.changed()).await;
@@ -191,15 +204,21 @@ where
             _ => break,
         }
     }
-    let built = match make().await {
-        Ok(page) => serde_json::to_vec(&page).map_err(|e| ApiError::internal(&e)),
+    let built = match make(Viewer::default()).await {
+        Ok(page) => serde_json::to_vec(&page)
+            .map(|body| (body, page.owners))
+            .map_err(|e| ApiError::internal(&e)),
         Err(e) => Err(e),
     };
     match built {
-        Ok(body) => {
+        Ok((body, owners)) => {
             let body = web::Bytes::from(body);
-            api.pages.put(key, body.clone());
-            Ok(json_page(body, true))
+            let mine = viewer.user.is_some_and(|u| owners.contains(&u));
+            api.pages.put(key, body.clone(), owners);
+            if mine {
+                return own().await;
+            }
+            Ok(json_page(body, anonymous))
         }
         Err(e) => {
             api.pages.abandon(&key);
@@ -330,7 +349,8 @@ pub async fn list(
             );
         }
     };
-    cached(&api, &user, &req, || async {
+    let (ctx, api, req, q) = (&ctx, &api, &req, &q);
+    cached(api, &viewer, req, |viewer| async move {
         let mut values: Vec<sea_orm::Value> = Vec::new();
         if popular {
             let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
@@ -380,11 +400,16 @@ pub async fn shorts(
     let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
     let filter = format!("{LISTED} AND v.is_short{after}");
     let viewer = Viewer::of(&user);
-    cached(&api, &user, &req, || {
+    let (ctx, api) = (&ctx, &api);
+    cached(api, &viewer, &req, |viewer| {
         let order = "v.published_at DESC, v.id DESC";
-        listing(
-            &ctx, &api, &req, &viewer, &filter, order, values, limit, by_time,
-        )
+        let (req, filter, values) = (&req, &filter, values.clone());
+        async move {
+            listing(
+                ctx, api, req, &viewer, filter, order, values, limit, by_time,
+            )
+            .await
+        }
     })
     .await
 }
@@ -642,44 +667,57 @@ mod tests {
     #[test]
     fn one_rebuild_while_others_get_the_stale_page() {
         let cache = PageCache::new(std::time::Duration::from_millis(50));
-        assert!(matches!(cache.lookup("k"), Lookup::Build));
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"));
-        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v1"));
+        assert!(matches!(cache.lookup("k", None), Lookup::Build));
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"), Vec::new());
+        assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         std::thread::sleep(std::time::Duration::from_millis(60));
         // Stale: the first request rebuilds, the next ones still get v1.
-        assert!(matches!(cache.lookup("k"), Lookup::Build));
-        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v1"));
+        assert!(matches!(cache.lookup("k", None), Lookup::Build));
+        assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         cache.abandon("k");
-        assert!(matches!(cache.lookup("k"), Lookup::Build));
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v2"));
-        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v2"));
+        assert!(matches!(cache.lookup("k", None), Lookup::Build));
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v2"), Vec::new());
+        assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v2"));
         // Too old to serve even while rebuilding.
         std::thread::sleep(std::time::Duration::from_millis(300));
-        assert!(matches!(cache.lookup("k"), Lookup::Build));
-        assert!(matches!(cache.lookup("k"), Lookup::Build));
+        assert!(matches!(cache.lookup("k", None), Lookup::Build));
+        assert!(matches!(cache.lookup("k", None), Lookup::Build));
     }
 
     #[tokio::test]
     async fn a_first_build_is_waited_for_not_repeated() {
         let cache = PageCache::new(std::time::Duration::from_secs(1));
-        assert!(matches!(cache.lookup("k"), Lookup::Build));
-        let Lookup::Wait(mut first) = cache.lookup("k") else {
+        assert!(matches!(cache.lookup("k", None), Lookup::Build));
+        let Lookup::Wait(mut first) = cache.lookup("k", None) else {
             panic!("a second request should wait for the first build")
         };
-        let Lookup::Wait(mut second) = cache.lookup("k") else {
+        let Lookup::Wait(mut second) = cache.lookup("k", None) else {
             panic!("so should a third")
         };
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"));
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"), Vec::new());
         first.changed().await.unwrap();
-        assert!(matches!(cache.lookup("k"), Lookup::Serve(b) if b == "v1"));
+        assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         // A failed first build wakes its waiters and lets the next request build.
-        assert!(matches!(cache.lookup("j"), Lookup::Build));
-        let Lookup::Wait(mut waiting) = cache.lookup("j") else {
+        assert!(matches!(cache.lookup("j", None), Lookup::Build));
+        let Lookup::Wait(mut waiting) = cache.lookup("j", None) else {
             panic!("waits")
         };
         cache.abandon("j");
         waiting.changed().await.unwrap();
-        assert!(matches!(cache.lookup("j"), Lookup::Build));
+        assert!(matches!(cache.lookup("j", None), Lookup::Build));
         second.changed().await.unwrap();
+    }
+
+    #[test]
+    fn an_owner_of_a_video_on_the_page_gets_their_own() {
+        let cache = PageCache::new(std::time::Duration::from_secs(1));
+        let (owner, other) = (Uuid::new_v4(), Uuid::new_v4());
+        assert!(matches!(cache.lookup("k", Some(other)), Lookup::Build));
+        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"), vec![owner]);
+        assert!(matches!(cache.lookup("k", Some(other)), Lookup::Serve(b) if b == "v1"));
+        assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
+        assert!(matches!(cache.lookup("k", Some(owner)), Lookup::Own));
+        // The owner's own build leaves the shared page as it was.
+        assert!(matches!(cache.lookup("k", Some(other)), Lookup::Serve(b) if b == "v1"));
     }
 }

@@ -201,6 +201,10 @@ pub struct VideoPage {
     pub items: Vec<VideoJson>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// Who owns each video on the page (not sent): a page shared between viewers is rebuilt
+    /// for a viewer who owns one of them, since owners see more of their videos.
+    #[serde(skip)]
+    pub owners: Vec<Uuid>,
 }
 
 /// Turns rows into a page: `rows` holds up to `limit + 1` rows, the extra one only telling
@@ -222,6 +226,7 @@ pub fn page(
     };
     let base = base_url(req);
     VideoPage {
+        owners: rows.iter().map(|r| r.owner_id).collect(),
         items: rows
             .into_iter()
             .map(|r| VideoJson::of(r, viewer, api, &base))

@@ -114,9 +114,10 @@ pub async fn search(
          ORDER BY m.rank DESC, m.id DESC",
         limit + 1
     );
-    cached(&api, &user, &req, || async {
-        let found = rows(&ctx, sql, values).await?;
-        Ok(page(found, limit, &Viewer::of(&user), &api, &req, |r| {
+    let (ctx, api, req, sql, values) = (&ctx, &api, &req, &sql, &values);
+    cached(api, &Viewer::of(&user), req, |viewer| async move {
+        let found = rows(ctx, sql.clone(), values.clone()).await?;
+        Ok(page(found, limit, &viewer, api, req, |r| {
             Cursor::Rank {
                 r: r.rank.unwrap_or(0.0),
                 id: r.id,
