@@ -88,6 +88,12 @@ async fn accounts_tokens_and_admin() {
         me.json::<serde_json::Value>().await.unwrap()["username"],
         "Мария"
     );
+    // Reads may reuse a token's lookup for a few seconds; a sign-out still ends it at once.
+    let catalog = |token: String| {
+        let req = c.get(format!("{base}/api/v1/videos")).bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(catalog(token.clone()).await, 200);
     let res = c
         .delete(format!("{base}/api/v1/auth/token"))
         .bearer_auth(&token)
@@ -102,6 +108,7 @@ async fn accounts_tokens_and_admin() {
         .await
         .unwrap();
     assert_eq!(me.status().as_u16(), 401);
+    assert_eq!(catalog(token.clone()).await, 401);
     let me = c
         .get(format!("{base}/api/v1/me"))
         .bearer_auth("kadr_forged")

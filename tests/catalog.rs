@@ -613,7 +613,9 @@ async fn visibility_tokens_search_views_moderation() {
     // served a few seconds stale while one request rebuilds them.
     assert!(search_as("кошки", Some(alice.clone())).await.is_empty());
     let deadline = Instant::now() + Duration::from_secs(8);
-    while !search("кошки").await.is_empty() || !search_as("кошки", Some(bob.clone())).await.is_empty() {
+    while !search("кошки").await.is_empty()
+        || !search_as("кошки", Some(bob.clone())).await.is_empty()
+    {
         assert!(Instant::now() < deadline, "stale search page kept");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

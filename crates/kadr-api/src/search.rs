@@ -117,11 +117,9 @@ pub async fn search(
     let (ctx, api, req, sql, values) = (&ctx, &api, &req, &sql, &values);
     cached(api, &Viewer::of(&user), req, |viewer| async move {
         let found = rows(ctx, sql.clone(), values.clone()).await?;
-        Ok(page(found, limit, &viewer, api, req, |r| {
-            Cursor::Rank {
-                r: r.rank.unwrap_or(0.0),
-                id: r.id,
-            }
+        Ok(page(found, limit, &viewer, api, req, |r| Cursor::Rank {
+            r: r.rank.unwrap_or(0.0),
+            id: r.id,
         }))
     })
     .await

@@ -378,6 +378,10 @@ pub struct AuthConfig {
     /// many behind NAT) gets five times as many.
     pub login_max_failures: u32,
     pub login_window_secs: u64,
+    /// How long a process may reuse a token lookup for reads (catalog, search, watch pages);
+    /// 0 = every request looks its token up. Sign-outs and role changes reach the process
+    /// that made them at once, other processes within this time.
+    pub cache_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -386,6 +390,7 @@ impl Default for AuthConfig {
             token_ttl_hours: 720,
             login_max_failures: 10,
             login_window_secs: 900,
+            cache_secs: 5,
         }
     }
 }

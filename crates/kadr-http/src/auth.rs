@@ -4,8 +4,11 @@
 //! stored. [`AuthUser`] requires a valid token (401 otherwise); [`MaybeUser`] accepts
 //! anonymous requests but still refuses a bad token.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -30,7 +33,8 @@ pub struct AuthUser {
     pub token_id: uuid::Uuid,
 }
 
-/// The caller, when a token was given.
+/// The caller, when a token was given. For reads: the token's lookup may be reused for
+/// `auth.cache_secs`.
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<AuthUser>);
 
@@ -74,19 +78,56 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Token lookups reused by reads ([`MaybeUser`]) for `auth.cache_secs`, process-wide (the
+/// services of `kadr all` share it), keyed by the token's hash.
+struct Reused {
+    at: Instant,
+    expires_at: chrono::DateTime<chrono::FixedOffset>,
+    user: AuthUser,
+}
+
+static REUSED: LazyLock<Mutex<HashMap<Vec<u8>, Reused>>> = LazyLock::new(Default::default);
+
+/// Most lookups kept; past it the table starts over.
+const REUSED_MAX: usize = 100_000;
+
+/// A revoked token: no longer reused by this process.
+pub fn forget_token(token_id: uuid::Uuid) {
+    if let Ok(mut r) = REUSED.lock() {
+        r.retain(|_, e| e.user.token_id != token_id);
+    }
+}
+
+/// A user whose role or standing changed: their tokens are looked up again.
+pub fn forget_user(user_id: uuid::Uuid) {
+    if let Ok(mut r) = REUSED.lock() {
+        r.retain(|_, e| e.user.user.id != user_id);
+    }
+}
+
 async fn lookup(ctx: &AppContext, token: &str) -> Result<AuthUser, ApiError> {
+    lookup_hash(ctx, token_hash(token)).await.map(|(u, _)| u)
+}
+
+async fn lookup_hash(
+    ctx: &AppContext,
+    hash: Vec<u8>,
+) -> Result<(AuthUser, chrono::DateTime<chrono::FixedOffset>), ApiError> {
     let now = chrono::Utc::now();
     let found = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .filter(api_token::Column::TokenHash.eq(hash))
         .find_also_related(user::Entity)
         .one(&ctx.db)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     match found {
-        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => Ok(AuthUser {
-            user: u,
-            token_id: t.id,
-        }),
+        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => Ok((
+            AuthUser {
+                user: u,
+                token_id: t.id,
+            },
+            t.expires_at,
+        )),
         Some((t, Some(_))) if t.revoked_at.is_none() => Err(unauthorized("the token has expired")),
         _ => Err(unauthorized("the token is not valid")),
     }
@@ -100,6 +141,45 @@ async fn authenticate(req: HttpRequest) -> Result<Option<AuthUser>, ApiError> {
         .app_data::<web::Data<AppContext>>()
         .ok_or_else(|| ApiError::internal(&"application context missing"))?;
     lookup(ctx, &token).await.map(Some)
+}
+
+/// [`authenticate`] for reads: a lookup of the same token younger than `auth.cache_secs` is
+/// reused (while the token has not expired).
+async fn authenticate_for_reading(req: HttpRequest) -> Result<Option<AuthUser>, ApiError> {
+    let Some(token) = bearer(&req)? else {
+        return Ok(None);
+    };
+    let ctx = req
+        .app_data::<web::Data<AppContext>>()
+        .ok_or_else(|| ApiError::internal(&"application context missing"))?;
+    let ttl = Duration::from_secs(ctx.config.auth.cache_secs);
+    let hash = token_hash(&token);
+    if !ttl.is_zero()
+        && let Ok(r) = REUSED.lock()
+        && let Some(e) = r.get(&hash)
+        && e.at.elapsed() < ttl
+        && e.expires_at > chrono::Utc::now()
+    {
+        return Ok(Some(e.user.clone()));
+    }
+    let at = Instant::now();
+    let (user, expires_at) = lookup_hash(ctx, hash.clone()).await?;
+    if !ttl.is_zero()
+        && let Ok(mut r) = REUSED.lock()
+    {
+        if r.len() >= REUSED_MAX {
+            r.clear();
+        }
+        r.insert(
+            hash,
+            Reused {
+                at,
+                expires_at,
+                user: user.clone(),
+            },
+        );
+    }
+    Ok(Some(user))
 }
 
 impl FromRequest for AuthUser {
@@ -122,6 +202,6 @@ impl FromRequest for MaybeUser {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(req).await.map(MaybeUser) })
+        Box::pin(async move { authenticate_for_reading(req).await.map(MaybeUser) })
     }
 }

@@ -402,6 +402,7 @@ async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpRespon
         .exec(&ctx.db)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    kadr_http::auth::forget_token(auth.token_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -446,6 +447,7 @@ async fn admin_update_user(
         .update(&ctx.db)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    kadr_http::auth::forget_user(updated.id);
     tracing::info!(admin = %auth.user.id, user = %updated.id, role = %updated.role, verified = updated.verified, "user updated by admin");
     Ok(HttpResponse::Ok().json(UserView::from(&updated)))
 }
