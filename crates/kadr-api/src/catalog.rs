@@ -40,13 +40,17 @@ pub struct PageCache {
 }
 
 struct CachedPage {
+    /// When `body` was built.
     at: std::time::Instant,
-    /// `None` while the first build of this page runs.
+    /// How long `body` is fresh: the cache's TTL, longer for a page that is slow to build.
+    ttl: std::time::Duration,
+    /// `None` until the first build of this page ends.
     body: Option<web::Bytes>,
     /// The owners of the page's videos.
     owners: Vec<Uuid>,
-    rebuilding: bool,
-    /// Wakes the requests waiting for the first build (a subscription is taken under the
+    /// When the build under way, if any, started.
+    building_since: Option<std::time::Instant>,
+    /// Wakes the requests waiting for the build under way (a subscription is taken under the
     /// lock, so no wake-up is missed).
     built: tokio::sync::watch::Sender<()>,
 }
@@ -57,15 +61,22 @@ const PAGE_CACHE_MAX: usize = 4_096;
 /// How much older than its TTL a page may be served while another request rebuilds it.
 const STALE_FACTOR: u32 = 5;
 
-/// How long a request waits for another's first build of the same page before building it too.
-const FIRST_BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A page is kept fresh at least this many times as long as its build took, so an expensive
+/// page (a common word's search over millions of videos) is not rebuilt every second.
+const BUILD_COST_FACTOR: u32 = 10;
+
+/// The longest a page is kept fresh.
+const MAX_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a request waits for another's build of the same page before building it too.
+const BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 enum Lookup {
     Serve(web::Bytes),
     Build,
     /// The asking viewer owns a video on the page: build one for them, leave the cache be.
     Own,
-    /// Another request is building this page for the first time.
+    /// Another request is building this page, and there is none recent enough to serve.
     Wait(tokio::sync::watch::Receiver<()>),
 }
 
@@ -77,50 +88,56 @@ impl PageCache {
         }
     }
 
+    /// What the request for page `key` by `user` does: serve a page, build it, or wait for
+    /// the build under way. Exactly one request builds a page at a time (unless a build
+    /// outlasts [`BUILD_WAIT`], when the next request takes it over).
     fn lookup(&self, key: &str, user: Option<Uuid>) -> Lookup {
         let Ok(mut e) = self.entries.lock() else {
             return Lookup::Build;
         };
-        let fresh = |p: &CachedPage| p.at.elapsed() < self.ttl;
-        let servable = |p: &CachedPage| p.rebuilding && p.at.elapsed() < self.ttl * STALE_FACTOR;
-        match e.get_mut(key) {
-            Some(p) => match &p.body {
-                Some(_) if user.is_some_and(|u| p.owners.contains(&u)) => Lookup::Own,
-                Some(body) if fresh(p) || servable(p) => Lookup::Serve(body.clone()),
-                None if servable(p) => Lookup::Wait(p.built.subscribe()),
-                _ => {
-                    p.rebuilding = true;
-                    if p.body.is_none() {
-                        // A first build that never finished: this request takes it over.
-                        p.at = std::time::Instant::now();
-                    }
-                    Lookup::Build
-                }
-            },
-            None => {
+        let now = std::time::Instant::now();
+        let Some(p) = e.get_mut(key) else {
+            if e.len() >= PAGE_CACHE_MAX {
+                let old = self.ttl * STALE_FACTOR;
+                e.retain(|_, p| p.at.elapsed() < old.max(p.ttl) || p.building_since.is_some());
                 if e.len() >= PAGE_CACHE_MAX {
-                    let old = self.ttl * STALE_FACTOR;
-                    e.retain(|_, p| p.at.elapsed() < old);
-                    if e.len() >= PAGE_CACHE_MAX {
-                        e.clear();
-                    }
+                    e.clear();
                 }
-                e.insert(
-                    key.to_owned(),
-                    CachedPage {
-                        at: std::time::Instant::now(),
-                        body: None,
-                        owners: Vec::new(),
-                        rebuilding: true,
-                        built: tokio::sync::watch::Sender::new(()),
-                    },
-                );
+            }
+            e.insert(
+                key.to_owned(),
+                CachedPage {
+                    at: now,
+                    ttl: self.ttl,
+                    body: None,
+                    owners: Vec::new(),
+                    building_since: Some(now),
+                    built: tokio::sync::watch::Sender::new(()),
+                },
+            );
+            return Lookup::Build;
+        };
+        if let Some(body) = &p.body {
+            if user.is_some_and(|u| p.owners.contains(&u)) {
+                return Lookup::Own;
+            }
+            let age = p.at.elapsed();
+            if age < p.ttl || (p.building_since.is_some() && age < p.ttl * STALE_FACTOR) {
+                return Lookup::Serve(body.clone());
+            }
+        }
+        match p.building_since {
+            Some(since) if since.elapsed() < BUILD_WAIT => Lookup::Wait(p.built.subscribe()),
+            _ => {
+                p.building_since = Some(now);
                 Lookup::Build
             }
         }
     }
 
-    fn put(&self, key: String, body: web::Bytes, owners: Vec<Uuid>) {
+    /// Keeps `body`, whose build took `took`.
+    fn put(&self, key: String, body: web::Bytes, owners: Vec<Uuid>, took: std::time::Duration) {
+        let ttl = (took * BUILD_COST_FACTOR).clamp(self.ttl, MAX_TTL.max(self.ttl));
         if let Ok(mut e) = self.entries.lock() {
             let built = match e.remove(&key) {
                 Some(p) => p.built,
@@ -131,25 +148,25 @@ impl PageCache {
                 key,
                 CachedPage {
                     at: std::time::Instant::now(),
+                    ttl,
                     body: Some(body),
                     owners,
-                    rebuilding: false,
+                    building_since: None,
                     built,
                 },
             );
         }
     }
 
-    /// A build failed: let the next request try (a first build's waiters try themselves).
+    /// A build failed: wake its waiters and let the next request try.
     fn abandon(&self, key: &str) {
         if let Ok(mut e) = self.entries.lock()
             && let Some(p) = e.get_mut(key)
         {
+            p.building_since = None;
             p.built.send_replace(());
             if p.body.is_none() {
                 e.remove(key);
-            } else {
-                p.rebuilding = false;
             }
         }
     }
@@ -191,7 +208,8 @@ where
         return own().await;
     }
     let key = format!("{}{}", base_url(req), req.uri());
-    // A crowd asking for a page nobody has built yet waits for one build, not one each.
+    // A crowd asking for a page with none recent enough to serve waits for one build, not one
+    // each.
     let mut waited = false;
     loop {
         match api.pages.lookup(&key, viewer.user) {
@@ -199,11 +217,12 @@ where
             Lookup::Own => return own().await,
             Lookup::Wait(mut built) if !waited => {
                 waited = true;
-                let _ = tokio::time::timeout(FIRST_BUILD_WAIT, built.changed()).await;
+                let _ = tokio::time::timeout(BUILD_WAIT, built.changed()).await;
             }
             _ => break,
         }
     }
+    let started = std::time::Instant::now();
     let built = match make(Viewer::default()).await {
         Ok(page) => serde_json::to_vec(&page)
             .map(|body| (body, page.owners))
@@ -214,7 +233,7 @@ where
         Ok((body, owners)) => {
             let body = web::Bytes::from(body);
             let mine = viewer.user.is_some_and(|u| owners.contains(&u));
-            api.pages.put(key, body.clone(), owners);
+            api.pages.put(key, body.clone(), owners, started.elapsed());
             if mine {
                 return own().await;
             }
@@ -664,11 +683,18 @@ pub async fn my_videos(
 mod tests {
     use super::*;
 
+    const ZERO: std::time::Duration = std::time::Duration::ZERO;
+
     #[test]
     fn one_rebuild_while_others_get_the_stale_page() {
         let cache = PageCache::new(std::time::Duration::from_millis(50));
         assert!(matches!(cache.lookup("k", None), Lookup::Build));
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"), Vec::new());
+        cache.put(
+            "k".to_owned(),
+            web::Bytes::from_static(b"v1"),
+            Vec::new(),
+            ZERO,
+        );
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         std::thread::sleep(std::time::Duration::from_millis(60));
         // Stale: the first request rebuilds, the next ones still get v1.
@@ -676,12 +702,25 @@ mod tests {
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         cache.abandon("k");
         assert!(matches!(cache.lookup("k", None), Lookup::Build));
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v2"), Vec::new());
+        cache.put(
+            "k".to_owned(),
+            web::Bytes::from_static(b"v2"),
+            Vec::new(),
+            ZERO,
+        );
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v2"));
-        // Too old to serve even while rebuilding.
+        // Too old to serve even while rebuilding: one request rebuilds, the others wait for it.
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert!(matches!(cache.lookup("k", None), Lookup::Build));
-        assert!(matches!(cache.lookup("k", None), Lookup::Build));
+        assert!(matches!(cache.lookup("k", None), Lookup::Wait(_)));
+        assert!(matches!(cache.lookup("k", None), Lookup::Wait(_)));
+        cache.put(
+            "k".to_owned(),
+            web::Bytes::from_static(b"v3"),
+            Vec::new(),
+            ZERO,
+        );
+        assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v3"));
     }
 
     #[tokio::test]
@@ -694,7 +733,12 @@ mod tests {
         let Lookup::Wait(mut second) = cache.lookup("k", None) else {
             panic!("so should a third")
         };
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"), Vec::new());
+        cache.put(
+            "k".to_owned(),
+            web::Bytes::from_static(b"v1"),
+            Vec::new(),
+            ZERO,
+        );
         first.changed().await.unwrap();
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         // A failed first build wakes its waiters and lets the next request build.
@@ -713,11 +757,40 @@ mod tests {
         let cache = PageCache::new(std::time::Duration::from_secs(1));
         let (owner, other) = (Uuid::new_v4(), Uuid::new_v4());
         assert!(matches!(cache.lookup("k", Some(other)), Lookup::Build));
-        cache.put("k".to_owned(), web::Bytes::from_static(b"v1"), vec![owner]);
+        cache.put(
+            "k".to_owned(),
+            web::Bytes::from_static(b"v1"),
+            vec![owner],
+            ZERO,
+        );
         assert!(matches!(cache.lookup("k", Some(other)), Lookup::Serve(b) if b == "v1"));
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         assert!(matches!(cache.lookup("k", Some(owner)), Lookup::Own));
         // The owner's own build leaves the shared page as it was.
         assert!(matches!(cache.lookup("k", Some(other)), Lookup::Serve(b) if b == "v1"));
+    }
+
+    #[test]
+    fn a_page_slow_to_build_is_kept_longer() {
+        let cache = PageCache::new(std::time::Duration::from_millis(20));
+        assert!(matches!(cache.lookup("slow", None), Lookup::Build));
+        let took = std::time::Duration::from_millis(10);
+        cache.put(
+            "slow".to_owned(),
+            web::Bytes::from_static(b"s"),
+            Vec::new(),
+            took,
+        );
+        assert!(matches!(cache.lookup("fast", None), Lookup::Build));
+        cache.put(
+            "fast".to_owned(),
+            web::Bytes::from_static(b"f"),
+            Vec::new(),
+            ZERO,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        // Past the cache's TTL, within ten times the slow build.
+        assert!(matches!(cache.lookup("slow", None), Lookup::Serve(b) if b == "s"));
+        assert!(matches!(cache.lookup("fast", None), Lookup::Build));
     }
 }
