@@ -30,10 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Catalog and search pages (the front page above all) are the same for every viewer who
 /// neither moderates nor owns a video on them: each is kept for a second, so a crowd on the
-/// front page costs one query a second, not one per request. When a page turns stale, one
-/// request rebuilds it while the others are still served the previous page (never older than
-/// a few seconds), so there is no stampede of identical queries. Moderators, and owners of a
-/// video on the page, get a page built for them (they see its moderation state).
+/// front page costs one query a second, not one per request (a page slow to build is kept
+/// longer). When a page turns stale, one request rebuilds it while the others are still
+/// served the previous page, or wait for the build when that page is too old; so there is no
+/// stampede of identical queries. Moderators, and owners of a video on the page, get a page
+/// built for them (they see its moderation state).
 pub struct PageCache {
     ttl: std::time::Duration,
     entries: std::sync::Mutex<std::collections::HashMap<String, CachedPage>>,
