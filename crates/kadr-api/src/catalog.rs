@@ -389,7 +389,7 @@ pub async fn list(
             let filter = format!("{LISTED}{after}");
             let order = "v.view_count DESC, v.id DESC";
             listing(
-                &ctx, &api, &req, &viewer, &filter, order, values, limit, by_views,
+                ctx, api, req, &viewer, &filter, order, values, limit, by_views,
             )
             .await
         } else {
@@ -397,7 +397,7 @@ pub async fn list(
             let filter = format!("{LISTED}{after}");
             let order = "v.published_at DESC, v.id DESC";
             listing(
-                &ctx, &api, &req, &viewer, &filter, order, values, limit, by_time,
+                ctx, api, req, &viewer, &filter, order, values, limit, by_time,
             )
             .await
         }
