@@ -119,30 +119,27 @@ export async function playsPast(page: Page, secs: number, root = "video"): Promi
 /** The server's upload limit (KADR_UPLOAD__MAX_SIZE_BYTES in server.ts). */
 export const MAX_UPLOAD = 64 * 1024 * 1024;
 
-/** A real video over 16 MiB (three seconds of lossless noise), so the upload page sends it in
- * two tus chunks. */
-export function bigClip(dir: string): string {
+/** A clip made with the ffmpeg CLI from lavfi `video` and a tone, `secs` long. */
+function lavfiClip(dir: string, name: string, video: string, secs: number, codec: string[]): string {
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, "noise.mp4");
+  const out = join(dir, name);
   execFileSync("ffmpeg", [
     "-y", "-loglevel", "error",
-    "-f", "lavfi", "-i", "nullsrc=s=640x480:r=15,geq=lum='random(1)*255':cb=128:cr=128",
+    "-f", "lavfi", "-i", video,
     "-f", "lavfi", "-i", "sine=frequency=440",
-    "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-shortest", out,
+    "-t", String(secs), "-c:v", "libx264", ...codec, "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out,
   ]);
   return out;
 }
 
-/** A vertical test clip (lavfi test pattern and tone), made with the ffmpeg CLI. */
+/** A real video over 16 MiB (three seconds of lossless noise), so the upload page sends it in
+ * two tus chunks. */
+export function bigClip(dir: string): string {
+  const noise = "nullsrc=s=640x480:r=15,geq=lum='random(1)*255':cb=128:cr=128";
+  return lavfiClip(dir, "noise.mp4", noise, 3, ["-preset", "ultrafast", "-qp", "0"]);
+}
+
+/** A vertical test clip (lavfi test pattern and tone). */
 export function verticalClip(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, "vertical.mp4");
-  execFileSync("ffmpeg", [
-    "-y", "-loglevel", "error",
-    "-f", "lavfi", "-i", "testsrc2=size=360x640:rate=30",
-    "-f", "lavfi", "-i", "sine=frequency=440",
-    "-t", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out,
-  ]);
-  return out;
+  return lavfiClip(dir, "vertical.mp4", "testsrc2=size=360x640:rate=30", 6, []);
 }

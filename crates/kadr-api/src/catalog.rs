@@ -686,16 +686,21 @@ mod tests {
 
     const ZERO: std::time::Duration = std::time::Duration::ZERO;
 
+    /// Keeps a page with no owners that took no time to build.
+    fn keep(cache: &PageCache, key: &str, body: &'static [u8]) {
+        cache.put(
+            key.to_owned(),
+            web::Bytes::from_static(body),
+            Vec::new(),
+            ZERO,
+        );
+    }
+
     #[test]
     fn one_rebuild_while_others_get_the_stale_page() {
         let cache = PageCache::new(std::time::Duration::from_millis(50));
         assert!(matches!(cache.lookup("k", None), Lookup::Build));
-        cache.put(
-            "k".to_owned(),
-            web::Bytes::from_static(b"v1"),
-            Vec::new(),
-            ZERO,
-        );
+        keep(&cache, "k", b"v1");
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         std::thread::sleep(std::time::Duration::from_millis(60));
         // Stale: the first request rebuilds, the next ones still get v1.
@@ -703,24 +708,14 @@ mod tests {
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         cache.abandon("k");
         assert!(matches!(cache.lookup("k", None), Lookup::Build));
-        cache.put(
-            "k".to_owned(),
-            web::Bytes::from_static(b"v2"),
-            Vec::new(),
-            ZERO,
-        );
+        keep(&cache, "k", b"v2");
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v2"));
         // Too old to serve even while rebuilding: one request rebuilds, the others wait for it.
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert!(matches!(cache.lookup("k", None), Lookup::Build));
         assert!(matches!(cache.lookup("k", None), Lookup::Wait(_)));
         assert!(matches!(cache.lookup("k", None), Lookup::Wait(_)));
-        cache.put(
-            "k".to_owned(),
-            web::Bytes::from_static(b"v3"),
-            Vec::new(),
-            ZERO,
-        );
+        keep(&cache, "k", b"v3");
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v3"));
     }
 
@@ -734,12 +729,7 @@ mod tests {
         let Lookup::Wait(mut second) = cache.lookup("k", None) else {
             panic!("so should a third")
         };
-        cache.put(
-            "k".to_owned(),
-            web::Bytes::from_static(b"v1"),
-            Vec::new(),
-            ZERO,
-        );
+        keep(&cache, "k", b"v1");
         first.changed().await.unwrap();
         assert!(matches!(cache.lookup("k", None), Lookup::Serve(b) if b == "v1"));
         // A failed first build wakes its waiters and lets the next request build.
@@ -783,12 +773,7 @@ mod tests {
             took,
         );
         assert!(matches!(cache.lookup("fast", None), Lookup::Build));
-        cache.put(
-            "fast".to_owned(),
-            web::Bytes::from_static(b"f"),
-            Vec::new(),
-            ZERO,
-        );
+        keep(&cache, "fast", b"f");
         std::thread::sleep(std::time::Duration::from_millis(40));
         // Past the cache's TTL, within ten times the slow build.
         assert!(matches!(cache.lookup("slow", None), Lookup::Serve(b) if b == "s"));

@@ -105,11 +105,7 @@ pub fn forget_user(user_id: uuid::Uuid) {
     }
 }
 
-async fn lookup(ctx: &AppContext, token: &str) -> Result<AuthUser, ApiError> {
-    lookup_hash(ctx, token_hash(token)).await.map(|(u, _)| u)
-}
-
-async fn lookup_hash(
+async fn lookup(
     ctx: &AppContext,
     hash: Vec<u8>,
 ) -> Result<(AuthUser, chrono::DateTime<chrono::FixedOffset>), ApiError> {
@@ -133,26 +129,20 @@ async fn lookup_hash(
     }
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Option<AuthUser>, ApiError> {
+/// The caller of `req`, if it gave a token. With `reuse` (reads), a lookup of the same token
+/// younger than `auth.cache_secs` is reused while the token has not expired.
+async fn authenticate(req: HttpRequest, reuse: bool) -> Result<Option<AuthUser>, ApiError> {
     let Some(token) = bearer(&req)? else {
         return Ok(None);
     };
     let ctx = req
         .app_data::<web::Data<AppContext>>()
         .ok_or_else(|| ApiError::internal(&"application context missing"))?;
-    lookup(ctx, &token).await.map(Some)
-}
-
-/// [`authenticate`] for reads: a lookup of the same token younger than `auth.cache_secs` is
-/// reused (while the token has not expired).
-async fn authenticate_for_reading(req: HttpRequest) -> Result<Option<AuthUser>, ApiError> {
-    let Some(token) = bearer(&req)? else {
-        return Ok(None);
+    let ttl = if reuse {
+        Duration::from_secs(ctx.config.auth.cache_secs)
+    } else {
+        Duration::ZERO
     };
-    let ctx = req
-        .app_data::<web::Data<AppContext>>()
-        .ok_or_else(|| ApiError::internal(&"application context missing"))?;
-    let ttl = Duration::from_secs(ctx.config.auth.cache_secs);
     let hash = token_hash(&token);
     if !ttl.is_zero()
         && let Ok(r) = REUSED.lock()
@@ -163,7 +153,7 @@ async fn authenticate_for_reading(req: HttpRequest) -> Result<Option<AuthUser>, 
         return Ok(Some(e.user.clone()));
     }
     let at = Instant::now();
-    let (user, expires_at) = lookup_hash(ctx, hash.clone()).await?;
+    let (user, expires_at) = lookup(ctx, hash.clone()).await?;
     if !ttl.is_zero()
         && let Ok(mut r) = REUSED.lock()
     {
@@ -189,7 +179,7 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            authenticate(req)
+            authenticate(req, false)
                 .await?
                 .ok_or_else(|| unauthorized("no bearer token was given"))
         })
@@ -202,6 +192,6 @@ impl FromRequest for MaybeUser {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate_for_reading(req).await.map(MaybeUser) })
+        Box::pin(async move { authenticate(req, true).await.map(MaybeUser) })
     }
 }
