@@ -50,6 +50,23 @@ async fn decide(base: &str, token: &str, id: &str, what: &str, reason: Option<&s
     v
 }
 
+/// Every item of the listing at `url` (which has a query already), one per page, following
+/// the cursors.
+async fn walk(url: &str, token: Option<&str>) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut next = format!("{url}&limit=1");
+    loop {
+        let (status, page) = get_json(&next, token).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(ids(&page).len() <= 1);
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => next = format!("{url}&limit=1&cursor={c}"),
+            None => return seen,
+        }
+    }
+}
+
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -358,6 +375,9 @@ async fn visibility_tokens_search_views_moderation() {
         queued.contains(&pending) && !queued.contains(&private),
         "{queue}"
     );
+    // Oldest first, page by page.
+    let queue_url = format!("{base}/api/v1/moderation/queue?");
+    assert_eq!(walk(&queue_url, Some(&carol)).await, queued);
     assert_eq!(
         get_json(&format!("{base}/api/v1/moderation/queue"), Some(&bob))
             .await
@@ -662,18 +682,7 @@ async fn visibility_tokens_search_views_moderation() {
     decide(base, &admin, &pending, "approve", None).await;
     let (_, shorts) = get_json(&format!("{base}/api/v1/shorts"), None).await;
     assert_eq!(ids(&shorts), std::slice::from_ref(&public));
-    let mut seen = Vec::new();
-    let mut url = format!("{base}/api/v1/videos?limit=1");
-    loop {
-        let (status, page) = get_json(&url, None).await;
-        assert_eq!(status, 200);
-        assert!(ids(&page).len() <= 1);
-        seen.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(c) => url = format!("{base}/api/v1/videos?limit=1&cursor={c}"),
-            None => break,
-        }
-    }
+    let seen = walk(&format!("{base}/api/v1/videos?sort=new"), None).await;
     assert_eq!(
         seen,
         [pending.clone(), public.clone()],
@@ -681,6 +690,16 @@ async fn visibility_tokens_search_views_moderation() {
     );
     let (_, popular) = get_json(&format!("{base}/api/v1/videos?sort=popular"), None).await;
     assert_eq!(ids(&popular)[0], public, "the viewed one first");
+    let popular_url = format!("{base}/api/v1/videos?sort=popular");
+    assert_eq!(walk(&popular_url, None).await, ids(&popular));
+    // A cursor handed out by another listing is refused.
+    let (_, newest) = get_json(&format!("{base}/api/v1/videos?limit=1"), None).await;
+    let by_time = newest["next_cursor"].as_str().unwrap();
+    let (status, problem) = get_json(&format!("{popular_url}&cursor={by_time}"), None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
     let (status, problem) = get_json(&format!("{base}/api/v1/videos?cursor=bogus"), None).await;
     assert_eq!(
         (status, problem["code"].as_str()),

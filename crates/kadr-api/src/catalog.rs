@@ -323,29 +323,13 @@ fn by_created(r: &VideoRow) -> Cursor {
     }
 }
 
-/// `AND (col, v.id) < ($n, $n+1)` for a time cursor, pushing its values.
+/// ` AND (col, v.id) < (…)`: the page after a time cursor, newest first.
 fn time_after(
     cursor: Option<&str>,
     col: &str,
     values: &mut Vec<sea_orm::Value>,
 ) -> Result<String, ApiError> {
-    match cursor.map(Cursor::decode).transpose()? {
-        None => Ok(String::new()),
-        Some(Cursor::Time { t, id }) => {
-            values.push(t.into());
-            values.push(id.into());
-            Ok(format!(
-                " AND ({col}, v.id) < (${}, ${})",
-                values.len() - 1,
-                values.len()
-            ))
-        }
-        Some(_) => Err(wrong_cursor()),
-    }
-}
-
-pub(crate) fn wrong_cursor() -> ApiError {
-    ApiError::bad_request("invalid_cursor", "The cursor is for another listing").field("cursor")
+    Cursor::after(cursor, "time", col, "v.id", "<", values)
 }
 
 /// The catalog: listed videos, newest or most viewed first.
@@ -373,15 +357,14 @@ pub async fn list(
     cached(api, &viewer, req, |viewer| async move {
         let mut values: Vec<sea_orm::Value> = Vec::new();
         if popular {
-            let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
-                None => String::new(),
-                Some(Cursor::Views { n, id }) => {
-                    values.push(n.into());
-                    values.push(id.into());
-                    " AND (v.view_count, v.id) < ($1, $2)".to_owned()
-                }
-                Some(_) => return Err(wrong_cursor()),
-            };
+            let after = Cursor::after(
+                q.cursor.as_deref(),
+                "views",
+                "v.view_count",
+                "v.id",
+                "<",
+                &mut values,
+            )?;
             let by_views = |r: &VideoRow| Cursor::Views {
                 n: r.view_count,
                 id: r.id,

@@ -25,6 +25,50 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
+    /// The kind's name: what a listing sorts by.
+    fn kind(&self) -> &'static str {
+        match self {
+            Cursor::Time { .. } => "time",
+            Cursor::Views { .. } => "views",
+            Cursor::Rank { .. } => "rank",
+        }
+    }
+
+    /// The condition ` AND ({key}, {id}) {op} ($n, $n+1)` for the page after `given` (empty on
+    /// the first page), binding the cursor's sort key and id after `values`. A cursor of
+    /// another kind than `kind` (handed out by another listing) is refused.
+    pub fn after(
+        given: Option<&str>,
+        kind: &str,
+        key: &str,
+        id: &str,
+        op: &str,
+        values: &mut Vec<sea_orm::Value>,
+    ) -> Result<String, ApiError> {
+        let Some(c) = given.map(Cursor::decode).transpose()? else {
+            return Ok(String::new());
+        };
+        if c.kind() != kind {
+            return Err(ApiError::bad_request(
+                "invalid_cursor",
+                "The cursor is for another listing",
+            )
+            .field("cursor"));
+        }
+        let (sort, last) = match c {
+            Cursor::Time { t, id } => (t.into(), id),
+            Cursor::Views { n, id } => (n.into(), id),
+            Cursor::Rank { r, id } => (r.into(), id),
+        };
+        values.push(sort);
+        values.push(last.into());
+        Ok(format!(
+            " AND ({key}, {id}) {op} (${}, ${})",
+            values.len() - 1,
+            values.len()
+        ))
+    }
+
     pub fn decode(s: &str) -> Result<Cursor, ApiError> {
         URL_SAFE_NO_PAD
             .decode(s)
@@ -68,5 +112,32 @@ mod tests {
         assert_eq!(Cursor::decode(&t.encode()).unwrap(), t);
         assert_eq!(Cursor::decode("!!").unwrap_err().code, "invalid_cursor");
         assert_eq!(Cursor::decode("e30").unwrap_err().code, "invalid_cursor");
+    }
+
+    #[test]
+    fn after_binds_the_key_and_refuses_another_listings_cursor() {
+        let mut values = vec![sea_orm::Value::from(1)];
+        let views = Cursor::Views {
+            n: 7,
+            id: Uuid::from_u128(9),
+        }
+        .encode();
+        let sql = Cursor::after(
+            Some(&views),
+            "views",
+            "v.view_count",
+            "v.id",
+            "<",
+            &mut values,
+        );
+        assert_eq!(sql.unwrap(), " AND (v.view_count, v.id) < ($2, $3)");
+        assert_eq!(values.len(), 3);
+        assert_eq!(
+            Cursor::after(None, "views", "k", "i", "<", &mut values).unwrap(),
+            ""
+        );
+        let err = Cursor::after(Some(&views), "time", "k", "i", "<", &mut values).unwrap_err();
+        assert_eq!(err.code, "invalid_cursor");
+        assert_eq!(values.len(), 3);
     }
 }

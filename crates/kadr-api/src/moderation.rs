@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::catalog::{PageQuery, listing, private_page, visible_row, wrong_cursor};
+use crate::catalog::{PageQuery, listing, private_page, visible_row};
 use crate::cursor::{self, Cursor};
 use crate::model::{VideoJson, VideoPage, stmt};
 use crate::visibility::Viewer;
@@ -55,15 +55,15 @@ pub async fn queue(
     require_moderator(&auth)?;
     let limit = cursor::limit(q.limit)?;
     let mut values: Vec<sea_orm::Value> = Vec::new();
-    let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
-        None => String::new(),
-        Some(Cursor::Time { t, id }) => {
-            values.push(t.into());
-            values.push(id.into());
-            " AND (v.created_at, v.id) > ($1, $2)".to_owned()
-        }
-        Some(_) => return Err(wrong_cursor()),
-    };
+    // Oldest first.
+    let after = Cursor::after(
+        q.cursor.as_deref(),
+        "time",
+        "v.created_at",
+        "v.id",
+        ">",
+        &mut values,
+    )?;
     let private = if auth.user.is_admin() {
         ""
     } else {

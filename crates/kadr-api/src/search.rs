@@ -14,7 +14,7 @@ use kadr_http::{ApiError, AppContext};
 use serde::Deserialize;
 
 use crate::Api;
-use crate::catalog::{cached, rows, wrong_cursor};
+use crate::catalog::{cached, rows};
 use crate::cursor::{self, Cursor};
 use crate::model::{COLUMNS, NO_RANK, VideoPage, page};
 use crate::visibility::{LISTED, Viewer};
@@ -88,15 +88,14 @@ pub async fn search(
     }
     let candidates = ctx.config.api.search_candidates;
     let mut values: Vec<sea_orm::Value> = Vec::new();
-    let after = match q.cursor.as_deref().map(Cursor::decode).transpose()? {
-        None => String::new(),
-        Some(Cursor::Rank { r, id }) => {
-            values.push(r.into());
-            values.push(id.into());
-            " WHERE (m.rank < $1 OR (m.rank = $1 AND m.id < $2))".to_owned()
-        }
-        Some(_) => return Err(wrong_cursor()),
-    };
+    let after = Cursor::after(
+        q.cursor.as_deref(),
+        "rank",
+        "m.rank",
+        "m.id",
+        "<",
+        &mut values,
+    )?;
     let (query, words_values) = tsquery(&words, values.len() + 1);
     values.extend(words_values);
     let columns = COLUMNS.replace(NO_RANK, "m.rank AS rank");
@@ -108,7 +107,7 @@ pub async fn search(
              ORDER BY v.published_at DESC, v.id DESC LIMIT {candidates}
          ),
          ranked AS (SELECT candidates.id, ts_rank(candidates.search, q.q) AS rank FROM candidates, q),
-         m AS (SELECT m.id, m.rank FROM ranked m{after} ORDER BY m.rank DESC, m.id DESC LIMIT {})
+         m AS (SELECT m.id, m.rank FROM ranked m WHERE TRUE{after} ORDER BY m.rank DESC, m.id DESC LIMIT {})
          SELECT {columns} FROM m
              JOIN videos v ON v.id = m.id JOIN channels c ON c.id = v.channel_id
          ORDER BY m.rank DESC, m.id DESC",
