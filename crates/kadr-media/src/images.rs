@@ -180,6 +180,17 @@ impl ImageTap {
         let h = even(f64::from(f.height()) * f64::from(TILE_WIDTH) / f64::from(f.width()));
         let tile = to_rgb(&mut self.tile_scaler, f, TILE_WIDTH, h)?;
         self.pictures.tiles.push((secs, tile));
+        // The interval was chosen from the duration the header claims; a file longer than it
+        // said would keep every tile. Past twice the budget, every other one goes and the
+        // interval doubles, so the storyboard stays bounded whatever the input.
+        if self.pictures.tiles.len() as f64 > 2.0 * MAX_TILES {
+            let mut i = 0usize;
+            self.pictures.tiles.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.every *= 2.0;
+        }
         Ok(())
     }
 }

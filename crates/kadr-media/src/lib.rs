@@ -5,6 +5,7 @@
 pub mod fmp4;
 pub mod hls;
 pub mod images;
+pub mod input;
 pub mod plan;
 pub mod probe;
 pub mod transcode;

@@ -121,34 +121,10 @@ fn bit_depth(pixel_format: &str) -> u8 {
     8
 }
 
-/// Reads what `input` (a path or a URL FFmpeg can open) holds.
+/// Reads what `input` (a local file) holds, opened under [`crate::input`]'s whitelists.
+/// Nothing is decoded here, so no pixel limit applies yet: [`check_limits`] follows.
 pub fn probe(input: &Path) -> Result<Probe, MediaError> {
-    crate::init()?;
-    // A URL (a presigned S3 link) is FFmpeg's to open; a file is checked first.
-    if !input.to_string_lossy().contains("://") {
-        match std::fs::metadata(input) {
-            Ok(meta) if meta.len() == 0 => {
-                return Err(MediaError::input("empty_file", "The file is empty"));
-            }
-            Ok(_) => {}
-            // Our fault (the original went missing), not the input's.
-            Err(e) => {
-                return Err(MediaError::Internal(format!(
-                    "input {}: {e}",
-                    input.display()
-                )));
-            }
-        }
-    }
-    let mut ctx = ffmpeg::format::input(input).map_err(|e| match e {
-        ffmpeg::Error::InvalidData => {
-            MediaError::input("not_a_video", "The file is not a video FFmpeg can read")
-        }
-        other => MediaError::input(
-            "not_a_video",
-            format!("The file cannot be read as a video: {other}"),
-        ),
-    })?;
+    let mut ctx = crate::input::open(input, None)?;
     let container = ctx.format().name().to_owned();
     let streams = ctx.streams().count();
     let duration_secs = if ctx.duration() > 0 {
@@ -166,15 +142,15 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
                 .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
         })
         .ok_or_else(|| MediaError::input("no_video_stream", "The file has no video stream"))?;
-    let codec_ctx = ffmpeg::codec::Context::from_parameters(vstream.parameters())
-        .map_err(|e| MediaError::Internal(format!("codec parameters: {e}")))?;
-    let codec_name = codec_ctx.id().name().to_owned();
-    let decoder = codec_ctx.decoder().video().map_err(|_| {
-        MediaError::input(
-            "unsupported_codec",
-            format!("The video codec {codec_name} cannot be decoded"),
-        )
-    })?;
+    let codec_name = vstream.parameters().id().name().to_owned();
+    let decoder = crate::input::open_decoder(vstream.parameters(), u64::MAX, false)?
+        .video()
+        .map_err(|_| {
+            MediaError::input(
+                "unsupported_codec",
+                format!("The video codec {codec_name} cannot be decoded"),
+            )
+        })?;
     let pixel_format = format!("{:?}", decoder.format()).to_lowercase();
     let rotation = vstream
         .side_data()
@@ -199,9 +175,11 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
         .streams()
         .find(|s| s.parameters().medium() == MediaType::Audio)
         .and_then(|s| {
-            let c = ffmpeg::codec::Context::from_parameters(s.parameters()).ok()?;
-            let name = c.id().name().to_owned();
-            let a = c.decoder().audio().ok()?;
+            let name = s.parameters().id().name().to_owned();
+            let a = crate::input::open_decoder(s.parameters(), u64::MAX, false)
+                .ok()?
+                .audio()
+                .ok()?;
             Some(AudioStream {
                 index: s.index(),
                 codec: name,

@@ -22,7 +22,7 @@ use crate::MediaError;
 use crate::hls::{RungOutput, read_rung_dir};
 use crate::images::{ImageTap, Images, Pictures};
 use crate::plan::Rung;
-use crate::probe::Probe;
+use crate::probe::{Limits, Probe};
 
 /// Encoding settings shared by every rung.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct Settings {
     pub preset: String,
     pub crf: u8,
     pub audio_kbps: u32,
+    /// Checked on what is decoded, whatever the headers claimed.
+    pub limits: Limits,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             preset: "veryfast".to_owned(),
             crf: 23,
             audio_kbps: 128,
+            limits: Limits::default(),
         }
     }
 }
@@ -69,6 +72,16 @@ enum ToCascade {
 
 fn internal(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + '_ {
     move |e| MediaError::Internal(format!("{what}: {e}"))
+}
+
+/// Decoding, filtering and scaling fail on what the input holds: its fault, never retried.
+fn undecodable(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + '_ {
+    move |e| {
+        MediaError::input(
+            "undecodable",
+            format!("The video cannot be decoded ({what}: {e})"),
+        )
+    }
 }
 
 /// What a transcode produced.
@@ -193,34 +206,25 @@ fn decode(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<f64, MediaError> {
     // The interrupt callback lets a cancel stop FFmpeg even inside a blocking read.
-    let interrupt = Arc::clone(cancel);
-    let mut ictx =
-        ffmpeg::format::input_with_interrupt(input, move || interrupt.load(Ordering::Relaxed))
-            .map_err(|e| {
-                if cancel.load(Ordering::Relaxed) {
-                    MediaError::Cancelled
-                } else {
-                    MediaError::input("not_a_video", format!("The file cannot be read: {e}"))
-                }
-            })?;
+    let ictx = crate::input::open(input, Some(Arc::clone(cancel)));
+    let mut ictx = ictx?;
+    let limits = &settings.limits;
     let vindex = probe.video.index;
     let vstream = ictx
         .stream(vindex)
         .ok_or_else(|| MediaError::Internal("the probed video stream is gone".to_owned()))?;
     let vtb = vstream.time_base();
-    let mut vctx = codec::Context::from_parameters(vstream.parameters())
-        .map_err(internal("video parameters"))?;
-    vctx.set_threading(codec::threading::Config::count(0));
-    let mut vdec = vctx.decoder().video().map_err(|e| {
-        MediaError::input(
-            "unsupported_codec",
-            format!("The video cannot be decoded: {e}"),
-        )
-    })?;
-    let mut vfilter = video_filter(&vdec, vtb, probe.video.rotation)?;
+    let mut vdec = crate::input::open_decoder(vstream.parameters(), limits.max_pixels, true)?
+        .video()
+        .map_err(|e| {
+            MediaError::input(
+                "unsupported_codec",
+                format!("The video cannot be decoded: {e}"),
+            )
+        })?;
 
     let mut audio = match &probe.audio {
-        Some(a) => match AudioChain::new(&ictx, a.index, settings.audio_kbps) {
+        Some(a) => match AudioChain::new(&ictx, a.index, settings.audio_kbps, limits.max_pixels) {
             Ok(chain) => Some(chain),
             Err(e) => {
                 tracing::warn!(error = %e, "audio cannot be decoded; the ladder will be silent");
@@ -241,11 +245,18 @@ fn decode(
     let mut video = VideoPath {
         keys: KeyframeClock::new(settings.gop_secs, settings.first_segment_secs),
         tb: vtb,
-        filter: vfilter.take(),
+        rotation: probe.video.rotation,
+        fps: if probe.video.fps > 0.0 {
+            probe.video.fps
+        } else {
+            25.0
+        },
+        filter: None,
         cascade,
         first_secs: None,
         last_secs: 0.0,
         frames: 0,
+        guard: DecodedLimits::new(limits),
     };
     let mut bad_packets = 0u64;
     for (stream, packet) in ictx.packets() {
@@ -254,6 +265,8 @@ fn decode(
         }
         if stream.index() == vindex {
             if vdec.send_packet(&packet).is_err() {
+                // A decoder refusing a picture over `max_pixels` leaves its size behind.
+                video.guard.pixels(vdec.width(), vdec.height())?;
                 bad_packets += 1;
                 continue;
             }
@@ -263,6 +276,7 @@ fn decode(
             && stream.index() == a.index
         {
             a.push(&packet, encoders)?;
+            video.guard.audio(a.end_secs)?;
         }
     }
     let _ = vdec.send_eof();
@@ -303,39 +317,169 @@ fn decode(
 struct VideoPath<'a> {
     keys: KeyframeClock,
     tb: Rational,
-    filter: Option<filter::Graph>,
+    rotation: u32,
+    /// The stream's frame rate, to time pictures that come without timestamps.
+    fps: f64,
+    /// Rotation and conversion, built for the shape of the pictures it is fed; rebuilt when
+    /// that changes mid-stream (phones do this).
+    filter: Option<(Shape, filter::Graph)>,
     cascade: &'a SyncSender<ToCascade>,
     first_secs: Option<f64>,
     last_secs: f64,
     frames: u64,
+    guard: DecodedLimits,
+}
+
+/// What a filter graph's input is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    width: u32,
+    height: u32,
+    format: Pixel,
+}
+
+/// The limits, held on what is decoded: pictures (size, count, rate, timestamps) and audio.
+struct DecodedLimits {
+    limits: Limits,
+    max_frames: u64,
+    /// Pictures seen in the current two-second window of media time.
+    window_start: Option<f64>,
+    window_frames: u64,
+    max_window_frames: u64,
+}
+
+/// The window the frame rate is held over.
+const RATE_WINDOW_SECS: f64 = 2.0;
+
+impl DecodedLimits {
+    fn new(limits: &Limits) -> Self {
+        let max_frames = (limits.max_duration_secs * limits.max_fps).ceil().max(1.0) as u64;
+        // Variable frame rates burst a little over their average.
+        let max_window_frames = (limits.max_fps * RATE_WINDOW_SECS * 1.25).ceil() as u64 + 8;
+        DecodedLimits {
+            limits: limits.clone(),
+            max_frames,
+            window_start: None,
+            window_frames: 0,
+            max_window_frames,
+        }
+    }
+
+    fn pixels(&self, width: u32, height: u32) -> Result<(), MediaError> {
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > self.limits.max_pixels {
+            return Err(MediaError::input(
+                "too_many_pixels",
+                format!(
+                    "A picture in the file is {width}×{height}; at most {} pixels are accepted",
+                    self.limits.max_pixels
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn too_long(&self) -> MediaError {
+        MediaError::input(
+            "too_long",
+            format!(
+                "The video lasts longer than {:.0} s, the most accepted",
+                self.limits.max_duration_secs
+            ),
+        )
+    }
+
+    /// A picture at `secs`, `since_first` after the first, the `frames`-th.
+    fn picture(&mut self, secs: f64, since_first: f64, frames: u64) -> Result<(), MediaError> {
+        if since_first > self.limits.max_duration_secs || frames > self.max_frames {
+            return Err(self.too_long());
+        }
+        match self.window_start {
+            Some(start) if secs >= start && secs < start + RATE_WINDOW_SECS => {
+                self.window_frames += 1;
+            }
+            // Time moved on, or back: a new window.
+            _ => {
+                self.window_start = Some(secs);
+                self.window_frames = 1;
+            }
+        }
+        if self.window_frames > self.max_window_frames {
+            return Err(MediaError::input(
+                "too_many_frames_per_second",
+                format!(
+                    "The video has more than {:.0} frames per second",
+                    self.limits.max_fps
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn audio(&self, end_secs: f64) -> Result<(), MediaError> {
+        // A second of slack: audio may start a little before the pictures.
+        if end_secs > self.limits.max_duration_secs + 1.0 {
+            return Err(self.too_long());
+        }
+        Ok(())
+    }
 }
 
 impl VideoPath<'_> {
     fn drain(&mut self, dec: &mut ffmpeg::decoder::Video) -> Result<(), MediaError> {
         let mut decoded = frame::Video::empty();
-        while dec.receive_frame(&mut decoded).is_ok() {
+        loop {
+            match dec.receive_frame(&mut decoded) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(_) => {
+                    self.guard.pixels(dec.width(), dec.height())?;
+                    return Ok(());
+                }
+            }
+            self.guard.pixels(decoded.width(), decoded.height())?;
             let pts = decoded.timestamp();
             decoded.set_pts(pts);
+            let shape = Shape {
+                width: decoded.width(),
+                height: decoded.height(),
+                format: decoded.format(),
+            };
+            let wanted = !self.rotation.is_multiple_of(360) || shape.format != Pixel::YUV420P;
+            if self
+                .filter
+                .as_ref()
+                .is_some_and(|(s, _)| !wanted || *s != shape)
+            {
+                // The pictures changed shape: what the old graph holds goes first.
+                self.flush()?;
+                self.filter = None;
+            }
+            if wanted && self.filter.is_none() {
+                self.filter = Some((shape, video_filter(&decoded, self.tb, self.rotation)?));
+            }
             match self.filter.as_mut() {
-                Some(graph) => {
+                Some((_, graph)) => {
                     graph
                         .get("in")
                         .ok_or_else(|| MediaError::Internal("filter input missing".to_owned()))?
                         .source()
                         .add(&decoded)
-                        .map_err(internal("filtering"))?;
+                        .map_err(undecodable("filtering"))?;
                     self.drain_filter()?;
                 }
                 None => self.emit(std::mem::replace(&mut decoded, frame::Video::empty()))?,
             }
         }
-        Ok(())
     }
 
     fn drain_filter(&mut self) -> Result<(), MediaError> {
         loop {
             let mut out = frame::Video::empty();
-            let got = match self.filter.as_mut().and_then(|g| g.get("out")) {
+            let got = match self.filter.as_mut().and_then(|(_, g)| g.get("out")) {
                 Some(mut sink) => sink.sink().frame(&mut out).is_ok(),
                 None => false,
             };
@@ -347,18 +491,22 @@ impl VideoPath<'_> {
     }
 
     fn flush(&mut self) -> Result<(), MediaError> {
-        if let Some(mut src) = self.filter.as_mut().and_then(|g| g.get("in")) {
+        if let Some(mut src) = self.filter.as_mut().and_then(|(_, g)| g.get("in")) {
             let _ = src.source().flush();
         }
         self.drain_filter()
     }
 
     fn emit(&mut self, mut f: frame::Video) -> Result<(), MediaError> {
-        let secs = f
-            .pts()
-            .map(|p| p as f64 * f64::from(self.tb))
-            .unwrap_or(self.last_secs);
-        self.first_secs.get_or_insert(secs);
+        // A raw elementary stream carries no timestamps: its pictures follow one another at
+        // the frame rate.
+        let secs = match f.pts() {
+            Some(p) => p as f64 * f64::from(self.tb),
+            None if self.frames == 0 => 0.0,
+            None => self.last_secs + 1.0 / self.fps,
+        };
+        let first = *self.first_secs.get_or_insert(secs);
+        self.guard.picture(secs, secs - first, self.frames + 1)?;
         f.set_pts(Some((secs * 90_000.0).round() as i64));
         f.set_kind(if self.keys.is_key(secs) {
             picture::Type::I
@@ -375,29 +523,26 @@ impl VideoPath<'_> {
 
 /// Rotation and conversion to 8-bit 4:2:0, when the decoded pictures need them.
 fn video_filter(
-    dec: &ffmpeg::decoder::Video,
+    pic: &frame::Video,
     tb: Rational,
     rotation: u32,
-) -> Result<Option<filter::Graph>, MediaError> {
+) -> Result<filter::Graph, MediaError> {
     let mut steps: Vec<&str> = match rotation {
         90 => vec!["transpose=clock"],
         180 => vec!["hflip", "vflip"],
         270 => vec!["transpose=cclock"],
         _ => vec![],
     };
-    if dec.format() != Pixel::YUV420P {
+    if pic.format() != Pixel::YUV420P || steps.is_empty() {
         steps.push("format=yuv420p");
     }
-    if steps.is_empty() {
-        return Ok(None);
-    }
     let mut graph = filter::Graph::new();
-    let aspect = dec.aspect_ratio();
+    let aspect = pic.aspect_ratio();
     let args = format!(
         "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
-        dec.width(),
-        dec.height(),
-        dec.format()
+        pic.width(),
+        pic.height(),
+        pic.format()
             .descriptor()
             .map(|d| d.name())
             .unwrap_or("yuv420p"),
@@ -421,8 +566,10 @@ fn video_filter(
         .and_then(|p| p.input("out", 0))
         .and_then(|p| p.parse(&steps.join(",")))
         .map_err(internal("video filter graph"))?;
-    graph.validate().map_err(internal("video filter graph"))?;
-    Ok(Some(graph))
+    graph
+        .validate()
+        .map_err(undecodable("video filter graph"))?;
+    Ok(graph)
 }
 
 /// Forces a keyframe at every multiple of the GOP length, by timestamp, so every rung has its
@@ -484,13 +631,14 @@ impl AudioChain {
         ictx: &ffmpeg::format::context::Input,
         index: usize,
         kbps: u32,
+        max_pixels: u64,
     ) -> Result<AudioChain, MediaError> {
         let stream = ictx
             .stream(index)
             .ok_or_else(|| MediaError::Internal("the probed audio stream is gone".to_owned()))?;
         let in_tb = stream.time_base();
-        let mut decoder = codec::Context::from_parameters(stream.parameters())
-            .and_then(|c| c.decoder().audio())
+        let mut decoder = crate::input::open_decoder(stream.parameters(), max_pixels, false)?
+            .audio()
             .map_err(internal("audio decoder"))?;
         decoder
             .set_parameters(stream.parameters())
@@ -674,6 +822,17 @@ fn cascade_loop(
                 owner = Some(i);
                 continue;
             }
+            // A picture of another size than the last (a resolution change mid-stream) gets
+            // a scaler of its own: every rung keeps its planned size.
+            let stale = scalers[i].as_ref().is_some_and(|s| {
+                let input = s.input();
+                input.width != current.width()
+                    || input.height != current.height()
+                    || input.format != current.format()
+            });
+            if stale {
+                scalers[i] = None;
+            }
             let scaler = match &mut scalers[i] {
                 Some(s) => s,
                 slot => slot.insert(
@@ -686,13 +845,13 @@ fn cascade_loop(
                         rung.height,
                         ffmpeg::software::scaling::Flags::BICUBIC,
                     )
-                    .map_err(internal("creating a scaler"))?,
+                    .map_err(undecodable("creating a scaler"))?,
                 ),
             };
             let mut scaled = frame::Video::new(Pixel::YUV420P, rung.width, rung.height);
             scaler
                 .run(&current, &mut scaled)
-                .map_err(internal("scaling"))?;
+                .map_err(undecodable("scaling"))?;
             scaled.set_pts(current.pts());
             scaled.set_kind(current.kind());
             // The larger picture goes to its encoder once the smaller one is made from it.

@@ -183,7 +183,12 @@ async fn process(
     if v.source_size_bytes == Some(0) {
         return Err(MediaError::input("empty_file", "The file is empty").into());
     }
-    let input = input_of(&ctx.storage, &video::source_key(v.id)).await?;
+    let work = work_dir(&ctx.config, id);
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    tokio::fs::create_dir_all(&work)
+        .await
+        .map_err(|e| JobError::Other(format!("creating {}: {e}", work.display())))?;
+    let input = input_of(&ctx.storage, &video::source_key(v.id), &work).await?;
 
     let (ladder_config, limits, settings) = media_settings(&ctx.config.transcode)?;
     let probed = {
@@ -214,12 +219,6 @@ async fn process(
         ],
     )
     .await?;
-
-    let work = work_dir(&ctx.config, id);
-    let _ = tokio::fs::remove_dir_all(&work).await;
-    tokio::fs::create_dir_all(&work)
-        .await
-        .map_err(|e| JobError::Other(format!("creating {}: {e}", work.display())))?;
 
     // Progress: the decoder reports positions; the database hears at most once a second.
     let (tx, mut rx) = tokio::sync::watch::channel(0.0f64);
@@ -553,6 +552,7 @@ fn media_settings(c: &TranscodeConfig) -> Result<(Vec<LadderRung>, Limits, Setti
         preset: c.preset.clone(),
         crf: c.crf,
         audio_kbps: c.audio_kbps,
+        limits: limits.clone(),
     };
     Ok((ladder, limits, settings))
 }
@@ -572,16 +572,25 @@ fn work_dir(config: &Config, id: Uuid) -> PathBuf {
     config.data_dir.join("work").join(id.to_string())
 }
 
-/// Where FFmpeg reads the original: the file itself on disk, a presigned URL on S3.
-async fn input_of(storage: &Storage, key: &str) -> Result<PathBuf, JobError> {
+/// Where FFmpeg reads the original: always a local file, never a URL (FFmpeg opens only the
+/// `file` protocol). On disk, the stored file itself; on S3, a copy streamed into the job's
+/// work directory.
+async fn input_of(storage: &Storage, key: &str, work: &Path) -> Result<PathBuf, JobError> {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
     match storage {
         Storage::Local(local) => Ok(local.file_path(key)?),
         Storage::S3(_) => {
-            let url = storage
-                .presign_get(key, Duration::from_secs(12 * 3600))
-                .await?
-                .ok_or_else(|| JobError::Other("no presigned URL".to_owned()))?;
-            Ok(PathBuf::from(url))
+            let path = work.join("source");
+            let io = |e: std::io::Error| JobError::Other(format!("{}: {e}", path.display()));
+            let mut object = storage.get(key, None).await?;
+            let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+            while let Some(chunk) = object.body.next().await {
+                let chunk = chunk.map_err(|e| JobError::Other(format!("reading {key}: {e}")))?;
+                file.write_all(&chunk).await.map_err(io)?;
+            }
+            file.flush().await.map_err(io)?;
+            Ok(path)
         }
     }
 }
