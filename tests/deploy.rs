@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The systemd units in deploy/ pass `systemd-analyze verify` (with the unit's binary path
-//! pointed at the built kadr), and each waits longer than kadr's own shutdown deadline.
+//! pointed at the built kadr), and each waits longer than kadr's own shutdown deadline. The
+//! transcoding worker's unit stays confined: `systemd-analyze security` scores it no worse than
+//! now, and the settings that score does not see are still there.
 
 use std::process::Command;
 
@@ -68,4 +70,77 @@ fn systemd_units_verify() {
         checked += 1;
     }
     assert_eq!(checked, 3);
+}
+
+/// The worker unit's exposure as `systemd-analyze security --threshold` counts it (tenths: 10 is
+/// the "1.0 OK" measured with systemd 252), plus one tenth, so weakening the unit fails.
+const WORKER_MAX_EXPOSURE: u32 = 11;
+
+/// Confinement whose loss or loosening the score misses: dropping one of these leaves it at 1.0
+/// or 1.1, and so does a looser value (ProtectSystem=full, a capability, a wider system call
+/// set, another writable path). Each must stay as written.
+const WORKER_LINES: &[&str] = &[
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "UMask=0077",
+    "RemoveIPC=true",
+    "KeyringMode=private",
+    "ProtectSystem=strict",
+    "ReadWritePaths=/var/lib/kadr",
+    "DevicePolicy=closed",
+    "ProtectClock=true",
+    "ProtectHostname=true",
+    "ProcSubset=pid",
+    "RestrictRealtime=true",
+    "LockPersonality=true",
+    "MemoryDenyWriteExecute=true",
+    "SystemCallFilter=@system-service",
+    "SystemCallErrorNumber=EPERM",
+    "IPAddressDeny=any",
+];
+
+/// Limits the operator sizes: present with some value.
+const WORKER_LIMITS: &[&str] = &["MemoryMax=", "TasksMax="];
+
+#[test]
+fn worker_unit_is_confined() {
+    let unit =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd/kadr-worker.service");
+    // --offline reads the file itself: no running systemd, no kadr user or binary needed.
+    let Ok(out) = Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(format!("--threshold={WORKER_MAX_EXPOSURE}"))
+        .arg(&unit)
+        .output()
+    else {
+        panic!("systemd-analyze (250 or later) is needed for this test (Debian package systemd)");
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let overall = stdout
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or("no overall exposure level printed");
+    assert!(
+        out.status.success(),
+        "{}: exposure above {WORKER_MAX_EXPOSURE} tenths: {overall}\n{stderr}",
+        unit.display()
+    );
+    // Unknown or malformed settings are only warned about; they would weaken the unit silently.
+    assert!(stderr.trim().is_empty(), "{}: {stderr}", unit.display());
+
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for want in WORKER_LINES {
+        assert!(lines.contains(want), "{}: no {want}", unit.display());
+    }
+    for key in WORKER_LIMITS {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.len() > key.len() && l.starts_with(key)),
+            "{}: no {key}",
+            unit.display()
+        );
+    }
 }
