@@ -289,10 +289,12 @@ async fn upload_to_player_on_s3() {
 const SECRET: &str = "a media secret for the tests, at least 32 chars";
 
 /// A media token made the way the api makes them, for tokens it would never hand out.
-fn forge(video: &str, scope: &str, expires: u64) -> String {
+fn forge(video: &str, epoch: i32, scope: &str, expires: u64) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(b"kadr-media-v1\n");
+    mac.update(b"kadr-media-v2\n");
     mac.update(uuid::Uuid::parse_str(video).unwrap().as_bytes());
+    mac.update(b"\n");
+    mac.update(epoch.to_string().as_bytes());
     mac.update(b"\n");
     mac.update(scope.as_bytes());
     mac.update(b"\n");
@@ -508,6 +510,19 @@ async fn visibility_tokens_search_views_moderation() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
+    // The video's media epoch, signed into its tokens.
+    let epoch: i32 = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT media_epoch FROM videos WHERE id = '{private}'"),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get("", "media_epoch")
+    .unwrap();
     let mut tampered = token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
@@ -532,14 +547,18 @@ async fn visibility_tokens_search_views_moderation() {
     for f in files {
         let url = format!(
             "{base}/media/{private}/{f}?token={}",
-            forge(&private, "", now + 60)
+            forge(&private, epoch, "", now + 60)
         );
         assert_eq!(fetch(&url, &[]).await.0, 200, "{f}");
     }
     for f in files {
         for (what, bad, code) in [
             ("tampered", tampered.clone(), "invalid_token"),
-            ("expired", forge(&private, "", now - 1), "token_expired"),
+            (
+                "expired",
+                forge(&private, epoch, "", now - 1),
+                "token_expired",
+            ),
             ("other video's", other_video.clone(), "invalid_token"),
             ("garbage", "x.y.z".to_owned(), "invalid_token"),
         ] {
@@ -553,7 +572,7 @@ async fn visibility_tokens_search_views_moderation() {
             );
         }
     }
-    let images_only = forge(&private, "images", now + 60);
+    let images_only = forge(&private, epoch, "images", now + 60);
     assert_eq!(
         fetch(
             &format!("{base}/media/{private}/images/poster.jpg?token={images_only}"),
@@ -625,6 +644,15 @@ async fn visibility_tokens_search_views_moderation() {
         (status, v["title"].as_str()),
         (200, Some("القطط تلعب في الحديقة"))
     );
+    // Alice is not verified: the new title waits for review, unlisted until approved.
+    assert_eq!(v["moderation"]["state"], "pending", "{v}");
+    assert_eq!(
+        get_json(&format!("{base}/api/v1/videos/{public}"), None)
+            .await
+            .0,
+        404
+    );
+    decide(base, &carol, &public, "approve", None).await;
     for q in ["الحديقة", "القطط", "تلعب الحدي", "حيوانات"] {
         assert_eq!(search(q).await, std::slice::from_ref(&public), "{q}");
     }

@@ -6,6 +6,7 @@
 
 mod m20261123_000001_initial;
 mod m20261124_000002_catalog;
+mod m20261201_000003_hardening;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000002_catalog::Migration),
+            Box::new(m20261201_000003_hardening::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
 use kadr_http::auth::{AuthUser, MaybeUser};
-use kadr_http::{ApiError, AppContext, fields};
+use kadr_http::{ApiError, AppContext, fields, review};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -491,20 +491,37 @@ pub async fn update(
         values.push(v);
         sets.push(format!("{col} = ${}", values.len()));
     };
+    // Whether the edit changes what viewers see (a field given with its current value does not).
+    let mut visible_change = false;
     if let Some(t) = &body.title {
-        set("title", fields::title(t)?.into());
+        let t = fields::title(t)?;
+        visible_change |= t != row.title;
+        set("title", t.into());
     }
     if let Some(d) = &body.description {
-        set("description", fields::description(d)?.into());
+        let d = fields::description(d)?;
+        visible_change |= d != row.description;
+        set("description", d.into());
     }
     if let Some(t) = &body.tags {
-        set("tags", fields::tags(t)?.into());
+        let t = fields::tags(t)?;
+        visible_change |= t != row.tags;
+        set("tags", t.into());
     }
     if let Some(l) = &body.language {
         set("language", fields::language(l)?.into());
     }
     if let Some(p) = &body.privacy {
         set("privacy", fields::privacy(p)?.into());
+    }
+    if review::edit_returns_to_review(
+        &ctx.config.moderation,
+        &auth.user,
+        &row.moderation,
+        visible_change,
+    ) {
+        set("moderation", review::PENDING.into());
+        set("moderation_reason", review::BACK_TO_REVIEW.into());
     }
     if !sets.is_empty() {
         let sql = format!(
@@ -559,8 +576,8 @@ pub async fn playback(
     }
     let base = base_url(&req);
     let facts = row.facts();
-    let hls_q = api.media_query(row.id, &facts, "hls");
-    let img_q = api.media_query(row.id, &facts, "images");
+    let hls_q = api.media_query(&row, "hls");
+    let img_q = api.media_query(&row, "images");
     let ready = row.status == "ready";
     let img = |f: &str| ready.then(|| format!("{base}/media/{}/images/{f}{img_q}", row.id));
     let expires_at = (!facts.listed()).then(|| {

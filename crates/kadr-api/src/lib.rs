@@ -21,12 +21,11 @@ use actix_web::{HttpRequest, web};
 use kadr_config::Config;
 use kadr_http::{AppContext, StartError};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::media::AccessCache;
+use crate::model::VideoRow;
 use crate::token::MediaSigner;
 use crate::views::Views;
-use crate::visibility::Facts;
 
 /// The service's shared state: the media URL signer, the view buffer and the cache of who
 /// may fetch which video's media. One per process, shared by every HTTP worker.
@@ -52,11 +51,14 @@ impl Api {
 
     /// `?token=…` for a media URL under `scope` of a video that is not listed; empty for a
     /// listed one, whose media anyone may fetch.
-    pub fn media_query(&self, video: Uuid, facts: &Facts, scope: &str) -> String {
-        if facts.listed() {
+    pub fn media_query(&self, row: &VideoRow, scope: &str) -> String {
+        if row.facts().listed() {
             String::new()
         } else {
-            format!("?token={}", self.signer.sign(video, scope).0)
+            format!(
+                "?token={}",
+                self.signer.sign(row.id, row.media_epoch, scope).0
+            )
         }
     }
 }
@@ -83,7 +85,9 @@ pub fn start(
     let api = Api {
         signer: Arc::new(signer),
         views: Arc::new(Views::new(Duration::from_secs(c.view_window_secs))),
-        access: Arc::new(AccessCache::new(Duration::from_secs(2))),
+        access: Arc::new(AccessCache::new(Duration::from_millis(
+            c.media_access_cache_ms,
+        ))),
         pages: Arc::new(catalog::PageCache::new(Duration::from_secs(1))),
         doc: Arc::new(openapi::document()),
     };

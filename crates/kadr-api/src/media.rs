@@ -142,6 +142,8 @@ pub struct Access {
     pub moderation: String,
     pub playable: bool,
     pub status: String,
+    /// Signed into media tokens: a change of privacy or moderation makes older tokens invalid.
+    pub media_epoch: i32,
 }
 
 impl Access {
@@ -185,7 +187,8 @@ impl AccessCache {
             return Ok(a.clone());
         }
         let found = Access::find_by_statement(stmt(
-            "SELECT privacy, moderation, playable, status FROM videos WHERE id = $1".to_owned(),
+            "SELECT privacy, moderation, playable, status, media_epoch FROM videos WHERE id = $1"
+                .to_owned(),
             vec![video.into()],
         ))
         .one(&ctx.db)
@@ -253,15 +256,17 @@ async fn serve(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let kind = classify(&tail).ok_or_else(ApiError::not_found)?;
     let key = storage_key(id, &tail).ok_or_else(ApiError::not_found)?;
-    // A token is checked before anything is looked up, so a refusal tells nothing of the video.
+    let access = api.access.get(&ctx, id).await?;
+    // A token is checked against the video's current epoch: one issued before a privacy or
+    // moderation change no longer opens anything. A bad token is refused whether or not the
+    // video exists, so a refusal tells nothing of it.
     if let Some(t) = &q.token {
-        api.signer.verify(t, id, &tail).map_err(token_refused)?;
+        let epoch = access.as_ref().map_or(0, |a| a.media_epoch);
+        api.signer
+            .verify(t, id, epoch, &tail)
+            .map_err(token_refused)?;
     }
-    let access = api
-        .access
-        .get(&ctx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let access = access.ok_or_else(ApiError::not_found)?;
     let signed = q.token.is_some();
     if !signed && !access.listed() {
         return Err(ApiError::not_found());

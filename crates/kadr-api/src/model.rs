@@ -14,7 +14,7 @@ pub const COLUMNS: &str =
     "v.id, v.channel_id, v.owner_id, v.title, v.description, v.tags, v.language,
     v.privacy, v.status, v.stage, v.progress, v.playable, v.failure_code, v.failure_message,
     v.moderation, v.moderation_reason, v.moderated_at, v.duration_ms, v.width, v.height, v.fps,
-    v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at,
+    v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at, v.media_epoch,
     c.handle AS channel_handle, c.display_name AS channel_name, NULL::real AS rank";
 
 /// The rank column outside search.
@@ -51,6 +51,8 @@ pub struct VideoRow {
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
     pub published_at: Option<DateTime<FixedOffset>>,
+    /// Bumped on every privacy or moderation change; signed into media tokens.
+    pub media_epoch: i32,
     pub channel_handle: String,
     pub channel_name: String,
     /// Search rank, in search results only.
@@ -142,10 +144,9 @@ pub struct VideoJson {
 
 impl VideoJson {
     pub fn of(row: VideoRow, viewer: &Viewer, api: &Api, base: &str) -> VideoJson {
-        let facts = row.facts();
         let manages = viewer.manages(row.owner_id);
         let images = (row.status == "ready").then(|| {
-            let q = api.media_query(row.id, &facts, "images");
+            let q = api.media_query(&row, "images");
             let url = |f: &str| format!("{base}/media/{}/images/{f}{q}", row.id);
             Images {
                 poster: url("poster.jpg"),

@@ -6,6 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kadr_http::auth::AuthUser;
+use kadr_http::review;
 use kadr_http::{ApiError, AppContext};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
@@ -158,8 +159,17 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     require_moderator(auth)?;
     let viewer = Viewer::from_auth(auth);
-    // Moderators decide on what they can see: not private videos (admins excepted).
-    visible_row(ctx, id, &viewer).await?;
+    // Moderators decide on what they can see: not private videos (admins excepted), and
+    // nothing is approved before its media is complete.
+    let row = visible_row(ctx, id, &viewer).await?;
+    if decision == review::APPROVED && !review::approvable(&row.status) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_ready",
+            "Only a video that is ready can be approved: watch it first",
+        )
+        .detail(format!("status: {}", row.status)));
+    }
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());

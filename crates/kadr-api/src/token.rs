@@ -1,6 +1,10 @@
 //! Signed media URLs for videos that are not public: `?token=<expiry>.<scope>.<signature>`,
-//! the signature an HMAC-SHA256 over the video id, the path prefix the token opens
-//! (`hls` or `images`, empty for all) and the expiry. Checked in constant time.
+//! the signature an HMAC-SHA256 over the video id, the video's media epoch, the path prefix the
+//! token opens (`hls` or `images`, empty for all) and the expiry. Checked in constant time.
+//!
+//! The epoch (`videos.media_epoch`) is bumped by the database whenever the video's privacy or
+//! moderation state changes, so every token issued before such a change stops working as soon
+//! as the api sees the new epoch (its access cache, `api.media_access_cache_ms`).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -80,10 +84,12 @@ impl MediaSigner {
         self.ttl
     }
 
-    fn mac(&self, video: Uuid, scope: &str, expires: u64) -> HmacSha256 {
+    fn mac(&self, video: Uuid, epoch: i32, scope: &str, expires: u64) -> HmacSha256 {
         let mut mac = self.keyed.clone();
-        mac.update(b"kadr-media-v1\n");
+        mac.update(b"kadr-media-v2\n");
         mac.update(video.as_bytes());
+        mac.update(b"\n");
+        mac.update(epoch.to_string().as_bytes());
         mac.update(b"\n");
         mac.update(scope.as_bytes());
         mac.update(b"\n");
@@ -91,29 +97,34 @@ impl MediaSigner {
         mac
     }
 
-    /// A token opening `scope` (`hls`, `images`, or empty for all) of `video` until the TTL
-    /// has passed from `now`.
-    pub fn sign_at(&self, video: Uuid, scope: &str, now: SystemTime) -> (String, u64) {
+    /// A token opening `scope` (`hls`, `images`, or empty for all) of `video` at its media
+    /// `epoch` until the TTL has passed from `now`.
+    pub fn sign_at(&self, video: Uuid, epoch: i32, scope: &str, now: SystemTime) -> (String, u64) {
         let expires = now
             .checked_add(self.ttl)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_secs());
-        let sig = self.mac(video, scope, expires).finalize().into_bytes();
+        let sig = self
+            .mac(video, epoch, scope, expires)
+            .finalize()
+            .into_bytes();
         (
             format!("{expires}.{scope}.{}", URL_SAFE_NO_PAD.encode(sig)),
             expires,
         )
     }
 
-    pub fn sign(&self, video: Uuid, scope: &str) -> (String, u64) {
-        self.sign_at(video, scope, SystemTime::now())
+    pub fn sign(&self, video: Uuid, epoch: i32, scope: &str) -> (String, u64) {
+        self.sign_at(video, epoch, scope, SystemTime::now())
     }
 
-    /// Checks `token` for `path` (below `/media/{video}/`) at `now`.
+    /// Checks `token` for `path` (below `/media/{video}/`) of `video` at its current media
+    /// `epoch`, at `now`.
     pub fn verify_at(
         &self,
         token: &str,
         video: Uuid,
+        epoch: i32,
         path: &str,
         now: SystemTime,
     ) -> Result<(), TokenError> {
@@ -129,7 +140,7 @@ impl MediaSigner {
         if !scope.chars().all(|c| c.is_ascii_lowercase()) {
             return Err(TokenError::Malformed);
         }
-        self.mac(video, scope, expires)
+        self.mac(video, epoch, scope, expires)
             .verify_slice(&sig)
             .map_err(|_| TokenError::Invalid)?;
         let now = now
@@ -144,8 +155,14 @@ impl MediaSigner {
         Ok(())
     }
 
-    pub fn verify(&self, token: &str, video: Uuid, path: &str) -> Result<(), TokenError> {
-        self.verify_at(token, video, path, SystemTime::now())
+    pub fn verify(
+        &self,
+        token: &str,
+        video: Uuid,
+        epoch: i32,
+        path: &str,
+    ) -> Result<(), TokenError> {
+        self.verify_at(token, video, epoch, path, SystemTime::now())
     }
 }
 
@@ -159,41 +176,46 @@ mod tests {
         let s = MediaSigner::new(&b"k".repeat(32), Duration::from_secs(60)).unwrap();
         let v = Uuid::from_u128(7);
         let now = SystemTime::now();
-        let (t, _) = s.sign_at(v, "hls", now);
-        assert_eq!(s.verify_at(&t, v, "hls/master.m3u8", now), Ok(()));
-        assert_eq!(s.verify_at(&t, v, "hls/720p/seg_00001.m4s", now), Ok(()));
+        let (t, _) = s.sign_at(v, 3, "hls", now);
+        assert_eq!(s.verify_at(&t, v, 3, "hls/master.m3u8", now), Ok(()));
+        assert_eq!(s.verify_at(&t, v, 3, "hls/720p/seg_00001.m4s", now), Ok(()));
         assert_eq!(
-            s.verify_at(&t, v, "images/poster.jpg", now),
+            s.verify_at(&t, v, 3, "images/poster.jpg", now),
             Err(TokenError::OutOfScope)
         );
         assert_eq!(
-            s.verify_at(&t, Uuid::from_u128(8), "hls/master.m3u8", now),
+            s.verify_at(&t, Uuid::from_u128(8), 3, "hls/master.m3u8", now),
             Err(TokenError::Invalid)
         );
         let later = now + Duration::from_secs(61);
         assert_eq!(
-            s.verify_at(&t, v, "hls/master.m3u8", later),
+            s.verify_at(&t, v, 3, "hls/master.m3u8", later),
             Err(TokenError::Expired)
         );
         // Moving the expiry or the scope breaks the signature.
         let (exp, rest) = t.split_once('.').unwrap();
         let pushed = format!("{}.{rest}", exp.parse::<u64>().unwrap() + 3600);
         assert_eq!(
-            s.verify_at(&pushed, v, "hls/master.m3u8", now),
+            s.verify_at(&pushed, v, 3, "hls/master.m3u8", now),
             Err(TokenError::Invalid)
         );
         let widened = t.replacen(".hls.", "..", 1);
         assert_eq!(
-            s.verify_at(&widened, v, "images/poster.jpg", now),
+            s.verify_at(&widened, v, 3, "images/poster.jpg", now),
+            Err(TokenError::Invalid)
+        );
+        // Another epoch (the video's privacy or moderation changed since): refused.
+        assert_eq!(
+            s.verify_at(&t, v, 4, "hls/master.m3u8", now),
             Err(TokenError::Invalid)
         );
         let other = MediaSigner::new(&b"x".repeat(32), Duration::from_secs(60)).unwrap();
         assert_eq!(
-            other.verify_at(&t, v, "hls/master.m3u8", now),
+            other.verify_at(&t, v, 3, "hls/master.m3u8", now),
             Err(TokenError::Invalid)
         );
         assert_eq!(
-            s.verify_at("nonsense", v, "hls/master.m3u8", now),
+            s.verify_at("nonsense", v, 3, "hls/master.m3u8", now),
             Err(TokenError::Malformed)
         );
     }
@@ -205,8 +227,8 @@ mod tests {
         let a = MediaSigner::load(None, &path, Duration::from_secs(5)).unwrap();
         let b = MediaSigner::load(None, &path, Duration::from_secs(5)).unwrap();
         let v = Uuid::from_u128(1);
-        let (t, _) = a.sign(v, "");
-        assert_eq!(b.verify(&t, v, "hls/master.m3u8"), Ok(()));
+        let (t, _) = a.sign(v, 0, "");
+        assert_eq!(b.verify(&t, v, 0, "hls/master.m3u8"), Ok(()));
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

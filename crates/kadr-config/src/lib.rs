@@ -176,10 +176,14 @@ pub struct ApiConfig {
     /// HMAC-SHA256 key signing media URLs of unlisted and private videos. Unset: a random key
     /// kept in `<data_dir>/media.key` (every api instance must share one key).
     pub media_secret: Option<Secret>,
-    /// How long a signed media URL stays valid.
+    /// How long a signed media URL stays valid (the web player renews its URLs before then).
     pub media_token_ttl_secs: u64,
-    /// How long a presigned storage URL (S3 redirects) stays valid.
+    /// How long a presigned storage URL (S3 redirects) stays valid: a segment URL handed out
+    /// keeps working this long whatever happens to the video.
     pub presign_ttl_secs: u64,
+    /// How long the api reuses what it read of a video's access (privacy, moderation, media
+    /// epoch) for media requests: a rejected, hidden or deleted video stops serving within it.
+    pub media_access_cache_ms: u64,
     /// A viewer counts once per video within this window.
     pub view_window_secs: u64,
     /// Buffered view counts are written this often.
@@ -196,8 +200,9 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
             media_secret: None,
-            media_token_ttl_secs: 12 * 3600,
-            presign_ttl_secs: 3600,
+            media_token_ttl_secs: 4 * 3600,
+            presign_ttl_secs: 300,
+            media_access_cache_ms: 2000,
             view_window_secs: 1800,
             views_flush_secs: 5,
             search_candidates: 1000,
@@ -425,12 +430,16 @@ pub struct ModerationConfig {
     /// New videos of unverified users wait for a moderator; verified users, moderators and
     /// admins publish directly.
     pub require_review: bool,
+    /// An unverified owner's change to what viewers see (title, description, tags) sends an
+    /// approved video back to the queue.
+    pub review_edits: bool,
 }
 
 impl Default for ModerationConfig {
     fn default() -> Self {
         ModerationConfig {
             require_review: true,
+            review_edits: true,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod fields;
 pub mod metrics;
 pub mod problem;
+pub mod review;
 pub mod shutdown;
 pub mod telemetry;
 

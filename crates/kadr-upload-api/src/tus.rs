@@ -9,7 +9,7 @@ use base64::Engine;
 use kadr_db::entities::{upload, video};
 use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -184,7 +184,10 @@ async fn create(
                 ApiError::bad_request("invalid_metadata", "video_id is not a video id")
                     .field("video_id")
             })?;
+            // The row stays locked until commit: two creations for one video queue here, and
+            // the unique index on live uploads settles any that slip past.
             let v = video::Entity::find_by_id(id)
+                .lock_exclusive()
                 .one(&tx)
                 .await
                 .map_err(|e| ApiError::internal(&e))?
@@ -197,11 +200,7 @@ async fn create(
                 .await
                 .map_err(|e| ApiError::internal(&e))?;
             if v.status != "awaiting_upload" || busy.is_some() {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "video_has_upload",
-                    "This video already has an upload",
-                ));
+                return Err(videos::video_has_upload());
             }
             v
         }

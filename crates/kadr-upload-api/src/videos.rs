@@ -78,11 +78,7 @@ impl NewVideo {
 
 /// Whether the owner's new videos skip the moderation queue.
 fn moderation_for(ctx: &AppContext, owner: &user::Model) -> &'static str {
-    if !ctx.config.moderation.require_review || owner.verified || owner.is_moderator() {
-        "approved"
-    } else {
-        "pending"
-    }
+    kadr_http::review::initial_state(&ctx.config.moderation, owner)
 }
 
 /// 413 unless `size` fits the per-upload limit and the owner's quota (counting uploads still
@@ -233,7 +229,19 @@ pub async fn insert_upload(
     }
     .insert(tx)
     .await
-    .map_err(|e| ApiError::internal(&e))
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => video_has_upload(),
+        _ => ApiError::internal(&e),
+    })
+}
+
+/// 409: a video has at most one upload being written or written.
+pub fn video_has_upload() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "video_has_upload",
+        "This video already has an upload",
+    )
 }
 
 /// The record of a file that arrived whole (`POST /api/v1/videos/upload`).
@@ -319,11 +327,27 @@ pub async fn finish_video(
     size: i64,
 ) -> Result<(), ApiError> {
     let err = |e: sea_orm::DbErr| ApiError::internal(&e);
+    // A source arriving after a decision is not what was decided on: unless the owner
+    // publishes directly, the video goes back to review.
+    let owner = user::Entity::find_by_id(owner_id)
+        .one(tx)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| ApiError::internal(&"the video's owner is gone"))?;
+    let trusted = kadr_http::review::trusted(&ctx.config.moderation, &owner);
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "UPDATE videos SET status = 'queued', source_size_bytes = $2, progress = 0, updated_at = now()
+        "UPDATE videos SET status = 'queued', source_size_bytes = $2, progress = 0, updated_at = now(),
+             moderation = CASE WHEN $3 THEN moderation ELSE 'pending' END,
+             moderation_reason = CASE WHEN $3 OR moderation = 'pending' THEN moderation_reason
+                                      ELSE $4 END
          WHERE id = $1",
-        [video_id.into(), size.into()],
+        [
+            video_id.into(),
+            size.into(),
+            trusted.into(),
+            kadr_http::review::BACK_TO_REVIEW.into(),
+        ],
     ))
     .await
     .map_err(err)?;
