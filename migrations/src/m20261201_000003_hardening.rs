@@ -1,6 +1,6 @@
 //! Hardening: media tokens that die with the permission they stood for (a per-video epoch,
 //! bumped by the database on every privacy or moderation change), and at most one live upload
-//! per video.
+//! per video, and the attempt limits of logins and registrations.
 
 use sea_orm_migration::prelude::*;
 
@@ -35,9 +35,19 @@ CREATE TRIGGER videos_media_epoch BEFORE UPDATE OF privacy, moderation ON videos
 -- A video has one upload being written or written: a second creation loses the race here.
 CREATE UNIQUE INDEX uploads_one_live_per_video ON uploads (video_id)
     WHERE state IN ('active', 'complete');
+
+-- Attempt limits shared by every replica: failed logins per (account, address) and per
+-- address, registrations per address.
+CREATE TABLE auth_throttle (
+    key           text PRIMARY KEY CHECK (length(key) <= 300),
+    attempts      integer NOT NULL,
+    window_start  timestamptz NOT NULL,
+    blocked_until timestamptz
+);
 "#;
 
 const DOWN: &str = r#"
+DROP TABLE auth_throttle;
 DROP INDEX uploads_one_live_per_video;
 DROP TRIGGER videos_media_epoch ON videos;
 DROP FUNCTION kadr_videos_media_epoch();

@@ -15,8 +15,9 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 9] = [
+const ALL: [&str; 10] = [
     "api_tokens",
+    "auth_throttle",
     "channels",
     "images",
     "jobs",

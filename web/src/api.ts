@@ -92,11 +92,16 @@ export async function request<T>(
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
   if (body !== undefined) headers["content-type"] = "application/json";
+  const sentAt = Date.now();
   const res = await fetch(path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // Only answers that no cache kept (the playback endpoint's) tell the server's time.
+  if (res.headers.get("cache-control")?.includes("no-store")) {
+    clockSkew = clockSkewMs(res.headers.get("date"), sentAt, Date.now()) ?? clockSkew;
+  }
   if (res.status === 401 && t) setToken(null);
   if (!res.ok) throw await failure(res);
   if (res.status === 204) return undefined as T;
@@ -104,6 +109,26 @@ export async function request<T>(
 }
 
 export const get = <T>(path: string) => request<T>("GET", path);
+
+/** The media URLs of a video, signed for a while when it is not public. */
+export const playback = (id: string) => get<Playback>(`/api/v1/videos/${encodeURIComponent(id)}/playback`);
+
+let clockSkew = 0;
+
+/** How far the server's clock is ahead of ours, from an answer's `Date` header (whole seconds:
+ * the middle of that second is taken) and when the request left and the answer came; `null`
+ * without a usable header. */
+export function clockSkewMs(date: string | null, sentAt: number, receivedAt: number): number | null {
+  const server = date ? Date.parse(date) : NaN;
+  if (!Number.isFinite(server)) return null;
+  return Math.round(server + 500 - (sentAt + receivedAt) / 2);
+}
+
+/** Now on the server's clock, which the times it sends (`expires_at`) are on: a local clock
+ * hours off must not make the player renew its links in a loop or too late. */
+export function serverNow(): number {
+  return Date.now() + clockSkew;
+}
 
 let me: Promise<User | null> | undefined;
 

@@ -63,10 +63,13 @@ impl Api {
     }
 }
 
-/// `scheme://host` of the request, for absolute URLs handed to players.
+/// `scheme://host` for absolute URLs handed to players: `server.public_url`, or where the
+/// server listens; never the request's `Host` (see `kadr_http::client`).
 pub fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    match req.app_data::<web::Data<AppContext>>() {
+        Some(ctx) => ctx.base_url(req),
+        None => String::new(),
+    }
 }
 
 /// Loads the media key and starts the view-count flusher. The handle ends after `shutdown`,

@@ -65,6 +65,8 @@ pub struct Problem {
     code: String,
     /// The request field at fault.
     field: Option<String>,
+    /// The request's id (also in `X-Request-Id` and the server's log): quote it when reporting.
+    request_id: Option<String>,
 }
 
 struct Bearer;
@@ -87,7 +89,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/openapi.json", web::get().to(json))
-        .route("/api/docs", web::get().to(docs));
+        .route("/api/docs", web::get().to(docs))
+        .route("/api/docs/docs.js", web::get().to(docs_js))
+        .route("/api/docs/docs.css", web::get().to(docs_css));
 }
 
 async fn json(api: web::Data<crate::Api>) -> HttpResponse {
@@ -99,23 +103,28 @@ async fn json(api: web::Data<crate::Api>) -> HttpResponse {
     }
 }
 
-const DOCS: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Kadr API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-</head>
-<body>
-<script id="api-reference" data-url="/api/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-<noscript>The API reference needs JavaScript; the document itself is at <a href="/api/openapi.json">/api/openapi.json</a>.</noscript>
-</body>
-</html>
-"#;
+/// The reference page and its script and style, written here and built into the binary: no
+/// third-party CDN, and nothing the Content-Security-Policy has to make room for.
+const DOCS: &str = include_str!("../assets/docs.html");
+const DOCS_JS: &str = include_str!("../assets/docs.js");
+const DOCS_CSS: &str = include_str!("../assets/docs.css");
 
 async fn docs() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(DOCS)
+}
+
+async fn docs_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(DOCS_JS)
+}
+
+async fn docs_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(DOCS_CSS)
 }

@@ -172,10 +172,11 @@ pub async fn count(
     let who: Vec<u8> = match &user.0 {
         Some(a) => a.token_id.as_bytes().to_vec(),
         None => {
-            // The socket's address, not a forwarded one a client could vary at will.
-            let addr = req
-                .peer_addr()
-                .map(|a| a.ip().to_string())
+            // The socket's address (or a trusted proxy's word), never a header a client could
+            // vary at will; IPv6 by /64.
+            let addr = ctx
+                .client_ip(&req)
+                .map(kadr_http::client::address_key)
                 .unwrap_or_default();
             let agent = req
                 .headers()

@@ -148,6 +148,24 @@ pub struct ServerConfig {
     pub http_workers: usize,
     /// How long a shutdown may take before remaining work is abandoned.
     pub shutdown_timeout_secs: u64,
+    /// The address people reach Kadr at (`https://video.example.org`), used for every absolute
+    /// URL. Unset: the address the server listens on. Never taken from a request's `Host`.
+    pub public_url: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` / `Forwarded` headers
+    /// are believed; everyone else's client address is the socket's.
+    pub trusted_proxies: Vec<String>,
+    /// Serve `/metrics` here instead of on the public listener (e.g. `127.0.0.1:9100`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// A client has this long to send a request's headers.
+    pub request_header_timeout_ms: u64,
+    /// A request body that sends nothing for this long is cut off (408).
+    pub body_idle_timeout_secs: u64,
+    /// After the first `body_idle_timeout_secs`, a body slower than this on average is cut off.
+    pub body_min_bytes_per_sec: u64,
+    /// Idle keep-alive connections are closed after this long.
+    pub keep_alive_secs: u64,
+    /// Requests one client address may have in flight at once (429 beyond).
+    pub max_requests_per_address: usize,
 }
 
 impl Default for ServerConfig {
@@ -156,8 +174,34 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             http_workers: 0,
             shutdown_timeout_secs: 10,
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            request_header_timeout_ms: 5000,
+            body_idle_timeout_secs: 30,
+            body_min_bytes_per_sec: 1024,
+            keep_alive_secs: 15,
+            max_requests_per_address: 64,
         }
     }
+}
+
+impl ServerConfig {
+    /// The trusted proxies, parsed (validation has checked them).
+    pub fn proxies(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_net(p).ok())
+            .collect()
+    }
+}
+
+/// An address (a /32 or /128) or a CIDR block.
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a CIDR block"))
 }
 
 /// A service run on its own (`kadr upload-api`, `kadr api`).
@@ -383,6 +427,11 @@ pub struct AuthConfig {
     /// many behind NAT) gets five times as many.
     pub login_max_failures: u32,
     pub login_window_secs: u64,
+    /// New accounts one address (IPv6: one /64) may create per hour.
+    pub register_max_per_hour: u32,
+    /// Password hashes computed at once (argon2id, 19 MiB each); 0 = one per core. Requests
+    /// beyond a short queue get 503 with `Retry-After`.
+    pub hash_concurrency: usize,
     /// How long a process may reuse a token lookup for reads (catalog, search, watch pages);
     /// 0 = every request looks its token up. Sign-outs and role changes reach the process
     /// that made them at once, other processes within this time.
@@ -395,6 +444,8 @@ impl Default for AuthConfig {
             token_ttl_hours: 720,
             login_max_failures: 10,
             login_window_secs: 900,
+            register_max_per_hour: 20,
+            hash_concurrency: 0,
             cache_secs: 5,
         }
     }
@@ -405,8 +456,13 @@ impl Default for AuthConfig {
 pub struct UploadConfig {
     /// Largest upload accepted (tus `Tus-Max-Size`).
     pub max_size_bytes: u64,
-    /// Storage each user may fill with originals; 0 = unlimited.
+    /// Storage each user may fill with originals (renditions are not counted); uploads in
+    /// progress count with their declared length; 0 = unlimited.
     pub user_quota_bytes: u64,
+    /// Uploads one user may have in progress at once.
+    pub max_uploads_in_progress: u64,
+    /// Videos of one user that may wait for the transcoder at once.
+    pub max_videos_waiting: u64,
     /// Unfinished uploads are aborted and cleaned up after this long.
     pub expiration_hours: u64,
     /// How often the janitor looks for expired uploads.
@@ -418,6 +474,8 @@ impl Default for UploadConfig {
         UploadConfig {
             max_size_bytes: 10 * 1024 * 1024 * 1024,
             user_quota_bytes: 100 * 1024 * 1024 * 1024,
+            max_uploads_in_progress: 10,
+            max_videos_waiting: 50,
             expiration_hours: 24,
             janitor_interval_secs: 300,
         }
@@ -679,6 +737,36 @@ impl Config {
                 return Err(ConfigError::invalid(key, "must be at least 1"));
             }
         }
+        for p in &self.server.trusted_proxies {
+            parse_net(p).map_err(|e| ConfigError::invalid("server.trusted_proxies", e))?;
+        }
+        if let Some(u) = &self.server.public_url
+            && (!(u.starts_with("https://") || u.starts_with("http://"))
+                || u.trim_end_matches('/').matches('/').count() > 2)
+        {
+            return Err(ConfigError::invalid(
+                "server.public_url",
+                "an http:// or https:// origin, without a path",
+            ));
+        }
+        for (key, v) in [
+            (
+                "server.request_header_timeout_ms",
+                self.server.request_header_timeout_ms,
+            ),
+            (
+                "server.body_idle_timeout_secs",
+                self.server.body_idle_timeout_secs,
+            ),
+            (
+                "server.max_requests_per_address",
+                self.server.max_requests_per_address as u64,
+            ),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::invalid(key, "must be at least 1"));
+            }
+        }
         if let Some(u) = &self.storage.cdn_base_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
@@ -714,6 +802,7 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.api.media_secret = c.api.media_secret.as_ref().map(Secret::redacted);
+        c.admin_password = c.admin_password.as_ref().map(Secret::redacted);
         c.database.url = c
             .database
             .url
@@ -904,16 +993,16 @@ mod tests {
         c.database.url = Some(Secret::new("postgres://kadr:hunter2@db:5432/kadr"));
         c.storage.s3.access_key_id = Some("AKIA".to_owned());
         c.storage.s3.secret_access_key = Some(Secret::new("s3cr3t-value"));
+        c.admin_password = Some(Secret::new("adm1n-pass"));
+        c.api.media_secret = Some(Secret::new("media-key-that-is-long-enough-32+"));
         let debug = format!("{c:?}");
-        assert!(
-            !debug.contains("hunter2") && !debug.contains("s3cr3t-value"),
-            "{debug}"
-        );
+        for secret in ["hunter2", "s3cr3t-value", "adm1n-pass", "media-key-that"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
         let printed = c.to_redacted_toml().unwrap();
-        assert!(
-            !printed.contains("hunter2") && !printed.contains("s3cr3t-value"),
-            "{printed}"
-        );
+        for secret in ["hunter2", "s3cr3t-value", "adm1n-pass", "media-key-that"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
         assert!(
             printed.contains("postgres://kadr:<redacted>@db:5432/kadr"),
             "{printed}"

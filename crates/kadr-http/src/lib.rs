@@ -3,7 +3,9 @@
 //! errors, tracing and the process-wide shutdown signal.
 
 pub mod auth;
+pub mod client;
 pub mod fields;
+pub mod guard;
 pub mod metrics;
 pub mod problem;
 pub mod review;
@@ -30,6 +32,8 @@ pub struct AppContext {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub storage: Arc<Storage>,
+    /// `server.trusted_proxies`, parsed.
+    pub proxies: Arc<client::Proxies>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,10 +69,21 @@ impl AppContext {
         let db = kadr_db::connect(url.expose(), &config.database).await?;
         let storage = open_storage(&config).await?;
         Ok(AppContext {
+            proxies: Arc::new(client::Proxies::new(&config.server)),
             config: Arc::new(config),
             db,
             storage: Arc::new(storage),
         })
+    }
+
+    /// The client's address: the socket's, or a trusted proxy's word for it.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        client::client_ip(req, &self.proxies)
+    }
+
+    /// `scheme://host[:port]` for absolute URLs (`server.public_url` when set).
+    pub fn base_url(&self, req: &actix_web::HttpRequest) -> String {
+        client::base_url(req, &self.config.server, &self.proxies)
     }
 
     pub fn shutdown_timeout(&self) -> Duration {
@@ -101,10 +116,34 @@ pub async fn open_storage(config: &Config) -> Result<Storage, StorageError> {
     }
 }
 
-/// A bound, not yet running HTTP server.
+/// A bound, not yet running HTTP server (and its internal metrics listener, when
+/// `server.metrics_listen` is set).
 pub struct Server {
     server: actix_web::dev::Server,
     addr: SocketAddr,
+    metrics: Option<(actix_web::dev::Server, SocketAddr)>,
+}
+
+/// `/metrics` (and `/healthz`) alone on `server.metrics_listen`, for scrapers on an internal
+/// network.
+fn bind_metrics(listen: SocketAddr) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let err = |source| StartError::Bind {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    let server = HttpServer::new(|| {
+        App::new()
+            .route("/healthz", web::get().to(healthz))
+            .configure(metrics::configure)
+    })
+    .disable_signals()
+    .workers(1)
+    .listen(listener)
+    .map_err(err)?
+    .run();
+    Ok((server, addr))
 }
 
 /// Binds `listen` (port 0 picks a free port) and builds the app: health, readiness and metrics
@@ -126,23 +165,39 @@ where
         n => n,
     };
     let timeout = ctx.config.server.shutdown_timeout_secs;
+    let server_config = ctx.config.server.clone();
+    let metrics_here = server_config.metrics_listen.is_none();
+    let config = ctx.config.clone();
+    let in_flight = web::Data::new(Arc::new(guard::InFlight::default()));
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(in_flight.clone())
             .app_data(web::JsonConfig::default().error_handler(problem::json_error_handler))
             .app_data(web::QueryConfig::default().error_handler(problem::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(problem::path_error_handler))
             .wrap(cors())
             .wrap(from_fn(metrics::record))
+            .wrap(from_fn(guard::request))
+            .wrap(guard::security_headers(&config))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
-            .configure(metrics::configure)
+            .configure(|cfg| {
+                if metrics_here {
+                    metrics::configure(cfg);
+                }
+            })
             .configure(configure.clone())
             .default_service(web::to(problem::not_found_route))
     })
     .disable_signals()
     .shutdown_timeout(timeout)
+    .client_request_timeout(Duration::from_millis(
+        server_config.request_header_timeout_ms,
+    ))
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .keep_alive(Duration::from_secs(server_config.keep_alive_secs))
     .workers(workers)
     .listen(listener)
     .map_err(|source| StartError::Bind {
@@ -150,7 +205,15 @@ where
         source,
     })?
     .run();
-    Ok(Server { server, addr })
+    let metrics = match server_config.metrics_listen {
+        Some(at) => Some(bind_metrics(at)?),
+        None => None,
+    };
+    Ok(Server {
+        server,
+        addr,
+        metrics,
+    })
 }
 
 impl Server {
@@ -164,12 +227,25 @@ impl Server {
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "listening on http://{}", self.addr);
         let handle = self.server.handle();
+        let metrics = self.metrics.map(|(server, addr)| {
+            tracing::info!(addr = %addr, "metrics on http://{addr}/metrics");
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
+        let metrics_handle = metrics.as_ref().map(|(_, h)| h.clone());
         let stopper = tokio::spawn(async move {
             shutdown.cancelled().await;
+            if let Some(h) = metrics_handle {
+                h.stop(true).await;
+            }
             handle.stop(true).await;
         });
         let result = self.server.await;
         stopper.abort();
+        if let Some((task, handle)) = metrics {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         result
     }
 }
@@ -222,15 +298,23 @@ async fn readyz(ctx: web::Data<AppContext>) -> Result<HttpResponse, ApiError> {
             .insert_header(("Cache-Control", "no-store"))
             .json(json!({ "status": "ready", "database": "ok", "storage": "ok" })));
     }
-    let mut failures = Vec::new();
+    // The log gets the causes; the answer names only what is down.
+    let mut down = Vec::new();
     if let Err(e) = db {
-        failures.push(format!("database: {e}"));
+        tracing::warn!(error = %e, "not ready: database");
+        down.push("database");
     }
     if let Err(e) = storage {
-        failures.push(format!("storage: {e}"));
+        tracing::warn!(error = %e, "not ready: storage");
+        down.push("storage");
     }
-    tracing::warn!(failures = ?failures, "not ready");
-    Err(ApiError::unavailable(failures.join("; ")))
+    Err(ApiError::new(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Service unavailable",
+    )
+    .detail(format!("not answering: {}", down.join(", ")))
+    .retry_after(5))
 }
 
 fn flatten<E: std::fmt::Display>(

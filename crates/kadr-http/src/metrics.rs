@@ -63,7 +63,7 @@ pub async fn record(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let res = next.call(req).await;
     if let Some(m) = http_metrics() {
         let status = match &res {
@@ -78,6 +78,22 @@ pub async fn record(
             .observe(started.elapsed().as_secs_f64());
     }
     res
+}
+
+/// The method as a label: the standard ones by name, anything a client invents as `OTHER`, so
+/// the label set stays bounded.
+pub fn method_label(m: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// `GET /metrics` in the Prometheus text format.

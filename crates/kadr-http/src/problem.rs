@@ -19,6 +19,10 @@ pub struct Problem {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The request's id, also in its `X-Request-Id` header and in the server's log lines:
+    /// quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error answer: a status, a stable code and words for people.
@@ -30,6 +34,8 @@ pub struct ApiError {
     pub title: String,
     pub detail: Option<String>,
     pub field: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -40,7 +46,13 @@ impl ApiError {
             title: title.into(),
             detail: None,
             field: None,
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> ApiError {
@@ -61,13 +73,17 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, title)
     }
 
-    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+    /// A dependency (database, storage) failed or is too slow: logged here with its cause,
+    /// answered without it (no addresses, paths, SQL or S3 messages reach callers).
+    pub fn unavailable(cause: impl Into<String>) -> ApiError {
+        tracing::warn!(error = %cause.into(), "unavailable");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service unavailable",
         )
-        .detail(detail)
+        .detail("A service Kadr depends on did not answer; try again shortly")
+        .retry_after(5)
     }
 
     /// An unexpected failure: logged here with its cause, answered without internals.
@@ -88,6 +104,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             field: self.field.clone(),
+            request_id: crate::guard::request_id(),
         }
     }
 }
@@ -98,10 +115,13 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .content_type("application/problem+json")
-            .insert_header(("Cache-Control", "no-store"))
-            .json(self.problem())
+        let mut res = HttpResponse::build(self.status);
+        res.content_type("application/problem+json")
+            .insert_header(("Cache-Control", "no-store"));
+        if let Some(secs) = self.retry_after {
+            res.insert_header(("Retry-After", secs.to_string()));
+        }
+        res.json(self.problem())
     }
 }
 

@@ -1,15 +1,13 @@
 //! Accounts and tokens: registration, login (rate-limited), logout, the first admin, and the
 //! admin's role/verified switch.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use chrono::Utc;
 use kadr_db::entities::{api_token, channel, user};
@@ -22,6 +20,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
+
+use crate::throttle::{self, Verdict};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::post().to(register))
@@ -107,33 +107,9 @@ fn validate_password(password: &str) -> Result<(), ApiError> {
     }
 }
 
-/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+/// argon2id, under the process's hashing limit (see [`crate::password`]).
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    web::block(move || {
-        let salt_bytes: [u8; 16] = rand::random();
-        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .map_err(|e| ApiError::internal(&e))
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
-    web::block(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))
+    crate::password::hash(password).await
 }
 
 /// Maps unique-index violations to 409s naming the field.
@@ -205,6 +181,7 @@ pub async fn create_user(
     responses((status = 201, description = "The user and its channel"), (status = 400, content_type = "application/problem+json"), (status = 409, description = "Username or e-mail taken", content_type = "application/problem+json")))]
 async fn register(
     ctx: web::Data<AppContext>,
+    req: HttpRequest,
     body: web::Json<Register>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -213,6 +190,18 @@ async fn register(
     validate_username(username)?;
     validate_email(&email)?;
     validate_password(&body.password)?;
+    // Counted before the costly part, per address (IPv6 by /64), in Postgres for every replica.
+    let key = format!("register:{}", client_ip(&ctx, &req));
+    let per_hour = ctx.config.auth.register_max_per_hour;
+    if let Verdict::Blocked(wait) =
+        throttle::attempt(&ctx.db, &key, per_hour, Duration::from_secs(3600)).await?
+    {
+        return Err(throttle::too_many(
+            "too_many_registrations",
+            "Too many new accounts from your address",
+            wait,
+        ));
+    }
     let hash = hash_password(body.password).await?;
     let user = create_user(&ctx, username, &email, hash, "user", false).await?;
     tracing::info!(user = %user.id, username = %user.username, "user registered");
@@ -236,49 +225,9 @@ struct Login {
     token_name: Option<String>,
 }
 
-/// Failed logins per account and per address within a window.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    /// `Err(retry_after)` when `key` has used up its failures.
-    fn check(&self, key: &str, max: u32, window: Duration) -> Result<(), Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
-            Some((count, since)) if *count >= max && since.elapsed() < window => {
-                Err(window - since.elapsed())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn fail(&self, key: &str, window: Duration) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (_, since)| since.elapsed() < window);
-        }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= window {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    fn reset(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
-}
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-        .to_string()
+/// The client's address as limits count it (a trusted proxy's word; IPv6 by /64).
+fn client_ip(ctx: &AppContext, req: &HttpRequest) -> String {
+    kadr_http::client::address_key(ctx.client_ip(req).unwrap_or(IpAddr::from([0, 0, 0, 0])))
 }
 
 /// A bearer token for the account (failed attempts are limited per account and address).
@@ -286,35 +235,46 @@ fn client_ip(req: &HttpRequest) -> String {
     responses((status = 200, description = "`token` and `expires_at`"), (status = 401, content_type = "application/problem+json"), (status = 429, content_type = "application/problem+json")))]
 async fn login(
     ctx: web::Data<AppContext>,
-    limiter: web::Data<LoginLimiter>,
     req: HttpRequest,
     body: web::Json<Login>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    // Lengths first: nothing else is done for a name or password no account can have.
+    if body.username.chars().count() > 64 {
+        return Err(invalid("username", "A username has at most 64 characters"));
+    }
+    if body.password.len() > 1024 {
+        return Err(invalid("password", "A password has at most 256 characters"));
+    }
+    if body
+        .token_name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 100)
+    {
+        return Err(invalid(
+            "token_name",
+            "A token name has at most 100 characters",
+        ));
+    }
     let auth = &ctx.config.auth;
     let window = Duration::from_secs(auth.login_window_secs);
-    let account_key = format!("user:{}", body.username.trim().to_lowercase());
-    let address_key = format!("ip:{}", client_ip(&req));
-    // An address may be shared by many people (NAT, an office): it gets five times as many.
-    let limits = [
+    let address = client_ip(&ctx, &req);
+    // Per (account, address): nobody can lock the admin out from elsewhere. Per address: an
+    // address may be shared by many people (NAT, an office), so it gets five times as many.
+    // Both are counted before the password is checked, so concurrent guesses get no more
+    // tries than serial ones.
+    let account_key = format!("login:{}|{address}", body.username.trim().to_lowercase());
+    let address_key = format!("login-ip:{address}");
+    for (key, max) in [
         (&account_key, auth.login_max_failures),
         (&address_key, auth.login_max_failures.saturating_mul(5)),
-    ];
-    for (key, max) in limits {
-        if let Err(wait) = limiter.check(key, max, window) {
-            let secs = wait.as_secs().max(1);
-            let err = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+    ] {
+        if let Verdict::Blocked(wait) = throttle::attempt(&ctx.db, key, max, window).await? {
+            return Err(throttle::too_many(
                 "too_many_attempts",
                 "Too many failed logins",
-            )
-            .detail(format!("try again in {secs} s"));
-            let mut res = actix_web::ResponseError::error_response(&err);
-            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
-                res.headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, v);
-            }
-            return Ok(res);
+                wait,
+            ));
         }
     }
     let found = user::Entity::find()
@@ -330,17 +290,17 @@ async fn login(
         Some(u) => (u.password_hash.clone(), Some(u)),
         None => (dummy_hash().to_owned(), None),
     };
-    let ok = verify_password(body.password, hash).await?;
+    let ok = crate::password::verify(body.password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
-        limiter.fail(&account_key, window);
-        limiter.fail(&address_key, window);
+        // The attempt stays counted.
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "Wrong username or password",
         ));
     };
-    limiter.reset(&account_key);
+    throttle::clear(&ctx.db, &account_key).await?;
+    throttle::refund(&ctx.db, &address_key).await?;
 
     let random: [u8; 32] = rand::random();
     let token = format!(
@@ -453,7 +413,8 @@ async fn admin_update_user(
 }
 
 /// Creates the `admin` account on first start, with `KADR_ADMIN_PASSWORD` or a generated
-/// password printed once.
+/// password written to `<data_dir>/admin-password` (readable by its owner only); the log says
+/// where, never what.
 pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
     let exists = user::Entity::find()
         .filter(user::Column::Username.eq("admin"))
@@ -478,17 +439,41 @@ pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
     match create_user(ctx, "admin", "admin@localhost.invalid", hash, "admin", true).await {
         Ok(_) => {
             if generated {
-                // Shown once, on the console of the operator who started Kadr.
-                eprintln!(
-                    "kadr: created the `admin` account with password: {password}\n\
-                     kadr: (set KADR_ADMIN_PASSWORD to choose it; this is shown only once)"
+                let file = ctx.config.data_dir.join("admin-password");
+                write_private(&file, &password)
+                    .map_err(|e| ApiError::internal(&format!("writing {}: {e}", file.display())))?;
+                tracing::warn!(
+                    file = %file.display(),
+                    "created the admin account with a generated password, written to {} \
+                     (set KADR_ADMIN_PASSWORD to choose it)",
+                    file.display()
                 );
+            } else {
+                tracing::info!("created the admin account");
             }
-            tracing::info!("created the admin account");
             Ok(())
         }
         // Another process created it first.
         Err(e) if e.status == StatusCode::CONFLICT => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Writes `text` to `path`, readable and writable by its owner only (created so, never widened).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
 }

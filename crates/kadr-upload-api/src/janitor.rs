@@ -143,6 +143,9 @@ pub fn spawn(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinH
                 Ok(n) => tracing::info!(uploads = n, "expired uploads cleaned up"),
                 Err(e) => tracing::warn!(error = %e, "upload janitor sweep failed"),
             }
+            if let Err(e) = crate::throttle::sweep(&ctx.db).await {
+                tracing::warn!(error = %e, "sweeping attempt limits failed");
+            }
         }
     })
 }

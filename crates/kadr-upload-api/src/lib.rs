@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod janitor;
+pub mod password;
 pub mod simple;
 pub mod store;
+pub mod throttle;
 pub mod tus;
 pub mod videos;
 
@@ -15,20 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Adds this service's routes; `kadr all` mounts them beside the other services'.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(limiter());
     accounts::configure(cfg);
     simple::configure(cfg);
     videos::configure(cfg);
     tus::configure(cfg);
-}
-
-/// The login limiter is shared by every HTTP worker of the process.
-fn limiter() -> web::Data<accounts::LoginLimiter> {
-    static LIMITER: std::sync::OnceLock<web::Data<accounts::LoginLimiter>> =
-        std::sync::OnceLock::new();
-    LIMITER
-        .get_or_init(|| web::Data::new(accounts::LoginLimiter::default()))
-        .clone()
 }
 
 /// What the service does besides answering requests: the first admin account, the janitor
@@ -38,6 +30,7 @@ pub async fn start_background(
     ctx: &AppContext,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    password::configure(ctx.config.auth.hash_concurrency);
     if let Err(e) = accounts::ensure_admin(ctx).await {
         tracing::error!(error = %e, "could not create the admin account");
     }

@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::videos::{
-    NewVideo, check_limits, finish_video, insert_upload_record, insert_video_with_id,
+    NewVideo, check_limits, finish_video, insert_upload_record, insert_video_with_id, quota_room,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,6 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Room for the multipart framing and the text fields around the file.
 const FORM_OVERHEAD: u64 = 1024 * 1024;
+/// At most this many parts in a form (the file and the five text fields, with room to spare).
+const MAX_FIELDS: usize = 16;
+/// The text fields together hold at most this much.
+const MAX_TEXT_BYTES: usize = 128 * 1024;
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
@@ -66,8 +70,25 @@ async fn upload(
     let mut meta = NewVideo::default();
     let mut filename: Option<String> = None;
     let mut stored: Option<u64> = None;
+    // Without a declared length the quota is held while the body streams.
+    let room = if declared.is_some() {
+        limit
+    } else {
+        limit.min(quota_room(&ctx, &auth.user).await?)
+    };
+    let mut fields = 0usize;
+    let mut text_bytes = 0usize;
     let result: Result<(), ApiError> = async {
         while let Some(field) = form.next().await {
+            fields += 1;
+            if fields > MAX_FIELDS {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_many_fields",
+                    "The form has too many fields",
+                )
+                .detail(format!("at most {MAX_FIELDS}")));
+            }
             let mut field = field.map_err(|e| bad_form(&e.to_string()))?;
             let name = field.name().unwrap_or_default().to_owned();
             if name == "file" {
@@ -78,10 +99,18 @@ async fn upload(
                     .content_disposition()
                     .and_then(|d| d.get_filename())
                     .map(str::to_owned);
-                stored = Some(store_file(&ctx, &key, &mut field, limit).await?);
+                let over = || {
+                    if room < limit {
+                        crate::videos::quota_exceeded(0)
+                    } else {
+                        too_large(limit)
+                    }
+                };
+                stored = Some(store_file(&ctx, &key, &mut field, room, &over).await?);
                 continue;
             }
-            let value = read_text(&mut field, &name).await?;
+            let value = read_text(&mut field, &name, MAX_TEXT_BYTES - text_bytes).await?;
+            text_bytes += value.len();
             match name.as_str() {
                 "title" => meta.title = Some(value),
                 "description" => meta.description = Some(value),
@@ -107,6 +136,7 @@ async fn upload(
         // The size is known now: the quota counts it like a tus upload's length.
         check_limits(&ctx, &auth.user, size as i64).await?;
         let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+        crate::videos::reserve(&ctx, &tx, auth.user.id, size as i64, false).await?;
         let v = insert_video_with_id(&ctx, &tx, &auth.user, fields, video_id).await?;
         insert_upload_record(&ctx, &tx, &v, size as i64, filename.clone()).await?;
         finish_video(&ctx, &tx, v.id, v.owner_id, size as i64).await?;
@@ -144,12 +174,24 @@ fn bad_form(detail: &str) -> ApiError {
     ApiError::bad_request("invalid_form", "Malformed upload form").detail(detail.to_owned())
 }
 
-async fn read_text(field: &mut actix_multipart::Field, name: &str) -> Result<String, ApiError> {
+/// A text field of at most 64 KiB and at most `room` bytes.
+async fn read_text(
+    field: &mut actix_multipart::Field,
+    name: &str,
+    room: usize,
+) -> Result<String, ApiError> {
     let mut buf = Vec::new();
+    let max = room.min(64 * 1024);
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|e| bad_form(&e.to_string()))?;
-        if buf.len() + chunk.len() > 64 * 1024 {
-            return Err(bad_form("a text field is longer than 64 KiB").field(name.to_owned()));
+        if buf.len() + chunk.len() > max {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "fields_too_large",
+                "The form's text fields are too long",
+            )
+            .detail("64 KiB per field, 128 KiB in all")
+            .field(name.to_owned()));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -162,6 +204,7 @@ async fn store_file(
     key: &str,
     field: &mut actix_multipart::Field,
     limit: u64,
+    over: &dyn Fn() -> ApiError,
 ) -> Result<u64, ApiError> {
     // The multipart stream is tied to this request's thread; storage wants a Send stream, so a
     // small channel carries the chunks across, and both sides run together in this task.
@@ -181,7 +224,7 @@ async fn store_file(
                 let _ = tx
                     .send(Err(std::io::Error::other("upload too large")))
                     .await;
-                return Err(too_large(limit));
+                return Err(over());
             }
             if tx.send(Ok(chunk)).await.is_err() {
                 break;

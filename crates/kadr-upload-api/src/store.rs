@@ -495,19 +495,25 @@ where
         return Ok(Written::Complete);
     }
 
-    // Keep what arrived past the last part as a piece.
+    // Keep what arrived past the last part as the one piece: a tail added to earlier pieces
+    // is written over the first of them, extended (it starts with the same bytes, and pieces
+    // are read only up to their recorded size, so a crash before the record below leaves the
+    // recorded pieces readable). Many tiny requests leave one object, not one each.
     if !buf.is_empty() {
+        let start = parts.len() as i64 * part_size;
+        let merged = assemble(storage, up.id, &pieces, buf.split().freeze()).await?;
         let piece = Piece {
-            offset: parts.len() as i64 * part_size + pieces_len(&pieces),
-            size: buf.len() as i64,
+            offset: start,
+            size: merged.len() as i64,
         };
         storage
             .put_bytes(
                 &piece_key(up.id, piece.offset),
-                buf.split().freeze(),
+                merged,
                 Some("application/octet-stream"),
             )
             .await?;
+        spent_pieces.extend(pieces.drain(..).filter(|p| p.offset != start));
         pieces.push(piece);
     }
     lock.record(offset, &parts, &pieces).await?;
@@ -540,8 +546,14 @@ async fn assemble(
     let total = pieces.iter().map(|p| p.size as usize).sum::<usize>() + tail.len();
     let mut out = BytesMut::with_capacity(total);
     for piece in pieces {
+        if piece.size == 0 {
+            continue;
+        }
+        // Only the recorded size: a piece may have been extended by a request whose record
+        // never landed.
+        let range = kadr_storage::ByteRange::Inclusive(0, piece.size as u64 - 1);
         let got = storage
-            .get(&piece_key(upload_id, piece.offset), None)
+            .get(&piece_key(upload_id, piece.offset), Some(range))
             .await?;
         let mut body = got.body;
         while let Some(chunk) = body.next().await {

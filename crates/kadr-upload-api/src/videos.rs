@@ -103,17 +103,43 @@ pub async fn check_limits(
         )
         .detail(format!("{size} bytes; the limit is {max} bytes")));
     }
+    let room = quota_room(ctx, owner).await?;
+    if size as u64 > room {
+        return Err(quota_exceeded(size));
+    }
+    Ok(())
+}
+
+/// 413: the quota cannot hold `size` more bytes.
+pub fn quota_exceeded(size: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "quota_exceeded",
+        "Your storage quota is used up",
+    )
+    .detail(format!("this file needs {size} bytes more than is left"))
+}
+
+/// What the quota counts: the originals stored for the user (renditions are not counted) and
+/// the declared length of every upload in progress.
+const USED_SQL: &str = "SELECT u.storage_used_bytes
+        + COALESCE((SELECT sum(length) FROM uploads WHERE owner_id = u.id AND state = 'active'), 0)
+        AS used,
+    (SELECT count(*) FROM uploads WHERE owner_id = u.id AND state = 'active') AS uploading,
+    (SELECT count(*) FROM videos WHERE owner_id = u.id AND status = 'queued') AS waiting
+    FROM users u WHERE u.id = $1";
+
+/// Bytes the owner may still add (u64::MAX without a quota); a pre-check, not a reservation.
+pub async fn quota_room(ctx: &AppContext, owner: &user::Model) -> Result<u64, ApiError> {
     let quota = ctx.config.upload.user_quota_bytes;
     if quota == 0 {
-        return Ok(());
+        return Ok(u64::MAX);
     }
     let row = ctx
         .db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT ((SELECT storage_used_bytes FROM users WHERE id = $1)
-                  + COALESCE((SELECT sum(length) FROM uploads WHERE owner_id = $1 AND state = 'active'), 0)
-                 )::bigint AS used",
+            format!("SELECT (used)::bigint AS used FROM ({USED_SQL}) q"),
             [owner.id.into()],
         ))
         .await
@@ -121,15 +147,73 @@ pub async fn check_limits(
     let used: i64 = row
         .and_then(|r| r.try_get::<i64>("", "used").ok())
         .unwrap_or(0);
-    if (used as u64).saturating_add(size as u64) > quota {
+    Ok(quota.saturating_sub(used.max(0) as u64))
+}
+
+/// Reserves `size` bytes of the owner's quota in `tx`, and a place among their uploads in
+/// progress (`new_upload`) and videos waiting to transcode. The user's row stays locked
+/// until `tx` ends, so parallel creations are counted one after another and cannot together
+/// exceed the quota.
+pub async fn reserve(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    owner: Uuid,
+    size: i64,
+    new_upload: bool,
+) -> Result<(), ApiError> {
+    let err = |e: sea_orm::DbErr| ApiError::internal(&e);
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
+        [owner.into()],
+    ))
+    .await
+    .map_err(err)?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "SELECT used::bigint AS used, uploading::bigint AS uploading,
+                        waiting::bigint AS waiting FROM ({USED_SQL}) q"
+            ),
+            [owner.into()],
+        ))
+        .await
+        .map_err(err)?
+        .ok_or_else(|| ApiError::internal(&"the uploader's row is gone"))?;
+    let get = |c: &str| {
+        row.try_get::<i64>("", c)
+            .map_err(|e| ApiError::internal(&e))
+    };
+    let (used, uploading, waiting) = (get("used")?, get("uploading")?, get("waiting")?);
+    let limits = &ctx.config.upload;
+    if limits.user_quota_bytes > 0
+        && (used.max(0) as u64).saturating_add(size.max(0) as u64) > limits.user_quota_bytes
+    {
+        return Err(quota_exceeded(size));
+    }
+    if new_upload && uploading as u64 >= limits.max_uploads_in_progress {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "quota_exceeded",
-            "Your storage quota is used up",
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_uploads",
+            "You have too many uploads in progress",
         )
         .detail(format!(
-            "{used} of {quota} bytes used; this file needs {size} more"
+            "finish or cancel one first (at most {})",
+            limits.max_uploads_in_progress
         )));
+    }
+    if waiting as u64 >= limits.max_videos_waiting {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_waiting",
+            "Too many of your videos are waiting to be transcoded",
+        )
+        .detail(format!(
+            "wait until some are done (at most {} waiting)",
+            limits.max_videos_waiting
+        ))
+        .retry_after(60));
     }
     Ok(())
 }
@@ -188,6 +272,7 @@ pub async fn insert_upload(
     filename: Option<String>,
     metadata: serde_json::Value,
 ) -> Result<upload::Model, ApiError> {
+    reserve(ctx, tx, video.owner_id, length, true).await?;
     let key = video::source_key(video.id);
     let (backend, part_size, multipart_id) = match &*ctx.storage {
         Storage::S3(s3) => {
@@ -370,19 +455,21 @@ pub async fn finish_video(
     Ok(())
 }
 
-/// The public URL of an upload, from the request's scheme and host.
+/// `server.public_url` or where the server listens; never the request's `Host`.
+fn base_url(req: &HttpRequest) -> String {
+    match req.app_data::<web::Data<AppContext>>() {
+        Some(ctx) => ctx.base_url(req),
+        None => String::new(),
+    }
+}
+
+/// The public URL of an upload.
 pub fn upload_url(req: &HttpRequest, upload_id: Uuid) -> String {
-    let info = req.connection_info();
-    format!(
-        "{}://{}/api/v1/uploads/{upload_id}",
-        info.scheme(),
-        info.host()
-    )
+    format!("{}/api/v1/uploads/{upload_id}", base_url(req))
 }
 
 pub fn creation_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/api/v1/uploads", info.scheme(), info.host())
+    format!("{}/api/v1/uploads", base_url(req))
 }
 
 pub fn http_date(t: DateTime<chrono::FixedOffset>) -> String {

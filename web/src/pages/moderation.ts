@@ -1,5 +1,5 @@
 // The moderation queue: preview, approve, reject with a reason the uploader sees.
-import { currentUser, get, isModerator, query, request, type Playback, type Video } from "../api";
+import { currentUser, isModerator, playback, query, request, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { timeAgo } from "../format";
@@ -13,7 +13,8 @@ export const moderation: PageFn = async (root) => {
     root.append(h("p.notice", {}, t("mod.denied")));
     return;
   }
-  const players: Player[] = [];
+  const players = new Set<Player>();
+  let stopped = false;
   const list = h("div.mod-list");
   const item = (v: Video) => {
     const preview = h("div.mod-preview");
@@ -35,12 +36,14 @@ export const moderation: PageFn = async (root) => {
         error,
       ),
     );
+    let player: Player | undefined;
     if (v.playable) {
-      get<Playback>(`/api/v1/videos/${v.id}/playback`)
+      playback(v.id)
         .then((pb) => {
-          const p = createPlayer(pb);
-          players.push(p);
-          preview.replaceChildren(p.el);
+          if (stopped || !el.isConnected) return;
+          player = createPlayer(pb);
+          players.add(player);
+          preview.replaceChildren(player.el);
         })
         .catch(() => {});
     } else if (v.images) preview.append(h("img", { src: v.images.poster_small, alt: "" }));
@@ -54,6 +57,10 @@ export const moderation: PageFn = async (root) => {
       try {
         await request("POST", `/api/v1/moderation/videos/${v.id}/${action}`, action === "reject" ? { reason: reason.value.trim() } : {});
         el.remove();
+        if (player) {
+          player.destroy();
+          players.delete(player);
+        }
         if (!list.childElementCount) list.append(h("p.notice", {}, t("mod.empty")));
       } catch (e) {
         error.textContent = t("error.generic", { reason: (e as Error).message });
@@ -66,6 +73,7 @@ export const moderation: PageFn = async (root) => {
   };
   const stop = infiniteList(root, (cursor) => `/api/v1/moderation/queue${query({ cursor })}`, t("mod.empty"), item, list);
   return () => {
+    stopped = true;
     stop();
     players.forEach((p) => p.destroy());
   };

@@ -1,6 +1,6 @@
 // Shorts: a full-height vertical feed, one video per screen (scroll snap), autoplay muted with
 // tap to unmute; the next video is loaded ahead so a swipe starts it at once.
-import { get, query, type Page, type Playback, type Video } from "../api";
+import { get, playback, query, type Page, type Video } from "../api";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { createPlayer, type Player } from "../player";
@@ -14,18 +14,32 @@ export const shorts: PageFn = (root) => {
   let cursor: string | null = null;
   let done = false;
   let loading = false;
-  const slides: { el: HTMLElement; video: Video; player?: Player; loading?: boolean }[] = [];
+  let stopped = false;
+  const slides: { el: HTMLElement; video: Video; player?: Player; loading?: boolean; gone?: boolean }[] = [];
 
   const ensurePlayer = async (i: number) => {
     const s = slides[i];
-    if (!s || s.player || s.loading) return;
+    if (!s || s.player || s.loading || s.gone || stopped) return;
     s.loading = true;
     try {
-      const pb = await get<Playback>(`/api/v1/videos/${s.video.id}/playback`);
-      const p = createPlayer(pb, { bare: true, muted, loop: true });
+      const pb = await playback(s.video.id);
+      // The page may have been left meanwhile: a player made now would never be destroyed.
+      if (stopped) return;
+      const stage = s.el.querySelector(".short-stage");
+      const p = createPlayer(pb, {
+        bare: true,
+        muted,
+        loop: true,
+        onGone: () => {
+          p.destroy();
+          if (s.player === p) s.player = undefined;
+          s.gone = true;
+          stage?.replaceChildren(h("p.notice", { dataset: { testid: "notfound" } }, t("video.notfound")));
+        },
+      });
       p.video.preload = "auto";
       s.player = p;
-      s.el.querySelector(".short-stage")?.replaceChildren(p.el);
+      stage?.replaceChildren(p.el);
     } finally {
       s.loading = false;
     }
@@ -102,6 +116,7 @@ export const shorts: PageFn = (root) => {
   };
   document.addEventListener("keydown", onKey);
   return () => {
+    stopped = true;
     visible.disconnect();
     document.removeEventListener("keydown", onKey);
     document.body.classList.remove("shorts-mode");

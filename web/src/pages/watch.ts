@@ -1,6 +1,6 @@
 // The watch page: player (as soon as the video is playable, even while the rest of the ladder
 // is still being made), title, channel, views, date and description.
-import { ApiError, get, request, type Playback, type Video } from "../api";
+import { ApiError, get, playback, request, type Video } from "../api";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
@@ -51,10 +51,19 @@ export const watch: PageFn = async (root, [id]) => {
     progress.value = video.progress;
     status.hidden = !line;
   };
+  // Asked for fresh links, the playback endpoint answered 404: the video was deleted or is no
+  // longer visible to this viewer (made private, rejected). The page says what a reload would.
+  const gone = () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    player?.destroy();
+    player = null;
+    root.replaceChildren(h("p.notice", { dataset: { testid: "notfound" } }, t("video.notfound")));
+  };
   const startPlayer = async () => {
-    const pb = await get<Playback>(`/api/v1/videos/${id}/playback`);
+    const pb = await playback(id);
     if (stopped) return;
-    player = createPlayer(pb, { keyboard: true });
+    player = createPlayer(pb, { keyboard: true, onGone: gone });
     stage.replaceChildren(player.el);
     player.video.addEventListener("playing", () => {
       if (counted) return;
