@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./var
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps web web-test e2e build run test fmt lint nextest bench clean-data screenshots
+.PHONY: all deps test-deps web web-test e2e build run test fmt lint nextest fuzz bench clean-data screenshots
 
 all: build
 
@@ -52,7 +52,12 @@ e2e: web
 	$(CARGO) build --locked -p kadr
 	npm run --prefix web e2e
 
-test: test-deps lint web-test nextest e2e
+# schemathesis against /api/openapi.json of a real `kadr all`, signed in (about 3 minutes).
+fuzz:
+	$(CARGO) build --locked -p kadr
+	tests/fuzz/run.sh
+
+test: test-deps lint web-test nextest fuzz e2e
 
 # docs/screenshots: home, watch, upload, shorts and moderation at desktop and phone sizes.
 screenshots: web

@@ -223,8 +223,18 @@ async fn run_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Res
 
 async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listen = config.server.listen;
+    {
+        let url = config
+            .database
+            .url
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or_default();
+        let migrations = kadr_db::connect_for_migrations(url, &config.database).await?;
+        kadr_migration::up(&migrations).await?;
+        let _ = migrations.close().await;
+    }
     let ctx = AppContext::open(config).await?;
-    kadr_migration::up(&ctx.db).await?;
     let db = ctx.db.clone();
     let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
     let worker = kadr_worker::start_daemon(ctx.clone(), shutdown.clone());
@@ -253,7 +263,7 @@ async fn migrate(mut config: Config, action: MigrateAction) -> anyhow::Result<()
             .as_ref()
             .map(Secret::expose)
             .unwrap_or_default();
-        let db = kadr_db::connect(url, &config.database).await?;
+        let db = kadr_db::connect_for_migrations(url, &config.database).await?;
         match action {
             MigrateAction::Up => {
                 kadr_migration::up(&db).await?;

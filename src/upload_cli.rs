@@ -47,6 +47,52 @@ pub struct UploadArgs {
     /// Start afresh even if an earlier upload of this file could be resumed.
     #[arg(long)]
     pub restart: bool,
+    /// Allow plain http:// to a host other than this machine (the token travels unencrypted).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &url::Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// The server's URL, refused when the token would cross a network in the clear.
+fn server_url(server: &str, insecure: bool) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(server).with_context(|| format!("{server} is not a URL"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback || insecure {
+                Ok(url)
+            } else {
+                bail!(
+                    "refusing to send the token to {server} over plain http: use https://, \
+                     or --insecure if you really mean it"
+                )
+            }
+        }
+        other => bail!("{server}: unsupported scheme {other}"),
+    }
+}
+
+/// Fails unless `url` is on the server's own origin: the token goes nowhere else.
+fn same_origin(server: &url::Url, url: &str) -> anyhow::Result<()> {
+    let u = url::Url::parse(url).with_context(|| format!("the server gave a bad URL: {url}"))?;
+    if origin(&u) != origin(server) {
+        bail!(
+            "the server sent the upload to {}, not to {}: the token is not sent there",
+            origin(&u),
+            origin(server)
+        );
+    }
+    Ok(())
 }
 
 /// Earlier uploads that may be resumed, by file identity.
@@ -107,10 +153,14 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
         bail!("{} is not a file", path.display());
     }
     let size = meta.len();
+    let server_url = server_url(&args.server, args.insecure)?;
     let server = args.server.trim_end_matches('/').to_owned();
     let chunk = args.chunk_mib.max(1) * 1024 * 1024;
+    // TLS by rustls with the system's roots; redirects are not followed (the token would go
+    // with them).
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let state_file = state_path();
     let mut state = load_state(&state_file);
@@ -124,6 +174,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
     if !args.restart
         && let Some(r) = state.uploads.get(&key).cloned()
     {
+        same_origin(&server_url, &r.url)?;
         match client.offset(&r.url).await {
             Ok(Some(offset)) => resumed = Some((r, offset)),
             Ok(None) => {
@@ -144,6 +195,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
         }
         None => {
             let r = client.create(&server, &args, &path, size).await?;
+            same_origin(&server_url, &r.url)?;
             state.uploads.insert(key.clone(), r.clone());
             save_state(&state_file, &state).context("cannot remember the upload for resuming")?;
             (r, 0)

@@ -130,3 +130,95 @@ async fn delete_on_local_disk() {
 async fn delete_on_s3() {
     delete_removes_everything(Backend::S3).await;
 }
+
+/// Objects stored for `video` under every prefix the platform writes for it.
+async fn media_of(stack: &Stack, video: &str) -> usize {
+    let prefixes = [
+        format!("originals/{video}/"),
+        format!("hls/{video}/"),
+        format!("images/{video}/"),
+    ];
+    let mut n = 0;
+    match &stack.s3 {
+        Some(s3) => {
+            let storage = kadr_storage::Storage::s3(s3.options()).await.unwrap();
+            for p in &prefixes {
+                n += storage.list(p).await.unwrap().len();
+            }
+        }
+        None => {
+            let storage = kadr_storage::Storage::local(kadr_storage::LocalOptions {
+                root: stack.dir.path().join("var/media"),
+            })
+            .await
+            .unwrap();
+            for p in &prefixes {
+                n += storage.list(p).await.unwrap().len();
+            }
+        }
+    }
+    n
+}
+
+/// Deleting a video while the worker transcodes it: the transcode stops, nothing more is
+/// published, and the listing for its id ends empty.
+async fn delete_during_transcode(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let base = stack.url("");
+    let base = base.trim_end_matches('/').to_owned();
+    let owner = register_and_login(&base, &format!("mid-{backend:?}")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("long.mp4");
+    common::testsrc(&clip, "854x480", 25, 40, &[]);
+    let video = common::upload_with(&stack, &owner, &clip, &["--title", "Long"]);
+    // Wait until segments are being published, and the transcode is still running.
+    let started = Instant::now();
+    loop {
+        let (_, v) = common::get_json(&format!("{base}/api/v1/videos/{video}"), Some(&owner)).await;
+        assert_ne!(
+            v["status"], "ready",
+            "the transcode finished before the delete; make it longer"
+        );
+        if v["playable"] == true {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(media_of(&stack, &video).await > 0);
+    let res = http()
+        .delete(format!("{base}/api/v1/videos/{video}"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    let started = Instant::now();
+    while media_of(&stack, &video).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "media of the deleted video left behind"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And nothing arrives afterwards.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(media_of(&stack, &video).await, 0);
+    assert!(
+        stack
+            .kadr
+            .log()
+            .contains("video deleted during its transcode"),
+        "the worker did not stop the transcode"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_during_transcode_on_local_disk() {
+    delete_during_transcode(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_during_transcode_on_s3() {
+    delete_during_transcode(Backend::S3).await;
+}

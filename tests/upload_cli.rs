@@ -131,3 +131,100 @@ async fn upload_command_uploads_and_resumes() {
         "{stderr}"
     );
 }
+
+/// The token never crosses a network in the clear, and goes only where it was given.
+#[test]
+fn upload_command_keeps_the_token_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clip.bin");
+    make_file(&file, 1000, 7);
+    let run = |server: &str, extra: &[&str]| {
+        let mut cmd = upload_cmd(server, "kadr_secret", dir.path(), &file);
+        cmd.args(extra);
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Plain http to another host: refused before any connection.
+    let (ok, err) = run("http://192.0.2.10:8080", &[]);
+    assert!(!ok && err.contains("refusing to send the token"), "{err}");
+    // With --insecure it tries (and here cannot connect: a documentation address).
+    let (ok, err) = run("http://192.0.2.10:1", &["--insecure"]);
+    assert!(!ok && !err.contains("refusing"), "{err}");
+    // https speaks TLS: a plain-HTTP listener on loopback is not mistaken for a server.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = plain.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for mut c in plain.incoming().flatten() {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let (ok, err) = run(&format!("https://{addr}"), &[]);
+    assert!(!ok, "{err}");
+    assert!(!err.contains("refusing"), "{err}");
+}
+
+/// A server that answers the creation with an upload URL on another origin gets no token there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_command_sends_the_token_to_its_origin_only() {
+    use std::io::{BufRead, BufReader, Write};
+    // A fake server whose creation points elsewhere; the elsewhere counts what it is sent.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere_addr = elsewhere.local_addr().unwrap();
+    let leaked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = leaked.clone();
+    std::thread::spawn(move || {
+        for c in elsewhere.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(c);
+        }
+    });
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_addr = server.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for c in server.incoming().flatten() {
+            // The headers, then the JSON body the creation sends.
+            let mut reader = BufReader::new(c.try_clone().unwrap());
+            let mut line = String::new();
+            let mut length = 0usize;
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            let mut c = c;
+            let body = format!(
+                r#"{{"id":"00000000-0000-0000-0000-000000000001","upload":{{"url":"http://{elsewhere_addr}/api/v1/uploads/x"}}}}"#
+            );
+            let _ = c.write_all(
+                format!(
+                    "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clip.bin");
+    make_file(&file, 1000, 7);
+    let out = upload_cmd(
+        &format!("http://{server_addr}"),
+        "kadr_secret",
+        dir.path(),
+        &file,
+    )
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("not sent there"), "{err}");
+    assert_eq!(leaked.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

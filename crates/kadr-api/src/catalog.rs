@@ -252,20 +252,24 @@ fn db_err(e: sea_orm::DbErr) -> ApiError {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `new` (default) or `popular`.
     pub sort: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 24.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub cursor: Option<String>,
     /// 1 to 100, default 24.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -390,7 +394,7 @@ pub async fn list(
 
 /// The shorts feed: listed videos of at most 180 s that are not landscape, newest first.
 #[utoipa::path(get, path = "/api/v1/shorts", tag = "catalog", params(PageQuery),
-    responses((status = 200, body = VideoPage)))]
+    responses((status = 200, body = VideoPage), (status = 400, description = "Bad cursor or limit", content_type = "application/problem+json")))]
 pub async fn shorts(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
@@ -608,6 +612,10 @@ pub struct ChannelJson {
 }
 
 async fn find_channel(ctx: &AppContext, handle: &str) -> Result<ChannelJson, ApiError> {
+    // No handle holds control characters or is that long: nothing to look up.
+    if handle.len() > 256 || handle.chars().any(char::is_control) {
+        return Err(ApiError::not_found());
+    }
     ChannelJson::find_by_statement(stmt(
         "SELECT id, handle, display_name, description, created_at FROM channels
          WHERE lower(handle) = lower($1)"
@@ -633,7 +641,7 @@ pub async fn channel(
 /// A channel's listed videos, newest first.
 #[utoipa::path(get, path = "/api/v1/channels/{handle}/videos", tag = "catalog",
     params(("handle" = String, Path, description = "Channel handle"), PageQuery),
-    responses((status = 200, body = VideoPage), (status = 404)))]
+    responses((status = 200, body = VideoPage), (status = 400, description = "Bad cursor or limit", content_type = "application/problem+json"), (status = 404)))]
 pub async fn channel_videos(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
@@ -658,7 +666,7 @@ pub async fn channel_videos(
 
 /// Every video of mine, in any state, newest first.
 #[utoipa::path(get, path = "/api/v1/me/videos", tag = "catalog", params(PageQuery),
-    responses((status = 200, body = VideoPage), (status = 401)), security(("bearer" = [])))]
+    responses((status = 200, body = VideoPage), (status = 400, description = "Bad cursor or limit", content_type = "application/problem+json"), (status = 401)), security(("bearer" = [])))]
 pub async fn my_videos(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,

@@ -45,6 +45,7 @@ impl Api {
     pub fn with_doc(mut self, other: utoipa::openapi::OpenApi) -> Api {
         let mut doc = (*self.doc).clone();
         doc.merge(other);
+        openapi::complete(&mut doc);
         self.doc = Arc::new(doc);
         self
     }

@@ -44,7 +44,7 @@ fn require_moderator(auth: &AuthUser) -> Result<(), ApiError> {
 
 /// Videos waiting for a decision, oldest first. Private videos are shown to admins only.
 #[utoipa::path(get, path = "/api/v1/moderation/queue", tag = "moderation", params(PageQuery),
-    responses((status = 200, body = VideoPage), (status = 401), (status = 403)),
+    responses((status = 200, body = VideoPage), (status = 400, description = "Bad cursor or limit", content_type = "application/problem+json"), (status = 401), (status = 403)),
     security(("bearer" = [])))]
 pub async fn queue(
     ctx: web::Data<AppContext>,
@@ -100,7 +100,7 @@ pub struct Decision {
 
 #[utoipa::path(post, path = "/api/v1/moderation/videos/{id}/approve", tag = "moderation",
     params(("id" = Uuid, Path, description = "Video id")), request_body(content = Decision, description = "Optional"),
-    responses((status = 200, body = VideoJson), (status = 403), (status = 404)),
+    responses((status = 200, body = VideoJson), (status = 403), (status = 404), (status = 409, description = "The video is not ready", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn approve(
     ctx: web::Data<AppContext>,
@@ -173,6 +173,9 @@ async fn decide(
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
+    if let Some(r) = &reason {
+        kadr_http::fields::plain_text("reason", r, true)?;
+    }
     if let Some(r) = &reason
         && r.chars().count() > 1000
     {

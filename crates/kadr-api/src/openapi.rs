@@ -84,7 +84,88 @@ impl utoipa::Modify for Bearer {
 /// This service's document; [`crate::Api::with_doc`] adds the upload API's when both share a
 /// process.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    complete(&mut doc);
+    doc
+}
+
+/// Adds what holds for every operation of its kind, so no handler's annotation can forget it:
+/// 401 where a token is required; 400 and 415 where a JSON body is read; 429 and 503
+/// everywhere (the per-address limit, and a database or storage that does not answer); the
+/// `Tus-Resumable` header, 412 and 415 on the tus resource. Idempotent.
+pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    let add = |op: &mut Operation, status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description).into());
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let tus = path.starts_with("/api/v1/uploads");
+        let ops = [
+            (&mut item.get, false),
+            (&mut item.put, false),
+            (&mut item.post, false),
+            (&mut item.delete, false),
+            (&mut item.options, true),
+            (&mut item.head, false),
+            (&mut item.patch, false),
+        ];
+        for (op, is_options) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add(op, "401", "No valid bearer token");
+            }
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json"));
+            if json_body {
+                add(op, "400", "Malformed or invalid body");
+                add(op, "415", "The body is not application/json");
+            }
+            add(op, "429", "Too many requests; see Retry-After");
+            add(
+                op,
+                "503",
+                "A service Kadr depends on did not answer; see Retry-After",
+            );
+            if tus && !is_options {
+                add(op, "412", "Tus-Resumable is not 1.0.0");
+                add(op, "415", "The body is not application/offset+octet-stream");
+                let params = op.parameters.get_or_insert_with(Vec::new);
+                if !params.iter().any(|p| p.name == "Tus-Resumable") {
+                    params.push(
+                        ParameterBuilder::new()
+                            .name("Tus-Resumable")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::True)
+                            .description(Some("The tus protocol version: 1.0.0"))
+                            .schema(Some(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::String)
+                                    .enum_values(Some(["1.0.0"])),
+                            ))
+                            .build(),
+                    );
+                }
+            }
+        }
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -24,12 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Words to find; the last one may be a prefix.
     pub q: String,
     pub cursor: Option<String>,
     /// 1 to 100, default 24.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

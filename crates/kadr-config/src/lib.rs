@@ -265,6 +265,14 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// On shutdown, how long a running job may take to finish before it is handed back.
     pub shutdown_grace_secs: u64,
+    /// A transcode that decodes no picture for this long is stopped (retried once, then
+    /// failed as `stalled`).
+    pub stall_timeout_secs: u64,
+    /// A transcode may take this many times the video's duration ...
+    pub budget_factor: f64,
+    /// ... and at least this long, before it is stopped (retried once, then failed as
+    /// `too_slow`).
+    pub budget_min_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -273,6 +281,9 @@ impl Default for WorkerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8083)),
             concurrency: 1,
             shutdown_grace_secs: 30,
+            stall_timeout_secs: 120,
+            budget_factor: 10.0,
+            budget_min_secs: 600,
         }
     }
 }
@@ -285,6 +296,9 @@ pub struct DatabaseConfig {
     pub url: Option<Secret>,
     pub max_connections: u32,
     pub connect_timeout_secs: u64,
+    /// A statement running longer is cancelled (`statement_timeout`); 0 = no limit.
+    /// Migrations run without it.
+    pub statement_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -293,6 +307,7 @@ impl Default for DatabaseConfig {
             url: None,
             max_connections: 10,
             connect_timeout_secs: 10,
+            statement_timeout_ms: 30_000,
         }
     }
 }
@@ -348,6 +363,14 @@ pub struct S3Config {
     pub path_style: bool,
     /// Multipart part size in MiB (at least 5).
     pub part_size_mib: usize,
+    /// Connecting to S3 may take this long.
+    pub connect_timeout_secs: u64,
+    /// An S3 answer may pause this long between reads.
+    pub read_timeout_secs: u64,
+    /// One S3 request (an attempt, before the SDK's retry) may take this long to answer.
+    pub attempt_timeout_secs: u64,
+    /// Attempts per S3 request, the first included (the SDK backs off between them).
+    pub max_attempts: u32,
 }
 
 impl Default for S3Config {
@@ -360,6 +383,10 @@ impl Default for S3Config {
             secret_access_key: None,
             path_style: true,
             part_size_mib: 8,
+            connect_timeout_secs: 5,
+            read_timeout_secs: 20,
+            attempt_timeout_secs: 60,
+            max_attempts: 3,
         }
     }
 }

@@ -7,12 +7,25 @@ fn invalid(field: &str, title: &str) -> ApiError {
     ApiError::bad_request("invalid_field", title.to_owned()).field(field)
 }
 
+/// Text people type: no control characters (NUL, which Postgres cannot store, among them),
+/// except line breaks and tabs where `multiline`.
+pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), ApiError> {
+    let bad = value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(invalid(field, "Text may not hold control characters"));
+    }
+    Ok(())
+}
+
 /// A title: trimmed, 1 to 300 characters.
 pub fn title(value: &str) -> Result<String, ApiError> {
     let t = value.trim();
     if t.is_empty() {
         return Err(invalid("title", "A video needs a title"));
     }
+    plain_text("title", t, false)?;
     if t.chars().count() > 300 {
         return Err(invalid("title", "A title has at most 300 characters"));
     }
@@ -21,6 +34,7 @@ pub fn title(value: &str) -> Result<String, ApiError> {
 
 /// A description: at most 10000 characters.
 pub fn description(value: &str) -> Result<String, ApiError> {
+    plain_text("description", value, true)?;
     if value.chars().count() > 10_000 {
         return Err(invalid(
             "description",
@@ -37,6 +51,9 @@ pub fn tags(value: &[String]) -> Result<Vec<String>, ApiError> {
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
+    for t in &tags {
+        plain_text("tags", t, false)?;
+    }
     if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 64) {
         return Err(invalid(
             "tags",

@@ -3,6 +3,7 @@
 //! errors, tracing and the process-wide shutdown signal.
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod fields;
 pub mod guard;
@@ -110,6 +111,10 @@ pub async fn open_storage(config: &Config) -> Result<Storage, StorageError> {
                 secret_access_key: s3.secret_access_key.as_ref().map(|s| s.expose().to_owned()),
                 path_style: s3.path_style,
                 part_size: s3.part_size_mib * 1024 * 1024,
+                connect_timeout: Duration::from_secs(s3.connect_timeout_secs),
+                read_timeout: Duration::from_secs(s3.read_timeout_secs),
+                attempt_timeout: Duration::from_secs(s3.attempt_timeout_secs),
+                max_attempts: s3.max_attempts,
             })
             .await
         }

@@ -50,6 +50,14 @@ pub struct S3Options {
     /// ([`MIN_PART_SIZE`]), by default 8 MiB ([`DEFAULT_PART_SIZE`]). A streamed
     /// upload holds about two parts in memory.
     pub part_size: usize,
+    /// Connecting may take this long.
+    pub connect_timeout: Duration,
+    /// An answer may pause this long between reads.
+    pub read_timeout: Duration,
+    /// One attempt may take this long to answer.
+    pub attempt_timeout: Duration,
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
 }
 
 impl Default for S3Options {
@@ -62,6 +70,10 @@ impl Default for S3Options {
             secret_access_key: None,
             path_style: false,
             part_size: DEFAULT_PART_SIZE,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(60),
+            max_attempts: 3,
         }
     }
 }
@@ -145,7 +157,18 @@ impl S3Storage {
         let shared = loader.load().await;
         // S3-compatible servers often reject the CRC checksums and aws-chunked
         // bodies newer SDKs send by default: only send them when required.
+        // A server that accepts connections and never answers must fail requests in bounded
+        // time, so callers answer 503 and jobs are retried.
+        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(opts.connect_timeout)
+            .read_timeout(opts.read_timeout)
+            .operation_attempt_timeout(opts.attempt_timeout)
+            .build();
+        let retry = aws_sdk_s3::config::retry::RetryConfig::standard()
+            .with_max_attempts(opts.max_attempts.max(1));
         let mut config = aws_sdk_s3::config::Builder::from(&shared)
+            .timeout_config(timeouts)
+            .retry_config(retry)
             .force_path_style(opts.path_style)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);

@@ -87,7 +87,7 @@ fn validate_username(name: &str) -> Result<(), ApiError> {
 
 fn validate_email(email: &str) -> Result<(), ApiError> {
     let ok = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.contains('@')
         });
@@ -243,6 +243,10 @@ async fn login(
     if body.username.chars().count() > 64 {
         return Err(invalid("username", "A username has at most 64 characters"));
     }
+    kadr_http::fields::plain_text("username", &body.username, false)?;
+    if let Some(name) = &body.token_name {
+        kadr_http::fields::plain_text("token_name", name, false)?;
+    }
     if body.password.len() > 1024 {
         return Err(invalid("password", "A password has at most 256 characters"));
     }
@@ -376,7 +380,7 @@ struct AdminUpdate {
 /// Sets a user's role and verified flag (admins).
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "accounts", request_body = AdminUpdate,
     params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserView), (status = 403), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = UserView), (status = 400, content_type = "application/problem+json"), (status = 403), (status = 404)), security(("bearer" = [])))]
 async fn admin_update_user(
     ctx: web::Data<AppContext>,
     auth: AuthUser,

@@ -49,8 +49,10 @@ async fn upload(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
     req: HttpRequest,
-    mut form: Multipart,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let pace = kadr_http::body::Pace::of(&ctx.config.server);
+    let mut form = Multipart::new(req.headers(), kadr_http::body::paced(payload, pace));
     // What the request says it carries is checked before a byte is stored.
     let declared = req
         .headers()

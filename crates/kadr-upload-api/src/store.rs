@@ -49,6 +49,28 @@ pub struct Piece {
     pub size: i64,
 }
 
+/// Tails shorter than this are merged into the piece before them when it is short too.
+const SMALL_PIECE: i64 = 256 * 1024;
+
+impl Piece {
+    /// Writes `data` as this piece; returns it.
+    async fn stored(
+        self,
+        storage: &Storage,
+        upload_id: Uuid,
+        data: Bytes,
+    ) -> Result<Piece, WriteError> {
+        storage
+            .put_bytes(
+                &piece_key(upload_id, self.offset),
+                data,
+                Some("application/octet-stream"),
+            )
+            .await?;
+        Ok(self)
+    }
+}
+
 pub fn staging_key(upload_id: Uuid) -> String {
     format!("uploads/{upload_id}/data")
 }
@@ -96,6 +118,12 @@ impl From<WriteError> for ApiError {
                 "upload_busy",
                 "Another request took over this upload; ask for the offset again",
             ),
+            WriteError::ClientGone(m) if kadr_http::body::is_pace_error(&m) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_too_slow",
+                "The request body stalled or came too slowly; what arrived is kept",
+            )
+            .detail(m),
             WriteError::ClientGone(m) => {
                 ApiError::bad_request("body_interrupted", "The request body was cut off").detail(m)
             }
@@ -495,25 +523,35 @@ where
         return Ok(Written::Complete);
     }
 
-    // Keep what arrived past the last part as the one piece: a tail added to earlier pieces
-    // is written over the first of them, extended (it starts with the same bytes, and pieces
-    // are read only up to their recorded size, so a crash before the record below leaves the
-    // recorded pieces readable). Many tiny requests leave one object, not one each.
+    // Keep what arrived past the last part as a piece. A small tail after a small piece is
+    // written over that piece, extended (it starts with the same bytes, and pieces are read
+    // only up to their recorded size, so a crash before the record below leaves the recorded
+    // pieces readable): pieces grow with the bytes received, not with the number of requests,
+    // and a request costs at most one small piece read.
     if !buf.is_empty() {
-        let start = parts.len() as i64 * part_size;
-        let merged = assemble(storage, up.id, &pieces, buf.split().freeze()).await?;
-        let piece = Piece {
-            offset: start,
-            size: merged.len() as i64,
+        let tail = buf.split().freeze();
+        let small = |n: i64| n < SMALL_PIECE;
+        let piece = match pieces.last() {
+            Some(last) if small(tail.len() as i64) && small(last.size) => {
+                let last = *last;
+                let merged = assemble(storage, up.id, std::slice::from_ref(&last), tail).await?;
+                pieces.pop();
+                Piece {
+                    offset: last.offset,
+                    size: merged.len() as i64,
+                }
+                .stored(storage, up.id, merged)
+                .await?
+            }
+            _ => {
+                Piece {
+                    offset: parts.len() as i64 * part_size + pieces_len(&pieces),
+                    size: tail.len() as i64,
+                }
+                .stored(storage, up.id, tail)
+                .await?
+            }
         };
-        storage
-            .put_bytes(
-                &piece_key(up.id, piece.offset),
-                merged,
-                Some("application/octet-stream"),
-            )
-            .await?;
-        spent_pieces.extend(pieces.drain(..).filter(|p| p.offset != start));
         pieces.push(piece);
     }
     lock.record(offset, &parts, &pieces).await?;

@@ -14,9 +14,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::store::{self, CHECKSUM_ALGORITHMS, Checksum, UploadLock, Written};
-use crate::videos::{
-    self, NewVideo, check_limits, complete_upload, http_date, insert_upload, insert_video,
-};
+use crate::videos::{self, NewVideo, check_limits, complete_upload, http_date, insert_upload};
 
 pub const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
@@ -89,7 +87,17 @@ pub fn parse_metadata(raw: &str) -> Result<Map<String, Value>, ApiError> {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(v)
                     .map_err(|_| bad())?;
-                String::from_utf8(bytes).map_err(|_| bad())?
+                let text = String::from_utf8(bytes).map_err(|_| bad())?;
+                // Values are text (titles, file names): no control characters, which Postgres
+                // could not store anyway, except in a description.
+                let multiline = key == "description";
+                if text
+                    .chars()
+                    .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+                {
+                    return Err(bad());
+                }
+                text
             }
             None => String::new(),
         };
@@ -142,7 +150,7 @@ fn declared_body_length(req: &HttpRequest) -> Option<i64> {
 /// `POST /api/v1/uploads`: a new upload (and a new video unless `video_id` names one).
 /// tus creation (and creation-with-upload): `Upload-Length`, `Upload-Metadata` (filename, title,
 /// description, privacy, language, tags, or video_id).
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "tus",
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "tus", operation_id = "create_upload",
     responses((status = 201, description = "`Location` of the upload"), (status = 400, content_type = "application/problem+json"), (status = 413, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn create(
@@ -177,13 +185,67 @@ async fn create(
     let filename = meta_str(&meta, "filename")
         .or(meta_str(&meta, "name"))
         .map(str::to_owned);
+    let existing: Option<Uuid> = match meta_str(&meta, "video_id") {
+        Some(id) => Some(id.parse().map_err(|_| {
+            ApiError::bad_request("invalid_metadata", "video_id is not a video id")
+                .field("video_id")
+        })?),
+        None => None,
+    };
+    // Storage first, outside the transaction; given back if the rows cannot be written.
+    let video_id = existing.unwrap_or_else(Uuid::now_v7);
+    let staging = videos::stage(&ctx, video_id).await?;
+    let created = create_rows(
+        &ctx, &auth, &meta, existing, video_id, &staging, length, filename,
+    )
+    .await;
+    let (video, up) = match created {
+        Ok(done) => done,
+        Err(e) => {
+            videos::unstage(&ctx, staging).await;
+            return Err(e);
+        }
+    };
+    tracing::info!(upload = %up.id, video = %video.id, length, "upload created");
+
+    let offset = if length == 0 || with_body {
+        let body = kadr_http::body::paced(body, kadr_http::body::Pace::of(&ctx.config.server));
+        match write_body(&ctx, up.id, 0, body, None).await {
+            Ok(offset) => offset,
+            // The upload exists; a failed first chunk is resumed like any other.
+            Err(e) if e.status.is_server_error() => return Err(e),
+            Err(_) => current_offset(&ctx, up.id).await?,
+        }
+    } else {
+        0
+    };
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", videos::upload_url(&req, up.id)))
+        .insert_header(("Upload-Offset", offset.to_string()))
+        .insert_header(("Kadr-Video-Id", video.id.to_string()));
+    if offset < length {
+        res.insert_header(("Upload-Expires", http_date(up.expires_at)));
+    }
+    Ok(res.finish())
+}
+
+/// The rows of a tus creation, in one transaction: the video (new, or an existing one of the
+/// caller's that has no upload yet) and its upload.
+#[allow(clippy::too_many_arguments)]
+async fn create_rows(
+    ctx: &AppContext,
+    auth: &AuthUser,
+    meta: &Map<String, Value>,
+    existing: Option<Uuid>,
+    video_id: Uuid,
+    staging: &videos::Staging,
+    length: i64,
+    filename: Option<String>,
+) -> Result<(video::Model, upload::Model), ApiError> {
     let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
-    let video = match meta_str(&meta, "video_id") {
+    videos::reserve(ctx, &tx, auth.user.id, length, true).await?;
+    let video = match existing {
         Some(id) => {
-            let id: Uuid = id.parse().map_err(|_| {
-                ApiError::bad_request("invalid_metadata", "video_id is not a video id")
-                    .field("video_id")
-            })?;
             // The row stays locked until commit: two creations for one video queue here, and
             // the unique index on live uploads settles any that slip past.
             let v = video::Entity::find_by_id(id)
@@ -206,11 +268,11 @@ async fn create(
         }
         None => {
             let new = NewVideo {
-                title: meta_str(&meta, "title").map(str::to_owned),
-                description: meta_str(&meta, "description").map(str::to_owned),
-                language: meta_str(&meta, "language").map(str::to_owned),
-                privacy: meta_str(&meta, "privacy").map(str::to_owned),
-                tags: meta_str(&meta, "tags").map(|t| t.split(',').map(str::to_owned).collect()),
+                title: meta_str(meta, "title").map(str::to_owned),
+                description: meta_str(meta, "description").map(str::to_owned),
+                language: meta_str(meta, "language").map(str::to_owned),
+                privacy: meta_str(meta, "privacy").map(str::to_owned),
+                tags: meta_str(meta, "tags").map(|t| t.split(',').map(str::to_owned).collect()),
                 size: None,
             };
             let fields = new.validate(
@@ -219,31 +281,21 @@ async fn create(
                     .map(title_from_filename)
                     .or(Some("Untitled")),
             )?;
-            insert_video(&ctx, &tx, &auth.user, fields).await?
+            videos::insert_video_with_id(ctx, &tx, &auth.user, fields, video_id).await?
         }
     };
-    let up = insert_upload(&ctx, &tx, &video, length, filename, Value::Object(meta)).await?;
+    let up = insert_upload(
+        ctx,
+        &tx,
+        &video,
+        staging,
+        length,
+        filename,
+        Value::Object(meta.clone()),
+    )
+    .await?;
     tx.commit().await.map_err(|e| ApiError::internal(&e))?;
-    tracing::info!(upload = %up.id, video = %video.id, length, "upload created");
-
-    let offset = if length == 0 || with_body {
-        match write_body(&ctx, up.id, 0, body, None).await {
-            Ok(offset) => offset,
-            // The upload exists; a failed first chunk is resumed like any other.
-            Err(e) if e.status.is_server_error() => return Err(e),
-            Err(_) => current_offset(&ctx, up.id).await?,
-        }
-    } else {
-        0
-    };
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", videos::upload_url(&req, up.id)))
-        .insert_header(("Upload-Offset", offset.to_string()))
-        .insert_header(("Kadr-Video-Id", video.id.to_string()));
-    if offset < length {
-        res.insert_header(("Upload-Expires", http_date(up.expires_at)));
-    }
-    Ok(res.finish())
+    Ok((video, up))
 }
 
 async fn current_offset(ctx: &AppContext, id: Uuid) -> Result<i64, ApiError> {
@@ -372,6 +424,7 @@ async fn patch(
             "The request body goes past Upload-Length",
         ));
     }
+    let body = kadr_http::body::paced(body, kadr_http::body::Pace::of(&ctx.config.server));
     let offset = write_body(&ctx, up.id, claimed, body, checksum).await?;
     let mut res = HttpResponse::NoContent();
     res.insert_header(("Upload-Offset", offset.to_string()));

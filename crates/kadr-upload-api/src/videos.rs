@@ -153,7 +153,8 @@ pub async fn quota_room(ctx: &AppContext, owner: &user::Model) -> Result<u64, Ap
 /// Reserves `size` bytes of the owner's quota in `tx`, and a place among their uploads in
 /// progress (`new_upload`) and videos waiting to transcode. The user's row stays locked
 /// until `tx` ends, so parallel creations are counted one after another and cannot together
-/// exceed the quota.
+/// exceed the quota. Call it first in the transaction: rows inserted before it would hold
+/// key-share locks on the user's row, and two such transactions would deadlock.
 pub async fn reserve(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
@@ -164,7 +165,7 @@ pub async fn reserve(
     let err = |e: sea_orm::DbErr| ApiError::internal(&e);
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
+        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
         [owner.into()],
     ))
     .await
@@ -218,17 +219,8 @@ pub async fn reserve(
     Ok(())
 }
 
-/// Inserts a video owned by `owner` in its default channel.
-pub async fn insert_video(
-    ctx: &AppContext,
-    tx: &DatabaseTransaction,
-    owner: &user::Model,
-    fields: VideoFields,
-) -> Result<video::Model, ApiError> {
-    insert_video_with_id(ctx, tx, owner, fields, Uuid::now_v7()).await
-}
-
-/// [`insert_video`] with an id chosen beforehand (the file is stored under it first).
+/// Inserts a video owned by `owner` in its default channel, under an id chosen beforehand
+/// (its storage is prepared under that id first).
 pub async fn insert_video_with_id(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
@@ -263,31 +255,70 @@ pub async fn insert_video_with_id(
     .map_err(|e| ApiError::internal(&e))
 }
 
-/// Creates the upload resource for `video` (and its S3 multipart upload).
-pub async fn insert_upload(
-    ctx: &AppContext,
-    tx: &DatabaseTransaction,
-    video: &video::Model,
-    length: i64,
-    filename: Option<String>,
-    metadata: serde_json::Value,
-) -> Result<upload::Model, ApiError> {
-    reserve(ctx, tx, video.owner_id, length, true).await?;
-    let key = video::source_key(video.id);
-    let (backend, part_size, multipart_id) = match &*ctx.storage {
+/// Where an upload's bytes will go, prepared before its rows are written: storage is never
+/// called inside an open database transaction (a slow storage would hold row locks).
+pub struct Staging {
+    video_id: Uuid,
+    backend: &'static str,
+    part_size: i64,
+    multipart_id: Option<String>,
+}
+
+/// Prepares storage for the original of `video_id` (on S3, its multipart upload).
+pub async fn stage(ctx: &AppContext, video_id: Uuid) -> Result<Staging, ApiError> {
+    let key = video::source_key(video_id);
+    Ok(match &*ctx.storage {
         Storage::S3(s3) => {
             let id = s3
                 .create_multipart(&key, Some("application/octet-stream"))
                 .await
                 .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
-            (
-                "s3",
-                (ctx.config.storage.s3.part_size_mib * 1024 * 1024) as i64,
-                Some(id),
-            )
+            Staging {
+                video_id,
+                backend: "s3",
+                part_size: (ctx.config.storage.s3.part_size_mib * 1024 * 1024) as i64,
+                multipart_id: Some(id),
+            }
         }
-        Storage::Local(_) => ("local", LOCAL_CHECKPOINT, None),
-    };
+        Storage::Local(_) => Staging {
+            video_id,
+            backend: "local",
+            part_size: LOCAL_CHECKPOINT,
+            multipart_id: None,
+        },
+    })
+}
+
+/// Gives back what [`stage`] prepared, when the upload was refused after all.
+pub async fn unstage(ctx: &AppContext, staging: Staging) {
+    if let (Storage::S3(s3), Some(id)) = (&*ctx.storage, &staging.multipart_id) {
+        let key = video::source_key(staging.video_id);
+        if let Err(e) = s3.abort_multipart(&key, id).await {
+            tracing::warn!(key, error = %e, "could not abort a refused upload's multipart upload");
+        }
+    }
+}
+
+/// Creates the upload resource for `video`, into what [`stage`] prepared for it. The caller
+/// has [`reserve`]d its length first in `tx`.
+pub async fn insert_upload(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    video: &video::Model,
+    staging: &Staging,
+    length: i64,
+    filename: Option<String>,
+    metadata: serde_json::Value,
+) -> Result<upload::Model, ApiError> {
+    if staging.video_id != video.id {
+        return Err(ApiError::internal(&"an upload staged for another video"));
+    }
+    let key = video::source_key(video.id);
+    let (backend, part_size, multipart_id) = (
+        staging.backend,
+        staging.part_size,
+        staging.multipart_id.clone(),
+    );
     let now = Utc::now();
     let expires = now + chrono::Duration::hours(ctx.config.upload.expiration_hours as i64);
     upload::ActiveModel {
@@ -478,7 +509,7 @@ pub fn http_date(t: DateTime<chrono::FixedOffset>) -> String {
 
 /// `POST /api/v1/videos`: a video, and its tus upload when `size` is given.
 /// Creates a video; with `size`, its tus upload too (the response carries its URL).
-#[utoipa::path(post, path = "/api/v1/videos", tag = "uploads", request_body = NewVideo,
+#[utoipa::path(post, path = "/api/v1/videos", tag = "uploads", request_body = NewVideo, operation_id = "create_video",
     responses((status = 201, description = "The video, its moderation state and where to upload"), (status = 400, content_type = "application/problem+json"), (status = 413, description = "Over the size limit or the quota", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn create(
@@ -491,13 +522,36 @@ async fn create(
     if let Some(size) = body.size {
         check_limits(&ctx, &auth.user, size).await?;
     }
-    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
-    let video = insert_video(&ctx, &tx, &auth.user, fields).await?;
-    let upload = match body.size {
-        Some(size) => Some(insert_upload(&ctx, &tx, &video, size, None, json!({})).await?),
+    let video_id = Uuid::now_v7();
+    let staging = match body.size {
+        Some(_) => Some(stage(&ctx, video_id).await?),
         None => None,
     };
-    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    let created = async {
+        let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+        if let Some(size) = body.size {
+            reserve(&ctx, &tx, auth.user.id, size, true).await?;
+        }
+        let video = insert_video_with_id(&ctx, &tx, &auth.user, fields, video_id).await?;
+        let upload = match (body.size, &staging) {
+            (Some(size), Some(s)) => {
+                Some(insert_upload(&ctx, &tx, &video, s, size, None, json!({})).await?)
+            }
+            _ => None,
+        };
+        tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+        Ok::<_, ApiError>((video, upload))
+    }
+    .await;
+    let (video, upload) = match created {
+        Ok(done) => done,
+        Err(e) => {
+            if let Some(s) = staging {
+                unstage(&ctx, s).await;
+            }
+            return Err(e);
+        }
+    };
     // An empty file is complete as soon as its upload exists.
     if let Some(u) = upload.as_ref().filter(|u| u.length == 0) {
         let empty = futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>();

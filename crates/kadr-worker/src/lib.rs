@@ -101,17 +101,73 @@ async fn job_loop(ctx: AppContext, queue: Queue, shutdown: CancellationToken) {
     }
 }
 
-/// Runs one job with its lease renewed, cancelling it if the lease is lost or the shutdown
-/// grace runs out.
+/// Why a running job was stopped from outside, besides a shutdown or a lost lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The video was deleted: nothing is published for it any more.
+    Deleted,
+    /// No picture decoded for `worker.stall_timeout_secs`.
+    Stalled,
+    /// Over the wall-clock budget (`worker.budget_factor` × duration).
+    OverBudget,
+}
+
+/// What the watcher of a running job reads: progress and the budget, set by the job.
+#[derive(Default)]
+struct JobClock {
+    /// Milliseconds since the job started at the last decoded picture (0: not decoding yet).
+    progress_ms: std::sync::atomic::AtomicU64,
+    /// Milliseconds since the job started after which it is over budget (0: no budget yet).
+    deadline_ms: std::sync::atomic::AtomicU64,
+    /// Why the job was stopped, when the watcher stopped it.
+    stop: std::sync::Mutex<Option<Stop>>,
+}
+
+impl JobClock {
+    fn stopped(&self) -> Option<Stop> {
+        *self.stop.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs one job with its lease renewed, cancelling it if the lease is lost, the shutdown
+/// grace runs out, its video is deleted, it stalls or it runs over its budget.
 async fn run_job(ctx: &AppContext, queue: &Queue, job: Job, shutdown: &CancellationToken) {
     let heartbeat = queue.keep_alive(&job);
     let cancel = Arc::new(AtomicBool::new(false));
+    let clock = Arc::new(JobClock::default());
     let lost = heartbeat.lost();
     let grace = Duration::from_secs(ctx.config.worker.shutdown_grace_secs);
+    let started = Instant::now();
+    let video_id = job.payload::<TranscodeJob>().ok().map(|p| p.video_id);
     let watcher = {
-        let cancel = cancel.clone();
-        let shutdown = shutdown.clone();
+        let (cancel, clock, shutdown, db) = (
+            cancel.clone(),
+            clock.clone(),
+            shutdown.clone(),
+            ctx.db.clone(),
+        );
+        let stall = Duration::from_secs(ctx.config.worker.stall_timeout_secs.max(1));
         tokio::spawn(async move {
+            let watch = async {
+                let mut tick = tokio::time::interval(Duration::from_millis(500));
+                loop {
+                    tick.tick().await;
+                    let now = started.elapsed().as_millis() as u64;
+                    let progress = clock.progress_ms.load(Ordering::Relaxed);
+                    if progress > 0 && now.saturating_sub(progress) > stall.as_millis() as u64 {
+                        return Stop::Stalled;
+                    }
+                    let deadline = clock.deadline_ms.load(Ordering::Relaxed);
+                    if deadline > 0 && now > deadline {
+                        return Stop::OverBudget;
+                    }
+                    if let Some(id) = video_id
+                        && matches!(video_exists(&db, id).await, Ok(false))
+                    {
+                        return Stop::Deleted;
+                    }
+                }
+            };
             tokio::select! {
                 _ = lost.cancelled() => {}
                 _ = async {
@@ -119,14 +175,45 @@ async fn run_job(ctx: &AppContext, queue: &Queue, job: Job, shutdown: &Cancellat
                     tracing::info!(grace = ?grace, "shutting down: the running transcode may finish within the grace");
                     tokio::time::sleep(grace).await;
                 } => {}
+                why = watch => {
+                    *clock.stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                }
             }
             cancel.store(true, Ordering::Relaxed);
         })
     };
-    let started = Instant::now();
-    let result = process(ctx, &job, &cancel).await;
+    let result = process(ctx, &job, &cancel, &clock, started).await;
     watcher.abort();
     drop(heartbeat);
+    let result = match (clock.stopped(), video_id) {
+        (Some(Stop::Deleted), Some(id)) => {
+            // Deleted while it ran: whatever was published goes, and the job is done.
+            forget(ctx, id).await;
+            Ok(None)
+        }
+        (Some(why @ (Stop::Stalled | Stop::OverBudget)), _) => {
+            let (code, message) = match why {
+                Stop::Stalled => (
+                    "stalled",
+                    format!(
+                        "The transcode decoded nothing for {} s",
+                        ctx.config.worker.stall_timeout_secs
+                    ),
+                ),
+                _ => (
+                    "too_slow",
+                    "The transcode ran over its time budget".to_owned(),
+                ),
+            };
+            // Retried once (a busy machine), then the input's fault.
+            if job.attempt >= 2 {
+                Err(MediaError::input(code, message).into())
+            } else {
+                Err(JobError::Other(format!("{code}: {message}")))
+            }
+        }
+        _ => result,
+    };
     if let Err(e) = settle(ctx, queue, &job, result).await {
         tracing::error!(job = %job.id, error = %e, "could not record the outcome of a job");
     }
@@ -162,10 +249,36 @@ struct PublishedImage {
     size: Option<(i32, i32)>,
 }
 
+/// Whether the video still exists.
+async fn video_exists(db: &sea_orm::DatabaseConnection, id: Uuid) -> Result<bool, sea_orm::DbErr> {
+    Ok(db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 AS one FROM videos WHERE id = $1",
+            [id.into()],
+        ))
+        .await?
+        .is_some())
+}
+
+/// Removes what was published for a deleted video (its cleanup job may have run before the
+/// last segment landed); the reconciliation sweep catches anything this misses.
+async fn forget(ctx: &AppContext, id: Uuid) {
+    let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, id)).await;
+    for prefix in video::media_prefixes(id) {
+        if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
+            tracing::warn!(video = %id, prefix, error = %e, "could not remove a deleted video's media");
+        }
+    }
+    tracing::info!(video = %id, "video deleted during its transcode; its media removed");
+}
+
 async fn process(
     ctx: &AppContext,
     job: &Job,
     cancel: &Arc<AtomicBool>,
+    clock: &Arc<JobClock>,
+    started: Instant,
 ) -> Result<Option<Done>, JobError> {
     let payload: TranscodeJob = job.payload().map_err(|e| JobError::Other(e.to_string()))?;
     let id = payload.video_id;
@@ -204,6 +317,14 @@ async fn process(
     tracing::debug!(video = %id, since_enqueue = ?(chrono::Utc::now() - job.run_at).to_std().unwrap_or_default(), "probed");
     let (w, h) = probed.video.display_size();
     let ladder = plan(w, h, probed.duration_secs, &ladder_config);
+    // The wall-clock budget, from what the header claims (the decoder holds the real length
+    // to the limit).
+    let budget = (probed.duration_secs * ctx.config.worker.budget_factor)
+        .max(ctx.config.worker.budget_min_secs as f64);
+    clock.deadline_ms.store(
+        started.elapsed().as_millis() as u64 + (budget * 1000.0) as u64,
+        Ordering::Relaxed,
+    );
     exec(
         ctx,
         "UPDATE videos SET stage = 'transcoding', duration_ms = $2, width = $3, height = $4, fps = $5,
@@ -292,8 +413,17 @@ async fn process(
             ladder.rungs.clone(),
         );
         let probed = probed.clone();
+        let clock = clock.clone();
+        clock.progress_ms.store(
+            started.elapsed().as_millis().max(1) as u64,
+            Ordering::Relaxed,
+        );
         tokio::task::spawn_blocking(move || {
             let report = move |secs: f64| {
+                clock.progress_ms.store(
+                    started.elapsed().as_millis().max(1) as u64,
+                    Ordering::Relaxed,
+                );
                 let _ = tx.send(secs);
             };
             transcode(&input, &probed, &rungs, &settings, &work, &cancel, &report)

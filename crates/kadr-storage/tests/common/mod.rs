@@ -83,6 +83,7 @@ pub async fn s3_env() -> Fixture {
         secret_access_key: var("KADR_TEST_S3_SECRET_ACCESS_KEY"),
         path_style: true,
         part_size: MIN_PART_SIZE,
+        ..S3Options::default()
     })
     .await
     .unwrap();
