@@ -696,6 +696,44 @@ async fn visibility_tokens_search_views_moderation() {
         assert!(started.elapsed() < Duration::from_secs(10), "{v}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // A second api replica on the same database knows who was counted.
+    let replica = {
+        let sock = stack
+            .dir
+            .path()
+            .join("var/postgres")
+            .canonicalize()
+            .unwrap();
+        let mut cmd = common::command(&["api"]);
+        cmd.env(
+            "KADR_DATABASE__URL",
+            format!("postgres://kadr@localhost/kadr?host={}", sock.display()),
+        )
+        .env("KADR_API__LISTEN", "127.0.0.1:0")
+        .env("KADR_API__MEDIA_SECRET", SECRET)
+        .env(
+            "KADR_STORAGE__LOCAL__ROOT",
+            stack.dir.path().join("var/media"),
+        );
+        tokio::task::spawn_blocking(move || common::Kadr::start(cmd))
+            .await
+            .unwrap()
+    };
+    for token in [None, Some(bob.as_str())] {
+        let mut req = http().post(replica.url(&format!("/api/v1/videos/{public}/views")));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 202);
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(
+            v["counted"],
+            json!(false),
+            "{token:?} counted again on a replica"
+        );
+    }
+    drop(replica);
     assert_eq!(
         http()
             .post(format!("{base}/api/v1/videos/{private}/views"))

@@ -44,9 +44,18 @@ CREATE TABLE auth_throttle (
     window_start  timestamptz NOT NULL,
     blocked_until timestamptz
 );
+
+-- Who was counted as a viewer of which video, and when (a hash of both): one viewer counts
+-- once per window across every api replica. Unlogged: a crash only lets some viewers count
+-- again.
+CREATE UNLOGGED TABLE view_seen (
+    key     bytea PRIMARY KEY,
+    seen_at timestamptz NOT NULL
+);
 "#;
 
 const DOWN: &str = r#"
+DROP TABLE view_seen;
 DROP TABLE auth_throttle;
 DROP INDEX uploads_one_live_per_video;
 DROP TRIGGER videos_media_epoch ON videos;

@@ -15,7 +15,7 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "api_tokens",
     "auth_throttle",
     "channels",
@@ -26,6 +26,7 @@ const ALL: [&str; 10] = [
     "uploads",
     "users",
     "videos",
+    "view_seen",
 ];
 
 #[tokio::test]

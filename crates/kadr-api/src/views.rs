@@ -2,8 +2,10 @@
 //! `api.view_window_secs`; counts wait in memory and are written every `api.views_flush_secs`
 //! in one statement for all videos, not one row update per view.
 //!
-//! The once-per-window memory is per process: with several api instances behind a balancer
-//! that does not pin viewers, a viewer may count once per instance.
+//! Who was counted is kept in Postgres (`view_seen`, an unlogged table: losing it in a crash
+//! only lets a viewer count again), so one viewer counts once across every api replica and
+//! restart. Each process also remembers recent viewers, a bounded first filter that spares the
+//! database repeat views; when it is full it starts over rather than stop counting.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,14 +28,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos/{id}/views", web::post().to(count));
 }
 
-/// Most viewers remembered at once; past this, views are not counted until the window frees
-/// room (a flood cannot grow memory without bound).
-const MAX_REMEMBERED: usize = 1_000_000;
+/// Most viewers a process remembers at once (the shared record in Postgres is the truth).
+const MAX_REMEMBERED: usize = 200_000;
+
+/// A (video, viewer) pair, hashed.
+type Key = [u8; 16];
 
 #[derive(Default)]
 struct Inner {
-    /// (video, viewer) digest → when it was counted.
-    seen: HashMap<[u8; 16], Instant>,
+    /// Recently counted (video, viewer) digests and when.
+    seen: HashMap<Key, Instant>,
     /// Views not yet written.
     pending: HashMap<Uuid, i64>,
 }
@@ -51,50 +55,86 @@ impl Views {
         }
     }
 
-    /// Counts a view of `video` by `viewer` unless they were counted within the window.
-    pub fn record(&self, video: Uuid, viewer: &[u8], now: Instant) -> bool {
+    fn key(video: Uuid, viewer: &[u8]) -> Key {
         let mut h = Sha256::new();
         h.update(video.as_bytes());
         h.update(viewer);
         let digest = h.finalize();
         let mut key = [0u8; 16];
         key.copy_from_slice(&digest[..16]);
-        let Ok(mut inner) = self.inner.lock() else {
-            return false;
-        };
-        if let Some(at) = inner.seen.get(&key)
-            && now.duration_since(*at) < self.window
-        {
-            return false;
-        }
+        key
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this process counted `key` within the window.
+    fn seen_here(&self, key: &Key, now: Instant) -> bool {
+        self.lock()
+            .seen
+            .get(key)
+            .is_some_and(|at| now.duration_since(*at) < self.window)
+    }
+
+    /// Remembers `key` here; a full table drops what expired, and starts over if that is not
+    /// enough (repeat views then reach the database, which still says no).
+    fn remember(&self, key: Key, now: Instant) {
+        let window = self.window;
+        let mut inner = self.lock();
         if inner.seen.len() >= MAX_REMEMBERED {
-            let window = self.window;
             inner.seen.retain(|_, at| now.duration_since(*at) < window);
             if inner.seen.len() >= MAX_REMEMBERED {
-                return false;
+                inner.seen.clear();
             }
         }
         inner.seen.insert(key, now);
-        *inner.pending.entry(video).or_default() += 1;
-        true
+    }
+
+    /// Counts a view of `video` by `viewer` unless they were counted within the window, here
+    /// or on any replica.
+    pub async fn record(
+        &self,
+        db: &DatabaseConnection,
+        video: Uuid,
+        viewer: &[u8],
+        now: Instant,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let key = Self::key(video, viewer);
+        if self.seen_here(&key, now) {
+            return Ok(false);
+        }
+        let fresh = db
+            .query_one_raw(stmt(
+                "INSERT INTO view_seen AS s (key, seen_at) VALUES ($1, now())
+                 ON CONFLICT (key) DO UPDATE SET seen_at = now()
+                     WHERE s.seen_at < now() - make_interval(secs => $2)
+                 RETURNING 1 AS counted"
+                    .to_owned(),
+                vec![key.to_vec().into(), self.window.as_secs_f64().into()],
+            ))
+            .await?
+            .is_some();
+        self.remember(key, now);
+        if fresh {
+            *self.lock().pending.entry(video).or_default() += 1;
+        }
+        Ok(fresh)
     }
 
     /// Takes the buffered counts, forgetting viewers whose window has passed.
     fn take(&self, now: Instant) -> HashMap<Uuid, i64> {
-        let Ok(mut inner) = self.inner.lock() else {
-            return HashMap::new();
-        };
         let window = self.window;
+        let mut inner = self.lock();
         inner.seen.retain(|_, at| now.duration_since(*at) < window);
         std::mem::take(&mut inner.pending)
     }
 
     /// Puts counts back after a failed write, so no view is lost.
     fn restore(&self, counts: HashMap<Uuid, i64>) {
-        if let Ok(mut inner) = self.inner.lock() {
-            for (v, n) in counts {
-                *inner.pending.entry(v).or_default() += n;
-            }
+        let mut inner = self.lock();
+        for (v, n) in counts {
+            *inner.pending.entry(v).or_default() += n;
         }
     }
 
@@ -121,6 +161,18 @@ impl Views {
             }
         }
     }
+
+    /// Forgets viewers whose window has passed, in the shared record.
+    pub async fn sweep(&self, db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+        let done = db
+            .execute_raw(stmt(
+                "DELETE FROM view_seen WHERE seen_at < now() - make_interval(secs => $1)"
+                    .to_owned(),
+                vec![self.window.as_secs_f64().into()],
+            ))
+            .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 /// Flushes every `every` until `shutdown`, then once more.
@@ -131,6 +183,7 @@ pub fn spawn_flusher(
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut swept = 0u64;
         loop {
             let stopping = tokio::select! {
                 _ = shutdown.cancelled() => true,
@@ -138,6 +191,13 @@ pub fn spawn_flusher(
             };
             if let Err(e) = views.flush(&db).await {
                 tracing::warn!(error = %e, "could not write view counts; kept for the next try");
+            }
+            swept += 1;
+            // The shared record of who was counted loses its expired rows now and then.
+            if swept % 60 == 0
+                && let Err(e) = views.sweep(&db).await
+            {
+                tracing::warn!(error = %e, "could not sweep the record of counted viewers");
             }
             if stopping {
                 return;
@@ -186,7 +246,11 @@ pub async fn count(
             format!("{addr}\n{agent}").into_bytes()
         }
     };
-    let counted = api.views.record(id, &who, Instant::now());
+    let counted = api
+        .views
+        .record(&ctx.db, id, &who, Instant::now())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Accepted().json(Counted { counted }))
 }
 
@@ -195,18 +259,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn once_per_window() {
+    fn the_local_filter_never_stops_counting() {
         let views = Views::new(Duration::from_secs(1800));
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let t0 = Instant::now();
-        assert!(views.record(a, b"alice", t0));
-        assert!(!views.record(a, b"alice", t0 + Duration::from_secs(60)));
-        assert!(views.record(a, b"bob", t0));
-        assert!(views.record(b, b"alice", t0));
-        assert!(views.record(a, b"alice", t0 + Duration::from_secs(1801)));
-        let counts = views.take(t0 + Duration::from_secs(1802));
+        let k = |n: u32| Views::key(Uuid::from_u128(1), &n.to_be_bytes());
+        for n in 0..MAX_REMEMBERED as u32 {
+            views.remember(k(n), t0);
+        }
+        assert!(views.seen_here(&k(0), t0));
+        // Full: the next viewer is remembered all the same (the table starts over).
+        views.remember(k(u32::MAX), t0);
+        assert!(views.seen_here(&k(u32::MAX), t0));
+        assert!(!views.seen_here(&k(0), t0));
+        assert!(!views.seen_here(&k(u32::MAX), t0 + Duration::from_secs(1801)));
+    }
+
+    #[test]
+    fn counts_are_put_back_after_a_failed_write() {
+        let views = Views::new(Duration::from_secs(1800));
+        let a = Uuid::from_u128(1);
+        views.lock().pending.insert(a, 3);
+        let t0 = Instant::now();
+        let counts = views.take(t0);
         assert_eq!(counts.get(&a), Some(&3));
-        assert_eq!(counts.get(&b), Some(&1));
         assert!(views.take(t0).is_empty());
         views.restore(counts);
         assert_eq!(views.take(t0).get(&a), Some(&3));
