@@ -194,7 +194,7 @@ pub fn spawn_flusher(
             }
             swept += 1;
             // The shared record of who was counted loses its expired rows now and then.
-            if swept % 60 == 0
+            if swept.is_multiple_of(60)
                 && let Err(e) = views.sweep(&db).await
             {
                 tracing::warn!(error = %e, "could not sweep the record of counted viewers");
