@@ -48,6 +48,9 @@ CREATE TABLE auth_throttle (
 -- Who was counted as a viewer of which video, and when (a hash of both): one viewer counts
 -- once per window across every api replica. Unlogged: a crash only lets some viewers count
 -- again.
+-- Whose job it is: claims take turns between owners.
+ALTER TABLE jobs ADD COLUMN fair_key text;
+
 CREATE UNLOGGED TABLE view_seen (
     key     bytea PRIMARY KEY,
     seen_at timestamptz NOT NULL
@@ -56,6 +59,7 @@ CREATE UNLOGGED TABLE view_seen (
 
 const DOWN: &str = r#"
 DROP TABLE view_seen;
+ALTER TABLE jobs DROP COLUMN fair_key;
 DROP TABLE auth_throttle;
 DROP INDEX uploads_one_live_per_video;
 DROP TRIGGER videos_media_epoch ON videos;

@@ -88,6 +88,9 @@ pub struct NewJob {
     pub priority: i16,
     pub max_attempts: Option<i32>,
     pub run_at: Option<DateTime<Utc>>,
+    /// Whose job this is (a user): claims take turns between keys, so one key's hundred jobs
+    /// do not hold back another's first.
+    pub fair_key: Option<String>,
 }
 
 impl NewJob {
@@ -99,7 +102,13 @@ impl NewJob {
             priority: 0,
             max_attempts: None,
             run_at: None,
+            fair_key: None,
         })
+    }
+
+    pub fn fair_key(mut self, key: impl Into<String>) -> Self {
+        self.fair_key = Some(key.into());
+        self
     }
 
     pub fn dedupe_key(mut self, key: impl Into<String>) -> Self {
@@ -128,8 +137,9 @@ pub async fn enqueue<C: ConnectionTrait>(
     let id = Uuid::now_v7();
     let row = conn
         .query_one_raw(stmt(
-            "INSERT INTO jobs (id, queue, payload, dedupe_key, priority, max_attempts, run_at)
-             VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()))
+            "INSERT INTO jobs (id, queue, payload, dedupe_key, priority, max_attempts, run_at,
+                 fair_key)
+             VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), $8)
              ON CONFLICT (queue, dedupe_key)
                  WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
              DO NOTHING
@@ -142,6 +152,7 @@ pub async fn enqueue<C: ConnectionTrait>(
                 job.priority.into(),
                 job.max_attempts.unwrap_or(default_max_attempts).into(),
                 job.run_at.into(),
+                job.fair_key.into(),
             ],
         ))
         .await?;
@@ -234,12 +245,29 @@ impl Queue {
         let row = self
             .db
             .query_one_raw(stmt(
-                "WITH next AS (
-                     SELECT id FROM jobs
-                     WHERE queue = $1 AND state = 'queued' AND run_at <= now()
-                     ORDER BY priority DESC, run_at, id
+                // Turns: a job's place among its key's due jobs, plus the key's running jobs.
+                // The first job of a key with nothing running goes before anyone's second.
+                "WITH running AS (
+                     SELECT fair_key, count(*) AS n FROM jobs
+                     WHERE queue = $1 AND state = 'running' AND fair_key IS NOT NULL
+                     GROUP BY fair_key
+                 ), ranked AS (
+                     SELECT j.id, j.priority, j.run_at,
+                         coalesce(r.n, 0) + row_number() OVER (
+                             PARTITION BY coalesce(j.fair_key, j.id::text) ORDER BY j.run_at, j.id
+                         ) AS turn
+                     FROM jobs j LEFT JOIN running r ON r.fair_key = j.fair_key
+                     WHERE j.queue = $1 AND j.state = 'queued' AND j.run_at <= now()
+                     ORDER BY j.priority DESC, turn, j.run_at, j.id
+                     LIMIT 32
+                 ), next AS (
+                     SELECT j.id FROM jobs j JOIN ranked k ON k.id = j.id
+                     -- Checked again on the row as locked: another claimer may have taken it
+                     -- since `ranked` read it.
+                     WHERE j.state = 'queued'
+                     ORDER BY k.priority DESC, k.turn, k.run_at, j.id
                      LIMIT 1
-                     FOR UPDATE SKIP LOCKED
+                     FOR UPDATE OF j SKIP LOCKED
                  )
                  UPDATE jobs j
                  SET state = 'running', attempts = j.attempts + 1, locked_by = $2,

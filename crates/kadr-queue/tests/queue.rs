@@ -277,3 +277,31 @@ async fn notify_wakes_a_waiting_claimer_before_the_poll_interval() {
     shutdown.cancel();
     assert!(wait.await.unwrap().unwrap().is_none());
 }
+
+#[tokio::test]
+async fn claims_take_turns_between_owners() {
+    let (_tdb, db) = setup().await;
+    let q = Queue::new(db.clone(), settings(), "w1");
+    // One owner's five jobs, then another owner's one, then a job with no owner.
+    for n in 0..5 {
+        q.enqueue(job(n).fair_key("alice")).await.unwrap();
+    }
+    q.enqueue(job(100).fair_key("bob")).await.unwrap();
+    let n = |j: &kadr_queue::Job| j.payload["n"].as_u64().unwrap();
+    let first = q.claim("transcode").await.unwrap().unwrap();
+    assert_eq!(n(&first), 0);
+    // Alice has one running: Bob's first goes before her second.
+    let second = q.claim("transcode").await.unwrap().unwrap();
+    assert_eq!(n(&second), 100);
+    q.complete(&first).await.unwrap();
+    q.complete(&second).await.unwrap();
+    let rest: Vec<u64> = {
+        let mut v = Vec::new();
+        while let Some(j) = q.claim("transcode").await.unwrap() {
+            v.push(n(&j));
+            q.complete(&j).await.unwrap();
+        }
+        v
+    };
+    assert_eq!(rest, [1, 2, 3, 4]);
+}

@@ -479,7 +479,8 @@ pub async fn finish_video(
         &json!({ "video_id": video_id }),
     )
     .map_err(|e| ApiError::internal(&e))?
-    .dedupe_key(video_id.to_string());
+    .dedupe_key(video_id.to_string())
+    .fair_key(owner_id.to_string());
     kadr_queue::enqueue(tx, job, ctx.config.queue.max_attempts)
         .await
         .map_err(|e| ApiError::internal(&e))?;
