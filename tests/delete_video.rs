@@ -222,3 +222,71 @@ async fn delete_during_transcode_on_local_disk() {
 async fn delete_during_transcode_on_s3() {
     delete_during_transcode(Backend::S3).await;
 }
+
+/// Objects no row owns (a crash, a write that raced a delete) are removed by the
+/// reconciliation pass; what rows own stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_removes_what_no_row_owns() {
+    let stack = Stack::start(
+        Backend::Local,
+        &[
+            ("KADR_UPLOAD__JANITOR_INTERVAL_SECS", "1"),
+            ("KADR_UPLOAD__RECONCILE_INTERVAL_SECS", "1"),
+            ("KADR_UPLOAD__RECONCILE_GRACE_SECS", "0"),
+        ],
+    )
+    .await;
+    let base = stack.url("");
+    let owner = register_and_login(&base, "reconcile-owner").await;
+    // A real upload in progress: its bytes must stay.
+    let (_, kept) = upload(&base, &owner, 2 * 1024 * 1024, 1024 * 1024).await;
+    let media = stack.dir.path().join("var/media");
+    let stray = uuid::Uuid::new_v4();
+    for key in [
+        format!("originals/{stray}/source"),
+        format!("hls/{stray}/240p/seg_00000.m4s"),
+        format!("images/{stray}/poster.jpg"),
+        format!("uploads/{stray}/data"),
+    ] {
+        let path = media.join(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"left behind").unwrap();
+    }
+    let strays = || {
+        ["originals", "hls", "images", "uploads"]
+            .iter()
+            .filter(|top| {
+                walk(&media.join(top).join(stray.to_string()))
+                    .iter()
+                    .any(|p| p.is_file())
+            })
+            .count()
+    };
+    let started = Instant::now();
+    while strays() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stray objects were not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        walk(&media.join("uploads")).iter().any(|p| p.is_file()),
+        "the upload in progress of video {kept} lost its bytes"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -494,6 +494,11 @@ pub struct UploadConfig {
     pub expiration_hours: u64,
     /// How often the janitor looks for expired uploads.
     pub janitor_interval_secs: u64,
+    /// How often storage is reconciled with the database (objects no row owns removed);
+    /// 0 = never.
+    pub reconcile_interval_secs: u64,
+    /// Objects no row owns are removed only once this old (a write may be under way).
+    pub reconcile_grace_secs: u64,
 }
 
 impl Default for UploadConfig {
@@ -505,6 +510,8 @@ impl Default for UploadConfig {
             max_videos_waiting: 50,
             expiration_hours: 24,
             janitor_interval_secs: 300,
+            reconcile_interval_secs: 6 * 3600,
+            reconcile_grace_secs: 3600,
         }
     }
 }

@@ -48,7 +48,35 @@ impl LocalStorage {
         fs::create_dir_all(&tmp)
             .await
             .map_err(|e| StorageError::io(format!("creating directory {}", tmp.display()), e))?;
+        storage
+            .sweep_temp(std::time::Duration::from_secs(3600))
+            .await;
         Ok(storage)
+    }
+
+    /// Removes temporary files older than `age` (writes interrupted by a crash); younger ones
+    /// may belong to another process writing now.
+    pub async fn sweep_temp(&self, age: std::time::Duration) -> usize {
+        let mut removed = 0;
+        let Ok(mut dir) = fs::read_dir(self.tmp_dir()).await else {
+            return 0;
+        };
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let old = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|e| e > age);
+            if old && fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "leftover temporary files removed");
+        }
+        removed
     }
 
     /// The root directory.

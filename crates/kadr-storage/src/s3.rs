@@ -368,18 +368,28 @@ impl S3Storage {
         self.head(key).await
     }
 
-    /// Abandons a multipart upload, freeing its parts.
+    /// Abandons a multipart upload, freeing its parts. Idempotent: one already gone
+    /// (`NoSuchUpload`, aborted or completed before) is success, so a retried cleanup ends.
     pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
         validate_key(key)?;
-        self.client
+        let sent = self
+            .client
             .abort_multipart_upload()
             .bucket(&*self.bucket)
             .key(key)
             .upload_id(upload_id)
             .send()
-            .await
-            .map_err(|e| backend_error("AbortMultipartUpload", &e))?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.code() == Some("NoSuchUpload")
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(backend_error("AbortMultipartUpload", &e)),
+        }
     }
 
     pub(crate) async fn get(

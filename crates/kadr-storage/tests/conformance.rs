@@ -570,3 +570,20 @@ async fn s3_cancelled_put_stream_aborts_the_upload() {
     }
     assert!(fx.storage.head(&key).await.unwrap_err().is_not_found());
 }
+
+/// Against a real S3 server (`KADR_TEST_S3_ENDPOINT`): the in-process s3s-fs server answers an
+/// abort of an unknown upload with 403 AccessDenied instead of S3's 404 NoSuchUpload, so this
+/// runs only against a server that speaks S3 here.
+#[tokio::test]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT"]
+async fn s3_abort_is_idempotent() {
+    let fx = common::s3_env().await;
+    let Storage::S3(s3) = &fx.storage else {
+        panic!("an S3 fixture")
+    };
+    let key = fx.key("aborted-twice");
+    let id = s3.create_multipart(&key, None).await.unwrap();
+    s3.abort_multipart(&key, &id).await.unwrap();
+    // A cleanup job retried after its abort went through: still success.
+    s3.abort_multipart(&key, &id).await.unwrap();
+}

@@ -133,6 +133,7 @@ pub fn spawn(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinH
         let mut tick =
             tokio::time::interval(Duration::from_secs(ctx.config.upload.janitor_interval_secs));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_reconciled: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -145,6 +146,14 @@ pub fn spawn(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinH
             }
             if let Err(e) = crate::throttle::sweep(&ctx.db).await {
                 tracing::warn!(error = %e, "sweeping attempt limits failed");
+            }
+            let every = ctx.config.upload.reconcile_interval_secs;
+            if every > 0 && last_reconciled.is_none_or(|t| t.elapsed().as_secs() >= every) {
+                last_reconciled = Some(std::time::Instant::now());
+                let grace = Duration::from_secs(ctx.config.upload.reconcile_grace_secs);
+                if let Err(e) = crate::reconcile::reconcile(&ctx, grace).await {
+                    tracing::warn!(error = %e, "reconciliation failed");
+                }
             }
         }
     })

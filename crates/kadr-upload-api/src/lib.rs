@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod janitor;
 pub mod password;
+pub mod reconcile;
 pub mod simple;
 pub mod store;
 pub mod throttle;

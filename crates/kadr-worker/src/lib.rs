@@ -53,6 +53,37 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
 }
 
 /// Starts `worker.concurrency` job loops; the handle ends when all have stopped.
+/// Removes work directories left by jobs that died with their process (nothing written in them
+/// for an hour: another worker sharing the data directory may be writing in a younger one).
+async fn sweep_work_dirs(config: &Config) {
+    let root = config.data_dir.join("work");
+    let Ok(mut dirs) = tokio::fs::read_dir(&root).await else {
+        return;
+    };
+    let idle = |m: &std::fs::Metadata| {
+        m.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|e| e > Duration::from_secs(3600))
+    };
+    let mut removed = 0;
+    while let Ok(Some(entry)) = dirs.next_entry().await {
+        let path = entry.path();
+        let mut quiet = entry.metadata().await.is_ok_and(|m| idle(&m));
+        if let Ok(mut inner) = tokio::fs::read_dir(&path).await {
+            while let Ok(Some(e)) = inner.next_entry().await {
+                quiet &= e.metadata().await.is_ok_and(|m| idle(&m));
+            }
+        }
+        if quiet && tokio::fs::remove_dir_all(&path).await.is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "leftover work directories removed");
+    }
+}
+
 pub fn start_daemon(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     metrics::register();
     let name = format!(
@@ -64,6 +95,7 @@ pub fn start_daemon(ctx: AppContext, shutdown: CancellationToken) -> tokio::task
     let queue = Queue::new(ctx.db.clone(), QueueSettings::from(&ctx.config.queue), name);
     let slots = ctx.config.worker.concurrency.max(1);
     tokio::spawn(async move {
+        sweep_work_dirs(&ctx.config).await;
         let mut loops = Vec::new();
         for _ in 0..slots {
             loops.push(tokio::spawn(job_loop(
