@@ -224,13 +224,7 @@ async fn run_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Res
 async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listen = config.server.listen;
     {
-        let url = config
-            .database
-            .url
-            .as_ref()
-            .map(Secret::expose)
-            .unwrap_or_default();
-        let migrations = kadr_db::connect_for_migrations(url, &config.database).await?;
+        let migrations = migrations_pool(&config).await?;
         kadr_migration::up(&migrations).await?;
         let _ = migrations.close().await;
     }
@@ -254,16 +248,21 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     Ok(())
 }
 
+/// A pool for migrations (no statement timeout) on the configured database.
+async fn migrations_pool(config: &Config) -> anyhow::Result<kadr_db::DatabaseConnection> {
+    let url = config
+        .database
+        .url
+        .as_ref()
+        .map(Secret::expose)
+        .unwrap_or_default();
+    Ok(kadr_db::connect_for_migrations(url, &config.database).await?)
+}
+
 async fn migrate(mut config: Config, action: MigrateAction) -> anyhow::Result<()> {
     let embedded = database(&mut config).await?;
     let result = async {
-        let url = config
-            .database
-            .url
-            .as_ref()
-            .map(Secret::expose)
-            .unwrap_or_default();
-        let db = kadr_db::connect_for_migrations(url, &config.database).await?;
+        let db = migrations_pool(&config).await?;
         match action {
             MigrateAction::Up => {
                 kadr_migration::up(&db).await?;

@@ -12,26 +12,10 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::{
     ADMIN_PASSWORD, Backend, Stack, bunny, get_json, http, login, register_and_login, send_json,
-    testsrc, upload_with,
+    testsrc, upload_with, wait_ready,
 };
 use hmac::Mac;
 use serde_json::{Value, json};
-
-/// Polls the video (as `token`) until it is ready.
-async fn wait_ready(base: &str, token: &str, id: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, v) = get_json(&format!("{base}/api/v1/videos/{id}"), Some(token)).await;
-        assert_eq!(status, 200, "{v}");
-        match v["status"].as_str() {
-            Some("ready") => return v,
-            Some("failed") => panic!("transcode failed: {v}"),
-            _ => {}
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 async fn user_id(base: &str, token: &str) -> String {
     let (_, me) = get_json(&format!("{base}/api/v1/me"), Some(token)).await;

@@ -10,24 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{
     ADMIN_PASSWORD, Backend, Stack, get_json, http, login, register_and_login, send_json, testsrc,
-    upload_with,
+    upload_with, wait_ready,
 };
 use serde_json::{Value, json};
-
-async fn wait_ready(base: &str, token: &str, id: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, v) = get_json(&format!("{base}/api/v1/videos/{id}"), Some(token)).await;
-        assert_eq!(status, 200, "{v}");
-        match v["status"].as_str() {
-            Some("ready") => return v,
-            Some("failed") => panic!("transcode failed: {v}"),
-            _ => {}
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 async fn decide(
     base: &str,

@@ -386,3 +386,19 @@ pub async fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// Polls the video (as `token`) until it is ready.
+pub async fn wait_ready(base: &str, token: &str, id: &str) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let (status, v) = get_json(&format!("{base}/api/v1/videos/{id}"), Some(token)).await;
+        assert_eq!(status, 200, "{v}");
+        match v["status"].as_str() {
+            Some("ready") => return v,
+            Some("failed") => panic!("transcode failed: {v}"),
+            _ => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -133,27 +133,35 @@ pub fn spawn(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinH
         let mut tick =
             tokio::time::interval(Duration::from_secs(ctx.config.upload.janitor_interval_secs));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_reconciled: Option<std::time::Instant> = None;
+        // The first reconciliation one interval after start, not at once.
+        let mut last_reconciled = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            match sweep(&ctx).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(uploads = n, "expired uploads cleaned up"),
-                Err(e) => tracing::warn!(error = %e, "upload janitor sweep failed"),
-            }
-            if let Err(e) = crate::throttle::sweep(&ctx.db).await {
-                tracing::warn!(error = %e, "sweeping attempt limits failed");
-            }
-            let every = ctx.config.upload.reconcile_interval_secs;
-            if every > 0 && last_reconciled.is_none_or(|t| t.elapsed().as_secs() >= every) {
-                last_reconciled = Some(std::time::Instant::now());
-                let grace = Duration::from_secs(ctx.config.upload.reconcile_grace_secs);
-                if let Err(e) = crate::reconcile::reconcile(&ctx, grace).await {
-                    tracing::warn!(error = %e, "reconciliation failed");
+            let pass = async {
+                match sweep(&ctx).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(uploads = n, "expired uploads cleaned up"),
+                    Err(e) => tracing::warn!(error = %e, "upload janitor sweep failed"),
                 }
+                if let Err(e) = crate::throttle::sweep(&ctx.db).await {
+                    tracing::warn!(error = %e, "sweeping attempt limits failed");
+                }
+                let every = ctx.config.upload.reconcile_interval_secs;
+                if every > 0 && last_reconciled.elapsed().as_secs() >= every {
+                    last_reconciled = std::time::Instant::now();
+                    let grace = Duration::from_secs(ctx.config.upload.reconcile_grace_secs);
+                    if let Err(e) = crate::reconcile::reconcile(&ctx, grace).await {
+                        tracing::warn!(error = %e, "reconciliation failed");
+                    }
+                }
+            };
+            // A pass is idempotent: a shutdown stops it where it is.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = pass => {}
             }
         }
     })
