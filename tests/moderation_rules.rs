@@ -245,6 +245,12 @@ async fn moderation_cannot_be_bypassed() {
     {
         assert_eq!(status_of(u).await, 200, "{u}");
     }
+    // Media answers carry the security headers too.
+    let res = http().get(&rejected_urls[0]).send().await.unwrap();
+    let h = res.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     let (status, _) = decide(base, &admin, &to_reject, "reject", Some("Нарушение")).await;
     assert_eq!(status, 200);
     patch(base, &alice, &to_hide, json!({ "privacy": "private" })).await;

@@ -174,14 +174,15 @@ log "signed in as $USERNAME"
 #   streams, nothing waits for more bytes; --request-timeout bounds any request regardless.
 #   DELETE /api/v1/videos/{id} and DELETE /api/v1/uploads/{id} only reach this user's own
 #   videos and uploads, which the run creates itself.
-# Checks: the four. The coverage phase also sends requests without the bearer token
+# Checks: the four, and ours (tests/fuzz/hooks.py): no 4xx/5xx body names a path, SQL,
+# a storage message or a panic. The coverage phase also sends requests without the bearer token
 # (the operations declare `security`), so an undocumented 401 counts as a failure.
 # The hypothesis/schemathesis caches go to target/fuzz (schemathesis writes them to its
 # working directory), not into the source tree.
 args=(
   run "$BASE/api/openapi.json"
   --header "Authorization: Bearer $TOKEN"
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,no_internals_in_errors
   --exclude-operation-id logout
   --max-examples "$MAX_EXAMPLES"
   --max-time "$MAX_TIME"
@@ -199,7 +200,7 @@ args=(
 
 log "schemathesis ${args[*]//$TOKEN/[token]}"
 started=$SECONDS
-if (cd "$OUT" && "$VENV/bin/schemathesis" "${args[@]}") 2>&1 | tee "$OUT/schemathesis.log"; then
+if (cd "$OUT" && PYTHONPATH="$ROOT/tests/fuzz" SCHEMATHESIS_HOOKS=hooks "$VENV/bin/schemathesis" "${args[@]}") 2>&1 | tee "$OUT/schemathesis.log"; then
   rc=0
 else
   rc=$?
