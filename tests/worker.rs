@@ -280,3 +280,59 @@ async fn worker_on_local_disk() {
 async fn worker_on_s3() {
     upload_to_ladder(Backend::S3).await;
 }
+
+/// Uploads whose bytes are a playlist or a concat script naming a local listener and another
+/// file on the worker's machine: each ends `failed` with `not_a_video`, and the listener sees
+/// no connection. On local disk and on S3 (where the worker reads a local copy, never a URL).
+async fn hostile_uploads_open_nothing(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let base = stack.url("");
+    let token = register_and_login(&base, &format!("hostile-{backend:?}")).await;
+    let db = stack.db().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(c);
+        }
+    });
+    let local = bunny().canonicalize().unwrap();
+    let local = local.display();
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "playlist.mp4",
+            format!(
+                "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:5,\nhttp://127.0.0.1:{port}/a.ts\n#EXTINF:5,\nfile://{local}\n#EXT-X-ENDLIST\n"
+            ),
+        ),
+        (
+            "script.mp4",
+            format!("ffconcat version 1.0\nfile 'http://127.0.0.1:{port}/b.mp4'\nfile '{local}'\n"),
+        ),
+    ];
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let video = upload(&stack, &token, &path);
+        assert_eq!(
+            settled(&db, &video).await,
+            ("failed".to_owned(), Some("not_a_video".to_owned())),
+            "{name}"
+        );
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_uploads_on_local_disk() {
+    hostile_uploads_open_nothing(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_uploads_on_s3() {
+    hostile_uploads_open_nothing(Backend::S3).await;
+}
