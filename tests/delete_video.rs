@@ -290,3 +290,66 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Deleting a video while its last PATCH streams: whatever the PATCH answers, nothing of the
+/// video is left in storage once the dust settles, and nothing is transcoded.
+async fn delete_during_the_last_patch(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let base = stack.url("");
+    let base = base.trim_end_matches('/').to_owned();
+    let owner = register_and_login(&base, &format!("last-{backend:?}")).await;
+    let mib = 1024 * 1024;
+    let (url, video) = upload(&base, &owner, 7 * mib, 6 * mib).await;
+    // The last MiB, in two halves with a pause between them.
+    let (tx, rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let patch = {
+        let (url, owner) = (url.clone(), owner.clone());
+        tokio::spawn(async move {
+            http()
+                .patch(&url)
+                .bearer_auth(owner)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Offset", (6 * mib).to_string())
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Content-Length", mib.to_string())
+                .body(reqwest::Body::wrap_stream(rx))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    let mut tx = tx;
+    use futures::SinkExt;
+    tx.send(Ok(vec![1u8; mib / 2])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = http()
+        .delete(format!("{base}/api/v1/videos/{video}"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    let _ = tx.send(Ok(vec![2u8; mib / 2])).await;
+    drop(tx);
+    let answered = patch.await.unwrap();
+    let started = Instant::now();
+    while media_of(&stack, &video).await > 0 || stored_objects(&stack).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "media left behind (the last PATCH answered {answered:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(media_of(&stack, &video).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_during_the_last_patch_on_local_disk() {
+    delete_during_the_last_patch(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_during_the_last_patch_on_s3() {
+    delete_during_the_last_patch(Backend::S3).await;
+}
