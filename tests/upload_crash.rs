@@ -105,7 +105,7 @@ async fn killed_mid_upload(backend: Backend) {
             .await
             .unwrap()
     };
-    let out = tokio::time::timeout(Duration::from_secs(120), client.wait_with_output())
+    let out = tokio::time::timeout(Duration::from_secs(300), client.wait_with_output())
         .await
         .expect("the client finished")
         .unwrap();
