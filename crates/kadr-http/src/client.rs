@@ -112,9 +112,7 @@ pub fn base_url(req: &HttpRequest, config: &ServerConfig, proxies: &Proxies) -> 
     if let Some(u) = &config.public_url {
         return u.trim_end_matches('/').to_owned();
     }
-    let peer_trusted = req
-        .peer_addr()
-        .is_some_and(|p| proxies.trusts(p.ip()) && !proxies.0.is_empty());
+    let peer_trusted = req.peer_addr().is_some_and(|p| proxies.trusts(p.ip()));
     if peer_trusted {
         let info = req.connection_info();
         return format!("{}://{}", info.scheme(), info.host());

@@ -61,6 +61,8 @@ pub enum ReconcileError {
 pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, ReconcileError> {
     let mut done = Reconciled::default();
     let now = SystemTime::now();
+    // Master playlists seen while listing `hls/`, for the check of ready videos below.
+    let mut masters: HashSet<String> = HashSet::new();
     for (prefix, table) in [
         ("originals/", "videos"),
         ("hls/", "videos"),
@@ -68,6 +70,12 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
         ("uploads/", "uploads"),
     ] {
         let objects = ctx.storage.list(prefix).await?;
+        masters.extend(
+            objects
+                .iter()
+                .filter(|o| o.key.ends_with("/master.m3u8"))
+                .map(|o| o.key.clone()),
+        );
         let mut by_owner: HashMap<Uuid, Vec<ObjectMeta>> = HashMap::new();
         for o in objects {
             if let Some(id) = owner_of(&o.key) {
@@ -103,14 +111,6 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
             "SELECT id FROM videos WHERE status = 'ready'",
         ))
         .await?;
-    let masters: HashSet<String> = ctx
-        .storage
-        .list("hls/")
-        .await?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| k.ends_with("/master.m3u8"))
-        .collect();
     for r in rows {
         if let Ok(id) = r.try_get::<Uuid>("", "id")
             && !masters.contains(&format!("hls/{id}/master.m3u8"))
