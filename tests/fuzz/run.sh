@@ -84,7 +84,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Like tests/common: no KADR_* settings inherited from the caller's environment.
+# Like tests/it/common.rs: no KADR_* settings inherited from the caller's environment.
 while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^KADR_' || true)
 
 # `kadr all` on a free port; its log (stdout and stderr) names the address it bound.

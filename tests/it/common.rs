@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(dead_code)]
 //! Starting the real `kadr` binary for end-to-end tests.
 
 use std::io::{BufRead, BufReader};

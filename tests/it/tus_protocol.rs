@@ -1,13 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! tus 1.0 at /api/v1/uploads against bad input, on both backends: every refusal has its
 //! status and problem code, and none of them moves the stored offset.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Backend, Stack, http, register_and_login, source_sha256};
 use base64::Engine;
-use common::{Backend, Stack, http, register_and_login, source_sha256};
 use reqwest::{Method, RequestBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::Digest;
@@ -332,7 +329,10 @@ async fn bad_input_is_refused_and_loses_nothing(backend: Backend) {
     let (sha, len) = source_sha256(&base, &tus.token, &video).await;
     assert_eq!(
         (sha, len),
-        (common::hex(&sha2::Sha256::digest(&data)), length as u64)
+        (
+            crate::common::hex(&sha2::Sha256::digest(&data)),
+            length as u64
+        )
     );
     // The other user cannot download it.
     let res = http()

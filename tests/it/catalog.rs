@@ -1,19 +1,16 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The catalog and streaming API end to end, through `kadr all`: an upload becomes a listed,
 //! playable video that FFmpeg plays over HTTP on both storage backends; the visibility rule
 //! and signed media URLs across every kind of video and viewer; search in Russian and Arabic;
 //! views, moderation, shorts, pagination and the OpenAPI document.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use common::{
+use crate::common::{
     ADMIN_PASSWORD, Backend, Stack, bunny, get_json, http, login, register_and_login, send_json,
     testsrc, upload_with, wait_ready,
 };
+use base64::Engine;
 use hmac::Mac;
 use serde_json::{Value, json};
 
@@ -688,7 +685,7 @@ async fn visibility_tokens_search_views_moderation() {
             .join("var/postgres")
             .canonicalize()
             .unwrap();
-        let mut cmd = common::command(&["api"]);
+        let mut cmd = crate::common::command(&["api"]);
         cmd.env(
             "KADR_DATABASE__URL",
             format!("postgres://kadr@localhost/kadr?host={}", sock.display()),
@@ -699,7 +696,7 @@ async fn visibility_tokens_search_views_moderation() {
             "KADR_STORAGE__LOCAL__ROOT",
             stack.dir.path().join("var/media"),
         );
-        tokio::task::spawn_blocking(move || common::Kadr::start(cmd))
+        tokio::task::spawn_blocking(move || crate::common::Kadr::start(cmd))
             .await
             .unwrap()
     };
@@ -788,6 +785,6 @@ async fn visibility_tokens_search_views_moderation() {
         videos["get"].is_object() && videos["post"].is_object(),
         "{videos}"
     );
-    let (status, ctype, _) = common::get(&format!("{base}/api/docs")).await;
+    let (status, ctype, _) = crate::common::get(&format!("{base}/api/docs")).await;
     assert_eq!((status, ctype.starts_with("text/html")), (200, true));
 }

@@ -1,13 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! An upload-api process is killed with SIGKILL in the middle of an upload; another one is
 //! started on the same database and storage, and the official client (tus-js-client, with its
 //! retries) resumes and finishes: the original has the same SHA-256, on disk and on S3.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend, Kadr, command, make_file, register_and_login, s3_env, sha256_file, source_sha256,
 };
 use kadr_db::testing::TestDatabase;

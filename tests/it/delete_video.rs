@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Deleting a video: owner or admin only; its upload in progress is terminated and every
 //! stored byte goes, on both backends.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_PASSWORD, Backend, Stack, http, login, register_and_login};
+use crate::common::{ADMIN_PASSWORD, Backend, Stack, http, login, register_and_login};
 
 async fn stored_objects(stack: &Stack) -> usize {
     match &stack.s3 {
@@ -169,12 +166,13 @@ async fn delete_during_transcode(backend: Backend) {
     let owner = register_and_login(&base, &format!("mid-{backend:?}")).await;
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("long.mp4");
-    common::testsrc(&clip, "854x480", 25, 40, &[]);
-    let video = common::upload_with(&stack, &owner, &clip, &["--title", "Long"]);
+    crate::common::testsrc(&clip, "854x480", 25, 40, &[]);
+    let video = crate::common::upload_with(&stack, &owner, &clip, &["--title", "Long"]);
     // Wait until segments are being published, and the transcode is still running.
     let started = Instant::now();
     loop {
-        let (_, v) = common::get_json(&format!("{base}/api/v1/videos/{video}"), Some(&owner)).await;
+        let (_, v) =
+            crate::common::get_json(&format!("{base}/api/v1/videos/{video}"), Some(&owner)).await;
         assert_ne!(
             v["status"], "ready",
             "the transcode finished before the delete; make it longer"

@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::zombie_processes)]
 //! `kadr upload`: uploads a file and prints the video id; killed mid-way, the same command
 //! resumes the same upload; a refused token is said in words.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend, Stack, bunny, command, http, make_file, register_and_login, sha256_file, source_sha256,
 };
 

@@ -1,14 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `kadr worker` and signals: killed with SIGKILL mid-transcode, its job is claimed by a second
 //! worker once the lease lapses and the video ends ready; with SIGTERM it exits within its
 //! grace, hands the job back, and the job completes later.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Kadr, command, register_and_login};
+use crate::common::{Kadr, command, register_and_login};
 use kadr_db::testing::TestDatabase;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -64,8 +61,8 @@ fn worker(s: &Setup, grace: &str) -> Kadr {
 /// A 40 s 720p clip: long enough to be caught mid-transcode.
 fn upload_long(s: &Setup) -> String {
     let file = s.dir.path().join("long.mp4");
-    common::testsrc(&file, "1280x720", 30, 40, &[]);
-    common::upload_to(
+    crate::common::testsrc(&file, "1280x720", 30, 40, &[]);
+    crate::common::upload_to(
         &s.api.url(""),
         &s.dir.path().join("state"),
         &s.token,

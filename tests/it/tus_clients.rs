@@ -1,13 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The official tus clients upload to Kadr, are interrupted mid-way, resume from the offset
 //! the server reports, and the original downloads with the same SHA-256: tus-js-client (Node)
 //! and tuspy (Python, with sha1 checksums), on local disk and on S3.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{
+use crate::common::{
     Backend, Stack, bunny, http, make_file, register_and_login, sha256_file, source_sha256,
 };
 

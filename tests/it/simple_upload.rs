@@ -1,10 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `POST /api/v1/videos/upload` (multipart/form-data): the file and its metadata in one
 //! request, streamed to storage; refusals leave no video and no bytes behind. Both backends.
 
-mod common;
-
-use common::{Backend, Stack, bunny, http, register_and_login, sha256_file, source_sha256};
+use crate::common::{Backend, Stack, bunny, http, register_and_login, sha256_file, source_sha256};
 use reqwest::multipart::{Form, Part};
 
 async fn simple_upload(backend: Backend) {

@@ -1,15 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Abusive clients against `kadr all`: bursts of registrations and logins, a form with a
 //! hundred thousand fields, parallel creations against the quota, thousands of one-byte tus
 //! PATCHes on S3, and a storage server that accepts connections and never answers. Each gets a
 //! clear answer with a stable code, memory stays bounded, and other requests are served.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{Backend, Kadr, Stack, command, http, register_and_login, send_json};
+use crate::common::{Backend, Kadr, Stack, command, http, register_and_login, send_json};
 use serde_json::json;
 
 /// Peak resident memory of a process, in MiB.
@@ -380,7 +377,7 @@ async fn one_byte_patches_on_s3_leave_one_piece() {
 
 /// The video an upload belongs to (tus HEAD does not say; the creation did).
 async fn video_of(base: &str, token: &str, _location: &str) -> String {
-    let (_, page) = common::get_json(&format!("{base}/api/v1/me/videos"), Some(token)).await;
+    let (_, page) = crate::common::get_json(&format!("{base}/api/v1/me/videos"), Some(token)).await;
     page["items"][0]["id"].as_str().unwrap().to_owned()
 }
 
@@ -403,7 +400,7 @@ async fn a_hung_storage_fails_in_bounded_time_and_the_rest_stays_up() {
         "--listen",
         "127.0.0.1:0",
     ]);
-    cmd.env("KADR_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+    cmd.env("KADR_ADMIN_PASSWORD", crate::common::ADMIN_PASSWORD)
         .env("KADR_STORAGE__BACKEND", "s3")
         .env("KADR_STORAGE__S3__ENDPOINT", format!("http://{hung_addr}"))
         .env("KADR_STORAGE__S3__ACCESS_KEY_ID", "x")

@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `kadr` binary as an operator runs it: `kadr all` with its own Postgres, each role on its
 //! own against Postgres + S3, configuration errors, and clean shutdown.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Kadr, command, get, process_alive};
+use crate::common::{Kadr, command, get, process_alive};
 use kadr_db::testing::TestDatabase;
 use kadr_storage::testing::S3TestServer;
 use sea_orm::{ConnectionTrait, Database};

@@ -1,11 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Accounts and tokens as a user and an admin meet them: registration (Cyrillic and Arabic
 //! names), conflicts, validation, login limits, logout, the first admin, role changes, and
 //! the moderation state new videos start in.
 
-mod common;
-
-use common::{ADMIN_PASSWORD, Backend, Stack, http, login, register_and_login, send_json};
+use crate::common::{ADMIN_PASSWORD, Backend, Stack, http, login, register_and_login, send_json};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The systemd units in deploy/ pass `systemd-analyze verify` (with the unit's binary path
 //! pointed at the built kadr), and each waits longer than kadr's own shutdown deadline. The
 //! transcoding worker's unit stays confined: `systemd-analyze security` scores it no worse than

@@ -1,14 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Moderation cannot be bypassed, through `kadr all`: a video that is not ready cannot be
 //! approved; an unverified owner's edit of what viewers see sends an approved video back to
 //! review; a video has one upload (racing creations: exactly one wins); and media links issued
 //! before a rejection, a privacy change or a delete stop working right after it.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     ADMIN_PASSWORD, Backend, Stack, get_json, http, login, register_and_login, send_json, testsrc,
     upload_with, wait_ready,
 };

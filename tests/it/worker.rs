@@ -1,13 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The worker inside `kadr all`, end to end: an upload becomes an HLS ladder in storage and a
 //! `ready` video; broken files end `failed` with their codes while the next good file is
 //! transcoded. On local disk and on S3.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Backend, Stack, bunny, register_and_login};
+use crate::common::{Backend, Stack, bunny, register_and_login};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 async fn get(db: &DatabaseConnection, sql: &str) -> Option<sea_orm::QueryResult> {
@@ -21,7 +18,7 @@ async fn get(db: &DatabaseConnection, sql: &str) -> Option<sea_orm::QueryResult>
 
 /// Uploads a file with `kadr upload`; returns the video id.
 fn upload(stack: &Stack, token: &str, file: &std::path::Path) -> String {
-    common::upload_with(stack, token, file, &["--title", "t"])
+    crate::common::upload_with(stack, token, file, &["--title", "t"])
 }
 
 /// Waits until the video leaves processing; returns (status, failure code).
@@ -57,7 +54,7 @@ async fn upload_to_ladder(backend: Backend) {
     let text = stack.dir.path().join("notes.mp4");
     std::fs::write(&text, "не видео\n".repeat(1000)).unwrap();
     let whole = stack.dir.path().join("whole.mp4");
-    common::testsrc(&whole, "640x360", 25, 8, &["-movflags", "+faststart"]);
+    crate::common::testsrc(&whole, "640x360", 25, 8, &["-movflags", "+faststart"]);
     let bytes = std::fs::read(&whole).unwrap();
     let truncated = stack.dir.path().join("truncated.mp4");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
@@ -184,7 +181,7 @@ async fn upload_to_ladder(backend: Backend) {
     // A longer video is playable before its ladder is done: every rung's playlist grows
     // (EVENT) and the master lists them all while the video is still processing.
     let long = stack.dir.path().join("long.mp4");
-    common::testsrc(&long, "1280x720", 30, 24, &[]);
+    crate::common::testsrc(&long, "1280x720", 30, 24, &[]);
     let video = upload(&stack, &token, &long);
     let started = Instant::now();
     let early = loop {
@@ -250,7 +247,7 @@ async fn upload_to_ladder(backend: Backend) {
     );
 
     // The worker's metrics count what it did.
-    let metrics = common::get(&stack.url("/metrics")).await.2;
+    let metrics = crate::common::get(&stack.url("/metrics")).await.2;
     let value = |name: &str| -> f64 {
         metrics
             .lines()

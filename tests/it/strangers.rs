@@ -1,15 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! What the platform tells strangers, through `kadr all`: security headers on the web UI, its
 //! assets, the API and its docs page; problem bodies with a request id and no internals; URLs
 //! that never come from a client's `Host`; bounded metric labels and an internal metrics
 //! listener; and a generated admin password kept in a private file, not in the log.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use common::{Backend, Kadr, Stack, command, get_json, http, register_and_login, send_json};
+use crate::common::{Backend, Kadr, Stack, command, get_json, http, register_and_login, send_json};
 use serde_json::json;
 
 fn assert_security_headers(what: &str, headers: &reqwest::header::HeaderMap) {
@@ -198,7 +195,7 @@ fn admin_password_is_kept_private() {
     let base = kadr.url("");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let token = common::login(base.trim_end_matches('/'), "admin", password).await;
+        let token = crate::common::login(base.trim_end_matches('/'), "admin", password).await;
         assert!(!token.is_empty());
     });
     drop(kadr);

@@ -1,0 +1,21 @@
+//! Kadr's integration tests, one test binary: each module drives real processes (`kadr` roles,
+//! Postgres, S3 servers, FFmpeg, tus clients) the way an operator or a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::zombie_processes)]
+
+mod common;
+
+mod abuse;
+mod accounts;
+mod catalog;
+mod delete_video;
+mod deploy;
+mod moderation_rules;
+mod roles;
+mod simple_upload;
+mod strangers;
+mod tus_clients;
+mod tus_protocol;
+mod upload_cli;
+mod upload_crash;
+mod worker;
+mod worker_signals;
