@@ -10,7 +10,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use kadr_config::{Config, ConfigError, Secret};
 use kadr_db::embedded::{EmbeddedOptions, EmbeddedPostgres};
-use kadr_http::{AppContext, shutdown, telemetry};
+use kadr_http::AppContext;
+use kadr_runtime::{shutdown, telemetry};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
@@ -231,7 +232,7 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let ctx = AppContext::open(config).await?;
     let db = ctx.db.clone();
     let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
-    let worker = kadr_worker::start_daemon(ctx.clone(), shutdown.clone());
+    let worker = kadr_worker::start_daemon(ctx.rt.clone(), shutdown.clone());
     let (api, views) = kadr_api::start(&ctx, shutdown.clone())?;
     let api = api.with_doc(kadr_upload_api::openapi());
     let server = kadr_http::bind(listen, ctx, move |cfg| {

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, web};
 use kadr_config::Config;
-use kadr_http::{AppContext, StartError};
+use kadr_http::AppContext;
+use kadr_runtime::StartError;
 use tokio_util::sync::CancellationToken;
 
 use crate::media::AccessCache;

@@ -1,6 +1,7 @@
-//! The HTTP skeleton shared by Kadr's services: the application context (config, database,
-//! storage), server start-up and graceful stop, `/healthz`, `/readyz`, `/metrics`, RFC 7807
-//! errors, tracing and the process-wide shutdown signal.
+//! The actix glue shared by Kadr's services: the request context, binding and graceful stop,
+//! `/healthz`, `/readyz`, `/metrics`, RFC 7807 errors, extractors, CORS and the request
+//! guards. What is not HTTP (context, shutdown, tracing, the metrics registry) is in
+//! `kadr-runtime`.
 
 pub mod auth;
 pub mod body;
@@ -10,8 +11,6 @@ pub mod guard;
 pub mod metrics;
 pub mod problem;
 pub mod review;
-pub mod shutdown;
-pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -19,62 +18,40 @@ use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use kadr_config::{Config, StorageBackend};
-use kadr_storage::{LocalOptions, S3Options, Storage, StorageError};
-use sea_orm::DatabaseConnection;
+use kadr_config::Config;
+use kadr_runtime::{Context, StartError};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 pub use problem::{ApiError, Problem};
 
-/// What every request handler can reach.
+/// What every request handler can reach: the runtime context (config, database, storage;
+/// reached through `Deref`) and the parsed `server.trusted_proxies`.
 #[derive(Clone)]
 pub struct AppContext {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub storage: Arc<Storage>,
-    /// `server.trusted_proxies`, parsed.
+    pub rt: Context,
     pub proxies: Arc<client::Proxies>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(
-        "database.url is not set: `kadr all` runs its own Postgres, the other roles need \
-         KADR_DATABASE__URL (or database.url in the config file)"
-    )]
-    NoDatabaseUrl,
-    #[error("cannot connect to the database: {0}")]
-    Database(#[from] sea_orm::DbErr),
-    #[error("storage: {0}")]
-    Storage(#[from] StorageError),
-    /// Anything else a service needs before it can start.
-    #[error("{0}")]
-    Other(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+impl std::ops::Deref for AppContext {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.rt
+    }
 }
 
 impl AppContext {
+    pub fn new(rt: Context) -> AppContext {
+        AppContext {
+            proxies: Arc::new(client::Proxies::new(&rt.config.server)),
+            rt,
+        }
+    }
+
     /// Connects to the configured database and opens the configured storage.
     pub async fn open(config: Config) -> Result<AppContext, StartError> {
-        let url = config
-            .database
-            .url
-            .as_ref()
-            .ok_or(StartError::NoDatabaseUrl)?;
-        let db = kadr_db::connect(url.expose(), &config.database).await?;
-        let storage = open_storage(&config).await?;
-        Ok(AppContext {
-            proxies: Arc::new(client::Proxies::new(&config.server)),
-            config: Arc::new(config),
-            db,
-            storage: Arc::new(storage),
-        })
+        Ok(AppContext::new(Context::open(config).await?))
     }
 
     /// The client's address: the socket's, or a trusted proxy's word for it.
@@ -85,39 +62,6 @@ impl AppContext {
     /// `scheme://host[:port]` for absolute URLs (`server.public_url` when set).
     pub fn base_url(&self, req: &actix_web::HttpRequest) -> String {
         client::base_url(req, &self.config.server, &self.proxies)
-    }
-
-    pub fn shutdown_timeout(&self) -> Duration {
-        Duration::from_secs(self.config.server.shutdown_timeout_secs)
-    }
-}
-
-/// The storage backend named by `storage.backend`.
-pub async fn open_storage(config: &Config) -> Result<Storage, StorageError> {
-    match config.storage.backend {
-        StorageBackend::Local => {
-            Storage::local(LocalOptions {
-                root: config.local_storage_root(),
-            })
-            .await
-        }
-        StorageBackend::S3 => {
-            let s3 = &config.storage.s3;
-            Storage::s3(S3Options {
-                endpoint: s3.endpoint.clone(),
-                bucket: s3.bucket.clone(),
-                region: s3.region.clone(),
-                access_key_id: s3.access_key_id.clone(),
-                secret_access_key: s3.secret_access_key.as_ref().map(|s| s.expose().to_owned()),
-                path_style: s3.path_style,
-                part_size: s3.part_size_mib * 1024 * 1024,
-                connect_timeout: Duration::from_secs(s3.connect_timeout_secs),
-                read_timeout: Duration::from_secs(s3.read_timeout_secs),
-                attempt_timeout: Duration::from_secs(s3.attempt_timeout_secs),
-                max_attempts: s3.max_attempts,
-            })
-            .await
-        }
     }
 }
 

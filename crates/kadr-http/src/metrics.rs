@@ -7,17 +7,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
-
-/// The process-wide registry; every crate registers its metrics here.
-pub fn registry() -> &'static Registry {
-    static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
-        Registry::new_custom(Some("kadr".to_owned()), None).unwrap_or_else(|_| Registry::new())
-    });
-    &REGISTRY
-}
+use kadr_runtime::metrics::registry;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, TextEncoder};
 
 struct HttpMetrics {
     requests: IntCounterVec,

@@ -13,7 +13,8 @@ pub mod videos;
 
 use actix_web::web;
 use kadr_config::Config;
-use kadr_http::{AppContext, StartError};
+use kadr_http::AppContext;
+use kadr_runtime::StartError;
 use tokio_util::sync::CancellationToken;
 
 /// Adds this service's routes; `kadr all` mounts them beside the other services'.

@@ -17,13 +17,15 @@ use std::time::{Duration, Instant};
 
 use kadr_config::{Config, TranscodeConfig};
 use kadr_db::entities::video;
-use kadr_http::{AppContext, StartError};
+use kadr_http::AppContext;
 use kadr_media::MediaError;
 use kadr_media::hls::RungOutput;
 use kadr_media::plan::{LadderRung, plan};
 use kadr_media::probe::{Limits, Probe, check_limits, probe};
 use kadr_media::transcode::{Settings, transcode};
 use kadr_queue::{FailOutcome, Job, Queue, QueueSettings};
+use kadr_runtime::Context;
+use kadr_runtime::StartError;
 use kadr_storage::Storage;
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait};
 use serde::Deserialize;
@@ -38,9 +40,10 @@ struct TranscodeJob {
 /// Runs the daemon with its own health server at `worker.listen` until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let listen = config.worker.listen;
-    let ctx = AppContext::open(config).await?;
+    let ctx = Context::open(config).await?;
     let daemon = start_daemon(ctx.clone(), shutdown.clone());
-    let server = kadr_http::bind(listen, ctx, |_| {})?;
+    // The only HTTP the worker serves: health, readiness and metrics.
+    let server = kadr_http::bind(listen, AppContext::new(ctx), |_| {})?;
     let served = server
         .run_until(shutdown)
         .await
@@ -84,7 +87,7 @@ async fn sweep_work_dirs(config: &Config) {
     }
 }
 
-pub fn start_daemon(ctx: AppContext, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub fn start_daemon(ctx: Context, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     metrics::register();
     let name = format!(
         "worker-{}-{}-{:08x}",
@@ -111,7 +114,7 @@ pub fn start_daemon(ctx: AppContext, shutdown: CancellationToken) -> tokio::task
     })
 }
 
-async fn job_loop(ctx: AppContext, queue: Queue, shutdown: CancellationToken) {
+async fn job_loop(ctx: Context, queue: Queue, shutdown: CancellationToken) {
     let mut waiter = queue.waiter(kadr_queue::queues::TRANSCODE);
     loop {
         let job = match waiter.next(&shutdown).await {
@@ -163,7 +166,7 @@ impl JobClock {
 
 /// Runs one job with its lease renewed, cancelling it if the lease is lost, the shutdown
 /// grace runs out, its video is deleted, it stalls or it runs over its budget.
-async fn run_job(ctx: &AppContext, queue: &Queue, job: Job, shutdown: &CancellationToken) {
+async fn run_job(ctx: &Context, queue: &Queue, job: Job, shutdown: &CancellationToken) {
     let heartbeat = queue.keep_alive(&job);
     let cancel = Arc::new(AtomicBool::new(false));
     let clock = Arc::new(JobClock::default());
@@ -295,7 +298,7 @@ async fn video_exists(db: &sea_orm::DatabaseConnection, id: Uuid) -> Result<bool
 
 /// Removes what was published for a deleted video (its cleanup job may have run before the
 /// last segment landed); the reconciliation sweep catches anything this misses.
-async fn forget(ctx: &AppContext, id: Uuid) {
+async fn forget(ctx: &Context, id: Uuid) {
     let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, id)).await;
     for prefix in video::media_prefixes(id) {
         if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
@@ -306,7 +309,7 @@ async fn forget(ctx: &AppContext, id: Uuid) {
 }
 
 async fn process(
-    ctx: &AppContext,
+    ctx: &Context,
     job: &Job,
     cancel: &Arc<AtomicBool>,
     clock: &Arc<JobClock>,
@@ -518,7 +521,7 @@ async fn process(
 /// Records the outcome: ready (with the job completed in the same transaction), failed for
 /// the input's faults, retried for ours, handed back when cancelled.
 async fn settle(
-    ctx: &AppContext,
+    ctx: &Context,
     queue: &Queue,
     job: &Job,
     result: Result<Option<Done>, JobError>,
@@ -664,12 +667,7 @@ async fn settle(
     }
 }
 
-async fn fail_video(
-    ctx: &AppContext,
-    job: &Job,
-    code: &str,
-    message: &str,
-) -> Result<(), JobError> {
+async fn fail_video(ctx: &Context, job: &Job, code: &str, message: &str) -> Result<(), JobError> {
     let Ok(p) = job.payload::<TranscodeJob>() else {
         return Ok(());
     };
@@ -719,7 +717,7 @@ fn media_settings(c: &TranscodeConfig) -> Result<(Vec<LadderRung>, Limits, Setti
     Ok((ladder, limits, settings))
 }
 
-async fn exec(ctx: &AppContext, sql: &str, values: Vec<sea_orm::Value>) -> Result<(), JobError> {
+async fn exec(ctx: &Context, sql: &str, values: Vec<sea_orm::Value>) -> Result<(), JobError> {
     ctx.db
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -65,7 +65,7 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         .buckets(vec![0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0]),
     )
     .ok()?;
-    let r = kadr_http::metrics::registry();
+    let r = kadr_runtime::metrics::registry();
     r.register(Box::new(playable.clone())).ok()?;
     r.register(Box::new(first_segment.clone())).ok()?;
     r.register(Box::new(jobs.clone())).ok()?;
