@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import * as tus from "tus-js-client";
+import type { Video } from "../src/api";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLIP = resolve(ROOT, "../shared/media/bigbuckbunny.mp4");
@@ -71,12 +72,8 @@ export function tusUpload(base: string, token: string, file: string, meta: Recor
   });
 }
 
-export interface VideoState {
-  status: string;
-  playable: boolean;
-  is_short: boolean;
-  moderation?: { state: string } | null;
-}
+/** What the tests read of a video (the API's VideoJson). */
+export type VideoState = Pick<Video, "status" | "playable" | "is_short" | "moderation">;
 
 /** Polls the video until `done` says so. */
 export async function waitVideo(base: string, token: string, id: string, done: (v: VideoState) => boolean, ms = 150_000): Promise<VideoState> {

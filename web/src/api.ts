@@ -1,4 +1,5 @@
 // The Kadr HTTP API as the UI uses it: bearer token in localStorage, RFC 7807 errors.
+import type { components, paths } from "./api-schema";
 
 const TOKEN_KEY = "kadr.token";
 
@@ -12,55 +13,90 @@ export class ApiError extends Error {
   }
 }
 
-export interface ChannelRef {
-  id: string;
-  handle: string;
-  display_name: string;
+// The API's shapes are the server's OpenAPI document's (openapi.json → api-schema.ts, made by
+// `npm run gen:api`): a field the server does not send, a path it does not serve or a body it
+// does not take fails the type check instead of reaching a viewer.
+type Schemas = components["schemas"];
+export type Video = Schemas["VideoJson"];
+export type Page = Schemas["VideoPage"];
+export type Playback = Schemas["Playback"];
+export type User = Schemas["UserView"];
+export type Channel = Schemas["ChannelJson"];
+export type NewVideo = Schemas["NewVideo"];
+export type VideoPatch = Schemas["VideoPatch"];
+
+export type Method = "get" | "post" | "patch" | "delete" | "options";
+
+/** The document's paths (templates such as `/api/v1/videos/{id}`) that answer `M`. */
+export type PathOf<M extends Method> = {
+  [P in keyof paths]: paths[P][M] extends undefined ? never : P;
+}[keyof paths];
+
+type Operation<M extends Method, P extends PathOf<M>> = NonNullable<paths[P][M]>;
+
+/** What a call sends: the path's parameters, the query and the JSON body, each required
+ * when the document requires it and refused when the operation takes none. */
+type Input<O> = PathInput<O> & QueryInput<O> & BodyInput<O>;
+type Params<O> = O extends { parameters: infer X } ? X : never;
+type PathInput<O> = Params<O> extends { path?: infer X } ? ([X] extends [undefined] ? { path?: never } : { path: X }) : never;
+type QueryInput<O> = Params<O> extends { query?: infer X } ? ([X] extends [undefined] ? { query?: never } : { query?: X }) : never;
+type RequestBody<O> = O extends { requestBody?: infer R } ? Exclude<R, undefined> : never;
+type BodyInput<O> = [RequestBody<O>] extends [never]
+  ? { body?: never }
+  : RequestBody<O> extends { content: { "application/json": infer B } }
+    ? O extends { requestBody: unknown }
+      ? { body: B }
+      : { body?: B }
+    : { body?: never };
+
+/** The arguments after the path: none when nothing is required. */
+type InputArgs<O> = object extends Input<O> ? [input?: Input<O>] : [input: Input<O>];
+
+/** The JSON of a success: `undefined` for 204, `unknown` where the document does not describe
+ * the body (the caller must check what it reads). */
+type Success<R> = {
+  [C in keyof R]: C extends 204
+    ? undefined
+    : C extends 200 | 201 | 202
+      ? R[C] extends { content: { "application/json": infer T } }
+        ? T
+        : unknown
+      : never;
+}[keyof R];
+export type Answer<M extends Method, P extends PathOf<M>> =
+  Operation<M, P> extends { responses: infer R } ? Success<R> : never;
+
+/** `template` with its `{name}` parameters filled in (each encoded as one path segment) and
+ * `query`'s set values appended. */
+export function apiUrl(
+  template: string,
+  params: Record<string, string> = {},
+  q: Record<string, string | number | null | undefined> = {},
+): string {
+  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${template}: no value for {${name}}`);
+    // URLs resolve "." and ".." (encoded or not) as directories: no segment can be one.
+    if (value === "" || value === "." || value === "..") throw new Error(`${template}: "${value}" is not a path segment`);
+    return encodeURIComponent(value);
+  });
+  return path + query(q);
 }
 
-export interface Video {
-  id: string;
-  title: string;
-  description: string;
-  tags: string[];
-  privacy: "public" | "unlisted" | "private";
-  status: string;
-  stage?: string | null;
-  progress: number;
-  playable: boolean;
-  failure?: { code: string; message: string } | null;
-  moderation?: { state: string; reason?: string | null; decided_at?: string | null } | null;
-  channel: ChannelRef;
-  duration_secs?: number | null;
-  width?: number | null;
-  height?: number | null;
-  is_short: boolean;
-  views: number;
-  created_at: string;
-  published_at?: string | null;
-  images?: { poster: string; poster_small: string; storyboard: string } | null;
+/** Calls the API: `method path` must be one the document has, with what it requires. */
+export async function call<M extends Method, P extends PathOf<M>>(
+  method: M,
+  path: P,
+  ...[input]: InputArgs<Operation<M, P>>
+): Promise<Answer<M, P>> {
+  // The signature checked `input` against the document; here it is only taken apart.
+  const i = (input ?? {}) as { path?: Record<string, string>; query?: Record<string, string | number | undefined>; body?: unknown };
+  return request<Answer<M, P>>(method.toUpperCase(), apiUrl(path, i.path, i.query), i.body);
 }
 
-export interface Page {
-  items: Video[];
-  next_cursor?: string | null;
-}
-
-export interface Playback {
-  id: string;
-  hls: string;
-  poster?: string | null;
-  poster_small?: string | null;
-  storyboard?: string | null;
-  expires_at?: string | null;
-  live_edge: boolean;
-}
-
-export interface User {
-  id: string;
-  username: string;
-  role: "user" | "moderator" | "admin";
-  verified: boolean;
+/** `GET path`, typed by the document. */
+export function get<P extends PathOf<"get">>(path: P, ...input: InputArgs<Operation<"get", P>>): Promise<Answer<"get", P>> {
+  return call("get", path, ...input);
 }
 
 export function token(): string | null {
@@ -73,17 +109,24 @@ export function setToken(value: string | null): void {
   me = undefined;
 }
 
+/** A string field of a parsed JSON body, if it has one. */
+export function field(body: unknown, name: string): string | undefined {
+  if (typeof body !== "object" || body === null || !(name in body)) return undefined;
+  const value: unknown = (body as Record<string, unknown>)[name];
+  return typeof value === "string" ? value : undefined;
+}
+
 /** The problem+json body of a failed response, or a generic error. */
 async function failure(res: Response): Promise<ApiError> {
   try {
-    const p = await res.json();
-    return new ApiError(res.status, p.code ?? "error", p.detail ?? p.title ?? res.statusText);
+    const p: unknown = await res.json();
+    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText);
   } catch {
     return new ApiError(res.status, "error", res.statusText);
   }
 }
 
-export async function request<T>(
+async function request<T>(
   method: string,
   path: string,
   body?: unknown,
@@ -104,14 +147,13 @@ export async function request<T>(
   }
   if (res.status === 401 && t) setToken(null);
   if (!res.ok) throw await failure(res);
+  // The shape of what comes back is the document's (see `call`); it is not checked here.
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
 
-export const get = <T>(path: string) => request<T>("GET", path);
-
 /** The media URLs of a video, signed for a while when it is not public. */
-export const playback = (id: string) => get<Playback>(`/api/v1/videos/${encodeURIComponent(id)}/playback`);
+export const playback = (id: string): Promise<Playback> => get("/api/v1/videos/{id}/playback", { path: { id } });
 
 let clockSkew = 0;
 
@@ -135,23 +177,26 @@ let me: Promise<User | null> | undefined;
 /** The signed-in user (asked once per token). */
 export function currentUser(): Promise<User | null> {
   if (!token()) return Promise.resolve(null);
-  me ??= get<User>("/api/v1/me").catch(() => null);
+  me ??= get("/api/v1/me").catch(() => null);
   return me;
 }
 
 export async function login(username: string, password: string): Promise<void> {
-  const r = await request<{ token: string }>("POST", "/api/v1/auth/token", { username, password });
-  setToken(r.token);
+  const answer = await call("post", "/api/v1/auth/token", { body: { username, password } });
+  // The document describes this answer only in words ("`token` and `expires_at`").
+  const t = field(answer, "token");
+  if (!t) throw new ApiError(200, "error", "The server answered without a token");
+  setToken(t);
 }
 
 export async function register(username: string, email: string, password: string): Promise<void> {
-  await request("POST", "/api/v1/users", { username, email, password });
+  await call("post", "/api/v1/users", { body: { username, email, password } });
   await login(username, password);
 }
 
 export async function logout(): Promise<void> {
   try {
-    await request("DELETE", "/api/v1/auth/token");
+    await call("delete", "/api/v1/auth/token");
   } finally {
     setToken(null);
   }

@@ -1,5 +1,5 @@
 // Video cards and an infinitely scrolling grid that follows the API's cursor.
-import { get, type Page, type Video } from "./api";
+import type { Page, Video } from "./api";
 import { h } from "./dom";
 import { formatDuration, timeAgo } from "./format";
 import { t } from "./i18n";
@@ -30,18 +30,19 @@ export function card(v: Video): HTMLElement {
   );
 }
 
-/** Appends pages from `path` (which takes `cursor`) to a list as its end scrolls into view,
- * each video drawn by `render` (a card in a grid by default). Returns the cleanup. */
+/** Appends the pages `load` brings (from `cursor`, none for the first) to a list as its end
+ * scrolls into view, each video drawn by `render` (a card in a grid by default). Returns the
+ * cleanup. */
 export function infiniteList(
   root: HTMLElement,
-  path: (cursor: string | null) => string,
+  load: (cursor: string | undefined) => Promise<Page>,
   empty: string,
   render: (v: Video) => HTMLElement = card,
   list: HTMLElement = h("div.grid", { dataset: { testid: "grid" } }),
 ): () => void {
   const status = h("div.list-status", {}, t("list.more"));
   root.append(list, status);
-  let cursor: string | null = null;
+  let cursor: string | undefined;
   let loading = false;
   let done = false;
   let count = 0;
@@ -52,10 +53,10 @@ export function infiniteList(
     if (loading || done) return;
     loading = true;
     try {
-      const page = await get<Page>(path(cursor));
+      const page = await load(cursor);
       page.items.forEach((v) => list.appendChild(render(v)));
       count += page.items.length;
-      cursor = page.next_cursor ?? null;
+      cursor = page.next_cursor ?? undefined;
       done = !cursor;
       status.textContent = done ? (count ? "" : empty) : t("list.more");
     } catch (e) {

@@ -23,8 +23,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       Object.assign(el.style, v);
     } else if (k in el && k !== "list" && typeof v !== "string") {
       (el as unknown as Record<string, unknown>)[k] = v;
-    } else {
+    } else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
       el.setAttribute(k, v === true ? "" : String(v));
+    } else {
+      throw new TypeError(`${spec}: attribute ${k} is neither a string, a number nor true`);
     }
   }
   append(el, children);

@@ -3,27 +3,9 @@ import "./style.css";
 import { currentUser, isModerator, logout } from "./api";
 import { debounce, h } from "./dom";
 import { initLang, lang, setLang, t, type Lang } from "./i18n";
-import { loginPage, registerPage } from "./pages/auth";
-import { channel, home, search } from "./pages/browse";
-import { mine } from "./pages/mine";
-import { moderation } from "./pages/moderation";
-import { shorts } from "./pages/shorts";
-import { upload } from "./pages/upload";
-import { watch } from "./pages/watch";
-import { navigate, onNavigate, refresh, startRouter, type Route } from "./router";
-
-const routes: Route[] = [
-  { pattern: /^\/$/, page: home },
-  { pattern: /^\/watch\/([0-9a-f-]{36})$/, page: watch },
-  { pattern: /^\/upload$/, page: upload },
-  { pattern: /^\/search$/, page: search },
-  { pattern: /^\/shorts$/, page: shorts },
-  { pattern: /^\/c\/([^/]+)$/, page: channel },
-  { pattern: /^\/me$/, page: mine },
-  { pattern: /^\/moderation$/, page: moderation },
-  { pattern: /^\/login$/, page: loginPage },
-  { pattern: /^\/register$/, page: registerPage },
-];
+import { pages } from "./pages";
+import { navigate, onNavigate, refresh, routeTable, startRouter } from "./router";
+import routes from "./routes.json";
 
 async function header(top: HTMLElement): Promise<void> {
   const user = await currentUser();
@@ -49,11 +31,13 @@ async function header(top: HTMLElement): Promise<void> {
     refresh();
   });
   const out = h("button.link", { type: "button", dataset: { testid: "logout" } }, t("nav.logout"));
-  out.addEventListener("click", async () => {
-    await logout();
+  const signOut = async () => {
+    // Signed out here even when the server could not be told: the token is forgotten.
+    await logout().catch(() => {});
     await header(top);
     navigate("/");
-  });
+  };
+  out.addEventListener("click", () => void signOut());
   top.replaceChildren(
     h(
       "div.bar",
@@ -84,14 +68,15 @@ new ResizeObserver(() => {
 }).observe(top);
 const main = document.getElementById("main")!;
 let lastUser: string | null | undefined;
-onNavigate(async () => {
-  // The header changes when the account does (sign in, sign out).
+// The header changes when the account does (sign in, sign out).
+const followAccount = async () => {
   const user = (await currentUser())?.id ?? null;
   if (user !== lastUser) {
     lastUser = user;
     await header(top);
   }
-});
-startRouter(routes, main, (root) => {
+};
+onNavigate(() => void followAccount());
+startRouter(routeTable(routes, pages), main, (root) => {
   root.append(h("p.notice", {}, t("video.notfound")));
 });

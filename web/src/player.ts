@@ -47,13 +47,13 @@ interface Resume {
 /** What the viewer sees of the playback: during a switch to fresh links, the position and
  * state it resumes with rather than the reloading element's. */
 interface View {
-  time(): number;
-  duration(): number;
-  paused(): boolean;
-  toggle(): void;
-  seek(to: number): void;
+  time: () => number;
+  duration: () => number;
+  paused: () => boolean;
+  toggle: () => void;
+  seek: (to: number) => void;
   /** The viewer picked a rung (-1: automatic). */
-  choose(level: number): void;
+  choose: (level: number) => void;
 }
 
 export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player {

@@ -1,18 +1,56 @@
 // History-API routing: each page renders into the main element and may return a cleanup.
+// The table is routes.json, which the server reads too (the paths it answers with the UI):
+// paths in actix's syntax, where `{name}` is one non-empty segment without `/`.
 
 export type Cleanup = (() => void) | void;
 export type PageFn = (root: HTMLElement, params: string[], url: URL) => Cleanup | Promise<Cleanup>;
 
+/** An entry of routes.json. */
+export interface RouteEntry {
+  path: string;
+  page: string;
+}
+
 export interface Route {
+  path: string;
   pattern: RegExp;
   page: PageFn;
 }
 
-/** The route for `path` and its captured parameters (decoded). */
+/** The matcher of an actix path such as `/watch/{id}`: each `{name}` captures one segment. */
+export function pathPattern(path: string): RegExp {
+  if (!path.startsWith("/")) throw new Error(`route ${path}: a path starts with /`);
+  const source = path
+    .split(/(\{\w+\})/)
+    .map((part, i) => {
+      if (i % 2) return "([^/]+)";
+      // Not actix's regex parameters ({id:\d+}) nor its tail matches ({tail}*).
+      if (/[{}*]/.test(part)) throw new Error(`route ${path}: only {name} parameters are supported`);
+      return part.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+    })
+    .join("");
+  return new RegExp(`^${source}$`);
+}
+
+/** The routes of `entries`, each shown by the function `pages` has under its `page`. */
+export function routeTable(entries: readonly RouteEntry[], pages: Readonly<Record<string, PageFn>>): Route[] {
+  return entries.map(({ path, page }) => {
+    if (!Object.hasOwn(pages, page)) throw new Error(`route ${path}: no page "${page}"`);
+    return { path, pattern: pathPattern(path), page: pages[page] };
+  });
+}
+
+/** The route for `path` and its captured parameters (decoded); none for a parameter that is
+ * not valid percent-encoding. */
 export function match(routes: Route[], path: string): { route: Route; params: string[] } | null {
   for (const route of routes) {
     const m = route.pattern.exec(path);
-    if (m) return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+    if (!m) continue;
+    try {
+      return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+    } catch {
+      return null;
+    }
   }
   return null;
 }

@@ -5,7 +5,6 @@ import { detectLang, t } from "../src/i18n";
 import { statusLine, uploadError } from "../src/messages";
 import { qualityLabel, qualityOptions } from "../src/quality";
 import { LinkRenewer, linksRefused, MAX_TIMEOUT_MS, RENEW_MIN_GAP_MS, RENEW_RETRY_MS, renewDelayMs } from "../src/renew";
-import { match, type Route } from "../src/router";
 import { parseStoryboard, thumbAt } from "../src/storyboard";
 
 describe("i18n", () => {
@@ -131,19 +130,6 @@ describe("quality menu", () => {
   });
 });
 
-describe("router", () => {
-  const routes: Route[] = [
-    { pattern: /^\/watch\/([0-9a-f-]{36})$/, page: () => {} },
-    { pattern: /^\/c\/([^/]+)$/, page: () => {} },
-  ];
-  it("matches and decodes parameters", () => {
-    const id = "0b7c5d1e-3f1a-4c2b-9a8e-1234567890ab";
-    expect(match(routes, `/watch/${id}`)?.params).toEqual([id]);
-    expect(match(routes, "/c/%D0%B0%D0%BB%D0%B8%D1%81%D0%B0")?.params).toEqual(["алиса"]);
-    expect(match(routes, "/watch/not-an-id")).toBeNull();
-  });
-});
-
 describe("messages", () => {
   const video = (over: Partial<Video>): Video => ({
     id: "x",
@@ -255,11 +241,13 @@ describe("link renewer", () => {
       applied: [] as [string, boolean][],
       gone: 0,
       failed: 0,
-      fetch: async () => {
-        const next = answers[h.fetched++];
-        if (!next) throw new Error("no more answers");
-        return next();
-      },
+      // An answer that throws is a rejection, as from the API.
+      fetch: () =>
+        new Promise<Playback>((ok) => {
+          const next = answers[h.fetched++];
+          if (!next) throw new Error("no more answers");
+          ok(next());
+        }),
       apply: (pb: Playback, reload: boolean) => void h.applied.push([pb.hls.split("=")[1] ?? "", reload]),
       onGone: () => void h.gone++,
       onFailed: () => void h.failed++,

@@ -23,8 +23,7 @@ function form(kind: "login" | "register", next: string): HTMLElement {
       ? h("a", { href: `/register?next=${encodeURIComponent(next)}` }, t("auth.noaccount"))
       : h("a", { href: `/login?next=${encodeURIComponent(next)}` }, t("auth.haveaccount")),
   );
-  f.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  const send = async () => {
     submit.disabled = true;
     error.hidden = true;
     try {
@@ -37,6 +36,10 @@ function form(kind: "login" | "register", next: string): HTMLElement {
     } finally {
       submit.disabled = false;
     }
+  };
+  f.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void send();
   });
   return f;
 }

@@ -1,5 +1,5 @@
 // Home (new and popular), search results and a channel's page.
-import { get, query } from "../api";
+import { get, type Channel } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { t } from "../i18n";
@@ -15,26 +15,20 @@ export const home: PageFn = (root, _params, url) => {
       h("a.tab", { href: "/?sort=popular", "aria-current": sort === "popular" ? "page" : undefined }, t("home.popular")),
     ),
   );
-  return infiniteList(root, (cursor) => `/api/v1/videos${query({ sort, cursor, limit: 24 })}`, t("list.empty"));
+  return infiniteList(root, (cursor) => get("/api/v1/videos", { query: { sort, cursor, limit: 24 } }), t("list.empty"));
 };
 
 export const search: PageFn = (root, _params, url) => {
   const q = (url.searchParams.get("q") ?? "").trim();
   if (!q) return;
   root.append(h("h1.page-title", {}, t("search.results", { q })));
-  return infiniteList(root, (cursor) => `/api/v1/search${query({ q, cursor })}`, t("search.none", { q }));
+  return infiniteList(root, (cursor) => get("/api/v1/search", { query: { q, cursor } }), t("search.none", { q }));
 };
-
-interface Channel {
-  handle: string;
-  display_name: string;
-  description?: string | null;
-}
 
 export const channel: PageFn = async (root, [handle]) => {
   let c: Channel;
   try {
-    c = await get<Channel>(`/api/v1/channels/${encodeURIComponent(handle)}`);
+    c = await get("/api/v1/channels/{handle}", { path: { handle } });
   } catch {
     root.append(h("p.notice", {}, t("video.notfound")));
     return;
@@ -44,5 +38,5 @@ export const channel: PageFn = async (root, [handle]) => {
     c.description ? h("p.channel-desc", {}, c.description) : "",
     h("h2", {}, t("channel.videos")),
   );
-  return infiniteList(root, (cursor) => `/api/v1/channels/${encodeURIComponent(handle)}/videos${query({ cursor })}`, t("list.empty"));
+  return infiniteList(root, (cursor) => get("/api/v1/channels/{handle}/videos", { path: { handle }, query: { cursor } }), t("list.empty"));
 };

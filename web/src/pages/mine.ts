@@ -1,5 +1,5 @@
 // My videos: every state, progress, failure reason, visibility switch and delete.
-import { currentUser, query, request, type Video } from "../api";
+import { call, currentUser, get, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { formatDuration } from "../format";
@@ -14,16 +14,17 @@ function row(v: Video): HTMLElement {
     ...(["public", "unlisted", "private"] as const).map((p) => h("option", { value: p, selected: p === v.privacy }, privacyLabel(p))),
   );
   const message = h("div.error", { hidden: true });
-  privacy.addEventListener("change", async () => {
+  const setPrivacy = async () => {
     try {
-      await request("PATCH", `/api/v1/videos/${v.id}`, { privacy: privacy.value });
+      await call("patch", "/api/v1/videos/{id}", { path: { id: v.id }, body: { privacy: privacy.value } });
       message.hidden = true;
     } catch (e) {
       privacy.value = v.privacy;
       message.textContent = t("error.generic", { reason: (e as Error).message });
       message.hidden = false;
     }
-  });
+  };
+  privacy.addEventListener("change", () => void setPrivacy());
   const del = h("button.danger", { type: "button", dataset: { testid: "delete" } }, t("mine.delete"));
   const el = h(
     "div.mine-row",
@@ -40,16 +41,17 @@ function row(v: Video): HTMLElement {
     del,
     message,
   );
-  del.addEventListener("click", async () => {
+  const remove = async () => {
     if (!confirm(t("mine.confirm", { title: v.title }))) return;
     try {
-      await request("DELETE", `/api/v1/videos/${v.id}`);
+      await call("delete", "/api/v1/videos/{id}", { path: { id: v.id } });
       el.remove();
     } catch (e) {
       message.textContent = t("error.generic", { reason: (e as Error).message });
       message.hidden = false;
     }
-  });
+  };
+  del.addEventListener("click", () => void remove());
   return el;
 }
 
@@ -59,5 +61,5 @@ export const mine: PageFn = async (root) => {
     return;
   }
   root.append(h("h1.page-title", {}, t("mine.title")));
-  return infiniteList(root, (cursor) => `/api/v1/me/videos${query({ cursor })}`, t("mine.empty"), row, h("div.mine-list"));
+  return infiniteList(root, (cursor) => get("/api/v1/me/videos", { query: { cursor } }), t("mine.empty"), row, h("div.mine-list"));
 };

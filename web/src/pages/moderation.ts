@@ -1,5 +1,5 @@
 // The moderation queue: preview, approve, reject with a reason the uploader sees.
-import { currentUser, isModerator, playback, query, request, type Video } from "../api";
+import { call, currentUser, get, isModerator, playback, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { timeAgo } from "../format";
@@ -55,7 +55,9 @@ export const moderation: PageFn = async (root) => {
         return;
       }
       try {
-        await request("POST", `/api/v1/moderation/videos/${v.id}/${action}`, action === "reject" ? { reason: reason.value.trim() } : {});
+        const path = { id: v.id };
+        if (action === "reject") await call("post", "/api/v1/moderation/videos/{id}/reject", { path, body: { reason: reason.value.trim() } });
+        else await call("post", "/api/v1/moderation/videos/{id}/approve", { path, body: {} });
         el.remove();
         if (player) {
           player.destroy();
@@ -71,7 +73,7 @@ export const moderation: PageFn = async (root) => {
     reject.addEventListener("click", () => void decide("reject"));
     return el;
   };
-  const stop = infiniteList(root, (cursor) => `/api/v1/moderation/queue${query({ cursor })}`, t("mod.empty"), item, list);
+  const stop = infiniteList(root, (cursor) => get("/api/v1/moderation/queue", { query: { cursor } }), t("mod.empty"), item, list);
   return () => {
     stopped = true;
     stop();

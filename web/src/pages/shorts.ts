@@ -1,6 +1,6 @@
 // Shorts: a full-height vertical feed, one video per screen (scroll snap), autoplay muted with
 // tap to unmute; the next video is loaded ahead so a swipe starts it at once.
-import { get, playback, query, type Page, type Video } from "../api";
+import { get, playback, type Video } from "../api";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { createPlayer, type Player } from "../player";
@@ -11,7 +11,7 @@ export const shorts: PageFn = (root) => {
   root.append(feed);
   document.body.classList.add("shorts-mode");
   let muted = true;
-  let cursor: string | null = null;
+  let cursor: string | undefined;
   let done = false;
   let loading = false;
   let stopped = false;
@@ -97,9 +97,9 @@ export const shorts: PageFn = (root) => {
     if (loading || done) return;
     loading = true;
     try {
-      const page = await get<Page>(`/api/v1/shorts${query({ cursor, limit: 10 })}`);
+      const page = await get("/api/v1/shorts", { query: { cursor, limit: 10 } });
       page.items.forEach(slide);
-      cursor = page.next_cursor ?? null;
+      cursor = page.next_cursor ?? undefined;
       done = !cursor;
       if (!slides.length) feed.append(h("p.notice", {}, t("shorts.empty")));
     } finally {

@@ -2,16 +2,25 @@
 // rate and ETA (resumed after a page reload: tus-js-client keeps the upload URL in
 // localStorage under the file's fingerprint), then the transcode's progress until playable.
 import * as tus from "tus-js-client";
-import { currentUser, get, request, token, type Video } from "../api";
+import { call, currentUser, field, get, token, type NewVideo, type PathOf, type VideoPatch } from "../api";
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
 import { t } from "../i18n";
+import { videoLimits } from "../limits";
 import type { PageFn } from "../router";
 import { statusLine, uploadError } from "../messages";
 
+/** The tus endpoint (creation, and discovery by OPTIONS). */
+const UPLOADS = "/api/v1/uploads" satisfies PathOf<"post"> & PathOf<"options">;
+
+/** The fields the form sends as tus metadata (which the server reads as a `NewVideo`), and
+ * by PATCH (a `VideoPatch`) when a resumed upload was started with others. */
+const FIELDS = ["title", "description", "privacy"] as const satisfies readonly (keyof NewVideo & keyof VideoPatch)[];
+type Fields = Record<(typeof FIELDS)[number], string>;
+
 async function maxSize(): Promise<number | null> {
   try {
-    const res = await fetch("/api/v1/uploads", { method: "OPTIONS", headers: { "Tus-Resumable": "1.0.0" } });
+    const res = await fetch(UPLOADS, { method: "OPTIONS", headers: { "Tus-Resumable": "1.0.0" } });
     const v = Number(res.headers.get("Tus-Max-Size"));
     return Number.isFinite(v) && v > 0 ? v : null;
   } catch {
@@ -35,8 +44,8 @@ export const upload: PageFn = async (root) => {
     h("span.button", {}, t("upload.choose")),
     chosen,
   );
-  const title = h("input", { name: "title", maxLength: 200, required: true, dataset: { testid: "title" } });
-  const description = h("textarea", { name: "description", rows: 4 });
+  const title = h("input", { name: "title", maxLength: videoLimits.title, required: true, dataset: { testid: "title" } });
+  const description = h("textarea", { name: "description", rows: 4, maxLength: videoLimits.description });
   const privacy = h(
     "select",
     { name: "privacy", dataset: { testid: "privacy" } },
@@ -85,7 +94,7 @@ export const upload: PageFn = async (root) => {
     }
     // The same file started earlier (before a reload or a closed tab) goes on where it
     // stopped, under the title and visibility it was given then.
-    const previous = await new tus.Upload(f, { endpoint: "/api/v1/uploads" }).findPreviousUploads().catch(() => []);
+    const previous = await new tus.Upload(f, { endpoint: UPLOADS }).findPreviousUploads().catch(() => []);
     const meta = previous[0]?.metadata;
     if (file !== f) return;
     if (meta) {
@@ -112,7 +121,7 @@ export const upload: PageFn = async (root) => {
   const follow = async (videoId: string) => {
     if (stopped) return;
     try {
-      const v = await get<Video>(`/api/v1/videos/${videoId}`);
+      const v = await get("/api/v1/videos/{id}", { path: { id: videoId } });
       const link = h("a.button", { href: `/watch/${videoId}`, dataset: { testid: "watch-link" } }, t("upload.watch"));
       bar.value = v.progress;
       if (v.status === "failed") {
@@ -129,8 +138,7 @@ export const upload: PageFn = async (root) => {
     timer = setTimeout(() => void follow(videoId), 1000);
   };
 
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  const begin = async () => {
     if (!file || current) return;
     start.disabled = true;
     error.hidden = true;
@@ -138,13 +146,29 @@ export const upload: PageFn = async (root) => {
     const meter = new RateMeter();
     let videoId: string | null = null;
     const f = file;
-    const wanted: Record<string, string> = {
+    const wanted: Fields = {
       title: title.value.trim(),
       description: description.value,
       privacy: privacy.value,
     };
+    let resumedFrom: Record<string, string> | null = null;
+    // Uploaded: a resumed upload was created with the fields given then, later edits go by
+    // PATCH; then the transcode is followed.
+    const finish = async (id: string) => {
+      const edits: VideoPatch = {};
+      for (const k of FIELDS) {
+        const before = resumedFrom?.[k];
+        if (before !== undefined && before !== wanted[k]) edits[k] = wanted[k];
+      }
+      if (Object.keys(edits).length) {
+        await call("patch", "/api/v1/videos/{id}", { path: { id }, body: edits }).catch((err: Error) =>
+          fail(uploadError(0, "", err.message, limit)),
+        );
+      }
+      await follow(id);
+    };
     const up = new tus.Upload(f, {
-      endpoint: "/api/v1/uploads",
+      endpoint: UPLOADS,
       chunkSize: 16 * 1024 * 1024,
       retryDelays: [0, 1000, 3000, 5000, 10000],
       headers: { Authorization: `Bearer ${token() ?? ""}` },
@@ -170,42 +194,39 @@ export const upload: PageFn = async (root) => {
       },
       onError(err) {
         current = null;
-        const res = (err as tus.DetailedError).originalResponse;
-        let code = "";
-        let detail = err.message;
+        const res = err instanceof tus.DetailedError ? err.originalResponse : null;
+        let problem: unknown = null;
         try {
-          const p = JSON.parse(res?.getBody() ?? "");
-          code = p.code ?? "";
-          detail = p.detail ?? p.title ?? detail;
+          problem = JSON.parse(res?.getBody() ?? "");
         } catch {
           // Not problem+json.
         }
-        fail(uploadError(res?.getStatus() ?? 0, code, detail, limit));
+        const detail = field(problem, "detail") ?? field(problem, "title") ?? err.message;
+        fail(uploadError(res?.getStatus() ?? 0, field(problem, "code") ?? "", detail, limit));
       },
-      async onSuccess() {
+      onSuccess() {
         current = null;
         info.textContent = t("upload.uploaded");
         bar.value = 0;
-        if (!videoId) return;
-        // A resumed upload was created with the fields given then; later edits go by PATCH.
-        const edits = Object.fromEntries(
-          Object.entries(wanted).filter(([k, v]) => resumedFrom && resumedFrom[k] !== undefined && resumedFrom[k] !== v),
-        );
-        if (Object.keys(edits).length) {
-          await request("PATCH", `/api/v1/videos/${videoId}`, edits).catch((err: Error) => fail(uploadError(0, "", err.message, limit)));
-        }
-        void follow(videoId);
+        if (videoId) void finish(videoId);
       },
     });
     current = up;
     const previous = await up.findPreviousUploads();
-    let resumedFrom: Record<string, string> | null = null;
     if (previous.length) {
       up.resumeFromPreviousUpload(previous[0]);
       resumedFrom = previous[0].metadata;
       info.textContent = t("upload.resumed");
     }
     up.start();
+  };
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    begin().catch((err: unknown) => {
+      // Before the upload started (its earlier parts could not be looked up).
+      current = null;
+      fail(uploadError(0, "", err instanceof Error ? err.message : String(err), limit));
+    });
   });
 
   return () => {

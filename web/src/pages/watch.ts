@@ -1,6 +1,6 @@
 // The watch page: player (as soon as the video is playable, even while the rest of the ladder
 // is still being made), title, channel, views, date and description.
-import { ApiError, get, playback, request, type Video } from "../api";
+import { ApiError, call, get, playback, type Video } from "../api";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
@@ -11,7 +11,7 @@ import type { PageFn } from "../router";
 export const watch: PageFn = async (root, [id]) => {
   let v: Video;
   try {
-    v = await get<Video>(`/api/v1/videos/${id}`);
+    v = await get("/api/v1/videos/{id}", { path: { id } });
   } catch (e) {
     const gone = e instanceof ApiError && e.status === 404;
     root.append(h("p.notice", { dataset: { testid: "notfound" } }, gone ? t("video.notfound") : t("error.generic", { reason: (e as Error).message })));
@@ -68,23 +68,23 @@ export const watch: PageFn = async (root, [id]) => {
     player.video.addEventListener("playing", () => {
       if (counted) return;
       counted = true;
-      request("POST", `/api/v1/videos/${id}/views`).catch(() => {});
+      call("post", "/api/v1/videos/{id}/views", { path: { id } }).catch(() => {});
     });
   };
   const poll = async () => {
     if (stopped) return;
     try {
-      v = await get<Video>(`/api/v1/videos/${id}`);
+      v = await get("/api/v1/videos/{id}", { path: { id } });
       show(v);
       if (v.playable && !player) await startPlayer();
     } catch {
       // Try again on the next tick.
     }
-    if (!stopped && v.status !== "ready" && v.status !== "failed") timer = setTimeout(poll, 1000);
+    if (!stopped && v.status !== "ready" && v.status !== "failed") timer = setTimeout(() => void poll(), 1000);
   };
   show(v);
   if (v.playable) await startPlayer().catch(() => {});
-  if (v.status !== "ready" && v.status !== "failed") timer = setTimeout(poll, 1000);
+  if (v.status !== "ready" && v.status !== "failed") timer = setTimeout(() => void poll(), 1000);
   return () => {
     stopped = true;
     if (timer) clearTimeout(timer);

@@ -1,0 +1,79 @@
+// The API client: URLs from the document's path templates, and calls typed by the document
+// (the @ts-expect-error lines are checked by `tsc --noEmit` in `npm run build`).
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { apiUrl, call, field, get, type Answer, type PathOf, type Video } from "../src/api";
+
+describe("API URLs", () => {
+  it("fill each parameter in as one encoded segment and append the set query values", () => {
+    expect(apiUrl("/api/v1/videos/{id}", { id: "abc" })).toBe("/api/v1/videos/abc");
+    expect(apiUrl("/api/v1/channels/{handle}/videos", { handle: "a/b?c" }, { cursor: "x y", limit: 10, q: undefined })).toBe(
+      "/api/v1/channels/a%2Fb%3Fc/videos?cursor=x+y&limit=10",
+    );
+    expect(() => apiUrl("/api/v1/videos/{id}", {})).toThrow(/no value for \{id\}/);
+    expect(() => apiUrl("/api/v1/videos/{id}", { id: ".." })).toThrow(/not a path segment/);
+  });
+
+  it("read fields of problem bodies without trusting their shape", () => {
+    expect(field({ code: "not_found" }, "code")).toBe("not_found");
+    expect(field({ code: 3 }, "code")).toBeUndefined();
+    expect(field(null, "code")).toBeUndefined();
+    expect(field("code", "code")).toBeUndefined();
+  });
+});
+
+describe("API calls", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("send the method, path, query and body the document describes", async () => {
+    const seen: [string, string, string | undefined][] = [];
+    vi.stubGlobal("localStorage", { getItem: () => null, setItem: () => {}, removeItem: () => {} });
+    vi.stubGlobal(
+      "fetch",
+      vi.fn((url: string, init: RequestInit) => {
+        seen.push([init.method ?? "", url, init.body as string | undefined]);
+        return Promise.resolve(init.method === "DELETE" ? new Response(null, { status: 204 }) : Response.json({ items: [] }));
+      }),
+    );
+    await get("/api/v1/search", { query: { q: "кот", limit: 5 } });
+    await call("patch", "/api/v1/videos/{id}", { path: { id: "v1" }, body: { privacy: "private" } });
+    expect(await call("delete", "/api/v1/videos/{id}", { path: { id: "v1" } })).toBeUndefined();
+    expect(seen).toEqual([
+      ["GET", "/api/v1/search?q=%D0%BA%D0%BE%D1%82&limit=5", undefined],
+      ["PATCH", "/api/v1/videos/v1", '{"privacy":"private"}'],
+      ["DELETE", "/api/v1/videos/v1", undefined],
+    ]);
+  });
+
+  it("turn problem+json into ApiError", async () => {
+    vi.stubGlobal("localStorage", { getItem: () => null, setItem: () => {}, removeItem: () => {} });
+    vi.stubGlobal("fetch", () =>
+      Promise.resolve(Response.json({ type: "about:blank", title: "Not Found", status: 404, code: "not_found", detail: "No such video" }, { status: 404 })),
+    );
+    await expect(get("/api/v1/videos/{id}", { path: { id: "x" } })).rejects.toMatchObject({ status: 404, code: "not_found", detail: "No such video" });
+  });
+});
+
+// Compile-time only: what the document does not have does not type-check.
+function typeChecks(): void {
+  const videoAnswer: Answer<"get", "/api/v1/videos/{id}"> = {} as Video;
+  void videoAnswer;
+  const ok: PathOf<"patch"> = "/api/v1/videos/{id}";
+  void ok;
+  // @ts-expect-error: the document has no such path.
+  void get("/api/v1/video/{id}", { path: { id: "x" } });
+  // @ts-expect-error: the path's parameter is required.
+  void get("/api/v1/videos/{id}");
+  // @ts-expect-error: GET takes no body.
+  void get("/api/v1/videos/{id}", { path: { id: "x" }, body: {} });
+  // @ts-expect-error: a query parameter the endpoint does not have.
+  void get("/api/v1/videos", { query: { order: "new" } });
+  // @ts-expect-error: a field VideoPatch does not have.
+  void call("patch", "/api/v1/videos/{id}", { path: { id: "x" }, body: { name: "t" } });
+  // @ts-expect-error: the video's fields are the document's.
+  void (videoAnswer satisfies Video).thumbnail;
+  // @ts-expect-error: the document has no DELETE of this path.
+  void call("delete", "/api/v1/me");
+}
+void typeChecks;
