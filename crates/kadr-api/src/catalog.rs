@@ -3,16 +3,19 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
+use kadr_core::Code;
+use kadr_core::state::{Moderation, VideoStatus};
+use kadr_core::{fields, review};
 use kadr_http::auth::{AuthUser, MaybeUser};
-use kadr_http::{ApiError, AppContext, fields, review};
+use kadr_http::{ApiError, AppContext};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cursor::{self, Cursor};
 use crate::model::{COLUMNS, FROM, VideoJson, VideoPage, VideoRow, page, stmt};
-use crate::visibility::{LISTED, Viewer};
 use crate::{Api, base_url};
+use kadr_core::visibility::{LISTED, Viewer};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos", web::get().to(list))
@@ -347,13 +350,13 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = cursor::limit(q.limit)?;
-    let viewer = Viewer::of(&user);
+    let viewer = user.viewer();
     let popular = match q.sort.as_deref() {
         None | Some("new") => false,
         Some("popular") => true,
         Some(_) => {
             return Err(
-                ApiError::bad_request("invalid_sort", "sort is new or popular").field("sort"),
+                ApiError::bad_request(Code::InvalidSort, "sort is new or popular").field("sort"),
             );
         }
     };
@@ -406,7 +409,7 @@ pub async fn shorts(
     let mut values = Vec::new();
     let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
     let filter = format!("{LISTED} AND v.is_short{after}");
-    let viewer = Viewer::of(&user);
+    let viewer = user.viewer();
     let (ctx, api) = (&ctx, &api);
     cached(api, &viewer, &req, |viewer| {
         let order = "v.published_at DESC, v.id DESC";
@@ -450,7 +453,7 @@ pub async fn detail(
     req: HttpRequest,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::of(&user);
+    let viewer = user.viewer();
     let row = visible_row(&ctx, path.into_inner(), &viewer).await?;
     let base = base_url(&req);
     Ok(HttpResponse::Ok()
@@ -484,7 +487,7 @@ pub async fn update(
     body: web::Json<VideoPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let viewer = Viewer::from_auth(&auth);
+    let viewer = auth.viewer();
     let row = visible_row(&ctx, id, &viewer).await?;
     if !viewer.manages(row.owner_id) {
         return Err(ApiError::not_found());
@@ -516,15 +519,15 @@ pub async fn update(
         set("language", fields::language(l)?.into());
     }
     if let Some(p) = &body.privacy {
-        set("privacy", fields::privacy(p)?.into());
+        set("privacy", fields::privacy(p)?.as_str().into());
     }
     if review::edit_returns_to_review(
         &ctx.config.moderation,
         &auth.user,
-        &row.moderation,
+        row.moderation,
         visible_change,
     ) {
-        set("moderation", review::PENDING.into());
+        set("moderation", Moderation::Pending.as_str().into());
         set("moderation_reason", review::BACK_TO_REVIEW.into());
     }
     if !sets.is_empty() {
@@ -568,21 +571,19 @@ pub async fn playback(
     req: HttpRequest,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::of(&user);
+    let viewer = user.viewer();
     let row = visible_row(&ctx, path.into_inner(), &viewer).await?;
     if !row.playable {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "not_playable",
-            "The video cannot be played yet",
-        )
-        .detail(format!("status: {}", row.status)));
+        return Err(
+            ApiError::new(Code::NotPlayable, "The video cannot be played yet")
+                .detail(format!("status: {}", row.status)),
+        );
     }
     let base = base_url(&req);
     let facts = row.facts();
     let hls_q = api.media_query(&row, "hls");
     let img_q = api.media_query(&row, "images");
-    let ready = row.status == "ready";
+    let ready = row.status == VideoStatus::Ready;
     let img = |f: &str| ready.then(|| format!("{base}/media/{}/images/{f}{img_q}", row.id));
     let expires_at = (!facts.listed()).then(|| {
         let at =
@@ -656,7 +657,7 @@ pub async fn channel_videos(
     let after = time_after(q.cursor.as_deref(), "v.published_at", &mut values)?;
     let filter = format!("v.channel_id = $1 AND {LISTED}{after}");
     let order = "v.published_at DESC, v.id DESC";
-    let viewer = Viewer::of(&user);
+    let viewer = user.viewer();
     let page = listing(
         &ctx, &api, &req, &viewer, &filter, order, values, limit, by_time,
     )
@@ -679,7 +680,7 @@ pub async fn my_videos(
     let after = time_after(q.cursor.as_deref(), "v.created_at", &mut values)?;
     let filter = format!("v.owner_id = $1{after}");
     let order = "v.created_at DESC, v.id DESC";
-    let viewer = Viewer::from_auth(&auth);
+    let viewer = auth.viewer();
     let page = listing(
         &ctx, &api, &req, &viewer, &filter, order, values, limit, by_created,
     )

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, FixedOffset};
+use kadr_core::Code;
 use kadr_http::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,7 +51,7 @@ impl Cursor {
         };
         if c.kind() != kind {
             return Err(ApiError::bad_request(
-                "invalid_cursor",
+                Code::InvalidCursor,
                 "The cursor is for another listing",
             )
             .field("cursor"));
@@ -76,7 +77,7 @@ impl Cursor {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid_cursor",
+                    Code::InvalidCursor,
                     "The cursor is not one this API handed out",
                 )
                 .field("cursor")
@@ -89,7 +90,9 @@ pub fn limit(given: Option<u32>) -> Result<u64, ApiError> {
     match given {
         None => Ok(24),
         Some(n) if (1..=100).contains(&n) => Ok(u64::from(n)),
-        Some(_) => Err(ApiError::bad_request("invalid_limit", "limit is 1 to 100").field("limit")),
+        Some(_) => {
+            Err(ApiError::bad_request(Code::InvalidLimit, "limit is 1 to 100").field("limit"))
+        }
     }
 }
 
@@ -110,8 +113,14 @@ mod tests {
             id: Uuid::from_u128(6),
         };
         assert_eq!(Cursor::decode(&t.encode()).unwrap(), t);
-        assert_eq!(Cursor::decode("!!").unwrap_err().code, "invalid_cursor");
-        assert_eq!(Cursor::decode("e30").unwrap_err().code, "invalid_cursor");
+        assert_eq!(
+            Cursor::decode("!!").unwrap_err().code,
+            kadr_core::Code::InvalidCursor
+        );
+        assert_eq!(
+            Cursor::decode("e30").unwrap_err().code,
+            kadr_core::Code::InvalidCursor
+        );
     }
 
     #[test]
@@ -137,7 +146,7 @@ mod tests {
             ""
         );
         let err = Cursor::after(Some(&views), "time", "k", "i", "<", &mut values).unwrap_err();
-        assert_eq!(err.code, "invalid_cursor");
+        assert_eq!(err.code, kadr_core::Code::InvalidCursor);
         assert_eq!(values.len(), 3);
     }
 }

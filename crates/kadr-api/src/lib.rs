@@ -11,7 +11,6 @@ pub mod openapi;
 pub mod search;
 pub mod token;
 pub mod views;
-pub mod visibility;
 pub mod webui;
 
 use std::sync::Arc;

@@ -13,11 +13,12 @@
 //!   from disk with Range, ETag and 304 on the local backend, and as a 302 to a presigned URL
 //!   (or to `storage.cdn_base_url` for listed videos) on S3.
 
+use kadr_core::Code;
+use kadr_core::state::{Moderation, Privacy, VideoStatus};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures::TryStreamExt;
@@ -98,8 +99,7 @@ pub fn classify(tail: &str) -> Option<Kind> {
 
 /// Storage key of `tail` of `video`: `hls/{video}/…` or `images/{video}/…`.
 pub fn storage_key(video: Uuid, tail: &str) -> Option<String> {
-    let (top, rest) = tail.split_once('/')?;
-    Some(format!("{top}/{video}/{rest}"))
+    kadr_core::keys::media(video, tail)
 }
 
 /// Adds `?token=` to every URI in a playlist or storyboard VTT.
@@ -138,17 +138,17 @@ pub fn with_token(kind: Kind, text: &str, token: &str) -> String {
 /// What media access needs to know of a video.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct Access {
-    pub privacy: String,
-    pub moderation: String,
+    pub privacy: Privacy,
+    pub moderation: Moderation,
     pub playable: bool,
-    pub status: String,
+    pub status: VideoStatus,
     /// Signed into media tokens: a change of privacy or moderation makes older tokens invalid.
     pub media_epoch: i32,
 }
 
 impl Access {
     fn listed(&self) -> bool {
-        crate::visibility::listed(self.playable, &self.privacy, &self.moderation)
+        kadr_core::visibility::listed(self.playable, self.privacy, self.moderation)
     }
 }
 
@@ -211,17 +211,11 @@ pub struct MediaQuery {
 
 fn token_refused(e: TokenError) -> ApiError {
     match e {
-        TokenError::Expired => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "token_expired",
-            "The media link has expired",
-        )
-        .detail("ask the playback endpoint for a new one"),
-        TokenError::Malformed | TokenError::Invalid | TokenError::OutOfScope => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_token",
-            "The media link is not valid",
-        ),
+        TokenError::Expired => ApiError::new(Code::TokenExpired, "The media link has expired")
+            .detail("ask the playback endpoint for a new one"),
+        TokenError::Malformed | TokenError::Invalid | TokenError::OutOfScope => {
+            ApiError::new(Code::InvalidToken, "The media link is not valid")
+        }
     }
 }
 
@@ -271,7 +265,7 @@ async fn serve(
     if !signed && !access.listed() {
         return Err(ApiError::not_found());
     }
-    let ready = access.status == "ready";
+    let ready = access.status == VideoStatus::Ready;
     let cc = cache_control(kind, signed, ready);
     if kind.is_text() {
         return text(&ctx, &req, kind, &key, q.token.as_deref(), cc).await;

@@ -2,12 +2,13 @@
 //! (with its media URLs, signed when the video is not public).
 
 use chrono::{DateTime, FixedOffset};
+use kadr_core::state::{Moderation as ModerationState, Privacy, Stage, VideoStatus};
 use sea_orm::{DbBackend, FromQueryResult, Statement};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::visibility::{Facts, Viewer};
 use crate::{Api, base_url};
+use kadr_core::visibility::{Facts, Viewer};
 
 /// The columns every video query selects (`videos v JOIN channels c`).
 pub const COLUMNS: &str =
@@ -31,14 +32,14 @@ pub struct VideoRow {
     pub description: String,
     pub tags: Vec<String>,
     pub language: Option<String>,
-    pub privacy: String,
-    pub status: String,
-    pub stage: Option<String>,
+    pub privacy: Privacy,
+    pub status: VideoStatus,
+    pub stage: Option<Stage>,
     pub progress: i16,
     pub playable: bool,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
-    pub moderation: String,
+    pub moderation: ModerationState,
     pub moderation_reason: Option<String>,
     pub moderated_at: Option<DateTime<FixedOffset>>,
     pub duration_ms: Option<i64>,
@@ -63,8 +64,8 @@ impl VideoRow {
     pub fn facts(&self) -> Facts {
         Facts {
             owner: self.owner_id,
-            privacy: self.privacy.clone(),
-            moderation: self.moderation.clone(),
+            privacy: self.privacy,
+            moderation: self.moderation,
             playable: self.playable,
         }
     }
@@ -145,7 +146,7 @@ pub struct VideoJson {
 impl VideoJson {
     pub fn of(row: VideoRow, viewer: &Viewer, api: &Api, base: &str) -> VideoJson {
         let manages = viewer.manages(row.owner_id);
-        let images = (row.status == "ready").then(|| {
+        let images = (row.status == VideoStatus::Ready).then(|| {
             let q = api.media_query(&row, "images");
             let url = |f: &str| format!("{base}/media/{}/images/{f}{q}", row.id);
             Images {
@@ -160,9 +161,9 @@ impl VideoJson {
             description: row.description,
             tags: row.tags,
             language: row.language,
-            privacy: row.privacy,
-            status: row.status,
-            stage: row.stage,
+            privacy: row.privacy.as_str().to_owned(),
+            status: row.status.as_str().to_owned(),
+            stage: row.stage.map(|s| s.as_str().to_owned()),
             progress: row.progress,
             playable: row.playable,
             failure: match (manages, row.failure_code) {
@@ -173,7 +174,7 @@ impl VideoJson {
                 _ => None,
             },
             moderation: (manages || viewer.moderator).then_some(Moderation {
-                state: row.moderation,
+                state: row.moderation.as_str().to_owned(),
                 reason: row.moderation_reason,
                 decided_at: row.moderated_at,
             }),

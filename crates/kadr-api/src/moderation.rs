@@ -3,19 +3,19 @@
 //! created. Moderators and admins approve or reject (with a reason the owner sees); every
 //! decision is kept in `moderation_decisions` with who and when.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use kadr_core::Code;
+use kadr_core::review::Decision as DecisionRule;
+use kadr_core::state::{Moderation as ModerationState, Privacy};
 use kadr_http::auth::AuthUser;
-use kadr_http::review;
 use kadr_http::{ApiError, AppContext};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::catalog::{PageQuery, listing, private_page, visible_row};
 use crate::cursor::{self, Cursor};
-use crate::model::{VideoJson, VideoPage, stmt};
-use crate::visibility::Viewer;
+use crate::model::{VideoJson, VideoPage};
 use crate::{Api, base_url};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,8 +35,7 @@ fn require_moderator(auth: &AuthUser) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            Code::Forbidden,
             "Moderators and administrators only",
         ))
     }
@@ -66,16 +65,19 @@ pub async fn queue(
         &mut values,
     )?;
     let private = if auth.user.is_admin() {
-        ""
+        String::new()
     } else {
-        " AND v.privacy <> 'private'"
+        format!(" AND v.privacy <> '{}'", Privacy::Private.as_str())
     };
-    let filter = format!("v.moderation = 'pending'{private}{after}");
+    let filter = format!(
+        "v.moderation = '{}'{private}{after}",
+        ModerationState::Pending.as_str()
+    );
     let oldest_first = |r: &crate::model::VideoRow| Cursor::Time {
         t: r.created_at,
         id: r.id,
     };
-    let viewer = Viewer::from_auth(&auth);
+    let viewer = auth.viewer();
     let order = "v.created_at, v.id";
     let page = listing(
         &ctx,
@@ -117,7 +119,7 @@ pub async fn approve(
         &auth,
         &req,
         path.into_inner(),
-        "approved",
+        ModerationState::Approved,
         reason,
     )
     .await
@@ -142,7 +144,7 @@ pub async fn reject(
         &auth,
         &req,
         path.into_inner(),
-        "rejected",
+        ModerationState::Rejected,
         reason,
     )
     .await
@@ -154,75 +156,20 @@ async fn decide(
     auth: &AuthUser,
     req: &HttpRequest,
     id: Uuid,
-    decision: &str,
+    decision: ModerationState,
     reason: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_moderator(auth)?;
-    let viewer = Viewer::from_auth(auth);
+    let viewer = auth.viewer();
     // Moderators decide on what they can see: not private videos (admins excepted), and
     // nothing is approved before its media is complete.
     let row = visible_row(ctx, id, &viewer).await?;
-    if decision == review::APPROVED && !review::approvable(&row.status) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_ready",
-            "Only a video that is ready can be approved: watch it first",
-        )
-        .detail(format!("status: {}", row.status)));
-    }
-    let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if let Some(r) = &reason {
-        kadr_http::fields::plain_text("reason", r, true)?;
-    }
-    if let Some(r) = &reason
-        && r.chars().count() > 1000
-    {
-        return Err(
-            ApiError::bad_request("invalid_field", "A reason has at most 1000 characters")
-                .field("reason"),
-        );
-    }
-    if decision == "rejected" && reason.is_none() {
-        return Err(ApiError::bad_request(
-            "reason_required",
-            "Say why the video is rejected: the owner sees it",
-        )
-        .field("reason"));
-    }
-    let err = |e: sea_orm::DbErr| ApiError::internal(&e);
-    let tx = ctx.db.begin().await.map_err(err)?;
-    tx.execute_raw(stmt(
-        "UPDATE videos SET moderation = $2, moderation_reason = $3, moderated_by = $4,
-             moderated_at = now(), updated_at = now() WHERE id = $1"
-            .to_owned(),
-        vec![
-            id.into(),
-            decision.into(),
-            reason.clone().into(),
-            auth.user.id.into(),
-        ],
-    ))
-    .await
-    .map_err(err)?;
-    tx.execute_raw(stmt(
-        "INSERT INTO moderation_decisions (id, video_id, moderator_id, decision, reason)
-         VALUES ($1, $2, $3, $4, $5)"
-            .to_owned(),
-        vec![
-            Uuid::now_v7().into(),
-            id.into(),
-            auth.user.id.into(),
-            decision.into(),
-            reason.into(),
-        ],
-    ))
-    .await
-    .map_err(err)?;
-    tx.commit().await.map_err(err)?;
+    let decision = DecisionRule::check(decision, reason.as_deref(), row.status)?;
+    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    decision.record(&tx, auth.user.id, id).await?;
+    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
     api.access.forget(id);
-    tracing::info!(video = %id, by = %auth.user.id, decision, "moderation decision");
+    tracing::info!(video = %id, by = %auth.user.id, decision = %decision.decision, "moderation decision");
     let row = visible_row(ctx, id, &viewer).await?;
     Ok(HttpResponse::Ok().json(VideoJson::of(row, &viewer, api, &base_url(req))))
 }

@@ -9,6 +9,7 @@
 //! name) costs one database query a second.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kadr_core::Code;
 use kadr_http::auth::MaybeUser;
 use kadr_http::{ApiError, AppContext};
 use serde::Deserialize;
@@ -17,7 +18,7 @@ use crate::Api;
 use crate::catalog::{cached, rows};
 use crate::cursor::{self, Cursor};
 use crate::model::{COLUMNS, NO_RANK, VideoPage, page};
-use crate::visibility::{LISTED, Viewer};
+use kadr_core::visibility::LISTED;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/search", web::get().to(search));
@@ -83,10 +84,11 @@ pub async fn search(
     let limit = cursor::limit(q.limit)?;
     let words = words(&q.q);
     if words.is_empty() {
-        return Err(
-            ApiError::bad_request("invalid_query", "Give at least one word to search for")
-                .field("q"),
-        );
+        return Err(ApiError::bad_request(
+            Code::InvalidQuery,
+            "Give at least one word to search for",
+        )
+        .field("q"));
     }
     let candidates = ctx.config.api.search_candidates;
     let mut values: Vec<sea_orm::Value> = Vec::new();
@@ -116,7 +118,7 @@ pub async fn search(
         limit + 1
     );
     let (ctx, api, req, sql, values) = (&ctx, &api, &req, &sql, &values);
-    cached(api, &Viewer::of(&user), req, |viewer| async move {
+    cached(api, &user.viewer(), req, |viewer| async move {
         let found = rows(ctx, sql.clone(), values.clone()).await?;
         Ok(page(found, limit, &viewer, api, req, |r| Cursor::Rank {
             r: r.rank.unwrap_or(0.0),

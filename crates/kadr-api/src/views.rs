@@ -22,7 +22,6 @@ use uuid::Uuid;
 
 use crate::catalog::visible_row;
 use crate::model::stmt;
-use crate::visibility::Viewer;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos/{id}/views", web::post().to(count));
@@ -224,7 +223,7 @@ pub async fn count(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let viewer = Viewer::of(&user);
+    let viewer = user.viewer();
     let row = visible_row(&ctx, id, &viewer).await?;
     if !row.playable {
         return Err(ApiError::not_found());

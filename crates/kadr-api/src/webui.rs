@@ -2,9 +2,9 @@
 //! app answers with `index.html` (never cached, so a new build is picked up at once); the
 //! hashed files under `assets/` are cached for a year.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use kadr_core::Code;
 use kadr_http::{ApiError, AppContext};
 
 /// The UI's own paths (its router's table); everything else stays an API 404.
@@ -61,12 +61,7 @@ async fn index(ctx: web::Data<AppContext>, req: HttpRequest) -> Result<HttpRespo
     file(&ctx, &req, "index.html", "no-cache")
         .await
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "web_ui_missing",
-                "The web UI is not built",
-            )
-            .detail(format!(
+            ApiError::new(Code::WebUiMissing, "The web UI is not built").detail(format!(
                 "{} has no index.html: run `make web`, or point api.web_dir at a built UI",
                 ctx.config.api.web_dir.display()
             ))

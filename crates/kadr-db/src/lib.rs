@@ -2,7 +2,7 @@
 //! clusters for tests.
 
 pub mod embedded;
-pub mod entities;
+
 pub mod testing;
 
 use std::time::Duration;

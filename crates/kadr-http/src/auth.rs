@@ -4,27 +4,20 @@
 //! stored. [`AuthUser`] requires a valid token (401 otherwise); [`MaybeUser`] accepts
 //! anonymous requests but still refuses a bad token.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
-use kadr_db::entities::{api_token, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use sha2::{Digest, Sha256};
+use kadr_core::Code;
+use kadr_core::auth::token_hash;
+use kadr_core::entities::user;
+use kadr_core::visibility::Viewer;
 
 use crate::{ApiError, AppContext};
 
-/// Prefix of every token, so leaked tokens are easy to recognise and scan for.
-pub const TOKEN_PREFIX: &str = "kadr_";
-
-/// SHA-256 of a token: what is stored and looked up.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
+pub use kadr_core::auth::TOKEN_PREFIX;
 
 /// The authenticated caller and the token it used.
 #[derive(Debug, Clone)]
@@ -38,27 +31,30 @@ pub struct AuthUser {
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<AuthUser>);
 
+impl MaybeUser {
+    /// Who is asking, for the visibility rule.
+    pub fn viewer(&self) -> Viewer {
+        self.0.as_ref().map(AuthUser::viewer).unwrap_or_default()
+    }
+}
+
 impl AuthUser {
+    /// Who is asking, for the visibility rule.
+    pub fn viewer(&self) -> Viewer {
+        Viewer::user(&self.user)
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.user.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Administrators only",
-            ))
+            Err(ApiError::new(Code::Forbidden, "Administrators only"))
         }
     }
 }
 
 pub fn unauthorized(detail: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "Authentication required",
-    )
-    .detail(detail)
+    kadr_core::auth::unauthorized(detail).into()
 }
 
 fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
@@ -79,54 +75,35 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 /// Token lookups reused by reads ([`MaybeUser`]) for `auth.cache_secs`, process-wide (the
-/// services of `kadr all` share it), keyed by the token's hash.
+/// services of `kadr all` share it), keyed by the token's hash. Bounded: past
+/// [`REUSED_MAX`] the least useful entries are evicted, never the whole table.
+#[derive(Clone)]
 struct Reused {
     at: Instant,
     expires_at: chrono::DateTime<chrono::FixedOffset>,
     user: AuthUser,
 }
 
-static REUSED: LazyLock<Mutex<HashMap<Vec<u8>, Reused>>> = LazyLock::new(Default::default);
+/// Most lookups kept.
+const REUSED_MAX: u64 = 100_000;
 
-/// Most lookups kept; past it the table starts over.
-const REUSED_MAX: usize = 100_000;
+static REUSED: LazyLock<moka::sync::Cache<Vec<u8>, Reused>> = LazyLock::new(|| {
+    moka::sync::Cache::builder()
+        .max_capacity(REUSED_MAX)
+        // No lookup is reused past an hour, whatever `auth.cache_secs` says.
+        .time_to_live(Duration::from_secs(3600))
+        .support_invalidation_closures()
+        .build()
+});
 
 /// A revoked token: no longer reused by this process.
 pub fn forget_token(token_id: uuid::Uuid) {
-    if let Ok(mut r) = REUSED.lock() {
-        r.retain(|_, e| e.user.token_id != token_id);
-    }
+    let _ = REUSED.invalidate_entries_if(move |_, e| e.user.token_id == token_id);
 }
 
 /// A user whose role or standing changed: their tokens are looked up again.
 pub fn forget_user(user_id: uuid::Uuid) {
-    if let Ok(mut r) = REUSED.lock() {
-        r.retain(|_, e| e.user.user.id != user_id);
-    }
-}
-
-async fn lookup(
-    ctx: &AppContext,
-    hash: Vec<u8>,
-) -> Result<(AuthUser, chrono::DateTime<chrono::FixedOffset>), ApiError> {
-    let now = chrono::Utc::now();
-    let found = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(hash))
-        .find_also_related(user::Entity)
-        .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    match found {
-        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => Ok((
-            AuthUser {
-                user: u,
-                token_id: t.id,
-            },
-            t.expires_at,
-        )),
-        Some((t, Some(_))) if t.revoked_at.is_none() => Err(unauthorized("the token has expired")),
-        _ => Err(unauthorized("the token is not valid")),
-    }
+    let _ = REUSED.invalidate_entries_if(move |_, e| e.user.user.id == user_id);
 }
 
 /// The caller of `req`, if it gave a token. With `reuse` (reads), a lookup of the same token
@@ -145,26 +122,24 @@ async fn authenticate(req: HttpRequest, reuse: bool) -> Result<Option<AuthUser>,
     };
     let hash = token_hash(&token);
     if !ttl.is_zero()
-        && let Ok(r) = REUSED.lock()
-        && let Some(e) = r.get(&hash)
+        && let Some(e) = REUSED.get(&hash)
         && e.at.elapsed() < ttl
         && e.expires_at > chrono::Utc::now()
     {
-        return Ok(Some(e.user.clone()));
+        return Ok(Some(e.user));
     }
     let at = Instant::now();
-    let (user, expires_at) = lookup(ctx, hash.clone()).await?;
-    if !ttl.is_zero()
-        && let Ok(mut r) = REUSED.lock()
-    {
-        if r.len() >= REUSED_MAX {
-            r.clear();
-        }
-        r.insert(
+    let found = kadr_core::auth::caller(&ctx.db, hash.clone()).await?;
+    let user = AuthUser {
+        user: found.user,
+        token_id: found.token_id,
+    };
+    if !ttl.is_zero() {
+        REUSED.insert(
             hash,
             Reused {
                 at,
-                expires_at,
+                expires_at: found.expires_at,
                 user: user.clone(),
             },
         );

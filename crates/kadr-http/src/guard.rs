@@ -11,13 +11,13 @@
 //! - A cap on the requests one client address has in flight (`server.max_requests_per_address`),
 //!   so one address holding many slow requests cannot take every worker.
 
+use kadr_core::Code;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{ResponseError, web};
@@ -173,8 +173,7 @@ pub async fn request(
                         let res = REQUEST_ID
                             .scope(id.clone(), async {
                                 ApiError::new(
-                                    StatusCode::TOO_MANY_REQUESTS,
-                                    "too_many_requests",
+                                    Code::TooManyRequests,
                                     "Too many requests from your address at once",
                                 )
                                 .retry_after(1)

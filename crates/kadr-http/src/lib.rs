@@ -6,12 +6,11 @@
 pub mod auth;
 pub mod body;
 pub mod client;
-pub mod fields;
 pub mod guard;
 pub mod metrics;
 pub mod problem;
-pub mod review;
 
+use kadr_core::Code;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -257,13 +256,9 @@ async fn readyz(ctx: web::Data<AppContext>) -> Result<HttpResponse, ApiError> {
         tracing::warn!(error = %e, "not ready: storage");
         down.push("storage");
     }
-    Err(ApiError::new(
-        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "Service unavailable",
-    )
-    .detail(format!("not answering: {}", down.join(", ")))
-    .retry_after(5))
+    Err(ApiError::new(Code::Unavailable, "Service unavailable")
+        .detail(format!("not answering: {}", down.join(", ")))
+        .retry_after(5))
 }
 
 fn flatten<E: std::fmt::Display>(

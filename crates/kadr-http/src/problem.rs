@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use kadr_core::{Code, DomainError};
 use serde::Serialize;
 
 /// The JSON body of every error answer.
@@ -30,7 +31,7 @@ pub struct Problem {
 #[error("{status} {code}: {title}")]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub title: String,
     pub detail: Option<String>,
     pub field: Option<String>,
@@ -39,7 +40,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> ApiError {
+    /// An answer with `code`, at the status the code comes with.
+    pub fn new(code: Code, title: impl Into<String>) -> ApiError {
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::with_status(status, code, title)
+    }
+
+    /// An answer with `code` at another status than its usual one (documented with the code).
+    pub fn with_status(status: StatusCode, code: Code, title: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -66,34 +75,26 @@ impl ApiError {
     }
 
     pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+        ApiError::new(Code::NotFound, "Not found")
     }
 
-    pub fn bad_request(code: &'static str, title: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, code, title)
+    pub fn bad_request(code: Code, title: impl Into<String>) -> ApiError {
+        ApiError::new(code, title)
     }
 
     /// A dependency (database, storage) failed or is too slow: logged here with its cause,
     /// answered without it (no addresses, paths, SQL or S3 messages reach callers).
     pub fn unavailable(cause: impl Into<String>) -> ApiError {
         tracing::warn!(error = %cause.into(), "unavailable");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-        )
-        .detail("A service Kadr depends on did not answer; try again shortly")
-        .retry_after(5)
+        ApiError::new(Code::Unavailable, "Service unavailable")
+            .detail("A service Kadr depends on did not answer; try again shortly")
+            .retry_after(5)
     }
 
     /// An unexpected failure: logged here with its cause, answered without internals.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal server error",
-        )
+        ApiError::new(Code::Internal, "Internal server error")
     }
 
     pub fn problem(&self) -> Problem {
@@ -102,9 +103,28 @@ impl ApiError {
             title: self.title.clone(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             field: self.field.clone(),
             request_id: crate::guard::request_id(),
+        }
+    }
+}
+
+/// A domain refusal keeps its code and words; a database failure is `unavailable` (logged
+/// with its cause); anything else is `internal`.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        match e {
+            DomainError::Refused(r) => {
+                let mut api = ApiError::new(r.code, r.title);
+                api.detail = r.detail;
+                api.field = r.field;
+                api.retry_after = r.retry_after;
+                api
+            }
+            DomainError::NotFound => ApiError::not_found(),
+            DomainError::Db(e) => ApiError::unavailable(e.to_string()),
+            DomainError::Internal(e) => ApiError::internal(&e),
         }
     }
 }
@@ -134,24 +154,21 @@ pub fn json_error_handler(
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
         E::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "Expected Content-Type: application/json",
         ),
-        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "Request body too large",
-        ),
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+            ApiError::new(Code::BodyTooLarge, "Request body too large")
+        }
         E::Deserialize(e) => {
-            let mut api =
-                ApiError::bad_request("invalid_body", "Malformed JSON body").detail(e.to_string());
+            let mut api = ApiError::bad_request(Code::InvalidBody, "Malformed JSON body")
+                .detail(e.to_string());
             if let Some(field) = field_from_serde(&e.to_string()) {
                 api = api.field(field);
             }
             api
         }
-        other => ApiError::bad_request("invalid_body", "Malformed request body")
+        other => ApiError::bad_request(Code::InvalidBody, "Malformed request body")
             .detail(other.to_string()),
     };
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
@@ -169,7 +186,7 @@ pub fn query_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     let api =
-        ApiError::bad_request("invalid_query", "Malformed query string").detail(err.to_string());
+        ApiError::bad_request(Code::InvalidQuery, "Malformed query string").detail(err.to_string());
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
 }
 

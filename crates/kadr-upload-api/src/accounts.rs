@@ -1,6 +1,8 @@
 //! Accounts and tokens: registration, login (rate-limited), logout, the first admin, and the
 //! admin's role/verified switch.
 
+use kadr_core::Code;
+use kadr_core::state::Role;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -10,8 +12,9 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use chrono::Utc;
-use kadr_db::entities::{api_token, channel, user};
-use kadr_http::auth::{AuthUser, TOKEN_PREFIX, token_hash};
+use kadr_core::auth::{TOKEN_PREFIX, token_hash};
+use kadr_core::entities::{api_token, channel, user};
+use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
@@ -57,7 +60,7 @@ impl From<&user::Model> for UserView {
         UserView {
             id: u.id,
             username: u.username.clone(),
-            role: u.role.clone(),
+            role: u.role.as_str().to_owned(),
             verified: u.verified,
             created_at: u.created_at,
         }
@@ -65,7 +68,7 @@ impl From<&user::Model> for UserView {
 }
 
 fn invalid(field: &str, title: &str) -> ApiError {
-    ApiError::bad_request("invalid_field", title.to_owned()).field(field)
+    ApiError::bad_request(Code::InvalidField, title.to_owned()).field(field)
 }
 
 fn validate_username(name: &str) -> Result<(), ApiError> {
@@ -117,19 +120,13 @@ fn conflict_or_internal(err: DbErr) -> ApiError {
     if let Some(SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
         if msg.contains("users_email_key") {
             return ApiError::new(
-                StatusCode::CONFLICT,
-                "email_taken",
+                Code::EmailTaken,
                 "That e-mail address is already registered",
             )
             .field("email");
         }
         if msg.contains("users_username_key") || msg.contains("channels_handle_key") {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                "username_taken",
-                "That username is taken",
-            )
-            .field("username");
+            return ApiError::new(Code::UsernameTaken, "That username is taken").field("username");
         }
     }
     ApiError::internal(&err)
@@ -141,7 +138,7 @@ pub async fn create_user(
     username: &str,
     email: &str,
     password_hash: String,
-    role: &str,
+    role: Role,
     verified: bool,
 ) -> Result<user::Model, ApiError> {
     let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
@@ -151,7 +148,7 @@ pub async fn create_user(
         username: Set(username.to_owned()),
         email: Set(email.to_owned()),
         password_hash: Set(password_hash),
-        role: Set(role.to_owned()),
+        role: Set(role),
         verified: Set(verified),
         storage_used_bytes: Set(0),
         created_at: Set(now),
@@ -197,13 +194,13 @@ async fn register(
         throttle::attempt(&ctx.db, &key, per_hour, Duration::from_secs(3600)).await?
     {
         return Err(throttle::too_many(
-            "too_many_registrations",
+            Code::TooManyRegistrations,
             "Too many new accounts from your address",
             wait,
         ));
     }
     let hash = hash_password(body.password).await?;
-    let user = create_user(&ctx, username, &email, hash, "user", false).await?;
+    let user = create_user(&ctx, username, &email, hash, Role::User, false).await?;
     tracing::info!(user = %user.id, username = %user.username, "user registered");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
@@ -243,9 +240,9 @@ async fn login(
     if body.username.chars().count() > 64 {
         return Err(invalid("username", "A username has at most 64 characters"));
     }
-    kadr_http::fields::plain_text("username", &body.username, false)?;
+    kadr_core::fields::plain_text("username", &body.username, false)?;
     if let Some(name) = &body.token_name {
-        kadr_http::fields::plain_text("token_name", name, false)?;
+        kadr_core::fields::plain_text("token_name", name, false)?;
     }
     if body.password.len() > 1024 {
         return Err(invalid("password", "A password has at most 256 characters"));
@@ -275,7 +272,7 @@ async fn login(
     ] {
         if let Verdict::Blocked(wait) = throttle::attempt(&ctx.db, key, max, window).await? {
             return Err(throttle::too_many(
-                "too_many_attempts",
+                Code::TooManyAttempts,
                 "Too many failed logins",
                 wait,
             ));
@@ -298,8 +295,7 @@ async fn login(
     let Some(user) = user.filter(|_| ok) else {
         // The attempt stays counted.
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            Code::InvalidCredentials,
             "Wrong username or password",
         ));
     };
@@ -389,18 +385,20 @@ async fn admin_update_user(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_admin()?;
     let body = body.into_inner();
-    if let Some(role) = &body.role
-        && !matches!(role.as_str(), "user" | "moderator" | "admin")
-    {
-        return Err(invalid("role", "role is one of user, moderator, admin"));
-    }
+    let role = match &body.role {
+        Some(r) => Some(
+            Role::parse(r)
+                .ok_or_else(|| invalid("role", "role is one of user, moderator, admin"))?,
+        ),
+        None => None,
+    };
     let found = user::Entity::find_by_id(path.into_inner())
         .one(&ctx.db)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(ApiError::not_found)?;
     let mut active: user::ActiveModel = found.into();
-    if let Some(role) = body.role {
+    if let Some(role) = role {
         active.role = Set(role);
     }
     if let Some(verified) = body.verified {
@@ -440,7 +438,16 @@ pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
         }
     };
     let hash = hash_password(password.clone()).await?;
-    match create_user(ctx, "admin", "admin@localhost.invalid", hash, "admin", true).await {
+    match create_user(
+        ctx,
+        "admin",
+        "admin@localhost.invalid",
+        hash,
+        Role::Admin,
+        true,
+    )
+    .await
+    {
         Ok(_) => {
             if generated {
                 let file = ctx.config.data_dir.join("admin-password");

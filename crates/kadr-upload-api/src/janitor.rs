@@ -2,29 +2,16 @@
 
 use std::time::Duration;
 
-use kadr_db::entities::upload;
+use kadr_core::entities::upload;
+use kadr_core::state::UploadState;
 use kadr_http::{ApiError, AppContext};
 use kadr_queue::{Queue, QueueSettings};
 use kadr_storage::Storage;
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::store;
 
-/// What a cleanup job removes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Cleanup {
-    pub prefixes: Vec<String>,
-    pub multipart: Vec<Multipart>,
-}
-
-/// An S3 multipart upload to abort.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Multipart {
-    pub key: String,
-    pub upload_id: String,
-}
+pub use kadr_core::jobs::{Cleanup, Multipart};
 
 async fn clean(storage: &Storage, job: &Cleanup) -> Result<(), kadr_storage::StorageError> {
     if let Storage::S3(s3) = storage {
@@ -84,40 +71,25 @@ pub fn spawn_cleanup(ctx: AppContext, shutdown: CancellationToken) -> tokio::tas
 }
 
 /// Removes what `up` stored and marks it `state` (`aborted` or `expired`).
-pub async fn end_upload(ctx: &AppContext, up: &upload::Model, state: &str) -> Result<(), ApiError> {
+pub async fn end_upload(
+    ctx: &AppContext,
+    up: &upload::Model,
+    state: UploadState,
+) -> Result<(), ApiError> {
     store::discard(&ctx.storage, up)
         .await
         .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
-    ctx.db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE uploads SET state = $2, lock_token = NULL, locked_until = NULL, parts = '[]', pieces = '[]',
-                 updated_at = now()
-             WHERE id = $1 AND state = 'active'",
-            [up.id.into(), state.into()],
-        ))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    tracing::info!(upload = %up.id, video = %up.video_id, state, "upload ended");
+    kadr_core::uploads::mark_ended(&ctx.db, up.id, state).await?;
+    tracing::info!(upload = %up.id, video = %up.video_id, state = %state, "upload ended");
     Ok(())
 }
 
 /// One sweep: expired uploads that no request is writing to are cleaned up.
 pub async fn sweep(ctx: &AppContext) -> Result<usize, ApiError> {
-    let expired = upload::Entity::find()
-        .from_raw_sql(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT * FROM uploads
-             WHERE state = 'active' AND expires_at < now()
-               AND (lock_token IS NULL OR locked_until < now())
-             ORDER BY expires_at LIMIT 100",
-        ))
-        .all(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let expired = kadr_core::uploads::expired(&ctx.db, 100).await?;
     let mut ended = 0;
     for up in &expired {
-        match end_upload(ctx, up, "expired").await {
+        match end_upload(ctx, up, UploadState::Expired).await {
             Ok(()) => ended += 1,
             Err(e) => {
                 tracing::warn!(upload = %up.id, error = %e, "could not clean up an expired upload")

@@ -6,9 +6,11 @@ pub mod janitor;
 pub mod password;
 pub mod reconcile;
 pub mod simple;
+pub mod staging;
 pub mod store;
 pub mod throttle;
 pub mod tus;
+pub mod urls;
 pub mod videos;
 
 use actix_web::web;

@@ -3,10 +3,10 @@
 //! and 503 with `Retry-After` beyond it, so a burst of registrations or logins costs bounded
 //! memory and never starves the other requests.
 
+use kadr_core::Code;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::web;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -49,13 +49,9 @@ fn limits() -> &'static Limits {
 }
 
 fn busy() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        "Too many sign-ins and registrations at once",
-    )
-    .detail("try again in a few seconds")
-    .retry_after(2)
+    ApiError::new(Code::Busy, "Too many sign-ins and registrations at once")
+        .detail("try again in a few seconds")
+        .retry_after(2)
 }
 
 /// Runs `work` on the blocking pool once a hashing slot is free.

@@ -7,6 +7,7 @@
 //! It lists every object of those prefixes: cheap for a box, a long listing for a bucket of
 //! millions of objects (run it rarely there).
 
+use kadr_core::keys::owner_of;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
@@ -20,11 +21,6 @@ use uuid::Uuid;
 pub struct Reconciled {
     pub removed: usize,
     pub missing_media: Vec<Uuid>,
-}
-
-/// The id a key belongs to: the second path segment (`hls/{id}/…`).
-fn owner_of(key: &str) -> Option<Uuid> {
-    key.split('/').nth(1)?.parse().ok()
 }
 
 async fn existing(
@@ -63,12 +59,8 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
     let now = SystemTime::now();
     // Master playlists seen while listing `hls/`, for the check of ready videos below.
     let mut masters: HashSet<String> = HashSet::new();
-    for (prefix, table) in [
-        ("originals/", "videos"),
-        ("hls/", "videos"),
-        ("images/", "videos"),
-        ("uploads/", "uploads"),
-    ] {
+    for (prefix, owner) in kadr_core::keys::PREFIXES {
+        let table = owner.table();
         let objects = ctx.storage.list(prefix).await?;
         masters.extend(
             objects
@@ -108,12 +100,15 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
         .db
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
-            "SELECT id FROM videos WHERE status = 'ready'",
+            format!(
+                "SELECT id FROM videos WHERE status = '{}'",
+                kadr_core::state::VideoStatus::Ready.as_str()
+            ),
         ))
         .await?;
     for r in rows {
         if let Ok(id) = r.try_get::<Uuid>("", "id")
-            && !masters.contains(&format!("hls/{id}/master.m3u8"))
+            && !masters.contains(&kadr_core::keys::master_playlist(id))
         {
             done.missing_media.push(id);
         }
@@ -132,17 +127,4 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
         );
     }
     Ok(done)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::owner_of;
-
-    #[test]
-    fn keys_name_their_owner() {
-        let id = uuid::Uuid::from_u128(5);
-        assert_eq!(owner_of(&format!("hls/{id}/720p/seg_00001.m4s")), Some(id));
-        assert_eq!(owner_of(&format!("uploads/{id}/pieces/0")), Some(id));
-        assert_eq!(owner_of("hls/not-an-id/x"), None);
-    }
 }

@@ -3,21 +3,22 @@
 //! the rows are written only once the file is stored, so a failed request leaves nothing.
 
 use actix_multipart::Multipart;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
-use kadr_db::entities::video;
+use kadr_core::Code;
 use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
 use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::videos::{
-    NewVideo, check_limits, finish_video, insert_upload_record, insert_video_with_id, quota_room,
-};
+use kadr_core::state::VideoStatus;
+use kadr_core::uploads;
+
+use crate::store::LOCAL_CHECKPOINT;
+use crate::videos::NewVideo;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos/upload", web::post().to(upload));
@@ -31,12 +32,8 @@ const MAX_FIELDS: usize = 16;
 const MAX_TEXT_BYTES: usize = 128 * 1024;
 
 fn too_large(limit: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        "The file is larger than allowed",
-    )
-    .detail(format!("the limit is {limit} bytes"))
+    ApiError::new(Code::TooLarge, "The file is larger than allowed")
+        .detail(format!("the limit is {limit} bytes"))
 }
 
 /// One multipart/form-data request (`file`, and optionally `title`, `description`, `privacy`,
@@ -64,11 +61,17 @@ async fn upload(
         if len > limit + FORM_OVERHEAD {
             return Err(too_large(limit));
         }
-        check_limits(&ctx, &auth.user, len.saturating_sub(FORM_OVERHEAD) as i64).await?;
+        uploads::check_limits(
+            &ctx.db,
+            &ctx.config,
+            &auth.user,
+            len.saturating_sub(FORM_OVERHEAD) as i64,
+        )
+        .await?;
     }
 
     let video_id = Uuid::now_v7();
-    let key = video::source_key(video_id);
+    let key = kadr_core::keys::source(video_id);
     let mut meta = NewVideo::default();
     let mut filename: Option<String> = None;
     let mut stored: Option<u64> = None;
@@ -76,7 +79,7 @@ async fn upload(
     let room = if declared.is_some() {
         limit
     } else {
-        limit.min(quota_room(&ctx, &auth.user).await?)
+        limit.min(uploads::quota_room(&ctx.db, &ctx.config, &auth.user).await?)
     };
     let mut fields = 0usize;
     let mut text_bytes = 0usize;
@@ -84,12 +87,10 @@ async fn upload(
         while let Some(field) = form.next().await {
             fields += 1;
             if fields > MAX_FIELDS {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_many_fields",
-                    "The form has too many fields",
-                )
-                .detail(format!("at most {MAX_FIELDS}")));
+                return Err(
+                    ApiError::new(Code::TooManyFields, "The form has too many fields")
+                        .detail(format!("at most {MAX_FIELDS}")),
+                );
             }
             let mut field = field.map_err(|e| bad_form(&e.to_string()))?;
             let name = field.name().unwrap_or_default().to_owned();
@@ -103,7 +104,7 @@ async fn upload(
                     .map(str::to_owned);
                 let over = || {
                     if room < limit {
-                        crate::videos::quota_exceeded(0)
+                        ApiError::from(uploads::quota_exceeded(0))
                     } else {
                         too_large(limit)
                     }
@@ -136,12 +137,21 @@ async fn upload(
             .map(|f| f.rsplit_once('.').map_or(f, |(s, _)| s));
         let fields = meta.validate(stem.or(Some("Untitled")))?;
         // The size is known now: the quota counts it like a tus upload's length.
-        check_limits(&ctx, &auth.user, size as i64).await?;
+        uploads::check_limits(&ctx.db, &ctx.config, &auth.user, size as i64).await?;
         let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
-        crate::videos::reserve(&ctx, &tx, auth.user.id, size as i64, false).await?;
-        let v = insert_video_with_id(&ctx, &tx, &auth.user, fields, video_id).await?;
-        insert_upload_record(&ctx, &tx, &v, size as i64, filename.clone()).await?;
-        finish_video(&ctx, &tx, v.id, v.owner_id, size as i64).await?;
+        uploads::reserve(&tx, &ctx.config, auth.user.id, size as i64, false).await?;
+        let v = uploads::insert_video(&tx, &ctx.config, &auth.user, fields, video_id).await?;
+        let backend = crate::staging::backend(&ctx.storage);
+        uploads::insert_upload_record(
+            &tx,
+            &v,
+            backend,
+            LOCAL_CHECKPOINT,
+            size as i64,
+            filename.clone(),
+        )
+        .await?;
+        uploads::finish_video(&tx, &ctx.config, v.id, v.owner_id, size as i64).await?;
         tx.commit().await.map_err(|e| ApiError::internal(&e))?;
         Ok((v, size))
     }
@@ -155,7 +165,7 @@ async fn upload(
                     "id": v.id,
                     "title": v.title,
                     "privacy": v.privacy,
-                    "status": "queued",
+                    "status": VideoStatus::Queued,
                     "moderation": v.moderation,
                     "size": size,
                     "created_at": Utc::now(),
@@ -173,7 +183,7 @@ async fn upload(
 }
 
 fn bad_form(detail: &str) -> ApiError {
-    ApiError::bad_request("invalid_form", "Malformed upload form").detail(detail.to_owned())
+    ApiError::bad_request(Code::InvalidForm, "Malformed upload form").detail(detail.to_owned())
 }
 
 /// A text field of at most 64 KiB and at most `room` bytes.
@@ -187,13 +197,11 @@ async fn read_text(
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|e| bad_form(&e.to_string()))?;
         if buf.len() + chunk.len() > max {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "fields_too_large",
-                "The form's text fields are too long",
-            )
-            .detail("64 KiB per field, 128 KiB in all")
-            .field(name.to_owned()));
+            return Err(
+                ApiError::new(Code::FieldsTooLarge, "The form's text fields are too long")
+                    .detail("64 KiB per field, 128 KiB in all")
+                    .field(name.to_owned()),
+            );
         }
         buf.extend_from_slice(&chunk);
     }

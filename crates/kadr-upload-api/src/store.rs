@@ -14,13 +14,14 @@
 //! the checksum matches; bytes stored on the way are overwritten by the retry (parts keep
 //! their numbers, pieces their offsets) or removed with the upload's prefix.
 
+use kadr_core::Code;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use kadr_db::entities::upload;
+use kadr_core::entities::upload;
 use kadr_http::ApiError;
 use kadr_storage::{Storage, StorageError, UploadedPart};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -71,17 +72,7 @@ impl Piece {
     }
 }
 
-pub fn staging_key(upload_id: Uuid) -> String {
-    format!("uploads/{upload_id}/data")
-}
-
-pub fn upload_prefix(upload_id: Uuid) -> String {
-    format!("uploads/{upload_id}/")
-}
-
-fn piece_key(upload_id: Uuid, offset: i64) -> String {
-    format!("uploads/{upload_id}/pieces/{offset:020}")
-}
+use kadr_core::keys::{upload_data as staging_key, upload_piece as piece_key, upload_prefix};
 
 /// Why a write stopped.
 #[derive(Debug, thiserror::Error)]
@@ -106,26 +97,26 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> ApiError {
         match e {
             WriteError::ChecksumMismatch => ApiError::new(
-                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
-                "checksum_mismatch",
+                Code::ChecksumMismatch,
                 "Checksum mismatch: the bytes of this request were discarded",
             ),
-            WriteError::TooLong => {
-                ApiError::bad_request("exceeds_length", "The request body goes past Upload-Length")
-            }
-            WriteError::LockLost => ApiError::new(
+            WriteError::TooLong => ApiError::bad_request(
+                Code::ExceedsLength,
+                "The request body goes past Upload-Length",
+            ),
+            WriteError::LockLost => ApiError::with_status(
                 StatusCode::CONFLICT,
-                "upload_busy",
+                Code::UploadBusy,
                 "Another request took over this upload; ask for the offset again",
             ),
             WriteError::ClientGone(m) if kadr_http::body::is_pace_error(&m) => ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_too_slow",
+                Code::BodyTooSlow,
                 "The request body stalled or came too slowly; what arrived is kept",
             )
             .detail(m),
             WriteError::ClientGone(m) => {
-                ApiError::bad_request("body_interrupted", "The request body was cut off").detail(m)
+                ApiError::bad_request(Code::BodyInterrupted, "The request body was cut off")
+                    .detail(m)
             }
             WriteError::Storage(e) => ApiError::unavailable(format!("storage: {e}")),
             other => ApiError::internal(&other),
@@ -146,7 +137,7 @@ impl Checksum {
     /// Parses `<algorithm> <base64 digest>`.
     pub fn parse(header: &str) -> Result<Checksum, ApiError> {
         let bad = |m: &str| {
-            ApiError::bad_request("invalid_checksum", m.to_owned()).field("Upload-Checksum")
+            ApiError::bad_request(Code::InvalidChecksum, m.to_owned()).field("Upload-Checksum")
         };
         let (alg, b64) = header
             .trim()
@@ -204,7 +195,7 @@ impl UploadLock {
         if row.is_none() {
             return Ok(None);
         }
-        let model = <kadr_db::entities::Upload as sea_orm::EntityTrait>::find_by_id(upload_id)
+        let model = <kadr_core::entities::Upload as sea_orm::EntityTrait>::find_by_id(upload_id)
             .one(db)
             .await?
             .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("upload {upload_id}")))?;

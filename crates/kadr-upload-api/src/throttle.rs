@@ -7,6 +7,7 @@
 //! a window without attempts starts it over. A success clears the (account, address) key only,
 //! so nobody can lock an account out from somewhere else.
 
+use kadr_core::Code;
 use std::time::Duration;
 
 use kadr_http::ApiError;
@@ -128,15 +129,11 @@ pub async fn sweep(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
 }
 
 /// 429 with `Retry-After`.
-pub fn too_many(code: &'static str, title: &str, wait: Duration) -> ApiError {
+pub fn too_many(code: Code, title: &str, wait: Duration) -> ApiError {
     let secs = wait.as_secs().max(1);
-    ApiError::new(
-        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        code,
-        title.to_owned(),
-    )
-    .detail(format!("try again in {secs} s"))
-    .retry_after(secs)
+    ApiError::new(code, title.to_owned())
+        .detail(format!("try again in {secs} s"))
+        .retry_after(secs)
 }
 
 #[cfg(test)]

@@ -1,20 +1,25 @@
 //! tus 1.0.0 at `/api/v1/uploads`: core, creation, creation-with-upload, termination,
 //! checksum (sha1, sha256) and expiration.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
-use kadr_db::entities::{upload, video};
+use kadr_core::Code;
+use kadr_core::DomainError;
+use kadr_core::entities::{upload, video};
+use kadr_core::state::UploadState;
+use kadr_core::uploads;
+use kadr_core::videos::GivenFields;
 use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{EntityTrait, TransactionTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::staging;
 use crate::store::{self, CHECKSUM_ALGORITHMS, Checksum, UploadLock, Written};
-use crate::videos::{self, NewVideo, check_limits, complete_upload, http_date, insert_upload};
+use crate::urls::{http_date, upload_url};
 
 pub const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
@@ -58,12 +63,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn check_version(req: &HttpRequest) -> Result<(), ApiError> {
     match header(req.headers(), "tus-resumable") {
         Some(TUS_VERSION) => Ok(()),
-        other => Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "unsupported_tus_version",
-            "Tus-Resumable must be 1.0.0",
-        )
-        .detail(format!("got {other:?}"))),
+        other => Err(
+            ApiError::new(Code::UnsupportedTusVersion, "Tus-Resumable must be 1.0.0")
+                .detail(format!("got {other:?}")),
+        ),
     }
 }
 
@@ -76,7 +79,7 @@ pub fn parse_metadata(raw: &str) -> Result<Map<String, Value>, ApiError> {
             None => (pair, None),
         };
         let bad = || {
-            ApiError::bad_request("invalid_metadata", "Upload-Metadata is malformed")
+            ApiError::bad_request(Code::InvalidMetadata, "Upload-Metadata is malformed")
                 .field(key.to_owned())
         };
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_graphic()) || out.contains_key(key) {
@@ -134,7 +137,7 @@ fn is_octet_stream(req: &HttpRequest) -> bool {
 
 /// A header holding a number of bytes (`Upload-Length`, `Upload-Offset`); 400 naming it
 /// otherwise.
-fn byte_count(req: &HttpRequest, name: &str, code: &'static str) -> Result<i64, ApiError> {
+fn byte_count(req: &HttpRequest, name: &str, code: Code) -> Result<i64, ApiError> {
     header(req.headers(), name)
         .and_then(|v| v.trim().parse().ok())
         .filter(|n: &i64| *n >= 0)
@@ -162,11 +165,11 @@ async fn create(
     check_version(&req)?;
     if req.headers().contains_key("upload-defer-length") {
         return Err(ApiError::bad_request(
-            "defer_length_unsupported",
+            Code::DeferLengthUnsupported,
             "Give Upload-Length when creating the upload",
         ));
     }
-    let length = byte_count(&req, "Upload-Length", "invalid_upload_length")?;
+    let length = byte_count(&req, "Upload-Length", Code::InvalidUploadLength)?;
     let meta = match header(req.headers(), "upload-metadata") {
         Some(raw) => parse_metadata(raw)?,
         None => Map::new(),
@@ -175,26 +178,25 @@ async fn create(
         || req.headers().contains_key("transfer-encoding");
     if with_body && !is_octet_stream(&req) {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "An upload body is sent as application/offset+octet-stream",
         ));
     }
-    check_limits(&ctx, &auth.user, length).await?;
+    uploads::check_limits(&ctx.db, &ctx.config, &auth.user, length).await?;
 
     let filename = meta_str(&meta, "filename")
         .or(meta_str(&meta, "name"))
         .map(str::to_owned);
     let existing: Option<Uuid> = match meta_str(&meta, "video_id") {
         Some(id) => Some(id.parse().map_err(|_| {
-            ApiError::bad_request("invalid_metadata", "video_id is not a video id")
+            ApiError::bad_request(Code::InvalidMetadata, "video_id is not a video id")
                 .field("video_id")
         })?),
         None => None,
     };
     // Storage first, outside the transaction; given back if the rows cannot be written.
     let video_id = existing.unwrap_or_else(Uuid::now_v7);
-    let staging = videos::stage(&ctx, video_id).await?;
+    let staging = staging::stage(&ctx, video_id).await?;
     let created = create_rows(
         &ctx, &auth, &meta, existing, video_id, &staging, length, filename,
     )
@@ -202,7 +204,7 @@ async fn create(
     let (video, up) = match created {
         Ok(done) => done,
         Err(e) => {
-            videos::unstage(&ctx, staging).await;
+            staging::unstage(&ctx, staging).await;
             return Err(e);
         }
     };
@@ -220,7 +222,7 @@ async fn create(
         0
     };
     let mut res = HttpResponse::Created();
-    res.insert_header(("Location", videos::upload_url(&req, up.id)))
+    res.insert_header(("Location", upload_url(&req, up.id)))
         .insert_header(("Upload-Offset", offset.to_string()))
         .insert_header(("Kadr-Video-Id", video.id.to_string()));
     if offset < length {
@@ -238,55 +240,41 @@ async fn create_rows(
     meta: &Map<String, Value>,
     existing: Option<Uuid>,
     video_id: Uuid,
-    staging: &videos::Staging,
+    staging: &uploads::Staging,
     length: i64,
     filename: Option<String>,
 ) -> Result<(video::Model, upload::Model), ApiError> {
     let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
-    videos::reserve(ctx, &tx, auth.user.id, length, true).await?;
+    uploads::reserve(&tx, &ctx.config, auth.user.id, length, true).await?;
     let video = match existing {
-        Some(id) => {
-            // The row stays locked until commit: two creations for one video queue here, and
-            // the unique index on live uploads settles any that slip past.
-            let v = video::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&tx)
-                .await
-                .map_err(|e| ApiError::internal(&e))?
-                .filter(|v| v.owner_id == auth.user.id)
-                .ok_or_else(|| ApiError::not_found().detail("no such video of yours"))?;
-            let busy = upload::Entity::find()
-                .filter(upload::Column::VideoId.eq(v.id))
-                .filter(upload::Column::State.is_in(["active", "complete"]))
-                .one(&tx)
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-            if v.status != "awaiting_upload" || busy.is_some() {
-                return Err(videos::video_has_upload());
-            }
-            v
-        }
+        Some(id) => uploads::video_awaiting_upload(&tx, auth.user.id, id)
+            .await
+            .map_err(|e| match e {
+                DomainError::NotFound => ApiError::not_found().detail("no such video of yours"),
+                e => e.into(),
+            })?,
         None => {
-            let new = NewVideo {
-                title: meta_str(meta, "title").map(str::to_owned),
-                description: meta_str(meta, "description").map(str::to_owned),
-                language: meta_str(meta, "language").map(str::to_owned),
-                privacy: meta_str(meta, "privacy").map(str::to_owned),
-                tags: meta_str(meta, "tags").map(|t| t.split(',').map(str::to_owned).collect()),
-                size: None,
-            };
-            let fields = new.validate(
+            let tags: Option<Vec<String>> =
+                meta_str(meta, "tags").map(|t| t.split(',').map(str::to_owned).collect());
+            let fields = GivenFields {
+                title: meta_str(meta, "title"),
+                description: meta_str(meta, "description"),
+                tags: tags.as_deref(),
+                language: meta_str(meta, "language"),
+                privacy: meta_str(meta, "privacy"),
+            }
+            .check(
                 filename
                     .as_deref()
                     .map(title_from_filename)
                     .or(Some("Untitled")),
             )?;
-            videos::insert_video_with_id(ctx, &tx, &auth.user, fields, video_id).await?
+            uploads::insert_video(&tx, &ctx.config, &auth.user, fields, video_id).await?
         }
     };
-    let up = insert_upload(
-        ctx,
+    let up = uploads::insert_upload(
         &tx,
+        &ctx.config,
         &video,
         staging,
         length,
@@ -320,18 +308,12 @@ async fn owned_upload(
         .map_err(|e| ApiError::internal(&e))?
         .filter(|u| u.owner_id == auth.user.id)
         .ok_or_else(ApiError::not_found)?;
-    match up.state.as_str() {
-        "aborted" => Err(ApiError::not_found().detail("the upload was terminated")),
-        "expired" => Err(ApiError::new(
-            StatusCode::GONE,
-            "upload_expired",
-            "The upload expired",
-        )),
-        _ if up.state == "active" && up.expires_at < chrono::Utc::now() => Err(ApiError::new(
-            StatusCode::GONE,
-            "upload_expired",
-            "The upload expired",
-        )),
+    match up.state {
+        UploadState::Aborted => Err(ApiError::not_found().detail("the upload was terminated")),
+        UploadState::Expired => Err(ApiError::new(Code::UploadExpired, "The upload expired")),
+        UploadState::Active if up.expires_at < chrono::Utc::now() => {
+            Err(ApiError::new(Code::UploadExpired, "The upload expired"))
+        }
         _ => Ok(up),
     }
 }
@@ -358,7 +340,7 @@ async fn head(
         .insert_header(("Upload-Length", up.length.to_string()))
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Kadr-Video-Id", up.video_id.to_string()));
-    if up.state == "active" {
+    if up.state == UploadState::Active {
         res.insert_header(("Upload-Expires", http_date(up.expires_at)));
     }
     if let Some(meta) = encode_metadata(&up.metadata) {
@@ -406,12 +388,11 @@ async fn patch(
     check_version(&req)?;
     if !is_octet_stream(&req) {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "PATCH bodies are sent as application/offset+octet-stream",
         ));
     }
-    let claimed = byte_count(&req, "Upload-Offset", "invalid_upload_offset")?;
+    let claimed = byte_count(&req, "Upload-Offset", Code::InvalidUploadOffset)?;
     let checksum = header(req.headers(), "upload-checksum")
         .map(Checksum::parse)
         .transpose()?;
@@ -420,7 +401,7 @@ async fn patch(
         && claimed.saturating_add(len) > up.length
     {
         return Err(ApiError::bad_request(
-            "exceeds_length",
+            Code::ExceedsLength,
             "The request body goes past Upload-Length",
         ));
     }
@@ -457,15 +438,14 @@ where
             .await
             .map_err(|e| ApiError::internal(&e))?
             .ok_or_else(ApiError::not_found)?;
-        if up.state == "complete" && claimed == up.length {
+        if up.state == UploadState::Complete && claimed == up.length {
             return Ok(up.length);
         }
-        if up.state == "complete" {
+        if up.state == UploadState::Complete {
             return Err(offset_conflict(claimed, up.length));
         }
         return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "upload_busy",
+            Code::UploadBusy,
             "Another request is writing to this upload",
         ));
     };
@@ -476,7 +456,7 @@ where
         match store::write(&ctx.storage, &mut lock, &up, body, checksum).await? {
             Written::Progress(offset) => Ok(offset),
             Written::Complete => {
-                complete_upload(ctx, &lock, &up).await?;
+                staging::complete(ctx, &lock, &up).await?;
                 Ok(up.length)
             }
         }
@@ -488,8 +468,7 @@ where
 
 fn offset_conflict(claimed: i64, actual: i64) -> ApiError {
     ApiError::new(
-        StatusCode::CONFLICT,
-        "offset_mismatch",
+        Code::OffsetMismatch,
         "Upload-Offset does not match the upload's offset",
     )
     .detail(format!(
@@ -510,10 +489,9 @@ async fn terminate(
 ) -> Result<HttpResponse, ApiError> {
     check_version(&req)?;
     let up = owned_upload(&ctx, &auth, parse_id(&path)?).await?;
-    if up.state == "complete" {
+    if up.state == UploadState::Complete {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "upload_complete",
+            Code::UploadComplete,
             "The upload is complete; delete the video instead",
         ));
     }
@@ -522,12 +500,11 @@ async fn terminate(
         .map_err(|e| ApiError::internal(&e))?
     else {
         return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "upload_busy",
+            Code::UploadBusy,
             "Another request is writing to this upload",
         ));
     };
-    let result = crate::janitor::end_upload(&ctx, &up, "aborted").await;
+    let result = crate::janitor::end_upload(&ctx, &up, UploadState::Aborted).await;
     lock.release().await;
     result?;
     Ok(HttpResponse::NoContent().finish())

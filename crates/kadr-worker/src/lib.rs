@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kadr_config::{Config, TranscodeConfig};
-use kadr_db::entities::video;
+use kadr_core::entities::video;
 use kadr_http::AppContext;
 use kadr_media::MediaError;
 use kadr_media::hls::RungOutput;
@@ -300,7 +300,7 @@ async fn video_exists(db: &sea_orm::DatabaseConnection, id: Uuid) -> Result<bool
 /// last segment landed); the reconciliation sweep catches anything this misses.
 async fn forget(ctx: &Context, id: Uuid) {
     let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, id)).await;
-    for prefix in video::media_prefixes(id) {
+    for prefix in kadr_core::keys::video_prefixes(id) {
         if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
             tracing::warn!(video = %id, prefix, error = %e, "could not remove a deleted video's media");
         }
@@ -336,7 +336,7 @@ async fn process(
     tokio::fs::create_dir_all(&work)
         .await
         .map_err(|e| JobError::Other(format!("creating {}: {e}", work.display())))?;
-    let input = input_of(&ctx.storage, &video::source_key(v.id), &work).await?;
+    let input = input_of(&ctx.storage, &kadr_core::keys::source(v.id), &work).await?;
 
     let (ladder_config, limits, settings) = media_settings(&ctx.config.transcode)?;
     let probed = {
@@ -499,7 +499,7 @@ async fn process(
             files.push(("storyboard", sheet, "image/jpeg", None));
         }
         for (kind, name, content_type, size) in files {
-            let key = format!("images/{id}/{name}");
+            let key = kadr_core::keys::image(id, name);
             upload_file(&ctx.storage, &dir.join(name), &key).await?;
             images.push(PublishedImage {
                 kind,
@@ -557,7 +557,7 @@ async fn settle(
                         o.codecs.clone().into(),
                         (o.peak_bandwidth() as i64).into(),
                         (o.average_bandwidth() as i64).into(),
-                        format!("hls/{}/{}/index.m3u8", done.video_id, o.rung.name).into(),
+                        kadr_core::keys::rung_playlist(done.video_id, &o.rung.name).into(),
                         (o.segments.len() as i32).into(),
                     ],
                 ))
@@ -679,10 +679,8 @@ async fn fail_video(ctx: &Context, job: &Job, code: &str, message: &str) -> Resu
     )
     .await?;
     // Nothing half-made stays behind.
-    for prefix in ["hls", "images"] {
-        ctx.storage
-            .delete_prefix(&format!("{prefix}/{}/", p.video_id))
-            .await?;
+    for prefix in kadr_core::keys::derived_prefixes(p.video_id) {
+        ctx.storage.delete_prefix(&prefix).await?;
     }
     let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, p.video_id)).await;
     Ok(())

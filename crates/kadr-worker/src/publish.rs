@@ -63,11 +63,11 @@ impl Publisher {
     }
 
     fn key(&self, rung: &str, file: &str) -> String {
-        format!("hls/{}/{rung}/{file}", self.video)
+        kadr_core::keys::rung_file(self.video, rung, file)
     }
 
     pub fn master_key(&self) -> String {
-        format!("hls/{}/master.m3u8", self.video)
+        kadr_core::keys::master_playlist(self.video)
     }
 
     /// Uploads whatever the muxers have closed since the last sweep. Returns true when the

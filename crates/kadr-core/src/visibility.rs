@@ -9,15 +9,18 @@
 //! Owners and admins see their videos in every state. Whoever may not see a video gets 404,
 //! the same answer as for a video that does not exist.
 
-use kadr_http::auth::{AuthUser, MaybeUser};
 use uuid::Uuid;
 
-/// SQL condition (over `videos v`) for listed videos; matches the partial indexes.
+use crate::entities::user;
+use crate::state::{Moderation, Privacy};
+
+/// SQL condition (over `videos v`) for listed videos; matches the partial indexes, which
+/// match only literals (a test ties it to the enums).
 pub const LISTED: &str = "v.playable AND v.privacy = 'public' AND v.moderation = 'approved'";
 
 /// Listed in the catalog and open to anyone without a token: [`LISTED`] in Rust.
-pub fn listed(playable: bool, privacy: &str, moderation: &str) -> bool {
-    playable && privacy == "public" && moderation == "approved"
+pub fn listed(playable: bool, privacy: Privacy, moderation: Moderation) -> bool {
+    playable && privacy == Privacy::Public && moderation == Moderation::Approved
 }
 
 /// Who is asking.
@@ -29,15 +32,12 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub fn of(user: &MaybeUser) -> Viewer {
-        user.0.as_ref().map(Viewer::from_auth).unwrap_or_default()
-    }
-
-    pub fn from_auth(a: &AuthUser) -> Viewer {
+    /// A signed-in user; anonymous viewers are `Viewer::default()`.
+    pub fn user(u: &user::Model) -> Viewer {
         Viewer {
-            user: Some(a.user.id),
-            moderator: a.user.is_moderator(),
-            admin: a.user.is_admin(),
+            user: Some(u.id),
+            moderator: u.is_moderator(),
+            admin: u.is_admin(),
         }
     }
 
@@ -55,15 +55,15 @@ impl Viewer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
     pub owner: Uuid,
-    pub privacy: String,
-    pub moderation: String,
+    pub privacy: Privacy,
+    pub moderation: Moderation,
     pub playable: bool,
 }
 
 impl Facts {
     /// Listed in the catalog and open to anyone without a token.
     pub fn listed(&self) -> bool {
-        listed(self.playable, &self.privacy, &self.moderation)
+        listed(self.playable, self.privacy, self.moderation)
     }
 
     /// Whether `viewer` may see the video at all.
@@ -71,10 +71,10 @@ impl Facts {
         if viewer.manages(self.owner) {
             return true;
         }
-        if self.privacy == "private" {
+        if self.privacy == Privacy::Private {
             return false;
         }
-        if self.moderation != "approved" {
+        if self.moderation != Moderation::Approved {
             return viewer.moderator;
         }
         self.playable
@@ -82,14 +82,27 @@ impl Facts {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listed_sql_names_the_states() {
+        assert_eq!(
+            LISTED,
+            format!(
+                "v.playable AND v.privacy = '{}' AND v.moderation = '{}'",
+                Privacy::Public.as_str(),
+                Moderation::Approved.as_str()
+            )
+        );
+    }
 
     fn facts(privacy: &str, moderation: &str, playable: bool) -> Facts {
         Facts {
             owner: Uuid::from_u128(1),
-            privacy: privacy.to_owned(),
-            moderation: moderation.to_owned(),
+            privacy: Privacy::parse(privacy).unwrap(),
+            moderation: Moderation::parse(moderation).unwrap(),
             playable,
         }
     }

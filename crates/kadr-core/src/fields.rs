@@ -1,15 +1,25 @@
 //! Checks of the fields a video is described with, shared by creation (upload API) and
-//! editing (catalog API), so both refuse the same things with the same codes.
+//! editing (catalog service), so both refuse the same things with the same codes.
 
-use crate::ApiError;
+use crate::error::DomainError;
+use crate::state::Privacy;
 
-fn invalid(field: &str, title: &str) -> ApiError {
-    ApiError::bad_request("invalid_field", title.to_owned()).field(field)
+/// Longest title, in characters.
+pub const TITLE_MAX: usize = 300;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX: usize = 10_000;
+/// Most tags on a video.
+pub const TAGS_MAX: usize = 30;
+/// Longest tag, in characters.
+pub const TAG_MAX: usize = 64;
+
+fn invalid(field: &str, title: &str) -> DomainError {
+    DomainError::invalid(field, title)
 }
 
 /// Text people type: no control characters (NUL, which Postgres cannot store, among them),
 /// except line breaks and tabs where `multiline`.
-pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), ApiError> {
+pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), DomainError> {
     let bad = value
         .chars()
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
@@ -20,22 +30,22 @@ pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), ApiEr
 }
 
 /// A title: trimmed, 1 to 300 characters.
-pub fn title(value: &str) -> Result<String, ApiError> {
+pub fn title(value: &str) -> Result<String, DomainError> {
     let t = value.trim();
     if t.is_empty() {
         return Err(invalid("title", "A video needs a title"));
     }
     plain_text("title", t, false)?;
-    if t.chars().count() > 300 {
+    if t.chars().count() > TITLE_MAX {
         return Err(invalid("title", "A title has at most 300 characters"));
     }
     Ok(t.to_owned())
 }
 
 /// A description: at most 10000 characters.
-pub fn description(value: &str) -> Result<String, ApiError> {
+pub fn description(value: &str) -> Result<String, DomainError> {
     plain_text("description", value, true)?;
-    if value.chars().count() > 10_000 {
+    if value.chars().count() > DESCRIPTION_MAX {
         return Err(invalid(
             "description",
             "A description has at most 10000 characters",
@@ -45,7 +55,7 @@ pub fn description(value: &str) -> Result<String, ApiError> {
 }
 
 /// Tags: trimmed, empty ones dropped, at most 30 of at most 64 characters.
-pub fn tags(value: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn tags(value: &[String]) -> Result<Vec<String>, DomainError> {
     let tags: Vec<String> = value
         .iter()
         .map(|t| t.trim().to_owned())
@@ -54,7 +64,7 @@ pub fn tags(value: &[String]) -> Result<Vec<String>, ApiError> {
     for t in &tags {
         plain_text("tags", t, false)?;
     }
-    if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 64) {
+    if tags.len() > TAGS_MAX || tags.iter().any(|t| t.chars().count() > TAG_MAX) {
         return Err(invalid(
             "tags",
             "At most 30 tags of at most 64 characters each",
@@ -64,7 +74,7 @@ pub fn tags(value: &[String]) -> Result<Vec<String>, ApiError> {
 }
 
 /// A BCP 47 language tag, or none when empty.
-pub fn language(value: &str) -> Result<Option<String>, ApiError> {
+pub fn language(value: &str) -> Result<Option<String>, DomainError> {
     let l = value.trim();
     if l.is_empty() {
         return Ok(None);
@@ -79,12 +89,7 @@ pub fn language(value: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// `public`, `unlisted` or `private`.
-pub fn privacy(value: &str) -> Result<String, ApiError> {
-    if !matches!(value, "public" | "unlisted" | "private") {
-        return Err(invalid(
-            "privacy",
-            "privacy is one of public, unlisted, private",
-        ));
-    }
-    Ok(value.to_owned())
+pub fn privacy(value: &str) -> Result<Privacy, DomainError> {
+    Privacy::parse(value)
+        .ok_or_else(|| invalid("privacy", "privacy is one of public, unlisted, private"))
 }

@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+use crate::state::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     #[serde(skip)]
     pub password_hash: String,
     /// `user`, `moderator` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub verified: bool,
     pub storage_used_bytes: i64,
     pub created_at: DateTimeWithTimeZone,
@@ -25,10 +27,10 @@ impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 
     pub fn is_moderator(&self) -> bool {
-        self.role == "moderator" || self.role == "admin"
+        self.role.moderates()
     }
 }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::state::{UploadBackend, UploadState};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "uploads")]
 pub struct Model {
@@ -16,7 +18,7 @@ pub struct Model {
     /// Where the original ends up.
     pub storage_key: String,
     /// `s3` (multipart parts + tail pieces) or `local` (one appended file).
-    pub backend: String,
+    pub backend: UploadBackend,
     pub part_size: i64,
     pub multipart_id: Option<String>,
     /// Completed parts: `[{"n": 1, "etag": "…"}]`, part n holding bytes [(n−1)·part_size, n·part_size).
@@ -26,7 +28,7 @@ pub struct Model {
     pub lock_token: Option<Uuid>,
     pub locked_until: Option<DateTimeWithTimeZone>,
     /// `active`, `complete`, `aborted` or `expired`.
-    pub state: String,
+    pub state: UploadState,
     pub expires_at: DateTimeWithTimeZone,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,

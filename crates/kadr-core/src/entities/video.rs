@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+use crate::state::{Moderation, Privacy, Stage, VideoStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "videos")]
 pub struct Model {
@@ -13,16 +15,16 @@ pub struct Model {
     pub tags: Vec<String>,
     pub language: Option<String>,
     /// `public`, `unlisted` or `private`.
-    pub privacy: String,
+    pub privacy: Privacy,
     /// `awaiting_upload`, `queued`, `processing`, `ready` or `failed`.
-    pub status: String,
-    pub stage: Option<String>,
+    pub status: VideoStatus,
+    pub stage: Option<Stage>,
     pub progress: i16,
     pub playable: bool,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     /// `pending`, `approved` or `rejected`.
-    pub moderation: String,
+    pub moderation: Moderation,
     pub moderation_reason: Option<String>,
     pub moderated_by: Option<Uuid>,
     pub moderated_at: Option<DateTimeWithTimeZone>,
@@ -43,17 +45,3 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
-
-/// Storage key of a video's original upload.
-pub fn source_key(video_id: Uuid) -> String {
-    format!("originals/{video_id}/source")
-}
-
-/// Every storage prefix holding a video's media: the original, the HLS ladder, the images.
-pub fn media_prefixes(video_id: Uuid) -> [String; 3] {
-    [
-        format!("originals/{video_id}/"),
-        format!("hls/{video_id}/"),
-        format!("images/{video_id}/"),
-    ]
-}

@@ -1,0 +1,50 @@
+//! Bearer tokens: opaque random strings handed out at sign-in, of which only the SHA-256 is
+//! stored.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+use crate::codes::Code;
+use crate::entities::{api_token, user};
+use crate::error::DomainError;
+
+/// Prefix of every token, so leaked tokens are easy to recognise and scan for.
+pub const TOKEN_PREFIX: &str = "kadr_";
+
+/// SHA-256 of a token: what is stored and looked up.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: user::Model,
+    pub token_id: uuid::Uuid,
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// 401 with words for why.
+pub fn unauthorized(detail: &str) -> DomainError {
+    DomainError::refused(Code::Unauthorized, "Authentication required").detail(detail)
+}
+
+/// The owner of the token whose hash is `hash`: refused when there is none, or it was revoked
+/// or has expired.
+pub async fn caller<C: ConnectionTrait>(db: &C, hash: Vec<u8>) -> Result<Caller, DomainError> {
+    let now = chrono::Utc::now();
+    let found = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(hash))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    match found {
+        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => Ok(Caller {
+            user: u,
+            token_id: t.id,
+            expires_at: t.expires_at,
+        }),
+        Some((t, Some(_))) if t.revoked_at.is_none() => Err(unauthorized("the token has expired")),
+        _ => Err(unauthorized("the token is not valid")),
+    }
+}

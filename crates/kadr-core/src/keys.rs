@@ -1,0 +1,137 @@
+//! The storage key layout, in one place. Every object belongs to one row, named by the second
+//! part of its key:
+//!
+//! | key | what | owner |
+//! |---|---|---|
+//! | `originals/{video}/source` | the uploaded file, as received | `videos` |
+//! | `hls/{video}/master.m3u8` | the master playlist | `videos` |
+//! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung | `videos` |
+//! | `images/{video}/{poster.jpg, poster_small.jpg, storyboard.vtt, storyboard_N.jpg}` | pictures | `videos` |
+//! | `uploads/{upload}/data`, `uploads/{upload}/pieces/{offset}` | bytes of an unfinished upload | `uploads` |
+
+use uuid::Uuid;
+
+/// The table whose rows own the objects under a top-level prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Videos,
+    Uploads,
+}
+
+impl Owner {
+    pub fn table(self) -> &'static str {
+        match self {
+            Owner::Videos => "videos",
+            Owner::Uploads => "uploads",
+        }
+    }
+}
+
+/// Every top-level prefix and the table owning what is under it.
+pub const PREFIXES: [(&str, Owner); 4] = [
+    ("originals/", Owner::Videos),
+    ("hls/", Owner::Videos),
+    ("images/", Owner::Videos),
+    ("uploads/", Owner::Uploads),
+];
+
+/// The id of the row owning `key`, when the key follows the layout.
+pub fn owner_of(key: &str) -> Option<Uuid> {
+    key.split('/').nth(1)?.parse().ok()
+}
+
+/// The uploaded original of a video.
+pub fn source(video: Uuid) -> String {
+    format!("originals/{video}/source")
+}
+
+/// Everything stored for a video.
+pub fn video_prefixes(video: Uuid) -> [String; 3] {
+    [
+        format!("originals/{video}/"),
+        hls_prefix(video),
+        images_prefix(video),
+    ]
+}
+
+/// What the transcoder makes of a video (removed when a transcode fails).
+pub fn derived_prefixes(video: Uuid) -> [String; 2] {
+    [hls_prefix(video), images_prefix(video)]
+}
+
+pub fn hls_prefix(video: Uuid) -> String {
+    format!("hls/{video}/")
+}
+
+pub fn images_prefix(video: Uuid) -> String {
+    format!("images/{video}/")
+}
+
+/// The master playlist of a video.
+pub fn master_playlist(video: Uuid) -> String {
+    format!("hls/{video}/master.m3u8")
+}
+
+/// A file of one rung: its playlist (`index.m3u8`), init segment or a media segment.
+pub fn rung_file(video: Uuid, rung: &str, file: &str) -> String {
+    format!("hls/{video}/{rung}/{file}")
+}
+
+/// A rung's media playlist.
+pub fn rung_playlist(video: Uuid, rung: &str) -> String {
+    rung_file(video, rung, "index.m3u8")
+}
+
+/// A picture of a video.
+pub fn image(video: Uuid, name: &str) -> String {
+    format!("images/{video}/{name}")
+}
+
+/// The key of `tail` (`hls/…` or `images/…`, as in media URLs) of a video.
+pub fn media(video: Uuid, tail: &str) -> Option<String> {
+    let (top, rest) = tail.split_once('/')?;
+    Some(format!("{top}/{video}/{rest}"))
+}
+
+/// Everything stored for an unfinished upload.
+pub fn upload_prefix(upload: Uuid) -> String {
+    format!("uploads/{upload}/")
+}
+
+/// The single file of an upload on the local backend.
+pub fn upload_data(upload: Uuid) -> String {
+    format!("uploads/{upload}/data")
+}
+
+/// A piece of an upload on S3, named by its offset (zero-padded, so listing order is offset
+/// order).
+pub fn upload_piece(upload: Uuid, offset: i64) -> String {
+    format!("uploads/{upload}/pieces/{offset:020}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_owner() {
+        let id = Uuid::from_u128(5);
+        for key in [
+            source(id),
+            master_playlist(id),
+            rung_file(id, "720p", "seg_00001.m4s"),
+            image(id, "poster.jpg"),
+            upload_data(id),
+            upload_piece(id, 0),
+        ] {
+            assert_eq!(owner_of(&key), Some(id), "{key}");
+            assert!(
+                PREFIXES.iter().any(|(p, _)| key.starts_with(p)),
+                "{key} is under no known prefix"
+            );
+        }
+        assert_eq!(owner_of("hls/not-an-id/x"), None);
+        assert_eq!(media(id, "hls/master.m3u8"), Some(master_playlist(id)));
+        assert!(upload_piece(id, 2) < upload_piece(id, 10));
+    }
+}

@@ -1,0 +1,20 @@
+//! Kadr's domain: the entities and their states, the storage key layout, the stable codes,
+//! and the rules and operations on videos, uploads, users and moderation, as functions over a
+//! database connection or transaction returning [`DomainError`]. Handlers parse, call one of
+//! these and map the error; nothing here knows HTTP.
+
+pub mod auth;
+pub mod codes;
+pub mod entities;
+pub mod error;
+pub mod fields;
+pub mod jobs;
+pub mod keys;
+pub mod review;
+pub mod state;
+pub mod uploads;
+pub mod videos;
+pub mod visibility;
+
+pub use codes::{Code, Failure};
+pub use error::{DomainError, Refusal};

@@ -1,0 +1,246 @@
+//! The states of Kadr's entities, as Rust enums over the text columns (each has a CHECK
+//! constraint naming the same values). SQL that must name a state literally (partial indexes
+//! match only literals) takes it from [`sql_list`] or `as_str`, never from a typed-in string.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+macro_rules! states {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize,
+            Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[sea_orm(string_value = $value)]
+                #[serde(rename = $value)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored text.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $value,)+
+                }
+            }
+
+            /// The state stored as `text`, if it is one.
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($value => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+states! {
+    /// Where a video is on its way to being watchable (`videos.status`).
+    VideoStatus {
+        /// Created; its file has not fully arrived.
+        AwaitingUpload = "awaiting_upload",
+        /// Its file arrived; a transcode job waits.
+        Queued = "queued",
+        Processing = "processing",
+        /// Every rung published.
+        Ready = "ready",
+        /// The input's fault (`failure_code`), or ours after every attempt.
+        Failed = "failed",
+    }
+}
+
+states! {
+    /// What the transcode of a processing video is doing (`videos.stage`).
+    Stage {
+        Probing = "probing",
+        Transcoding = "transcoding",
+        Publishing = "publishing",
+    }
+}
+
+states! {
+    /// Who may see a video besides its owner and moderators (`videos.privacy`).
+    Privacy {
+        /// Listed, searched, and watched by anyone.
+        Public = "public",
+        /// Watched by anyone with the link; never listed.
+        Unlisted = "unlisted",
+        /// The owner and moderators only.
+        Private = "private",
+    }
+}
+
+states! {
+    /// A moderator's decision on a video (`videos.moderation`).
+    Moderation {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
+}
+
+states! {
+    /// What a user may do (`users.role`).
+    Role {
+        User = "user",
+        Moderator = "moderator",
+        Admin = "admin",
+    }
+}
+
+states! {
+    /// A resumable upload (`uploads.state`).
+    UploadState {
+        /// Taking bytes.
+        Active = "active",
+        /// Every byte arrived; the original is stored.
+        Complete = "complete",
+        /// Ended by its owner (tus termination) or by deleting the video.
+        Aborted = "aborted",
+        /// Not finished in time; its bytes were removed.
+        Expired = "expired",
+    }
+}
+
+states! {
+    /// What storage backend an upload's bytes are in (`uploads.backend`).
+    UploadBackend {
+        S3 = "s3",
+        Local = "local",
+    }
+}
+
+states! {
+    /// A picture made by the transcoder (`images.kind`).
+    ImageKind {
+        Poster = "poster",
+        PosterSmall = "poster_small",
+        Storyboard = "storyboard",
+        StoryboardVtt = "storyboard_vtt",
+    }
+}
+
+impl Role {
+    /// Moderators and administrators review videos.
+    pub fn moderates(self) -> bool {
+        matches!(self, Role::Moderator | Role::Admin)
+    }
+}
+
+/// `'a', 'b'` for SQL `IN (…)` lists of states (the values are fixed identifiers, never input).
+pub fn sql_list<T: Copy>(states: &[T], text: fn(T) -> &'static str) -> String {
+    states
+        .iter()
+        .map(|s| format!("'{}'", text(*s)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_back_what_they_store() {
+        for s in VideoStatus::ALL {
+            assert_eq!(VideoStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::Value::String(s.as_str().to_owned())
+            );
+        }
+        assert_eq!(Privacy::parse("secret"), None);
+        assert_eq!(
+            sql_list(&[Privacy::Public, Privacy::Unlisted], Privacy::as_str),
+            "'public', 'unlisted'"
+        );
+    }
+
+    /// The enums hold exactly the values of the migrations' CHECK constraints.
+    #[test]
+    fn states_match_the_check_constraints() {
+        let schema = include_str!("../../../migrations/src/m20261123_000001_initial.rs");
+        let check = |column: &str| -> Vec<String> {
+            let at = schema
+                .find(&format!("CHECK ({column} IN ("))
+                .unwrap_or_else(|| panic!("no CHECK on {column}"));
+            let rest = &schema[at..];
+            let list = &rest[rest.find("IN (").unwrap() + 4..rest.find("))").unwrap()];
+            list.split(',')
+                .map(|v| v.trim().trim_matches('\'').to_owned())
+                .collect()
+        };
+        let names = |all: &[&str]| all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            check("status"),
+            names(
+                &VideoStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+            )
+        );
+        assert_eq!(
+            check("privacy"),
+            names(&Privacy::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        );
+        assert_eq!(
+            check("moderation"),
+            names(
+                &Moderation::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+            )
+        );
+        assert_eq!(
+            check("role"),
+            names(&Role::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        );
+        assert_eq!(
+            check("backend"),
+            names(
+                &UploadBackend::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+            )
+        );
+        assert_eq!(
+            check("kind"),
+            names(
+                &ImageKind::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+            )
+        );
+        // `state` is checked twice (uploads, then jobs): the first is the uploads'.
+        assert_eq!(
+            check("state"),
+            names(
+                &UploadState::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+            )
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Operations on videos that are not about their upload: the checked fields a video is
+//! described with, and deletion.
+
+use kadr_config::Config;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Statement,
+};
+use uuid::Uuid;
+
+use crate::entities::{upload, user, video};
+use crate::error::DomainError;
+use crate::fields;
+use crate::jobs::{self, Cleanup, Multipart};
+use crate::keys;
+use crate::state::{Privacy, UploadState};
+
+/// Checked and normalised video fields.
+#[derive(Debug, Clone)]
+pub struct VideoFields {
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    pub privacy: Privacy,
+}
+
+/// The fields of a new video as given (each may be absent).
+#[derive(Debug, Clone, Default)]
+pub struct GivenFields<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub tags: Option<&'a [String]>,
+    pub language: Option<&'a str>,
+    pub privacy: Option<&'a str>,
+}
+
+impl GivenFields<'_> {
+    /// Checks every field; `fallback_title` is used when no title was given (the uploaded
+    /// file's name). A video is public unless told otherwise.
+    pub fn check(&self, fallback_title: Option<&str>) -> Result<VideoFields, DomainError> {
+        let given = self.title.map(str::trim).filter(|t| !t.is_empty());
+        Ok(VideoFields {
+            title: fields::title(given.or(fallback_title).unwrap_or(""))?,
+            description: fields::description(self.description.unwrap_or(""))?,
+            tags: fields::tags(self.tags.unwrap_or(&[]))?,
+            language: fields::language(self.language.unwrap_or(""))?,
+            privacy: fields::privacy(self.privacy.unwrap_or(Privacy::Public.as_str()))?,
+        })
+    }
+}
+
+/// What a deletion did.
+#[derive(Debug)]
+pub struct Deleted {
+    pub uploads_terminated: usize,
+}
+
+/// Deletes a video of `by` (its owner, or an admin) in `tx`: the rows go at once, the owner's
+/// storage is given back, and every stored byte (media, and the bytes and multipart uploads of
+/// uploads in progress) is removed by a cleanup job enqueued in the same transaction, so a
+/// crash cannot leave media behind.
+pub async fn delete(
+    tx: &DatabaseTransaction,
+    config: &Config,
+    by: &user::Model,
+    id: Uuid,
+) -> Result<Deleted, DomainError> {
+    let video = video::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .filter(|v| v.owner_id == by.id || by.is_admin())
+        .ok_or(DomainError::NotFound)?;
+    let active = upload::Entity::find()
+        .filter(upload::Column::VideoId.eq(id))
+        .filter(upload::Column::State.eq(UploadState::Active))
+        .all(tx)
+        .await?;
+    let mut prefixes: Vec<String> = keys::video_prefixes(id).into();
+    prefixes.extend(active.iter().map(|u| keys::upload_prefix(u.id)));
+    let cleanup = Cleanup {
+        prefixes,
+        multipart: active
+            .iter()
+            .filter_map(|u| {
+                u.multipart_id.as_ref().map(|m| Multipart {
+                    key: u.storage_key.clone(),
+                    upload_id: m.clone(),
+                })
+            })
+            .collect(),
+    };
+    jobs::enqueue_cleanup(tx, config, &cleanup).await?;
+    if let Some(size) = video.source_size_bytes {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE users SET storage_used_bytes = greatest(0, storage_used_bytes - $2), updated_at = now()
+             WHERE id = $1",
+            [video.owner_id.into(), size.into()],
+        ))
+        .await?;
+    }
+    video::Entity::delete_by_id(id).exec(tx).await?;
+    Ok(Deleted {
+        uploads_terminated: active.len(),
+    })
+}
+
+/// A video of `by` (its owner, or an admin), or not found.
+pub async fn owned<C: ConnectionTrait>(
+    db: &C,
+    by: &user::Model,
+    id: Uuid,
+) -> Result<video::Model, DomainError> {
+    video::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|v| v.owner_id == by.id || by.is_admin())
+        .ok_or(DomainError::NotFound)
+}
