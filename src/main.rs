@@ -193,7 +193,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::All { .. } => run_all(config, shutdown).await,
         Command::UploadApi => Ok(kadr_upload_api::run(config, shutdown).await?),
-        Command::Api => Ok(kadr_api::run(config, shutdown).await?),
+        Command::Api => Ok(kadr_catalog::run(config, shutdown).await?),
         Command::Worker => Ok(kadr_worker::run(config, shutdown).await?),
         Command::Migrate { action, .. } => migrate(config, action).await,
         Command::Config | Command::Upload(_) | Command::Transcode { .. } => Ok(()),
@@ -233,11 +233,11 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let db = ctx.db.clone();
     let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
     let worker = kadr_worker::start_daemon(ctx.rt.clone(), shutdown.clone());
-    let (api, views) = kadr_api::start(&ctx, shutdown.clone())?;
+    let (api, views) = kadr_catalog::start(&ctx, shutdown.clone())?;
     let api = api.with_doc(kadr_upload_api::openapi());
     let server = kadr_http::bind(listen, ctx, move |cfg| {
         kadr_upload_api::configure(cfg);
-        kadr_api::configure(cfg, &api);
+        kadr_catalog::configure(cfg, &api);
     })?;
     let served = server.run_until(shutdown).await;
     let _ = background.await;

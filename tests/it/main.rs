@@ -6,6 +6,7 @@ mod common;
 
 mod abuse;
 mod accounts;
+mod architecture;
 mod catalog;
 mod delete_video;
 mod deploy;
