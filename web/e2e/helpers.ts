@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import * as tus from "tus-js-client";
-import type { Video } from "../src/api";
+import type { TokenJson, Video } from "../src/api";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLIP = resolve(ROOT, "../shared/media/bigbuckbunny.mp4");
@@ -41,7 +41,7 @@ export async function api<T>(base: string, method: string, path: string, token?:
 }
 
 export async function signIn(base: string, username: string, password: string): Promise<string> {
-  return (await api<{ token: string }>(base, "POST", "/api/v1/auth/token", undefined, { username, password })).token;
+  return (await api<TokenJson>(base, "POST", "/api/v1/auth/token", undefined, { username, password })).token;
 }
 
 let counter = 0;

@@ -24,6 +24,9 @@ export type User = Schemas["UserView"];
 export type Channel = Schemas["ChannelJson"];
 export type NewVideo = Schemas["NewVideo"];
 export type VideoPatch = Schemas["VideoPatch"];
+export type TokenJson = Schemas["TokenJson"];
+/** A video's visibility, as the document's enum lists it. */
+export type Privacy = Video["privacy"];
 
 export type Method = "get" | "post" | "patch" | "delete" | "options";
 
@@ -182,11 +185,12 @@ export function currentUser(): Promise<User | null> {
 }
 
 export async function login(username: string, password: string): Promise<void> {
-  const answer = await call("post", "/api/v1/auth/token", { body: { username, password } });
-  // The document describes this answer only in words ("`token` and `expires_at`").
-  const t = field(answer, "token");
-  if (!t) throw new ApiError(200, "error", "The server answered without a token");
-  setToken(t);
+  const answer: TokenJson = await call("post", "/api/v1/auth/token", { body: { username, password } });
+  // Typed by the document (TokenJson); an empty token would only sign the next request out.
+  if (!answer.token) throw new ApiError(200, "error", "The server answered without a token");
+  setToken(answer.token);
+  // The answer names the account: no `GET /api/v1/me` to ask who signed in.
+  me = Promise.resolve(answer.user);
 }
 
 export async function register(username: string, email: string, password: string): Promise<void> {

@@ -1,8 +1,11 @@
-// Input limits, read from the server's OpenAPI document at build time: the form allows what the
-// server accepts, and a limit the document stops stating fails the type check.
+// Input limits and choices, read from the server's OpenAPI document at build time: the forms
+// allow what the server accepts, and a limit the document stops stating fails the type check.
 import { components } from "../openapi.json";
+import type { Privacy } from "./api";
 
-const video = components.schemas.NewVideo.properties;
+const schemas = components.schemas;
+const video = schemas.NewVideo.properties;
+const register = schemas.Register.properties;
 
 /** Of a video's title, description and tags (NewVideo; VideoPatch states the same). */
 export const videoLimits = {
@@ -15,3 +18,27 @@ export const videoLimits = {
   /** Characters of one tag. */
   tag: video.tags.items.maxLength,
 } as const;
+
+/** Characters of a moderator's reason (Decision). */
+export const reasonLimit = schemas.Decision.properties.reason.maxLength;
+
+/** Of a new account (Register). Signing in (Login) states none: it is not held to them. */
+export const accountLimits = {
+  /** Characters of the username. */
+  username: { min: register.username.minLength, max: register.username.maxLength },
+  /** Characters of the password. */
+  password: { min: register.password.minLength, max: register.password.maxLength },
+} as const;
+
+// The generated type's values, each once: the compiler refuses this object when the document's
+// enum gains or loses one (api-schema.ts is made from the same document; check:api keeps it so).
+const PRIVACY: Record<Privacy, true> = { public: true, unlisted: true, private: true };
+
+/** Whether `value` (a form's, or a resumed upload's metadata) is a visibility the API takes. */
+export function isPrivacy(value: unknown): value is Privacy {
+  return typeof value === "string" && Object.hasOwn(PRIVACY, value);
+}
+
+/** The visibilities a new video or an edit can choose, in the document's order (the enum of
+ * NewVideo.privacy, whose `null` means "leave it as it is"). */
+export const privacyChoices: readonly Privacy[] = video.privacy.enum.filter(isPrivacy);

@@ -1,7 +1,7 @@
 // Sentences about a video's state and an upload's failure, in the current language.
-import type { Video } from "./api";
+import type { Privacy, Video } from "./api";
 import { formatBytes } from "./format";
-import { t } from "./i18n";
+import { t, type Key } from "./i18n";
 
 /** The line under a video that is not (yet) an ordinary public one; empty when there is none. */
 export function statusLine(v: Video): string {
@@ -15,8 +15,11 @@ export function statusLine(v: Video): string {
   return "";
 }
 
-export function privacyLabel(p: Video["privacy"]): string {
-  return t(p === "private" ? "video.private" : p === "unlisted" ? "video.unlisted" : "video.public");
+// One for each of the document's visibilities: one it adds fails the type check here.
+const PRIVACY_LABELS: Record<Privacy, Key> = { public: "video.public", unlisted: "video.unlisted", private: "video.private" };
+
+export function privacyLabel(p: Privacy): string {
+  return t(PRIVACY_LABELS[p]);
 }
 
 /** The words for a failed upload, from the API's problem code. */

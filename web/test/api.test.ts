@@ -1,7 +1,7 @@
 // The API client: URLs from the document's path templates, and calls typed by the document
 // (the @ts-expect-error lines are checked by `tsc --noEmit` in `npm run build`).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { apiUrl, call, field, get, type Answer, type PathOf, type Video } from "../src/api";
+import { apiUrl, call, currentUser, field, get, login, token, type Answer, type PathOf, type TokenJson, type Video } from "../src/api";
 
 describe("API URLs", () => {
   it("fill each parameter in as one encoded segment and append the set query values", () => {
@@ -46,6 +46,29 @@ describe("API calls", () => {
     ]);
   });
 
+  it("sign in with the document's TokenJson, which also names the account", async () => {
+    const store = new Map<string, string>();
+    vi.stubGlobal("localStorage", {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+      removeItem: (k: string) => void store.delete(k),
+    });
+    const user = { id: "u", username: "alice", role: "moderator", verified: true, created_at: "2026-11-23T00:00:00Z" } as const;
+    const answer: TokenJson = { token: "tok", token_type: "Bearer", expires_at: "2026-12-23T00:00:00Z", user };
+    const fetch = vi.fn((url: string) => Promise.resolve(url === "/api/v1/auth/token" ? Response.json(answer) : new Response(null, { status: 500 })));
+    vi.stubGlobal("fetch", fetch);
+    await login("alice", "correct horse");
+    expect(token()).toBe("tok");
+    // No `GET /api/v1/me`: the answer said who signed in.
+    expect(await currentUser()).toEqual(user);
+    expect(fetch).toHaveBeenCalledTimes(1);
+
+    fetch.mockImplementation(() => Promise.resolve(Response.json({ ...answer, token: "" })));
+    await expect(login("alice", "correct horse")).rejects.toThrow(/without a token/);
+    expect(token()).toBe("tok");
+    store.clear();
+  });
+
   it("turn problem+json into ApiError", async () => {
     vi.stubGlobal("localStorage", { getItem: () => null, setItem: () => {}, removeItem: () => {} });
     vi.stubGlobal("fetch", () =>
@@ -75,5 +98,14 @@ function typeChecks(): void {
   void (videoAnswer satisfies Video).thumbnail;
   // @ts-expect-error: the document has no DELETE of this path.
   void call("delete", "/api/v1/me");
+  // @ts-expect-error: a visibility the document's enum does not list.
+  void call("patch", "/api/v1/videos/{id}", { path: { id: "x" }, body: { privacy: "friends" } });
+  // Approving takes a reason or nothing.
+  void call("post", "/api/v1/moderation/videos/{id}/approve", { path: { id: "x" } });
+  void call("post", "/api/v1/moderation/videos/{id}/approve", { path: { id: "x" }, body: { reason: "fine" } });
+  // @ts-expect-error: rejecting needs a body.
+  void call("post", "/api/v1/moderation/videos/{id}/reject", { path: { id: "x" } });
+  const signedIn: TokenJson = {} as Answer<"post", "/api/v1/auth/token">;
+  void signedIn;
 }
 void typeChecks;

@@ -150,8 +150,8 @@ describe("messages", () => {
   it("says why a video is not an ordinary public one", () => {
     expect(statusLine(video({}))).toBe("");
     expect(statusLine(video({ status: "processing", stage: "transcoding", progress: 40 }))).toBe("Processing: transcoding 40%");
-    expect(statusLine(video({ status: "failed", failure: { code: "no_video", message: "The file has no video track" } }))).toBe(
-      "Processing failed: The file has no video track",
+    expect(statusLine(video({ status: "failed", failure: { code: "no_video_stream", message: "The file has no video stream." } }))).toBe(
+      "Processing failed: The file has no video stream.",
     );
     expect(statusLine(video({ moderation: { state: "pending" } }))).toBe("Waiting for moderation");
     expect(statusLine(video({ moderation: { state: "rejected", reason: "spam" } }))).toBe("Rejected by moderation: spam");

@@ -1,19 +1,9 @@
 // @vitest-environment happy-dom
 // The upload form's limits are the server's, as its OpenAPI document states them.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { setToken } from "../src/api";
 import { upload } from "../src/pages/upload";
-
-interface Limits {
-  maxLength?: number;
-  maxItems?: number;
-  items?: Limits;
-}
-const doc = JSON.parse(readFileSync(join(import.meta.dirname, "../openapi.json"), "utf8")) as {
-  components: { schemas: Record<string, { properties: Record<string, Limits> }> };
-};
+import { choices, property } from "./doc";
 
 beforeEach(() => {
   setToken("test-token");
@@ -41,11 +31,19 @@ it("takes the title and description limits from the OpenAPI document", async () 
   const title = root.querySelector<HTMLInputElement>("input[name=title]");
   const description = root.querySelector<HTMLTextAreaElement>("textarea[name=description]");
   for (const schema of ["NewVideo", "VideoPatch"]) {
-    const props = doc.components.schemas[schema].properties;
-    expect(title?.maxLength, schema).toBe(props.title.maxLength);
-    expect(description?.maxLength, schema).toBe(props.description.maxLength);
+    expect(title?.maxLength, schema).toBe(property(schema, "title").maxLength);
+    expect(description?.maxLength, schema).toBe(property(schema, "description").maxLength);
   }
   expect(title?.maxLength).toBeGreaterThan(0);
   expect(description?.maxLength).toBeGreaterThan(0);
+  if (typeof cleanup === "function") cleanup();
+});
+
+it("offers the visibilities the OpenAPI document lists", async () => {
+  const root = document.createElement("main");
+  const cleanup = await upload(root, [], new URL("http://k.test/upload"));
+  const options = [...root.querySelectorAll<HTMLOptionElement>("select[name=privacy] option")].map((o) => o.value);
+  expect(options).toEqual(choices("NewVideo", "privacy"));
+  expect(options).toEqual(choices("VideoPatch", "privacy"));
   if (typeof cleanup === "function") cleanup();
 });

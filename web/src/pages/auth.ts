@@ -2,12 +2,22 @@
 import { ApiError, login, register } from "../api";
 import { h } from "../dom";
 import { t } from "../i18n";
+import { accountLimits } from "../limits";
 import { navigate, type PageFn } from "../router";
 
 function form(kind: "login" | "register", next: string): HTMLElement {
-  const username = h("input", { name: "username", autocomplete: "username", required: true, minLength: 3, maxLength: 32 });
+  // A new account's limits (Register); signing in is not held to them (Login states none), so an
+  // account made under other rules can still sign in.
+  const limits = (l: { min: number; max: number }) => (kind === "register" ? { minLength: l.min, maxLength: l.max } : {});
+  const username = h("input", { name: "username", autocomplete: "username", required: true, ...limits(accountLimits.username) });
   const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true });
-  const password = h("input", { name: "password", type: "password", autocomplete: kind === "login" ? "current-password" : "new-password", required: true });
+  const password = h("input", {
+    name: "password",
+    type: "password",
+    autocomplete: kind === "login" ? "current-password" : "new-password",
+    required: true,
+    ...limits(accountLimits.password),
+  });
   const error = h("div.error", { role: "alert", hidden: true, dataset: { testid: "auth-error" } });
   const submit = h("button.primary", { type: "submit" }, kind === "login" ? t("auth.login") : t("auth.register"));
   const f = h(

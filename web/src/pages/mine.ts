@@ -3,7 +3,8 @@ import { call, currentUser, get, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { formatDuration } from "../format";
-import { t, type Key } from "../i18n";
+import { t } from "../i18n";
+import { isPrivacy, privacyChoices } from "../limits";
 import { navigate, type PageFn } from "../router";
 import { privacyLabel, statusLine } from "../messages";
 
@@ -11,12 +12,15 @@ function row(v: Video): HTMLElement {
   const privacy = h(
     "select",
     { dataset: { testid: "privacy" }, "aria-label": t("mine.privacy") },
-    ...(["public", "unlisted", "private"] as const).map((p) => h("option", { value: p, selected: p === v.privacy }, privacyLabel(p))),
+    ...privacyChoices.map((p) => h("option", { value: p, selected: p === v.privacy }, privacyLabel(p))),
   );
   const message = h("div.error", { hidden: true });
   const setPrivacy = async () => {
     try {
-      await call("patch", "/api/v1/videos/{id}", { path: { id: v.id }, body: { privacy: privacy.value } });
+      const wanted = privacy.value;
+      if (!isPrivacy(wanted)) throw new Error(`unknown visibility "${wanted}"`);
+      // What the server now says, so a later failed change goes back to it.
+      v.privacy = (await call("patch", "/api/v1/videos/{id}", { path: { id: v.id }, body: { privacy: wanted } })).privacy;
       message.hidden = true;
     } catch (e) {
       privacy.value = v.privacy;
@@ -34,7 +38,7 @@ function row(v: Video): HTMLElement {
       "div.mine-meta",
       {},
       h("a.card-title", { href: `/watch/${v.id}` }, v.title),
-      h("div.muted", { dataset: { testid: "status" } }, t(`status.${v.status}` as Key), " ", statusLine(v)),
+      h("div.muted", { dataset: { testid: "status" } }, t(`status.${v.status}`), " ", statusLine(v)),
       v.status === "processing" ? h("progress.progress", { max: 100, value: v.progress }) : null,
     ),
     privacy,

@@ -4,6 +4,7 @@ import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
+import { reasonLimit } from "../limits";
 import { createPlayer, type Player } from "../player";
 import type { PageFn } from "../router";
 
@@ -18,7 +19,7 @@ export const moderation: PageFn = async (root) => {
   const list = h("div.mod-list");
   const item = (v: Video) => {
     const preview = h("div.mod-preview");
-    const reason = h("input", { placeholder: t("mod.reason"), "aria-label": t("mod.reason"), maxLength: 500, dataset: { testid: "reason" } });
+    const reason = h("input", { placeholder: t("mod.reason"), "aria-label": t("mod.reason"), maxLength: reasonLimit, dataset: { testid: "reason" } });
     const error = h("div.error", { hidden: true });
     const approve = h("button.primary", { type: "button", dataset: { testid: "approve" } }, t("mod.approve"));
     const reject = h("button.danger", { type: "button", dataset: { testid: "reject" } }, t("mod.reject"));
@@ -57,7 +58,7 @@ export const moderation: PageFn = async (root) => {
       try {
         const path = { id: v.id };
         if (action === "reject") await call("post", "/api/v1/moderation/videos/{id}/reject", { path, body: { reason: reason.value.trim() } });
-        else await call("post", "/api/v1/moderation/videos/{id}/approve", { path, body: {} });
+        else await call("post", "/api/v1/moderation/videos/{id}/approve", { path });
         el.remove();
         if (player) {
           player.destroy();

@@ -6,9 +6,9 @@ import { call, currentUser, field, get, token, type NewVideo, type PathOf, type 
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
 import { t } from "../i18n";
-import { videoLimits } from "../limits";
+import { isPrivacy, privacyChoices, videoLimits } from "../limits";
 import type { PageFn } from "../router";
-import { statusLine, uploadError } from "../messages";
+import { privacyLabel, statusLine, uploadError } from "../messages";
 
 /** The tus endpoint (creation, and discovery by OPTIONS). */
 const UPLOADS = "/api/v1/uploads" satisfies PathOf<"post"> & PathOf<"options">;
@@ -16,7 +16,9 @@ const UPLOADS = "/api/v1/uploads" satisfies PathOf<"post"> & PathOf<"options">;
 /** The fields the form sends as tus metadata (which the server reads as a `NewVideo`), and
  * by PATCH (a `VideoPatch`) when a resumed upload was started with others. */
 const FIELDS = ["title", "description", "privacy"] as const satisfies readonly (keyof NewVideo & keyof VideoPatch)[];
-type Fields = Record<(typeof FIELDS)[number], string>;
+type Field = (typeof FIELDS)[number];
+/** Their values, of the types both schemas take (the visibility is the document's enum). */
+type Fields = { [K in Field]: NonNullable<NewVideo[K]> & NonNullable<VideoPatch[K]> };
 
 async function maxSize(): Promise<number | null> {
   try {
@@ -49,9 +51,7 @@ export const upload: PageFn = async (root) => {
   const privacy = h(
     "select",
     { name: "privacy", dataset: { testid: "privacy" } },
-    ...(["public", "unlisted", "private"] as const).map((p) =>
-      h("option", { value: p }, t(p === "private" ? "video.private" : p === "unlisted" ? "video.unlisted" : "video.public")),
-    ),
+    ...privacyChoices.map((p) => h("option", { value: p }, privacyLabel(p))),
   );
   const start = h("button.primary", { type: "submit", disabled: true, dataset: { testid: "start" } }, t("upload.start"));
   const bar = h("progress.progress", { max: 100, value: 0, hidden: true });
@@ -100,7 +100,8 @@ export const upload: PageFn = async (root) => {
     if (meta) {
       title.value = meta.title ?? title.value;
       description.value = meta.description ?? description.value;
-      if (meta.privacy) privacy.value = meta.privacy;
+      // Kept in this browser's storage: only a visibility the form offers is taken.
+      if (isPrivacy(meta.privacy)) privacy.value = meta.privacy;
       info.textContent = t("upload.resumable");
     } else if (!title.value) {
       title.value = f.name.replace(/\.[^.]+$/, "").replace(/[_.]+/g, " ");
@@ -140,6 +141,8 @@ export const upload: PageFn = async (root) => {
 
   const begin = async () => {
     if (!file || current) return;
+    const chosenPrivacy = privacy.value;
+    if (!isPrivacy(chosenPrivacy)) throw new Error(`unknown visibility "${chosenPrivacy}"`);
     start.disabled = true;
     error.hidden = true;
     bar.hidden = false;
@@ -149,19 +152,20 @@ export const upload: PageFn = async (root) => {
     const wanted: Fields = {
       title: title.value.trim(),
       description: description.value,
-      privacy: privacy.value,
+      privacy: chosenPrivacy,
     };
     let resumedFrom: Record<string, string> | null = null;
     // Uploaded: a resumed upload was created with the fields given then, later edits go by
     // PATCH; then the transcode is followed.
     const finish = async (id: string) => {
-      const edits: VideoPatch = {};
-      for (const k of FIELDS) {
+      const edits: Partial<Fields> = {};
+      const editIfChanged = <K extends Field>(k: K) => {
         const before = resumedFrom?.[k];
         if (before !== undefined && before !== wanted[k]) edits[k] = wanted[k];
-      }
+      };
+      FIELDS.forEach(editIfChanged);
       if (Object.keys(edits).length) {
-        await call("patch", "/api/v1/videos/{id}", { path: { id }, body: edits }).catch((err: Error) =>
+        await call("patch", "/api/v1/videos/{id}", { path: { id }, body: edits satisfies VideoPatch }).catch((err: Error) =>
           fail(uploadError(0, "", err.message, limit)),
         );
       }
