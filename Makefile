@@ -37,9 +37,11 @@ run: build
 fmt:
 	$(CARGO) fmt --all
 
-lint:
+# Rust format and lints, then the web UI's: ESLint, and its API types against web/openapi.json.
+lint: web/node_modules/.package-lock.json
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	npm run --prefix web check
 
 nextest:
 	$(CARGO) nextest run --workspace --locked --no-fail-fast $(if $(KADR_TEST_S3_ENDPOINT),--run-ignored all,)

@@ -54,6 +54,9 @@ enum Command {
     Config,
     /// Upload a video file to a Kadr server (resumable; prints the video id).
     Upload(upload_cli::UploadArgs),
+    /// Print the OpenAPI document `kadr all` serves at /api/openapi.json (the web UI's types
+    /// are generated from it).
+    Openapi,
     /// Transcode a file into an HLS ladder in a directory, as the worker does (for checks and
     /// benchmarks; needs no server).
     Transcode { input: PathBuf, out_dir: PathBuf },
@@ -78,6 +81,19 @@ fn main() -> ExitCode {
         // A client: it needs no server configuration.
         Command::Upload(args) => return client(args),
         Command::Transcode { input, out_dir } => return transcode_dir(&input, &out_dir),
+        Command::Openapi => {
+            let doc = kadr_catalog::openapi::merged(kadr_upload_api::openapi());
+            return match doc.to_json() {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kadr: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         _ => {}
     }
     let config = match load_config(&cli) {
@@ -196,7 +212,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Api => Ok(kadr_catalog::run(config, shutdown).await?),
         Command::Worker => Ok(kadr_worker::run(config, shutdown).await?),
         Command::Migrate { action, .. } => migrate(config, action).await,
-        Command::Config | Command::Upload(_) | Command::Transcode { .. } => Ok(()),
+        Command::Config | Command::Upload(_) | Command::Transcode { .. } | Command::Openapi => {
+            Ok(())
+        }
     }
 }
 
@@ -231,7 +249,7 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     }
     let ctx = AppContext::open(config).await?;
     let db = ctx.db.clone();
-    let background = kadr_upload_api::start_background(&ctx, shutdown.clone()).await;
+    kadr_upload_api::prepare(&ctx).await;
     let worker = kadr_worker::start_daemon(ctx.rt.clone(), shutdown.clone());
     let (api, views) = kadr_catalog::start(&ctx, shutdown.clone())?;
     let api = api.with_doc(kadr_upload_api::openapi());
@@ -240,7 +258,6 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         kadr_catalog::configure(cfg, &api);
     })?;
     let served = server.run_until(shutdown).await;
-    let _ = background.await;
     let _ = views.await;
     let _ = worker.await;
     let _ = db.close().await;

@@ -11,6 +11,7 @@ mod catalog;
 mod delete_video;
 mod deploy;
 mod moderation_rules;
+mod openapi_snapshot;
 mod roles;
 mod simple_upload;
 mod strangers;

@@ -376,7 +376,8 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AdminUpdate: {
-            role?: string | null;
+            /** @enum {string|null} */
+            role?: "user" | "moderator" | "admin" | null;
             verified?: boolean | null;
         };
         ChannelJson: {
@@ -399,12 +400,11 @@ export interface components {
             counted: boolean;
         };
         Decision: {
-            /** @description Why: required to reject (shown to the owner), optional to approve. */
             reason?: string | null;
         };
         Failure: {
-            /** @description A stable code such as `truncated` or `not_a_video`. */
-            code: string;
+            /** @enum {string} */
+            code: "empty_file" | "not_a_video" | "no_video_stream" | "unsupported_codec" | "undecodable" | "truncated" | "too_long" | "too_many_pixels" | "too_many_frames_per_second" | "too_many_streams" | "stalled" | "too_slow" | "processing_failed";
             message: string;
         };
         Images: {
@@ -423,14 +423,15 @@ export interface components {
             decided_at?: string | null;
             /** @description Why it was rejected, shown to the owner. */
             reason?: string | null;
-            /** @description `pending`, `approved` or `rejected`. */
-            state: string;
+            /** @enum {string} */
+            state: "pending" | "approved" | "rejected";
         };
         /** @description What a new video is described with, from JSON or from tus metadata. */
         NewVideo: {
             description?: string | null;
             language?: string | null;
-            privacy?: string | null;
+            /** @enum {string|null} */
+            privacy?: "public" | "unlisted" | "private" | null;
             /**
              * Format: int64
              * @description Size of the file to come: with it, the tus upload is created now and its URL returned.
@@ -459,8 +460,8 @@ export interface components {
         };
         /** @description An RFC 7807 problem, as every error is answered. */
         Problem: {
-            /** @description Stable machine-readable code, e.g. `not_found`, `invalid_cursor`. */
-            code: string;
+            /** @enum {string} */
+            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "unauthorized" | "invalid_credentials" | "forbidden" | "invalid_token" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "no_source" | "not_ready" | "not_playable" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "checksum_mismatch" | "internal" | "unavailable" | "busy";
             detail?: string | null;
             /** @description The request field at fault. */
             field?: string | null;
@@ -477,13 +478,23 @@ export interface components {
             password: string;
             username: string;
         };
+        /** @description A new bearer token: send it as `Authorization: Bearer <token>`. */
+        TokenJson: {
+            /** Format: date-time */
+            expires_at: string;
+            token: string;
+            /** @description Always `Bearer`. */
+            token_type: string;
+            user: components["schemas"]["UserView"];
+        };
         /** @description A user as the API shows it. */
         UserView: {
             /** Format: date-time */
             created_at: string;
             /** Format: uuid */
             id: string;
-            role: string;
+            /** @enum {string} */
+            role: "user" | "moderator" | "admin";
             username: string;
             verified: boolean;
         };
@@ -509,8 +520,8 @@ export interface components {
             moderation?: null | components["schemas"]["Moderation"];
             /** @description A player can start: the master playlist and a first segment of every rung exist. */
             playable: boolean;
-            /** @description `public`, `unlisted` or `private`. */
-            privacy: string;
+            /** @enum {string} */
+            privacy: "public" | "unlisted" | "private";
             /**
              * Format: int32
              * @description 0 to 100 while processing.
@@ -524,8 +535,8 @@ export interface components {
              */
             size_bytes?: number | null;
             stage?: string | null;
-            /** @description `awaiting_upload`, `queued`, `processing`, `ready` or `failed`. */
-            status: string;
+            /** @enum {string} */
+            status: "awaiting_upload" | "queued" | "processing" | "ready" | "failed";
             tags: string[];
             title: string;
             /** Format: int64 */
@@ -543,8 +554,8 @@ export interface components {
         VideoPatch: {
             description?: string | null;
             language?: string | null;
-            /** @description `public`, `unlisted` or `private`. */
-            privacy?: string | null;
+            /** @enum {string|null} */
+            privacy?: "public" | "unlisted" | "private" | null;
             tags?: string[] | null;
             title?: string | null;
         };
@@ -652,12 +663,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description `token` and `expires_at` */
+            /** @description A bearer token and its expiry */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TokenJson"];
+                };
             };
             /** @description Malformed or invalid body */
             400: {
@@ -1022,9 +1035,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description Optional */
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["Decision"];
+                "application/json": null | components["schemas"]["Decision"];
             };
         };
         responses: {

@@ -465,11 +465,14 @@ pub async fn detail(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoPatch {
+    #[schema(schema_with = kadr_http::schema::title_given)]
     pub title: Option<String>,
+    #[schema(schema_with = kadr_http::schema::description_given)]
     pub description: Option<String>,
+    #[schema(schema_with = kadr_http::schema::tags_given)]
     pub tags: Option<Vec<String>>,
     pub language: Option<String>,
-    /// `public`, `unlisted` or `private`.
+    #[schema(schema_with = kadr_http::schema::privacy_given)]
     pub privacy: Option<String>,
 }
 

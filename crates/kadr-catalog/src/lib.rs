@@ -43,10 +43,7 @@ pub struct Api {
 impl Api {
     /// Adds another service's paths to the OpenAPI document (`kadr all` adds the upload API's).
     pub fn with_doc(mut self, other: utoipa::openapi::OpenApi) -> Api {
-        let mut doc = (*self.doc).clone();
-        doc.merge(other);
-        openapi::complete(&mut doc);
-        self.doc = Arc::new(doc);
+        self.doc = Arc::new(openapi::merged(other));
         self
     }
 

@@ -85,13 +85,14 @@ pub struct ChannelRef {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Failure {
     /// A stable code such as `truncated` or `not_a_video`.
+    #[schema(schema_with = kadr_http::schema::failure_code)]
     pub code: String,
     pub message: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Moderation {
-    /// `pending`, `approved` or `rejected`.
+    #[schema(schema_with = kadr_http::schema::moderation)]
     pub state: String,
     /// Why it was rejected, shown to the owner.
     pub reason: Option<String>,
@@ -114,9 +115,9 @@ pub struct VideoJson {
     pub description: String,
     pub tags: Vec<String>,
     pub language: Option<String>,
-    /// `public`, `unlisted` or `private`.
+    #[schema(schema_with = kadr_http::schema::privacy)]
     pub privacy: String,
-    /// `awaiting_upload`, `queued`, `processing`, `ready` or `failed`.
+    #[schema(schema_with = kadr_http::schema::video_status)]
     pub status: String,
     pub stage: Option<String>,
     /// 0 to 100 while processing.

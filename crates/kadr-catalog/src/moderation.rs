@@ -97,11 +97,12 @@ pub async fn queue(
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// Why: required to reject (shown to the owner), optional to approve.
+    #[schema(schema_with = kadr_http::schema::reason_given)]
     pub reason: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/moderation/videos/{id}/approve", tag = "moderation",
-    params(("id" = Uuid, Path, description = "Video id")), request_body(content = Decision, description = "Optional"),
+    params(("id" = Uuid, Path, description = "Video id")), request_body(content = Option<Decision>, description = "Optional"),
     responses((status = 200, body = VideoJson), (status = 403), (status = 404), (status = 409, description = "The video is not ready", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn approve(

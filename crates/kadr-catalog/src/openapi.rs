@@ -61,7 +61,8 @@ pub struct Problem {
     title: String,
     status: u16,
     detail: Option<String>,
-    /// Stable machine-readable code, e.g. `not_found`, `invalid_cursor`.
+    /// Stable machine-readable code (the README lists them with their meaning).
+    #[schema(schema_with = kadr_http::schema::code)]
     code: String,
     /// The request field at fault.
     field: Option<String>,
@@ -85,6 +86,15 @@ impl utoipa::Modify for Bearer {
 /// process.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    complete(&mut doc);
+    doc
+}
+
+/// This service's document with another service's paths (`kadr all` adds the upload API's):
+/// what `/api/openapi.json` serves and `kadr openapi` prints.
+pub fn merged(other: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut doc = document();
+    doc.merge(other);
     complete(&mut doc);
     doc
 }

@@ -7,23 +7,30 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use kadr_core::Code;
 use kadr_http::{ApiError, AppContext};
 
-/// The UI's own paths (its router's table); everything else stays an API 404.
-pub const PAGES: &[&str] = &[
-    "/",
-    "/watch/{id}",
-    "/upload",
-    "/search",
-    "/shorts",
-    "/c/{handle}",
-    "/me",
-    "/moderation",
-    "/login",
-    "/register",
-];
+/// The UI's route table, shared with its router: `{ "path": "/watch/{id}", "page": "watch" }`
+/// per page, in actix path syntax.
+const ROUTES: &str = include_str!("../../../web/src/routes.json");
+
+#[derive(serde::Deserialize)]
+struct Route {
+    path: String,
+}
+
+/// The UI's own paths (its router's table); everything else stays an API 404. A table that
+/// does not parse is caught by the test below; here it serves no page rather than panic.
+pub fn pages() -> Vec<String> {
+    match serde_json::from_str::<Vec<Route>>(ROUTES) {
+        Ok(routes) => routes.into_iter().map(|r| r.path).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "web/src/routes.json does not parse; no UI pages served");
+            Vec::new()
+        }
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for page in PAGES {
-        cfg.route(page, web::get().to(index));
+    for page in pages() {
+        cfg.route(&page, web::get().to(index));
     }
     cfg.route("/assets/{name}", web::get().to(asset));
 }
@@ -88,7 +95,20 @@ async fn asset(
 
 #[cfg(test)]
 mod tests {
-    use super::safe_name;
+    use super::{pages, safe_name};
+
+    #[test]
+    fn the_route_table_parses_and_names_the_pages() {
+        let pages = pages();
+        for p in ["/", "/watch/{id}", "/upload", "/c/{handle}", "/moderation"] {
+            assert!(pages.iter().any(|x| x == p), "{p} missing from {pages:?}");
+        }
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.starts_with('/') && !p.starts_with("/api/"))
+        );
+    }
 
     #[test]
     fn only_plain_file_names() {

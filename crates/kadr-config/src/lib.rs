@@ -273,6 +273,28 @@ pub struct WorkerConfig {
     /// ... and at least this long, before it is stopped (retried once, then failed as
     /// `too_slow`).
     pub budget_min_secs: u64,
+    /// The kinds of work this worker runs ([`WORKER_KINDS`]); empty runs them all. A worker
+    /// limited to `transcode` can be confined without network access beyond the database
+    /// and storage, while jobs that need outbound network run elsewhere.
+    pub kinds: Vec<String>,
+}
+
+/// Every kind of work a worker can run: queued jobs (`transcode`, `cleanup`) and periodic
+/// sweeps (`expire_uploads` every `upload.janitor_interval_secs`, `sweep_throttle` with it,
+/// `reconcile` every `upload.reconcile_interval_secs`).
+pub const WORKER_KINDS: &[&str] = &[
+    "transcode",
+    "cleanup",
+    "expire_uploads",
+    "sweep_throttle",
+    "reconcile",
+];
+
+impl WorkerConfig {
+    /// Whether this worker runs `kind`.
+    pub fn runs(&self, kind: &str) -> bool {
+        self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind)
+    }
 }
 
 impl Default for WorkerConfig {
@@ -284,6 +306,7 @@ impl Default for WorkerConfig {
             stall_timeout_secs: 120,
             budget_factor: 10.0,
             budget_min_secs: 600,
+            kinds: Vec::new(),
         }
     }
 }
@@ -816,6 +839,17 @@ impl Config {
             return Err(ConfigError::invalid(
                 "worker.concurrency",
                 "must be at least 1",
+            ));
+        }
+        if let Some(k) = self
+            .worker
+            .kinds
+            .iter()
+            .find(|k| !WORKER_KINDS.contains(&k.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                "worker.kinds",
+                format!("{k:?} is not one of {}", WORKER_KINDS.join(", ")),
             ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

@@ -4,6 +4,10 @@
 use crate::error::DomainError;
 use crate::state::Privacy;
 
+/// A username's length, in characters.
+pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=32;
+/// A password's length, in characters.
+pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=256;
 /// Longest title, in characters.
 pub const TITLE_MAX: usize = 300;
 /// Longest description, in characters.

@@ -126,10 +126,12 @@ async fn authenticate(req: HttpRequest, reuse: bool) -> Result<Option<AuthUser>,
         && e.at.elapsed() < ttl
         && e.expires_at > chrono::Utc::now()
     {
+        tracing::Span::current().record("user", tracing::field::display(e.user.user.id));
         return Ok(Some(e.user));
     }
     let at = Instant::now();
     let found = kadr_core::auth::caller(&ctx.db, hash.clone()).await?;
+    tracing::Span::current().record("user", tracing::field::display(found.user.id));
     let user = AuthUser {
         user: found.user,
         token_id: found.token_id,

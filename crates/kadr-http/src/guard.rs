@@ -190,7 +190,18 @@ pub async fn request(
         }
         _ => None,
     };
-    let span = tracing::info_span!("request", id = %id);
+    // The route pattern, never the raw path (ids stay out of the span's name); the caller's
+    // id is recorded once a token names them.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = crate::metrics::method_label(req.method()),
+        route = %route,
+        user = tracing::field::Empty,
+    );
     // Handlers and extractors turn their errors into answers inside this scope, so problem
     // bodies carry the id.
     let result = REQUEST_ID

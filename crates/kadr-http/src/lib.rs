@@ -9,6 +9,7 @@ pub mod client;
 pub mod guard;
 pub mod metrics;
 pub mod problem;
+pub mod schema;
 
 use kadr_core::Code;
 use std::net::{SocketAddr, TcpListener};

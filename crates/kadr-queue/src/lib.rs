@@ -23,10 +23,12 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The queues Kadr uses.
+pub mod runner;
+
 pub mod queues {
-    /// Transcodes of uploaded videos: filled by the upload API, run by the worker.
+    /// Transcodes of uploaded videos: enqueued when an upload completes, run by the worker.
     pub const TRANSCODE: &str = "transcode";
-    /// Storage clean-ups (a deleted video's media): run by the upload API.
+    /// Storage clean-ups (a deleted video's media): run by the worker.
     pub const CLEANUP: &str = "cleanup";
 }
 

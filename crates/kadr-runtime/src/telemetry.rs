@@ -17,7 +17,10 @@ pub fn init(config: &LogConfig) {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
+            // Each line carries the spans it happened in: the request (id, method, route,
+            // user) or the job (kind, job, attempt, video).
             .with_current_span(false)
+            .with_span_list(true)
             .try_init(),
         LogFormat::Pretty => builder.with_target(true).try_init(),
     };

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::throttle::{self, Verdict};
+use kadr_core::throttle::{self, Verdict};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::post().to(register))
@@ -40,8 +40,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Register {
+    #[schema(schema_with = kadr_http::schema::username)]
     username: String,
     email: String,
+    #[schema(schema_with = kadr_http::schema::password)]
     password: String,
 }
 
@@ -50,6 +52,7 @@ struct Register {
 pub struct UserView {
     pub id: Uuid,
     pub username: String,
+    #[schema(schema_with = kadr_http::schema::role)]
     pub role: String,
     pub verified: bool,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
@@ -73,7 +76,7 @@ fn invalid(field: &str, title: &str) -> ApiError {
 
 fn validate_username(name: &str) -> Result<(), ApiError> {
     let count = name.chars().count();
-    if !(3..=32).contains(&count) {
+    if !kadr_core::fields::USERNAME_LEN.contains(&count) {
         return Err(invalid("username", "A username has 3 to 32 characters"));
     }
     if !name
@@ -103,7 +106,7 @@ fn validate_email(email: &str) -> Result<(), ApiError> {
 
 fn validate_password(password: &str) -> Result<(), ApiError> {
     let count = password.chars().count();
-    if (8..=256).contains(&count) {
+    if kadr_core::fields::PASSWORD_LEN.contains(&count) {
         Ok(())
     } else {
         Err(invalid("password", "A password has 8 to 256 characters"))
@@ -197,7 +200,8 @@ async fn register(
             Code::TooManyRegistrations,
             "Too many new accounts from your address",
             wait,
-        ));
+        )
+        .into());
     }
     let hash = hash_password(body.password).await?;
     let user = create_user(&ctx, username, &email, hash, Role::User, false).await?;
@@ -222,6 +226,16 @@ struct Login {
     token_name: Option<String>,
 }
 
+/// A new bearer token: send it as `Authorization: Bearer <token>`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenJson {
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+    pub user: UserView,
+}
+
 /// The client's address as limits count it (a trusted proxy's word; IPv6 by /64).
 fn client_ip(ctx: &AppContext, req: &HttpRequest) -> String {
     kadr_http::client::address_key(ctx.client_ip(req).unwrap_or(IpAddr::from([0, 0, 0, 0])))
@@ -229,7 +243,7 @@ fn client_ip(ctx: &AppContext, req: &HttpRequest) -> String {
 
 /// A bearer token for the account (failed attempts are limited per account and address).
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "accounts", request_body = Login,
-    responses((status = 200, description = "`token` and `expires_at`"), (status = 401, content_type = "application/problem+json"), (status = 429, content_type = "application/problem+json")))]
+    responses((status = 200, body = TokenJson, description = "A bearer token and its expiry"), (status = 401, content_type = "application/problem+json"), (status = 429, content_type = "application/problem+json")))]
 async fn login(
     ctx: web::Data<AppContext>,
     req: HttpRequest,
@@ -271,11 +285,9 @@ async fn login(
         (&address_key, auth.login_max_failures.saturating_mul(5)),
     ] {
         if let Verdict::Blocked(wait) = throttle::attempt(&ctx.db, key, max, window).await? {
-            return Err(throttle::too_many(
-                Code::TooManyAttempts,
-                "Too many failed logins",
-                wait,
-            ));
+            return Err(
+                throttle::too_many(Code::TooManyAttempts, "Too many failed logins", wait).into(),
+            );
         }
     }
     let found = user::Entity::find()
@@ -325,12 +337,12 @@ async fn login(
     .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(json!({
-            "token": token,
-            "token_type": "Bearer",
-            "expires_at": expires_at,
-            "user": UserView::from(&user),
-        })))
+        .json(TokenJson {
+            token,
+            token_type: "Bearer",
+            expires_at: expires_at.fixed_offset(),
+            user: UserView::from(&user),
+        }))
 }
 
 /// A valid argon2id hash of a random password, computed once.
@@ -369,6 +381,7 @@ async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpRespon
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdminUpdate {
+    #[schema(schema_with = kadr_http::schema::role_given)]
     role: Option<String>,
     verified: Option<bool>,
 }

@@ -2,13 +2,10 @@
 //! resumable uploads that never lose an acknowledged byte, and the original's download.
 
 pub mod accounts;
-pub mod janitor;
 pub mod password;
-pub mod reconcile;
 pub mod simple;
 pub mod staging;
 pub mod store;
-pub mod throttle;
 pub mod tus;
 pub mod urls;
 pub mod videos;
@@ -27,39 +24,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tus::configure(cfg);
 }
 
-/// What the service does besides answering requests: the first admin account, the janitor
-/// of expired uploads and the storage cleanup jobs. `kadr all` calls this too. The handle
-/// ends when both background tasks have stopped after `shutdown`.
-pub async fn start_background(
-    ctx: &AppContext,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+/// What the service needs before it answers: the password hashing limit and the first admin
+/// account. `kadr all` calls this too. The service runs no background work: what it asks for
+/// (transcodes, cleanups) it enqueues, and the worker runs it with the sweeps.
+pub async fn prepare(ctx: &AppContext) {
     password::configure(ctx.config.auth.hash_concurrency);
     if let Err(e) = accounts::ensure_admin(ctx).await {
         tracing::error!(error = %e, "could not create the admin account");
     }
-    let sweeper = janitor::spawn(ctx.clone(), shutdown.clone());
-    let cleaner = janitor::spawn_cleanup(ctx.clone(), shutdown);
-    tokio::spawn(async move {
-        let _ = tokio::join!(sweeper, cleaner);
-    })
 }
 
 /// Runs the service on its own at `upload_api.listen` until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let listen = config.upload_api.listen;
     let ctx = AppContext::open(config).await?;
-    let janitor = start_background(&ctx, shutdown.clone()).await;
+    prepare(&ctx).await;
     let server = kadr_http::bind(listen, ctx, configure)?;
-    let result = server
+    server
         .run_until(shutdown)
         .await
         .map_err(|source| StartError::Bind {
             addr: listen,
             source,
-        });
-    let _ = janitor.await;
-    result
+        })
 }
 
 /// The upload API's part of the OpenAPI document (merged into `/api/openapi.json` when the

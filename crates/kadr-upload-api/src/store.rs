@@ -72,7 +72,7 @@ impl Piece {
     }
 }
 
-use kadr_core::keys::{upload_data as staging_key, upload_piece as piece_key, upload_prefix};
+use kadr_core::keys::{upload_data as staging_key, upload_piece as piece_key};
 
 /// Why a write stopped.
 #[derive(Debug, thiserror::Error)]
@@ -606,14 +606,4 @@ async fn drop_pieces(storage: &Storage, upload_id: Uuid, pieces: &[Piece]) {
             tracing::warn!(upload = %upload_id, error = %e, "could not delete a spent upload piece");
         }
     }
-}
-
-/// Removes everything an unfinished upload stored: the S3 multipart upload, pieces, the
-/// local file.
-pub async fn discard(storage: &Storage, up: &upload::Model) -> Result<(), StorageError> {
-    if let (Storage::S3(s3), Some(id)) = (storage, &up.multipart_id) {
-        s3.abort_multipart(&up.storage_key, id).await?;
-    }
-    storage.delete_prefix(&upload_prefix(up.id)).await?;
-    Ok(())
 }

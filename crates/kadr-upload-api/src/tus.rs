@@ -504,7 +504,15 @@ async fn terminate(
             "Another request is writing to this upload",
         ));
     };
-    let result = crate::janitor::end_upload(&ctx, &up, UploadState::Aborted).await;
+    let result =
+        kadr_core::maintenance::end_upload(&ctx.db, &ctx.storage, &up, UploadState::Aborted)
+            .await
+            .map_err(|e| match e {
+                kadr_core::maintenance::EndError::Domain(e) => ApiError::from(e),
+                kadr_core::maintenance::EndError::Storage(e) => {
+                    ApiError::unavailable(format!("storage: {e}"))
+                }
+            });
     lock.release().await;
     result?;
     Ok(HttpResponse::NoContent().finish())

@@ -31,14 +31,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct NewVideo {
     #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::title_given)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::description_given)]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::tags_given)]
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub language: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::privacy_given)]
     pub privacy: Option<String>,
     /// Size of the file to come: with it, the tus upload is created now and its URL returned.
     #[serde(default)]

@@ -93,7 +93,8 @@ impl Publisher {
                 let track = video_track(&bytes).ok_or_else(|| {
                     JobError::Other(format!("{}: no video track", init.display()))
                 })?;
-                crate::upload_file(&self.storage, &init, &self.key(&name, "init.mp4")).await?;
+                crate::files::upload_file(&self.storage, &init, &self.key(&name, "init.mp4"))
+                    .await?;
                 self.rungs[i].codecs = Some(codecs_of_init(&bytes));
                 self.rungs[i].track = Some(track);
             }
@@ -104,7 +105,7 @@ impl Publisher {
                 let path = dir.join(&seg);
                 let segment = timed_segment(&path, seg.clone(), &track)
                     .map_err(|e| JobError::Other(e.to_string()))?;
-                crate::upload_file(&self.storage, &path, &self.key(&name, &seg)).await?;
+                crate::files::upload_file(&self.storage, &path, &self.key(&name, &seg)).await?;
                 self.first_segment_at.get_or_insert_with(Instant::now);
                 if self.rungs[i].segments.is_empty() {
                     tracing::debug!(video = %self.video, rung = %name, segment = %seg, "first segment published");
@@ -171,7 +172,7 @@ impl Publisher {
                     .iter()
                     .any(|r| r.rung.name == o.rung.name && r.names.contains(&s.uri));
                 if !done {
-                    crate::upload_file(
+                    crate::files::upload_file(
                         &self.storage,
                         &o.dir.join(&s.uri),
                         &self.key(&o.rung.name, &s.uri),

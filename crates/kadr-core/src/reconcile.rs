@@ -1,4 +1,4 @@
-//! Reconciliation of storage with the database, run by the janitor every
+//! Reconciliation of storage with the database, run by the worker every
 //! `upload.reconcile_interval_secs`: objects under `originals/`, `hls/`, `images/` and
 //! `uploads/` whose video or upload has no row (left by a crash, or by a write that raced a
 //! delete) are removed once older than `upload.reconcile_grace_secs`; videos marked ready whose
@@ -7,14 +7,14 @@
 //! It lists every object of those prefixes: cheap for a box, a long listing for a bucket of
 //! millions of objects (run it rarely there).
 
-use kadr_core::keys::owner_of;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
-use kadr_http::AppContext;
-use kadr_storage::{ObjectMeta, StorageError};
+use kadr_storage::{ObjectMeta, Storage, StorageError};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
+
+use crate::keys::owner_of;
 
 /// What a pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -24,15 +24,14 @@ pub struct Reconciled {
 }
 
 async fn existing(
-    ctx: &AppContext,
+    db: &impl ConnectionTrait,
     table: &str,
     ids: &[Uuid],
 ) -> Result<HashSet<Uuid>, sea_orm::DbErr> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let rows = ctx
-        .db
+    let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             format!("SELECT id FROM {table} WHERE id = ANY($1)"),
@@ -54,14 +53,18 @@ pub enum ReconcileError {
 }
 
 /// One pass.
-pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, ReconcileError> {
+pub async fn reconcile(
+    db: &impl ConnectionTrait,
+    storage: &Storage,
+    grace: Duration,
+) -> Result<Reconciled, ReconcileError> {
     let mut done = Reconciled::default();
     let now = SystemTime::now();
     // Master playlists seen while listing `hls/`, for the check of ready videos below.
     let mut masters: HashSet<String> = HashSet::new();
-    for (prefix, owner) in kadr_core::keys::PREFIXES {
+    for (prefix, owner) in crate::keys::PREFIXES {
         let table = owner.table();
-        let objects = ctx.storage.list(prefix).await?;
+        let objects = storage.list(prefix).await?;
         masters.extend(
             objects
                 .iter()
@@ -77,7 +80,7 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
         let ids: Vec<Uuid> = by_owner.keys().copied().collect();
         let mut known = HashSet::new();
         for chunk in ids.chunks(1000) {
-            known.extend(existing(ctx, table, chunk).await?);
+            known.extend(existing(db, table, chunk).await?);
         }
         for (id, objects) in by_owner {
             if known.contains(&id) {
@@ -89,26 +92,25 @@ pub async fn reconcile(ctx: &AppContext, grace: Duration) -> Result<Reconciled, 
                     .and_then(|t| now.duration_since(t).ok())
                     .is_some_and(|age| age >= grace);
                 if old {
-                    ctx.storage.delete(&o.key).await?;
+                    storage.delete(&o.key).await?;
                     done.removed += 1;
                 }
             }
         }
     }
     // Ready videos whose master playlist is gone.
-    let rows = ctx
-        .db
+    let rows = db
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
             format!(
                 "SELECT id FROM videos WHERE status = '{}'",
-                kadr_core::state::VideoStatus::Ready.as_str()
+                crate::state::VideoStatus::Ready.as_str()
             ),
         ))
         .await?;
     for r in rows {
         if let Ok(id) = r.try_get::<Uuid>("", "id")
-            && !masters.contains(&kadr_core::keys::master_playlist(id))
+            && !masters.contains(&crate::keys::master_playlist(id))
         {
             done.missing_media.push(id);
         }

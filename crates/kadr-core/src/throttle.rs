@@ -7,11 +7,12 @@
 //! a window without attempts starts it over. A success clears the (account, address) key only,
 //! so nobody can lock an account out from somewhere else.
 
-use kadr_core::Code;
 use std::time::Duration;
 
-use kadr_http::ApiError;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::codes::Code;
+use crate::error::DomainError;
 
 /// A counted attempt: allowed, or refused for this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,11 +39,11 @@ pub fn block_secs(attempts: i64, max: i64) -> i64 {
 /// Counts one attempt against `key` (at most `max` within `window`) and says whether it may go
 /// on. One statement: concurrent attempts are counted one after another by the row lock.
 pub async fn attempt(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     key: &str,
     max: u32,
     window: Duration,
-) -> Result<Verdict, ApiError> {
+) -> Result<Verdict, DomainError> {
     let window_secs = i64::try_from(window.as_secs())
         .unwrap_or(i64::MAX / 2)
         .max(1);
@@ -63,15 +64,10 @@ pub async fn attempt(
                      AS blocked_for",
             [key.into(), (window_secs as f64).into()],
         ))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::internal(&"the throttle returned no row"))?;
-    let attempts: i64 = row
-        .try_get("", "attempts")
-        .map_err(|e| ApiError::internal(&e))?;
-    let blocked_for: i64 = row
-        .try_get("", "blocked_for")
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?
+        .ok_or_else(|| DomainError::Internal("the throttle returned no row".to_owned()))?;
+    let attempts: i64 = row.try_get("", "attempts")?;
+    let blocked_for: i64 = row.try_get("", "blocked_for")?;
     let block = block_secs(attempts, i64::from(max));
     if block > 0 {
         // Blocked from now on, longer with every attempt past the limit.
@@ -81,8 +77,7 @@ pub async fn attempt(
              WHERE key = $1",
             [key.into(), (block as f64).into()],
         ))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
         let wait = block.max(blocked_for).max(1);
         return Ok(Verdict::Blocked(Duration::from_secs(wait as u64)));
     }
@@ -93,31 +88,29 @@ pub async fn attempt(
 }
 
 /// Forgets `key` (a successful login clears its (account, address) key).
-pub async fn clear(db: &DatabaseConnection, key: &str) -> Result<(), ApiError> {
+pub async fn clear(db: &impl ConnectionTrait, key: &str) -> Result<(), DomainError> {
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "DELETE FROM auth_throttle WHERE key = $1",
         [key.into()],
     ))
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     Ok(())
 }
 
 /// Takes back one counted attempt of `key` (a success does not count against an address).
-pub async fn refund(db: &DatabaseConnection, key: &str) -> Result<(), ApiError> {
+pub async fn refund(db: &impl ConnectionTrait, key: &str) -> Result<(), DomainError> {
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE auth_throttle SET attempts = greatest(0, attempts - 1) WHERE key = $1",
         [key.into()],
     ))
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     Ok(())
 }
 
-/// Removes keys idle for a day and not blocked (the janitor calls this).
-pub async fn sweep(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+/// Removes keys idle for a day and not blocked (a periodic task of the worker).
+pub async fn sweep(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
     let done = db
         .execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -129,9 +122,9 @@ pub async fn sweep(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
 }
 
 /// 429 with `Retry-After`.
-pub fn too_many(code: Code, title: &str, wait: Duration) -> ApiError {
+pub fn too_many(code: Code, title: &str, wait: Duration) -> DomainError {
     let secs = wait.as_secs().max(1);
-    ApiError::new(code, title.to_owned())
+    DomainError::refused(code, title.to_owned())
         .detail(format!("try again in {secs} s"))
         .retry_after(secs)
 }

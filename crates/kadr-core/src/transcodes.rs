@@ -1,0 +1,229 @@
+//! What a transcode records about its video: processing and its stages, what probing found,
+//! progress, playable, and the end (ready with its renditions and pictures, in the transaction
+//! that completes the job; failed with a code; queued again for another attempt).
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use uuid::Uuid;
+
+use crate::codes::Failure;
+use crate::error::DomainError;
+use crate::keys;
+use crate::state::{ImageKind, Stage, VideoStatus};
+
+fn stmt(sql: String, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// Whether the video still exists (a deleted one stops its transcode).
+pub async fn video_exists(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DomainError> {
+    Ok(db
+        .query_one_raw(stmt(
+            "SELECT 1 AS one FROM videos WHERE id = $1".to_owned(),
+            vec![id.into()],
+        ))
+        .await?
+        .is_some())
+}
+
+/// Processing begins (probing): any earlier failure is forgotten.
+pub async fn start(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        format!(
+            "UPDATE videos SET status = '{}', stage = '{}', progress = 0, failure_code = NULL,
+                 failure_message = NULL, updated_at = now() WHERE id = $1",
+            VideoStatus::Processing.as_str(),
+            Stage::Probing.as_str()
+        ),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// What probing found, recorded as transcoding begins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probed {
+    pub duration_ms: i64,
+    pub width: i32,
+    pub height: i32,
+    pub fps: f64,
+    pub rotation: i16,
+    pub is_short: bool,
+}
+
+pub async fn probed(db: &impl ConnectionTrait, id: Uuid, p: &Probed) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        format!(
+            "UPDATE videos SET stage = '{}', duration_ms = $2, width = $3, height = $4, fps = $5,
+                 rotation = $6, is_short = $7, updated_at = now() WHERE id = $1",
+            Stage::Transcoding.as_str()
+        ),
+        vec![
+            id.into(),
+            p.duration_ms.into(),
+            p.width.into(),
+            p.height.into(),
+            p.fps.into(),
+            p.rotation.into(),
+            p.is_short.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The ladder is encoded; what is left goes to storage.
+pub async fn publishing(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        format!(
+            "UPDATE videos SET stage = '{}', updated_at = now() WHERE id = $1",
+            Stage::Publishing.as_str()
+        ),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Percent done, 0 to 99 while transcoding.
+pub async fn progress(db: &impl ConnectionTrait, id: Uuid, pct: i16) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        "UPDATE videos SET progress = $2, updated_at = now() WHERE id = $1".to_owned(),
+        vec![id.into(), pct.clamp(0, 99).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Every rung has its first segment: players can start.
+pub async fn playable(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        "UPDATE videos SET playable = true, updated_at = now() WHERE id = $1".to_owned(),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// One rendition of the ladder, complete.
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    pub name: String,
+    pub width: i32,
+    pub height: i32,
+    pub codecs: String,
+    pub bandwidth: i64,
+    pub avg_bandwidth: i64,
+    pub segments: i32,
+}
+
+/// A poster or storyboard file in storage.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    pub kind: ImageKind,
+    pub key: String,
+    pub content_type: &'static str,
+    pub size: Option<(i32, i32)>,
+}
+
+/// Records a finished transcode in `tx` (the caller completes the job in it too): the
+/// renditions and pictures replace any earlier ones and the video is ready and published.
+pub async fn ready(
+    tx: &DatabaseTransaction,
+    id: Uuid,
+    renditions: &[Rendition],
+    pictures: &[Picture],
+) -> Result<(), DomainError> {
+    tx.execute_raw(stmt(
+        "DELETE FROM renditions WHERE video_id = $1".to_owned(),
+        vec![id.into()],
+    ))
+    .await?;
+    for r in renditions {
+        tx.execute_raw(stmt(
+            "INSERT INTO renditions (id, video_id, name, width, height, fps, codecs, bandwidth,
+                 avg_bandwidth, playlist_key, segments, complete)
+             VALUES ($1, $2, $3, $4, $5, (SELECT fps FROM videos WHERE id = $2), $6, $7, $8, $9, $10, true)"
+                .to_owned(),
+            vec![
+                Uuid::now_v7().into(),
+                id.into(),
+                r.name.clone().into(),
+                r.width.into(),
+                r.height.into(),
+                r.codecs.clone().into(),
+                r.bandwidth.into(),
+                r.avg_bandwidth.into(),
+                keys::rung_playlist(id, &r.name).into(),
+                r.segments.into(),
+            ],
+        ))
+        .await?;
+    }
+    tx.execute_raw(stmt(
+        "DELETE FROM images WHERE video_id = $1".to_owned(),
+        vec![id.into()],
+    ))
+    .await?;
+    for p in pictures {
+        tx.execute_raw(stmt(
+            "INSERT INTO images (id, video_id, kind, storage_key, content_type, width, height)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                .to_owned(),
+            vec![
+                Uuid::now_v7().into(),
+                id.into(),
+                p.kind.as_str().into(),
+                p.key.clone().into(),
+                p.content_type.into(),
+                p.size.map(|s| s.0).into(),
+                p.size.map(|s| s.1).into(),
+            ],
+        ))
+        .await?;
+    }
+    tx.execute_raw(stmt(
+        format!(
+            "UPDATE videos SET status = '{}', playable = true, progress = 100, stage = NULL,
+                 failure_code = NULL, failure_message = NULL, updated_at = now(),
+                 published_at = COALESCE(published_at, now())
+             WHERE id = $1",
+            VideoStatus::Ready.as_str()
+        ),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Handed back or to be retried: queued again.
+pub async fn requeue(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        format!(
+            "UPDATE videos SET status = '{}', stage = NULL, updated_at = now() WHERE id = $1",
+            VideoStatus::Queued.as_str()
+        ),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Failed with `code` and words for the uploader.
+pub async fn fail(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    code: Failure,
+    message: &str,
+) -> Result<(), DomainError> {
+    db.execute_raw(stmt(
+        format!(
+            "UPDATE videos SET status = '{}', playable = false, stage = NULL, failure_code = $2,
+                 failure_message = $3, updated_at = now() WHERE id = $1",
+            VideoStatus::Failed.as_str()
+        ),
+        vec![id.into(), code.as_str().into(), message.into()],
+    ))
+    .await?;
+    Ok(())
+}

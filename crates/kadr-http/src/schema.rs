@@ -1,0 +1,113 @@
+//! OpenAPI schemas taken from the domain, so the document cannot drift from the code: the
+//! error codes, the states a field may hold, and the limits of what a user types. Use them on
+//! a field with `#[schema(schema_with = kadr_http::schema::…)]`.
+
+use kadr_core::fields::{
+    DESCRIPTION_MAX, PASSWORD_LEN, TAG_MAX, TAGS_MAX, TITLE_MAX, USERNAME_LEN,
+};
+use kadr_core::review::REASON_MAX;
+use kadr_core::state::{Moderation, Privacy, Role, VideoStatus};
+use kadr_core::{Code, Failure};
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
+
+fn strings(values: Vec<&'static str>, nullable: bool) -> Object {
+    let mut enum_values: Vec<serde_json::Value> = values.into_iter().map(Into::into).collect();
+    let kind = if nullable {
+        enum_values.push(serde_json::Value::Null);
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .enum_values(Some(enum_values))
+        .build()
+}
+
+fn text(max: usize, nullable: bool) -> Object {
+    let kind = if nullable {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .max_length(Some(max))
+        .build()
+}
+
+/// Every error code (`Problem.code`).
+pub fn code() -> Object {
+    strings(Code::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+/// Why a video failed (`Failure.code`).
+pub fn failure_code() -> Object {
+    strings(Failure::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+pub fn privacy() -> Object {
+    strings(Privacy::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+/// A privacy that may be left out.
+pub fn privacy_given() -> Object {
+    strings(Privacy::ALL.iter().map(|c| c.as_str()).collect(), true)
+}
+
+pub fn video_status() -> Object {
+    strings(VideoStatus::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+pub fn moderation() -> Object {
+    strings(Moderation::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+pub fn role() -> Object {
+    strings(Role::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+/// A role that may be left out.
+pub fn role_given() -> Object {
+    strings(Role::ALL.iter().map(|c| c.as_str()).collect(), true)
+}
+
+fn text_between(len: std::ops::RangeInclusive<usize>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .min_length(Some(*len.start()))
+        .max_length(Some(*len.end()))
+        .build()
+}
+
+pub fn username() -> Object {
+    text_between(USERNAME_LEN)
+}
+
+pub fn password() -> Object {
+    text_between(PASSWORD_LEN)
+}
+
+/// A title that may be left out.
+pub fn title_given() -> Object {
+    text(TITLE_MAX, true)
+}
+
+/// A description that may be left out.
+pub fn description_given() -> Object {
+    text(DESCRIPTION_MAX, true)
+}
+
+/// A moderator's reason, which may be left out.
+pub fn reason_given() -> Object {
+    text(REASON_MAX, true)
+}
+
+/// Tags that may be left out.
+pub fn tags_given() -> Array {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(text(TAG_MAX, false))
+        .max_items(Some(TAGS_MAX))
+        .build()
+}

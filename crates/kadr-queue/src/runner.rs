@@ -1,0 +1,296 @@
+//! One runner for every kind of background work.
+//!
+//! - A **queued kind** takes jobs from its queue: `concurrency` loops each claim a job, renew its
+//!   lease while its handler runs, and record what the handler answered ([`Outcome`]). The
+//!   handler's [`Control`] is cancelled when the lease is lost or when the shutdown grace is
+//!   over, and the job is handed back.
+//! - A **periodic kind** runs its handler every `interval` (idempotent sweeps); a shutdown stops
+//!   it where it is.
+//!
+//! Every run is in a tracing span naming the kind, the job and its attempt, so each log line
+//! can be tied to what caused it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{Job, Queue};
+
+/// A boxed future, as handlers return.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What became of a job, as its handler tells the runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done: the job is completed.
+    Done,
+    /// Failed on our side (storage, database): retried with backoff while attempts remain.
+    Retry(String),
+    /// Failed for good (the job itself is at fault): not retried.
+    Fail(String),
+    /// Stopped on request (shutdown, lost lease): handed back for another attempt.
+    Release,
+    /// The handler recorded the outcome itself (say, completed the job in the transaction that
+    /// stored its results).
+    Settled,
+}
+
+/// What a running job's handler can watch.
+#[derive(Debug, Clone)]
+pub struct Control {
+    stop: CancellationToken,
+    shutdown: CancellationToken,
+}
+
+impl Control {
+    /// Cancelled when the job must stop: its lease was lost, or the shutdown grace is over.
+    pub fn stop(&self) -> &CancellationToken {
+        &self.stop
+    }
+
+    /// Cancelled as soon as a shutdown is asked for (the job may still finish within the grace).
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// A control for running a handler outside the runner (tests, one-off runs).
+    pub fn standalone(stop: CancellationToken) -> Control {
+        Control {
+            shutdown: stop.clone(),
+            stop,
+        }
+    }
+}
+
+/// Runs jobs of one queue.
+pub trait Handler: Send + Sync + 'static {
+    fn run(&self, job: Job, control: Control) -> BoxFuture<Outcome>;
+}
+
+/// Runs one pass of a periodic kind.
+pub trait Periodic: Send + Sync + 'static {
+    fn run(&self, control: Control) -> BoxFuture<()>;
+}
+
+enum Work {
+    Queued {
+        concurrency: usize,
+        grace: Duration,
+        handler: Arc<dyn Handler>,
+    },
+    Periodic {
+        interval: Duration,
+        first_after: Duration,
+        task: Arc<dyn Periodic>,
+    },
+}
+
+struct Kind {
+    name: &'static str,
+    work: Work,
+}
+
+/// The kinds a process runs, and the queue they take jobs from.
+pub struct Runner {
+    queue: Queue,
+    kinds: Vec<Kind>,
+}
+
+impl Runner {
+    pub fn new(queue: Queue) -> Runner {
+        Runner {
+            queue,
+            kinds: Vec::new(),
+        }
+    }
+
+    /// Jobs of the queue `name`, `concurrency` at a time. On shutdown a running job gets
+    /// `grace` to finish before it is stopped and handed back.
+    pub fn queued(
+        mut self,
+        name: &'static str,
+        concurrency: usize,
+        grace: Duration,
+        handler: impl Handler,
+    ) -> Runner {
+        self.kinds.push(Kind {
+            name,
+            work: Work::Queued {
+                concurrency: concurrency.max(1),
+                grace,
+                handler: Arc::new(handler),
+            },
+        });
+        self
+    }
+
+    /// A pass of `task` every `interval`, the first after `first_after`.
+    pub fn periodic(
+        mut self,
+        name: &'static str,
+        interval: Duration,
+        first_after: Duration,
+        task: impl Periodic,
+    ) -> Runner {
+        self.kinds.push(Kind {
+            name,
+            work: Work::Periodic {
+                interval: interval.max(Duration::from_millis(10)),
+                first_after,
+                task: Arc::new(task),
+            },
+        });
+        self
+    }
+
+    /// The names of the kinds registered, in order.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.kinds.iter().map(|k| k.name).collect()
+    }
+
+    /// Starts every kind; the handle ends when all have stopped after `shutdown`.
+    pub fn start(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let mut tasks = Vec::new();
+        for kind in self.kinds {
+            match kind.work {
+                Work::Queued {
+                    concurrency,
+                    grace,
+                    handler,
+                } => {
+                    for _ in 0..concurrency {
+                        tasks.push(tokio::spawn(job_loop(
+                            self.queue.clone(),
+                            kind.name,
+                            grace,
+                            handler.clone(),
+                            shutdown.clone(),
+                        )));
+                    }
+                }
+                Work::Periodic {
+                    interval,
+                    first_after,
+                    task,
+                } => tasks.push(tokio::spawn(periodic_loop(
+                    kind.name,
+                    interval,
+                    first_after,
+                    task,
+                    shutdown.clone(),
+                ))),
+            }
+        }
+        tokio::spawn(async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+        })
+    }
+}
+
+async fn job_loop(
+    queue: Queue,
+    kind: &'static str,
+    grace: Duration,
+    handler: Arc<dyn Handler>,
+    shutdown: CancellationToken,
+) {
+    let mut waiter = queue.waiter(kind);
+    loop {
+        let job = match waiter.next(&shutdown).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(kind, error = %e, "cannot claim jobs; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(queue.settings().poll_interval) => continue,
+                }
+            }
+        };
+        let span = tracing::info_span!("job", kind, job = %job.id, attempt = job.attempt);
+        run_one(&queue, job, grace, handler.as_ref(), &shutdown)
+            .instrument(span)
+            .await;
+    }
+}
+
+/// Runs one job with its lease renewed, stopping it when the lease is lost or the shutdown
+/// grace runs out, and records its outcome.
+async fn run_one(
+    queue: &Queue,
+    job: Job,
+    grace: Duration,
+    handler: &dyn Handler,
+    shutdown: &CancellationToken,
+) {
+    let started = std::time::Instant::now();
+    let heartbeat = queue.keep_alive(&job);
+    let stop = CancellationToken::new();
+    let stopper = {
+        let (stop, lost, shutdown) = (stop.clone(), heartbeat.lost(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = lost.cancelled() => {}
+                _ = async {
+                    shutdown.cancelled().await;
+                    tracing::info!(grace = ?grace, "shutting down: the running job may finish within the grace");
+                    tokio::time::sleep(grace).await;
+                } => {}
+            }
+            stop.cancel();
+        })
+    };
+    let control = Control {
+        stop,
+        shutdown: shutdown.clone(),
+    };
+    let outcome = handler.run(job.clone(), control).await;
+    stopper.abort();
+    drop(heartbeat);
+    let recorded = match &outcome {
+        Outcome::Done => queue.complete(&job).await,
+        Outcome::Retry(why) => queue.fail(&job, why, true).await.map(|_| ()),
+        Outcome::Fail(why) => queue.fail(&job, why, false).await.map(|_| ()),
+        Outcome::Release => queue.release(&job).await,
+        Outcome::Settled => Ok(()),
+    };
+    match recorded {
+        Ok(()) => tracing::debug!(
+            outcome = ?outcome,
+            secs = started.elapsed().as_secs_f64(),
+            "job finished"
+        ),
+        // The lease lapsed meanwhile: whoever holds it now records the outcome.
+        Err(e) => tracing::warn!(error = %e, "could not record a job's outcome"),
+    }
+}
+
+async fn periodic_loop(
+    kind: &'static str,
+    interval: Duration,
+    first_after: Duration,
+    task: Arc<dyn Periodic>,
+    shutdown: CancellationToken,
+) {
+    let mut next = tokio::time::Instant::now() + first_after;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        next = tokio::time::Instant::now() + interval;
+        let span = tracing::info_span!("task", kind);
+        let pass = task.run(Control::standalone(shutdown.clone()));
+        // A pass is idempotent: a shutdown stops it where it is.
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = pass.instrument(span) => {}
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! What a transcode's end records: ready (with the job completed in the same transaction),
+//! failed for the input's faults, queued again for ours, handed back when stopped.
+
+use kadr_core::Failure;
+use kadr_core::jobs::Transcode;
+use kadr_core::transcodes::{self, Picture, Rendition};
+use kadr_media::MediaError;
+use kadr_media::hls::RungOutput;
+use kadr_queue::Job;
+use kadr_queue::runner::Outcome;
+use kadr_runtime::Context;
+use sea_orm::TransactionTrait;
+use uuid::Uuid;
+
+use crate::files::work_dir;
+use crate::{JobError, metrics};
+
+/// What a successful transcode leaves to record.
+pub struct Done {
+    pub video_id: Uuid,
+    pub outs: Vec<RungOutput>,
+    pub master_key: String,
+    pub pictures: Vec<Picture>,
+}
+
+/// The stable code of an input fault reported by the media crate (every code it reports is
+/// one of [`Failure`]; a test holds it to that).
+pub fn failure_of(code: &str) -> Failure {
+    Failure::parse(code).unwrap_or(Failure::Undecodable)
+}
+
+/// Records the outcome and tells the runner what is left to do.
+pub async fn settle(ctx: &Context, job: &Job, result: Result<Option<Done>, JobError>) -> Outcome {
+    match settle_or_err(ctx, job, result).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(error = %e, "could not record the outcome of a transcode");
+            Outcome::Retry(format!("recording the outcome: {e}"))
+        }
+    }
+}
+
+async fn settle_or_err(
+    ctx: &Context,
+    job: &Job,
+    result: Result<Option<Done>, JobError>,
+) -> Result<Outcome, JobError> {
+    let video = job.payload::<Transcode>().ok().map(|p| p.video_id);
+    match result {
+        Ok(None) => Ok(Outcome::Done),
+        Ok(Some(done)) => {
+            let renditions: Vec<Rendition> = done
+                .outs
+                .iter()
+                .map(|o| Rendition {
+                    name: o.rung.name.clone(),
+                    width: o.rung.width as i32,
+                    height: o.rung.height as i32,
+                    codecs: o.codecs.clone(),
+                    bandwidth: o.peak_bandwidth() as i64,
+                    avg_bandwidth: o.average_bandwidth() as i64,
+                    segments: o.segments.len() as i32,
+                })
+                .collect();
+            let tx = ctx.db.begin().await?;
+            transcodes::ready(&tx, done.video_id, &renditions, &done.pictures).await?;
+            kadr_queue::complete_on(&tx, job)
+                .await
+                .map_err(|e| JobError::Other(e.to_string()))?;
+            tx.commit().await?;
+            metrics::job("done");
+            let since_enqueue = (chrono::Utc::now() - job.run_at)
+                .to_std()
+                .unwrap_or_default();
+            tracing::info!(
+                video = %done.video_id,
+                master = %done.master_key,
+                rungs = done.outs.len(),
+                secs = since_enqueue.as_secs_f64(),
+                "video ready"
+            );
+            Ok(Outcome::Settled)
+        }
+        Err(JobError::Media(MediaError::Cancelled)) => {
+            if let Some(id) = video {
+                transcodes::requeue(&ctx.db, id).await?;
+            }
+            tracing::info!("transcode stopped and handed back");
+            Ok(Outcome::Release)
+        }
+        Err(JobError::Media(MediaError::Input { code, message })) => {
+            if let Some(id) = video {
+                fail_video(ctx, id, failure_of(code), &message).await?;
+            }
+            metrics::job("failed");
+            tracing::info!(code, message, "input refused");
+            Ok(Outcome::Fail(format!("{code}: {message}")))
+        }
+        Err(e) => {
+            let message = e.to_string();
+            tracing::warn!(error = %message, "transcode failed");
+            if let Some(id) = video {
+                if job.has_attempts_left() {
+                    transcodes::requeue(&ctx.db, id).await?;
+                } else {
+                    fail_video(
+                        ctx,
+                        id,
+                        Failure::ProcessingFailed,
+                        "Kadr could not process this video after several attempts; try again later",
+                    )
+                    .await?;
+                    metrics::job("failed");
+                }
+            }
+            Ok(Outcome::Retry(message))
+        }
+    }
+}
+
+/// Fails the video with `code`; nothing half-made stays behind.
+async fn fail_video(ctx: &Context, id: Uuid, code: Failure, message: &str) -> Result<(), JobError> {
+    transcodes::fail(&ctx.db, id, code, message).await?;
+    for prefix in kadr_core::keys::derived_prefixes(id) {
+        ctx.storage.delete_prefix(&prefix).await?;
+    }
+    let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, id)).await;
+    Ok(())
+}
+
+/// Removes what was published for a deleted video (its cleanup job may have run before the
+/// last segment landed); the reconciliation sweep catches anything this misses.
+pub async fn forget(ctx: &Context, id: Uuid) {
+    let _ = tokio::fs::remove_dir_all(work_dir(&ctx.config, id)).await;
+    for prefix in kadr_core::keys::video_prefixes(id) {
+        if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
+            tracing::warn!(video = %id, prefix, error = %e, "could not remove a deleted video's media");
+        }
+    }
+    tracing::info!(video = %id, "video deleted during its transcode; its media removed");
+}
