@@ -3,11 +3,14 @@
 //! videos that are not public), the moderation queue and the OpenAPI document.
 
 pub mod catalog;
+pub mod channels;
 pub mod cursor;
+pub mod listing;
 pub mod media;
 pub mod model;
 pub mod moderation;
 pub mod openapi;
+pub mod page_cache;
 pub mod search;
 pub mod token;
 pub mod views;
@@ -35,7 +38,7 @@ pub struct Api {
     pub views: Arc<Views>,
     pub access: Arc<AccessCache>,
     /// Anonymous catalog pages, kept for a second.
-    pub pages: Arc<catalog::PageCache>,
+    pub pages: Arc<page_cache::PageCache>,
     /// The OpenAPI document served at `/api/openapi.json`.
     pub doc: Arc<utoipa::openapi::OpenApi>,
 }
@@ -89,7 +92,7 @@ pub fn start(
         access: Arc::new(AccessCache::new(Duration::from_millis(
             c.media_access_cache_ms,
         ))),
-        pages: Arc::new(catalog::PageCache::new(Duration::from_secs(1))),
+        pages: Arc::new(page_cache::PageCache::new(Duration::from_secs(1))),
         doc: Arc::new(openapi::document()),
     };
     let flusher = views::spawn_flusher(
@@ -105,6 +108,7 @@ pub fn start(
 pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     cfg.app_data(web::Data::new(api.clone()));
     catalog::configure(cfg);
+    channels::configure(cfg);
     search::configure(cfg);
     views::configure(cfg);
     moderation::configure(cfg);

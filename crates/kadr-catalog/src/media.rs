@@ -15,9 +15,7 @@
 
 use kadr_core::Code;
 use kadr_core::state::{Moderation, Privacy, VideoStatus};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -155,11 +153,12 @@ impl Access {
 /// A short-lived per-process cache of [`Access`], so segment requests do not each query the
 /// database. Changes reach it within the TTL (the catalog's own edits at once).
 pub struct AccessCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<Uuid, (Instant, Option<Access>)>>,
+    /// `None` when `api.media_access_cache_ms` is 0: every request asks the database.
+    entries: Option<moka::sync::Cache<Uuid, Option<Access>>>,
 }
 
-const CACHE_MAX: usize = 100_000;
+/// Most videos remembered; past it the least used go first, never the whole table.
+const CACHE_MAX: u64 = 100_000;
 
 /// Media files smaller than this are read synchronously (segments are a few MiB at most).
 const SYNC_READ_BELOW: u64 = 16 * 1024 * 1024;
@@ -167,24 +166,24 @@ const SYNC_READ_BELOW: u64 = 16 * 1024 * 1024;
 impl AccessCache {
     pub fn new(ttl: Duration) -> AccessCache {
         AccessCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: (!ttl.is_zero()).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(CACHE_MAX)
+                    .time_to_live(ttl)
+                    .build()
+            }),
         }
     }
 
     pub fn forget(&self, video: Uuid) {
-        if let Ok(mut e) = self.entries.lock() {
-            e.remove(&video);
+        if let Some(e) = &self.entries {
+            e.invalidate(&video);
         }
     }
 
     pub async fn get(&self, ctx: &AppContext, video: Uuid) -> Result<Option<Access>, ApiError> {
-        let now = Instant::now();
-        if let Ok(e) = self.entries.lock()
-            && let Some((at, a)) = e.get(&video)
-            && now.duration_since(*at) < self.ttl
-        {
-            return Ok(a.clone());
+        if let Some(found) = self.entries.as_ref().and_then(|e| e.get(&video)) {
+            return Ok(found);
         }
         let found = Access::find_by_statement(stmt(
             "SELECT privacy, moderation, playable, status, media_epoch FROM videos WHERE id = $1"
@@ -194,11 +193,8 @@ impl AccessCache {
         .one(&ctx.db)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-        if let Ok(mut e) = self.entries.lock() {
-            if e.len() >= CACHE_MAX {
-                e.clear();
-            }
-            e.insert(video, (now, found.clone()));
+        if let Some(e) = &self.entries {
+            e.insert(video, found.clone());
         }
         Ok(found)
     }

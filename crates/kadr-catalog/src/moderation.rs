@@ -13,8 +13,8 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::catalog::{PageQuery, listing, private_page, visible_row};
 use crate::cursor::{self, Cursor};
+use crate::listing::{PageQuery, listing, private_page, visible_row};
 use crate::model::{VideoJson, VideoPage};
 use crate::{Api, base_url};
 

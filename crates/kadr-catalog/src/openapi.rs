@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{catalog, model, moderation, search, views};
+use crate::{catalog, channels, model, moderation, search, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,8 +19,8 @@ use crate::{catalog, model, moderation, search, views};
         catalog::detail,
         catalog::update,
         catalog::playback,
-        catalog::channel,
-        catalog::channel_videos,
+        channels::channel,
+        channels::channel_videos,
         catalog::my_videos,
         catalog::shorts,
         search::search,
@@ -38,7 +38,7 @@ use crate::{catalog, model, moderation, search, views};
         model::Images,
         catalog::VideoPatch,
         catalog::Playback,
-        catalog::ChannelJson,
+        channels::ChannelJson,
         views::Counted,
         moderation::Decision,
         Problem,

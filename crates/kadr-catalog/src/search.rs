@@ -15,9 +15,10 @@ use kadr_http::{ApiError, AppContext};
 use serde::Deserialize;
 
 use crate::Api;
-use crate::catalog::{cached, rows};
 use crate::cursor::{self, Cursor};
+use crate::listing::rows;
 use crate::model::{COLUMNS, NO_RANK, VideoPage, page};
+use crate::page_cache::cached;
 use kadr_core::visibility::LISTED;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::catalog::visible_row;
+use crate::listing::visible_row;
 use crate::model::stmt;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,29 +28,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Most viewers a process remembers at once (the shared record in Postgres is the truth).
-const MAX_REMEMBERED: usize = 200_000;
+const MAX_REMEMBERED: u64 = 200_000;
 
 /// A (video, viewer) pair, hashed.
 type Key = [u8; 16];
 
-#[derive(Default)]
-struct Inner {
-    /// Recently counted (video, viewer) digests and when.
-    seen: HashMap<Key, Instant>,
-    /// Views not yet written.
-    pending: HashMap<Uuid, i64>,
-}
-
 pub struct Views {
     window: Duration,
-    inner: Mutex<Inner>,
+    /// Recently counted (video, viewer) digests and when; bounded, the least used going first
+    /// when full (a forgotten viewer's repeat view reaches the database, which still says no).
+    seen: moka::sync::Cache<Key, Instant>,
+    /// Views not yet written.
+    pending: Mutex<HashMap<Uuid, i64>>,
 }
 
 impl Views {
     pub fn new(window: Duration) -> Views {
         Views {
             window,
-            inner: Mutex::new(Inner::default()),
+            seen: moka::sync::Cache::builder()
+                .max_capacity(MAX_REMEMBERED)
+                .time_to_live(window.max(Duration::from_millis(1)))
+                .build(),
+            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -64,30 +64,20 @@ impl Views {
         key
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, i64>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Whether this process counted `key` within the window.
     fn seen_here(&self, key: &Key, now: Instant) -> bool {
-        self.lock()
-            .seen
+        self.seen
             .get(key)
-            .is_some_and(|at| now.duration_since(*at) < self.window)
+            .is_some_and(|at| now.duration_since(at) < self.window)
     }
 
-    /// Remembers `key` here; a full table drops what expired, and starts over if that is not
-    /// enough (repeat views then reach the database, which still says no).
+    /// Remembers `key` here.
     fn remember(&self, key: Key, now: Instant) {
-        let window = self.window;
-        let mut inner = self.lock();
-        if inner.seen.len() >= MAX_REMEMBERED {
-            inner.seen.retain(|_, at| now.duration_since(*at) < window);
-            if inner.seen.len() >= MAX_REMEMBERED {
-                inner.seen.clear();
-            }
-        }
-        inner.seen.insert(key, now);
+        self.seen.insert(key, now);
     }
 
     /// Counts a view of `video` by `viewer` unless they were counted within the window, here
@@ -116,30 +106,27 @@ impl Views {
             .is_some();
         self.remember(key, now);
         if fresh {
-            *self.lock().pending.entry(video).or_default() += 1;
+            *self.lock().entry(video).or_default() += 1;
         }
         Ok(fresh)
     }
 
-    /// Takes the buffered counts, forgetting viewers whose window has passed.
-    fn take(&self, now: Instant) -> HashMap<Uuid, i64> {
-        let window = self.window;
-        let mut inner = self.lock();
-        inner.seen.retain(|_, at| now.duration_since(*at) < window);
-        std::mem::take(&mut inner.pending)
+    /// Takes the buffered counts.
+    fn take(&self) -> HashMap<Uuid, i64> {
+        std::mem::take(&mut *self.lock())
     }
 
     /// Puts counts back after a failed write, so no view is lost.
     fn restore(&self, counts: HashMap<Uuid, i64>) {
-        let mut inner = self.lock();
+        let mut pending = self.lock();
         for (v, n) in counts {
-            *inner.pending.entry(v).or_default() += n;
+            *pending.entry(v).or_default() += n;
         }
     }
 
     /// Writes the buffered counts in one statement.
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<usize, sea_orm::DbErr> {
-        let counts = self.take(Instant::now());
+        let counts = self.take();
         if counts.is_empty() {
             return Ok(0);
         }
@@ -262,14 +249,17 @@ mod tests {
         let views = Views::new(Duration::from_secs(1800));
         let t0 = Instant::now();
         let k = |n: u32| Views::key(Uuid::from_u128(1), &n.to_be_bytes());
-        for n in 0..MAX_REMEMBERED as u32 {
+        for n in 0..(MAX_REMEMBERED as u32 + 10_000) {
             views.remember(k(n), t0);
         }
-        assert!(views.seen_here(&k(0), t0));
-        // Full: the next viewer is remembered all the same (the table starts over).
+        views.seen.run_pending_tasks();
+        // Full: bounded, and never emptied wholesale.
+        let kept = views.seen.entry_count();
+        assert!(kept <= MAX_REMEMBERED, "{kept}");
+        assert!(kept > MAX_REMEMBERED / 2, "{kept}");
+        // The next viewer is remembered all the same, for the window only.
         views.remember(k(u32::MAX), t0);
         assert!(views.seen_here(&k(u32::MAX), t0));
-        assert!(!views.seen_here(&k(0), t0));
         assert!(!views.seen_here(&k(u32::MAX), t0 + Duration::from_secs(1801)));
     }
 
@@ -277,12 +267,11 @@ mod tests {
     fn counts_are_put_back_after_a_failed_write() {
         let views = Views::new(Duration::from_secs(1800));
         let a = Uuid::from_u128(1);
-        views.lock().pending.insert(a, 3);
-        let t0 = Instant::now();
-        let counts = views.take(t0);
+        views.lock().insert(a, 3);
+        let counts = views.take();
         assert_eq!(counts.get(&a), Some(&3));
-        assert!(views.take(t0).is_empty());
+        assert!(views.take().is_empty());
         views.restore(counts);
-        assert_eq!(views.take(t0).get(&a), Some(&3));
+        assert_eq!(views.take().get(&a), Some(&3));
     }
 }

@@ -1,0 +1,120 @@
+//! Listings: the rows of a keyset-paginated query as a viewer sees them, the query strings of
+//! the list endpoints, and one video by id under the visibility rule.
+
+use actix_web::{HttpRequest, HttpResponse};
+use kadr_core::visibility::Viewer;
+use kadr_http::{ApiError, AppContext};
+use sea_orm::FromQueryResult;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::Api;
+use crate::cursor::Cursor;
+use crate::model::{COLUMNS, FROM, VideoPage, VideoRow, page, stmt};
+
+pub(crate) fn db_err(e: sea_orm::DbErr) -> ApiError {
+    ApiError::internal(&e)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `new` (default) or `popular`.
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 24.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    /// 1 to 100, default 24.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+pub(crate) async fn rows(
+    ctx: &AppContext,
+    sql: String,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<VideoRow>, ApiError> {
+    VideoRow::find_by_statement(stmt(sql, values))
+        .all(&ctx.db)
+        .await
+        .map_err(db_err)
+}
+
+/// One page of a listing as `viewer` sees it: the rows `WHERE {filter} ORDER BY {order}`
+/// (`values` bound in order), with the cursor of the next page taken by `key`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn listing(
+    ctx: &AppContext,
+    api: &Api,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    filter: &str,
+    order: &str,
+    values: Vec<sea_orm::Value>,
+    limit: u64,
+    key: impl Fn(&VideoRow) -> Cursor,
+) -> Result<VideoPage, ApiError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {filter} ORDER BY {order} LIMIT {}",
+        limit + 1
+    );
+    let found = rows(ctx, sql, values).await?;
+    Ok(page(found, limit, viewer, api, req, key))
+}
+
+/// A page only its viewer may see.
+pub(crate) fn private_page(page: &VideoPage) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .json(page)
+}
+
+pub(crate) fn by_time(r: &VideoRow) -> Cursor {
+    Cursor::Time {
+        t: r.published_at.unwrap_or(r.created_at),
+        id: r.id,
+    }
+}
+
+pub(crate) fn by_created(r: &VideoRow) -> Cursor {
+    Cursor::Time {
+        t: r.created_at,
+        id: r.id,
+    }
+}
+
+/// ` AND (col, v.id) < (…)`: the page after a time cursor, newest first.
+pub(crate) fn time_after(
+    cursor: Option<&str>,
+    col: &str,
+    values: &mut Vec<sea_orm::Value>,
+) -> Result<String, ApiError> {
+    Cursor::after(cursor, "time", col, "v.id", "<", values)
+}
+
+/// One video by id, whoever may see it (404 otherwise).
+pub(crate) async fn visible_row(
+    ctx: &AppContext,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<VideoRow, ApiError> {
+    let found = rows(
+        ctx,
+        format!("SELECT {COLUMNS} FROM {FROM} WHERE v.id = $1"),
+        vec![id.into()],
+    )
+    .await?
+    .into_iter()
+    .next()
+    .filter(|r| r.facts().visible_to(viewer));
+    found.ok_or_else(ApiError::not_found)
+}
