@@ -1,0 +1,373 @@
+//! The configuration's shape: one struct per section, as in `config/default.toml`. The
+//! values of every key come from that file, compiled in ([`crate::defaults`]); nothing here
+//! repeats them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConfigError, Secret};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where `kadr all` keeps its embedded Postgres cluster and local media (`KADR_DATA_DIR`).
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub upload_api: ServiceConfig,
+    pub api: ApiConfig,
+    pub worker: WorkerConfig,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub queue: QueueConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub upload: UploadConfig,
+    pub moderation: ModerationConfig,
+    pub transcode: TranscodeConfig,
+    /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
+    /// means a generated one, printed once.
+    pub admin_password: Option<Secret>,
+}
+
+/// Settings shared by every role's HTTP server; `listen` is the address of `kadr all`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of `kadr all`, which serves every API and the web UI on one port.
+    pub listen: SocketAddr,
+    /// HTTP worker threads per server; 0 means one per core.
+    pub http_workers: usize,
+    /// How long a shutdown may take before remaining work is abandoned.
+    pub shutdown_timeout_secs: u64,
+    /// The address people reach Kadr at (`https://video.example.org`), used for every absolute
+    /// URL. Unset: the address the server listens on. Never taken from a request's `Host`.
+    pub public_url: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` / `Forwarded` headers
+    /// are believed; everyone else's client address is the socket's.
+    pub trusted_proxies: Vec<String>,
+    /// Serve `/metrics` here instead of on the public listener (e.g. `127.0.0.1:9100`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// A client has this long to send a request's headers.
+    pub request_header_timeout_ms: u64,
+    /// A request body that sends nothing for this long is cut off (408).
+    pub body_idle_timeout_secs: u64,
+    /// After the first `body_idle_timeout_secs`, a body slower than this on average is cut off.
+    pub body_min_bytes_per_sec: u64,
+    /// Idle keep-alive connections are closed after this long.
+    pub keep_alive_secs: u64,
+    /// Requests one client address may have in flight at once (429 beyond).
+    pub max_requests_per_address: usize,
+}
+
+impl ServerConfig {
+    /// The trusted proxies, parsed (validation has checked them).
+    pub fn proxies(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_net(p).ok())
+            .collect()
+    }
+}
+
+/// An address (a /32 or /128) or a CIDR block.
+pub(crate) fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a CIDR block"))
+}
+
+/// A service run on its own (`kadr upload-api`, `kadr api`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub listen: SocketAddr,
+}
+
+/// The catalog and streaming service (`kadr api`, also mounted by `kadr all`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address of `kadr api` when run on its own.
+    pub listen: SocketAddr,
+    /// HMAC-SHA256 key signing media URLs of unlisted and private videos. Unset: a random key
+    /// kept in `<data_dir>/media.key` (every api instance must share one key).
+    pub media_secret: Option<Secret>,
+    /// How long a signed media URL stays valid (the web player renews its URLs before then).
+    pub media_token_ttl_secs: u64,
+    /// How long a presigned storage URL (S3 redirects) stays valid: a segment URL handed out
+    /// keeps working this long whatever happens to the video.
+    pub presign_ttl_secs: u64,
+    /// How long the api reuses what it read of a video's access (privacy, moderation, media
+    /// epoch) for media requests: a rejected, hidden or deleted video stops serving within it.
+    pub media_access_cache_ms: u64,
+    /// A viewer counts once per video within this window.
+    pub view_window_secs: u64,
+    /// Buffered view counts are written this often.
+    pub views_flush_secs: u64,
+    /// Search ranks only this many of the newest matches.
+    pub search_candidates: u32,
+    /// The built web UI (`npm run build` in `web/`), served at `/`; relative paths are from the
+    /// working directory.
+    pub web_dir: PathBuf,
+}
+
+/// The transcoding daemon (`kadr worker`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Address of the worker's own `/healthz`, `/readyz` and `/metrics`.
+    pub listen: SocketAddr,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// On shutdown, how long a running job may take to finish before it is handed back.
+    pub shutdown_grace_secs: u64,
+    /// A transcode that decodes no picture for this long is stopped (retried once, then
+    /// failed as `stalled`).
+    pub stall_timeout_secs: u64,
+    /// A transcode may take this many times the video's duration ...
+    pub budget_factor: f64,
+    /// ... and at least this long, before it is stopped (retried once, then failed as
+    /// `too_slow`).
+    pub budget_min_secs: u64,
+    /// The kinds of work this worker runs ([`WORKER_KINDS`]); empty runs them all. A worker
+    /// limited to `transcode` can be confined without network access beyond the database
+    /// and storage, while jobs that need outbound network run elsewhere.
+    pub kinds: Vec<String>,
+}
+
+/// Every kind of work a worker can run: queued jobs (`transcode`, `cleanup`) and periodic
+/// sweeps (`expire_uploads` every `upload.janitor_interval_secs`, `sweep_throttle` with it,
+/// `reconcile` every `upload.reconcile_interval_secs`).
+pub const WORKER_KINDS: &[&str] = &[
+    "transcode",
+    "cleanup",
+    "expire_uploads",
+    "sweep_throttle",
+    "reconcile",
+];
+
+impl WorkerConfig {
+    /// Whether this worker runs `kind`.
+    pub fn runs(&self, kind: &str) -> bool {
+        self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:port/db`. Unset: `kadr all` runs its own Postgres from
+    /// the system's binaries in `<data_dir>/postgres`; the other roles require it.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    /// A statement running longer is cancelled (`statement_timeout`); 0 = no limit.
+    /// Migrations run without it.
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `local` (files under `storage.local.root`) or `s3` (any S3-compatible server).
+    pub backend: StorageBackend,
+    pub local: LocalStorageConfig,
+    pub s3: S3Config,
+    /// Base URL of a CDN in front of the bucket: segment and image requests are redirected
+    /// there (`<cdn_base_url>/<key>`) instead of to presigned URLs. Public videos only.
+    pub cdn_base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalStorageConfig {
+    /// Directory holding media; unset means `<data_dir>/media`.
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// Endpoint URL of an S3-compatible server (MinIO, Garage); unset means AWS.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    /// Static credentials; unset means the AWS default provider chain.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted servers.
+    pub path_style: bool,
+    /// Multipart part size in MiB (at least 5).
+    pub part_size_mib: usize,
+    /// Connecting to S3 may take this long.
+    pub connect_timeout_secs: u64,
+    /// An S3 answer may pause this long between reads.
+    pub read_timeout_secs: u64,
+    /// One S3 request (an attempt, before the SDK's retry) may take this long to answer.
+    pub attempt_timeout_secs: u64,
+    /// Attempts per S3 request, the first included (the SDK backs off between them).
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// A claimed job whose heartbeat is older than this goes back to the queue.
+    pub lease_secs: u64,
+    /// How often a running job renews its lease.
+    pub heartbeat_secs: u64,
+    /// Polling interval when no notification arrives.
+    pub poll_interval_ms: u64,
+    /// Attempts before a job fails for good.
+    pub max_attempts: i32,
+    /// First retry delay; doubles each attempt up to `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` for a terminal, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `kadr_queue=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of a token from `POST /api/v1/auth/token`.
+    pub token_ttl_hours: u64,
+    /// Failed logins allowed per account within `login_window_secs`; an address (shared by
+    /// many behind NAT) gets five times as many.
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    /// New accounts one address (IPv6: one /64) may create per hour.
+    pub register_max_per_hour: u32,
+    /// Password hashes computed at once (argon2id, 19 MiB each); 0 = one per core. Requests
+    /// beyond a short queue get 503 with `Retry-After`.
+    pub hash_concurrency: usize,
+    /// How long a process may reuse a token lookup for reads (catalog, search, watch pages);
+    /// 0 = every request looks its token up. Sign-outs and role changes reach the process
+    /// that made them at once, other processes within this time.
+    pub cache_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadConfig {
+    /// Largest upload accepted (tus `Tus-Max-Size`).
+    pub max_size_bytes: u64,
+    /// Storage each user may fill with originals (renditions are not counted); uploads in
+    /// progress count with their declared length; 0 = unlimited.
+    pub user_quota_bytes: u64,
+    /// Uploads one user may have in progress at once.
+    pub max_uploads_in_progress: u64,
+    /// Videos of one user that may wait for the transcoder at once.
+    pub max_videos_waiting: u64,
+    /// Unfinished uploads are aborted and cleaned up after this long.
+    pub expiration_hours: u64,
+    /// How often the janitor looks for expired uploads.
+    pub janitor_interval_secs: u64,
+    /// How often storage is reconciled with the database (objects no row owns removed);
+    /// 0 = never.
+    pub reconcile_interval_secs: u64,
+    /// Objects no row owns are removed only once this old (a write may be under way).
+    pub reconcile_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationConfig {
+    /// New videos of unverified users wait for a moderator; verified users, moderators and
+    /// admins publish directly.
+    pub require_review: bool,
+    /// An unverified owner's change to what viewers see (title, description, tags) sends an
+    /// approved video back to the queue.
+    pub review_edits: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscodeConfig {
+    /// The ladder, largest first: `"<short side>:<peak kbit/s>"` per rung.
+    pub ladder: Vec<String>,
+    /// Inputs over these limits fail before any decoding.
+    pub max_duration_secs: f64,
+    pub max_pixels: u64,
+    pub max_fps: f64,
+    pub max_streams: usize,
+    pub segment_secs: f64,
+    /// The first segments' length, shorter so a video is playable sooner.
+    pub first_segment_secs: f64,
+    pub gop_secs: f64,
+    /// x264 preset.
+    pub preset: String,
+    /// x264 CRF, capped by each rung's peak rate.
+    pub crf: u8,
+    pub audio_kbps: u32,
+}
+
+impl TranscodeConfig {
+    /// The ladder as (short side, peak kbit/s) pairs, largest first.
+    pub fn rungs(&self) -> Result<Vec<(u32, u32)>, ConfigError> {
+        let bad = |m: String| ConfigError::invalid("transcode.ladder", m);
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for r in &self.ladder {
+            let (side, kbps) = r
+                .split_once(':')
+                .ok_or_else(|| bad(format!("`{r}` is not `<short side>:<kbit/s>`")))?;
+            let side: u32 = side
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{r}`: bad short side")))?;
+            let kbps: u32 = kbps
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{r}`: bad bit rate")))?;
+            if !(16..=4320).contains(&side) || kbps == 0 {
+                return Err(bad(format!(
+                    "`{r}`: short side 16..4320 and a bit rate above 0"
+                )));
+            }
+            if out.last().is_some_and(|(prev, _)| *prev <= side) {
+                return Err(bad("rungs go from the largest down".to_owned()));
+            }
+            out.push((side, kbps));
+        }
+        if out.is_empty() {
+            return Err(bad("at least one rung".to_owned()));
+        }
+        Ok(out)
+    }
+}
+
+impl Config {
+    /// Directory of the local storage backend.
+    pub fn local_storage_root(&self) -> PathBuf {
+        self.storage
+            .local
+            .root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+}

@@ -1,0 +1,229 @@
+//! Checks of what types alone cannot say: each section checks itself and names the key at
+//! fault; [`Config::validate`] runs them all.
+
+use crate::schema::{
+    ApiConfig, AuthConfig, Config, DatabaseConfig, LogConfig, QueueConfig, ServerConfig,
+    StorageBackend, StorageConfig, TranscodeConfig, UploadConfig, WorkerConfig, parse_net,
+};
+use crate::{ConfigError, WORKER_KINDS};
+
+/// Each of `(key, value)` must be at least 1.
+fn at_least_one(values: &[(&str, u64)]) -> Result<(), ConfigError> {
+    match values.iter().find(|(_, v)| *v == 0) {
+        Some((key, _)) => Err(ConfigError::invalid(key, "must be at least 1")),
+        None => Ok(()),
+    }
+}
+
+fn http_url(u: &str) -> bool {
+    u.starts_with("https://") || u.starts_with("http://")
+}
+
+impl Config {
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("data_dir", "must not be empty"));
+        }
+        self.server.validate()?;
+        self.api.validate()?;
+        self.worker.validate()?;
+        self.database.validate()?;
+        self.storage.validate()?;
+        self.queue.validate()?;
+        self.upload.validate()?;
+        self.auth.validate()?;
+        self.transcode.validate()?;
+        self.log.validate()
+    }
+}
+
+impl ServerConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for p in &self.trusted_proxies {
+            parse_net(p).map_err(|e| ConfigError::invalid("server.trusted_proxies", e))?;
+        }
+        if let Some(u) = &self.public_url
+            && (!http_url(u) || u.trim_end_matches('/').matches('/').count() > 2)
+        {
+            return Err(ConfigError::invalid(
+                "server.public_url",
+                "an http:// or https:// origin, without a path",
+            ));
+        }
+        at_least_one(&[
+            (
+                "server.request_header_timeout_ms",
+                self.request_header_timeout_ms,
+            ),
+            ("server.body_idle_timeout_secs", self.body_idle_timeout_secs),
+            (
+                "server.max_requests_per_address",
+                self.max_requests_per_address as u64,
+            ),
+        ])
+    }
+}
+
+impl ApiConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(s) = &self.media_secret
+            && s.expose().len() < 32
+        {
+            return Err(ConfigError::invalid(
+                "api.media_secret",
+                "at least 32 characters",
+            ));
+        }
+        at_least_one(&[
+            ("api.media_token_ttl_secs", self.media_token_ttl_secs),
+            ("api.presign_ttl_secs", self.presign_ttl_secs),
+            ("api.views_flush_secs", self.views_flush_secs),
+            ("api.search_candidates", u64::from(self.search_candidates)),
+        ])
+    }
+}
+
+impl WorkerConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[("worker.concurrency", self.concurrency as u64)])?;
+        if let Some(k) = self
+            .kinds
+            .iter()
+            .find(|k| !WORKER_KINDS.contains(&k.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                "worker.kinds",
+                format!("{k:?} is not one of {}", WORKER_KINDS.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl DatabaseConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.url {
+            let u = url.expose();
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                return Err(ConfigError::invalid(
+                    "database.url",
+                    "must start with postgres:// or postgresql://",
+                ));
+            }
+        }
+        at_least_one(&[("database.max_connections", u64::from(self.max_connections))])
+    }
+}
+
+impl StorageConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s3 = &self.s3;
+        if self.backend == StorageBackend::S3 && s3.bucket.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "storage.s3.bucket",
+                "must be set when storage.backend = \"s3\"",
+            ));
+        }
+        if let Some(endpoint) = &s3.endpoint
+            && !http_url(endpoint)
+        {
+            return Err(ConfigError::invalid(
+                "storage.s3.endpoint",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if s3.part_size_mib < 5 || s3.part_size_mib > 5 * 1024 {
+            return Err(ConfigError::invalid(
+                "storage.s3.part_size_mib",
+                "must be between 5 and 5120",
+            ));
+        }
+        if s3.access_key_id.is_some() != s3.secret_access_key.is_some() {
+            return Err(ConfigError::invalid(
+                "storage.s3.secret_access_key",
+                "storage.s3.access_key_id and storage.s3.secret_access_key are set together",
+            ));
+        }
+        if let Some(u) = &self.cdn_base_url
+            && !http_url(u)
+        {
+            return Err(ConfigError::invalid(
+                "storage.cdn_base_url",
+                "an http:// or https:// URL",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl QueueConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.heartbeat_secs == 0 || self.heartbeat_secs * 2 > self.lease_secs {
+            return Err(ConfigError::invalid(
+                "queue.heartbeat_secs",
+                "must be at least 1 and at most half of queue.lease_secs",
+            ));
+        }
+        if self.max_attempts < 1 {
+            return Err(ConfigError::invalid(
+                "queue.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if self.poll_interval_ms < 10 {
+            return Err(ConfigError::invalid(
+                "queue.poll_interval_ms",
+                "must be at least 10",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl UploadConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[
+            ("upload.max_size_bytes", self.max_size_bytes),
+            ("upload.expiration_hours", self.expiration_hours),
+            ("upload.janitor_interval_secs", self.janitor_interval_secs),
+        ])
+    }
+}
+
+impl AuthConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[("auth.token_ttl_hours", self.token_ttl_hours)])
+    }
+}
+
+impl TranscodeConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.rungs()?;
+        if self.segment_secs < 1.0 || self.gop_secs <= 0.0 || self.segment_secs < self.gop_secs {
+            return Err(ConfigError::invalid(
+                "transcode.segment_secs",
+                "at least 1 and at least transcode.gop_secs (which is above 0)",
+            ));
+        }
+        let first = self.first_segment_secs;
+        if !(first >= 0.5 && first <= self.segment_secs) {
+            return Err(ConfigError::invalid(
+                "transcode.first_segment_secs",
+                "between 0.5 and transcode.segment_secs",
+            ));
+        }
+        if self.crf > 51 {
+            return Err(ConfigError::invalid("transcode.crf", "x264's CRF is 0..51"));
+        }
+        Ok(())
+    }
+}
+
+impl LogConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.level)
+            .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+}
