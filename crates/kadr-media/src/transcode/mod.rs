@@ -1,0 +1,209 @@
+//! One decode, every rung in one pass: the decoder thread feeds a scaler cascade (each rung
+//! scaled from the next larger one), each rung has its own encoder thread and HLS muxer (fMP4
+//! segments, audio encoded once and muxed into every rung), all joined by bounded channels.
+//! Keyframes are forced at the same timestamps in every rung (every `gop_secs`), so segments
+//! line up across the ladder.
+//!
+//! ```text
+//! demux+decode ─frames─▶ cascade (rotate/convert, scale 1080→720→…) ─▶ encoder+muxer per rung
+//!      └──── AAC packets (encoded once) ─────────────────────────────────▶ every muxer
+//! ```
+//!
+//! Modules: `decode` (demux, decode, the limits on what decodes), `graph` (the filter graphs:
+//! rotation and conversion, audio resampling), `cascade` (the scalers), `encode` (x264 and the
+//! muxer of one rung), `keyframes` (the clock that aligns keyframes across rungs), `audio`
+//! (AAC, encoded once).
+
+mod audio;
+mod cascade;
+mod decode;
+mod encode;
+mod graph;
+mod keyframes;
+
+use cascade::run_cascade;
+use encode::encode_rung;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::sync_channel;
+
+use ffmpeg::{Packet, Rational, codec, frame};
+use ffmpeg_next as ffmpeg;
+
+use crate::MediaError;
+use crate::hls::RungOutput;
+use crate::images::{ImageTap, Images};
+use crate::plan::Rung;
+use crate::probe::{Limits, Probe};
+
+/// Encoding settings shared by every rung.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub segment_secs: f64,
+    /// The first two segments are this long (keyframes are forced at their ends), so a player
+    /// can start sooner; at most `segment_secs`.
+    pub first_segment_secs: f64,
+    pub gop_secs: f64,
+    pub preset: String,
+    pub crf: u8,
+    pub audio_kbps: u32,
+    /// Checked on what is decoded, whatever the headers claimed.
+    pub limits: Limits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            segment_secs: 4.0,
+            first_segment_secs: 1.0,
+            gop_secs: 2.0,
+            preset: "veryfast".to_owned(),
+            crf: 23,
+            audio_kbps: 128,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// How many frames may wait between two stages.
+pub(super) const QUEUE: usize = 8;
+
+pub(super) enum ToEncoder {
+    Start {
+        audio: Option<(codec::Parameters, Rational)>,
+    },
+    Video(frame::Video),
+    Audio(Packet),
+    End,
+}
+
+pub(super) enum ToCascade {
+    Video(frame::Video),
+    End,
+}
+
+pub(super) fn internal(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + '_ {
+    move |e| MediaError::Internal(format!("{what}: {e}"))
+}
+
+/// Decoding, filtering and scaling fail on what the input holds: its fault, never retried.
+pub(super) fn undecodable(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + '_ {
+    move |e| {
+        MediaError::input(
+            "undecodable",
+            format!("The video cannot be decoded ({what}: {e})"),
+        )
+    }
+}
+
+/// What a transcode produced.
+#[derive(Debug, Clone)]
+pub struct Transcoded {
+    pub rungs: Vec<RungOutput>,
+    /// Poster and storyboard in `out_dir/images`, when any picture was seen.
+    pub images: Option<Images>,
+}
+
+/// Transcodes `input` into `out_dir/<rung name>/` (init segment, media segments, FFmpeg's own
+/// playlist) and `out_dir/images/`. Returns what each rung holds. `progress` gets the decoded position in seconds;
+/// setting `cancel` stops the work with [`MediaError::Cancelled`].
+pub fn transcode(
+    input: &Path,
+    probe: &Probe,
+    rungs: &[Rung],
+    settings: &Settings,
+    out_dir: &Path,
+    cancel: &Arc<AtomicBool>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Transcoded, MediaError> {
+    crate::init()?;
+    if rungs.is_empty() {
+        return Err(MediaError::Internal("no rungs to encode".to_owned()));
+    }
+    let mut enc_tx = Vec::new();
+    let mut enc_rx = Vec::new();
+    for _ in rungs {
+        let (tx, rx) = sync_channel::<ToEncoder>(QUEUE * 4);
+        enc_tx.push(tx);
+        enc_rx.push(rx);
+    }
+    let (cascade_tx, cascade_rx) = sync_channel::<ToCascade>(QUEUE);
+
+    std::thread::scope(|scope| {
+        let mut encoders = Vec::new();
+        for ((rung, rx), i) in rungs.iter().zip(enc_rx).zip(0..) {
+            let dir = out_dir.join(&rung.name);
+            let fps = probe.video.fps;
+            encoders.push(
+                std::thread::Builder::new()
+                    .name(format!("kadr-enc-{i}"))
+                    .spawn_scoped(scope, move || encode_rung(rung, fps, settings, &dir, rx))
+                    .map_err(|e| {
+                        MediaError::Internal(format!("starting an encoder thread: {e}"))
+                    })?,
+            );
+        }
+        let cascade_senders = enc_tx.clone();
+        let duration = probe.duration_secs;
+        let cascade = std::thread::Builder::new()
+            .name("kadr-scale".to_owned())
+            .spawn_scoped(scope, move || {
+                run_cascade(rungs, cascade_rx, &cascade_senders, ImageTap::new(duration))
+            })
+            .map_err(|e| MediaError::Internal(format!("starting the scaler thread: {e}")))?;
+
+        let decoded = decode::decode(
+            input,
+            probe,
+            settings,
+            &cascade_tx,
+            &enc_tx,
+            cancel,
+            progress,
+        );
+        // Whatever happened, let the other stages finish.
+        let _ = cascade_tx.send(ToCascade::End);
+        drop(cascade_tx);
+        drop(enc_tx);
+        let cascaded = cascade
+            .join()
+            .map_err(|_| MediaError::Internal("the scaler thread panicked".to_owned()))?;
+        let mut outputs = Vec::new();
+        let mut first_err = None;
+        for e in encoders {
+            match e.join() {
+                Ok(Ok(out)) => outputs.push(out),
+                Ok(Err(err)) => {
+                    first_err.get_or_insert(err);
+                }
+                Err(_) => {
+                    first_err.get_or_insert(MediaError::Internal(
+                        "an encoder thread panicked".to_owned(),
+                    ));
+                }
+            }
+        }
+        let end_secs = decoded?;
+        let pictures = cascaded?;
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        // The muxer times the last segment up to its last picture; it lasts to the end of
+        // the media (the last picture's display time, or the audio if longer).
+        for o in &mut outputs {
+            let before: f64 = o.segments.iter().rev().skip(1).map(|s| s.duration).sum();
+            if let Some(last) = o.segments.last_mut()
+                && end_secs > before
+            {
+                last.duration = end_secs - before;
+            }
+        }
+        let images = pictures.finish(&out_dir.join("images"), end_secs)?;
+        Ok(Transcoded {
+            rungs: outputs,
+            images,
+        })
+    })
+}
