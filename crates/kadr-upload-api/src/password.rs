@@ -94,3 +94,49 @@ pub async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
     })
     .await
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// One hash at a time and eight admitted: the ninth caller is told to come back at once,
+    /// and the limit frees as the work ends.
+    #[tokio::test]
+    async fn the_limiter_admits_a_bounded_queue_and_refuses_the_rest() {
+        configure(1);
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+        let mut admitted = Vec::new();
+        for _ in 0..8 {
+            let wait = wait.clone();
+            admitted.push(tokio::spawn(limited(move || {
+                let _ = wait.lock().unwrap().recv();
+            })));
+        }
+        // Let the eight take their places.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let refused = limited(|| ()).await.unwrap_err();
+        assert_eq!(refused.code, Code::Busy);
+        assert_eq!(refused.retry_after, Some(2));
+        for _ in 0..8 {
+            release.send(()).unwrap();
+        }
+        for a in admitted {
+            a.await.unwrap().unwrap();
+        }
+        limited(|| ()).await.unwrap();
+        let hash = hash("correct horse".to_owned()).await.unwrap();
+        assert!(
+            verify("correct horse".to_owned(), hash.clone())
+                .await
+                .unwrap()
+        );
+        assert!(!verify("wrong".to_owned(), hash).await.unwrap());
+        assert!(
+            !verify("x".to_owned(), "not a hash".to_owned())
+                .await
+                .unwrap()
+        );
+    }
+}

@@ -607,3 +607,44 @@ async fn drop_pieces(storage: &Storage, upload_id: Uuid, pieces: &[Piece]) {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn header(alg: &str, digest: &[u8]) -> String {
+        format!(
+            "{alg} {}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    }
+
+    #[test]
+    fn checksums_are_parsed_and_checked() {
+        let data = b"kadr bytes";
+        let sha1 = sha1::Sha1::digest(data);
+        let sha256 = sha2::Sha256::digest(data);
+        for h in [header("sha1", &sha1), header("sha256", &sha256)] {
+            let mut c = Checksum::parse(&h).unwrap();
+            c.update(&data[..4]);
+            c.update(&data[4..]);
+            assert!(c.matches(), "{h}");
+            let mut wrong = Checksum::parse(&h).unwrap();
+            wrong.update(b"other bytes");
+            assert!(!wrong.matches(), "{h}");
+        }
+        for bad in [
+            "sha1".to_owned(),
+            "sha1 !!!".to_owned(),
+            header("sha1", &sha256),
+            header("md5", &[0u8; 16]),
+            String::new(),
+        ] {
+            let err = Checksum::parse(&bad).err().unwrap();
+            assert_eq!(err.code, Code::InvalidChecksum, "{bad:?}");
+            assert_eq!(err.field.as_deref(), Some("Upload-Checksum"));
+        }
+        assert_eq!(CHECKSUM_ALGORITHMS, "sha1,sha256");
+    }
+}

@@ -517,3 +517,69 @@ async fn terminate(
     result?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn metadata_is_parsed_and_refused_as_the_protocol_says() {
+        let raw = format!(
+            "filename {},title {}, is_confidential ,description {}",
+            b64("Москва.mp4"),
+            b64("عنوان"),
+            b64("line one\nline two")
+        );
+        let m = parse_metadata(&raw).unwrap();
+        assert_eq!(m["filename"], "Москва.mp4");
+        assert_eq!(m["title"], "عنوان");
+        assert_eq!(m["is_confidential"], "", "a key without a value");
+        assert_eq!(m["description"], "line one\nline two");
+        assert!(parse_metadata("").unwrap().is_empty());
+        let code = |raw: &str| parse_metadata(raw).unwrap_err().code;
+        // Duplicates, bad base64, non-UTF-8, control characters, keys that are not plain.
+        assert_eq!(
+            code(&format!("a {0},a {0}", b64("x"))),
+            Code::InvalidMetadata
+        );
+        assert_eq!(code("title !!!"), Code::InvalidMetadata);
+        assert_eq!(
+            code(&format!(
+                "title {}",
+                base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe])
+            )),
+            Code::InvalidMetadata
+        );
+        assert_eq!(
+            code(&format!("title {}", b64("a\0b"))),
+            Code::InvalidMetadata
+        );
+        assert_eq!(
+            code(&format!("title {}", b64("a\nb"))),
+            Code::InvalidMetadata
+        );
+        assert_eq!(code(&format!("tïtle {}", b64("x"))), Code::InvalidMetadata);
+        let err = parse_metadata(&format!("title {}", b64("a\0b"))).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("title"));
+    }
+
+    #[test]
+    fn metadata_given_back_reads_the_same() {
+        let m = parse_metadata(&format!("filename {},empty", b64("клип.mov"))).unwrap();
+        let back = encode_metadata(&Value::Object(m.clone())).unwrap();
+        assert_eq!(parse_metadata(&back).unwrap(), m);
+        assert_eq!(encode_metadata(&Value::Object(Map::new())), None);
+    }
+
+    #[test]
+    fn titles_fall_back_to_the_file_name_without_its_extension() {
+        assert_eq!(title_from_filename("holiday.final.mp4"), "holiday.final");
+        assert_eq!(title_from_filename("clip"), "clip");
+        assert_eq!(title_from_filename(".hidden"), ".hidden");
+    }
+}

@@ -82,28 +82,58 @@ async fn run(ctx: &Context, job: Job, control: Control) -> Outcome {
             outcome::forget(ctx, id).await;
             Ok(None)
         }
-        (Some(why @ (Stop::Stalled | Stop::OverBudget)), _) => {
-            let (code, message) = match why {
-                Stop::Stalled => (
-                    Failure::Stalled,
-                    format!(
-                        "The transcode decoded nothing for {} s",
-                        ctx.config.worker.stall_timeout_secs
-                    ),
-                ),
-                _ => (
-                    Failure::TooSlow,
-                    "The transcode ran over its time budget".to_owned(),
-                ),
-            };
-            // Retried once (a busy machine), then the input's fault.
-            if job.attempt >= 2 {
-                Err(MediaError::input(code.as_str(), message).into())
-            } else {
-                Err(JobError::Other(format!("{code}: {message}")))
-            }
-        }
+        (Some(why @ (Stop::Stalled | Stop::OverBudget)), _) => Err(stopped(
+            why,
+            job.attempt,
+            ctx.config.worker.stall_timeout_secs,
+        )),
         _ => result,
     };
     outcome::settle(ctx, &job, result).await
+}
+
+/// The error of a transcode its watch stopped for stalling or running over budget: retried
+/// once (a busy machine), then the input's fault.
+fn stopped(why: Stop, attempt: i32, stall_secs: u64) -> JobError {
+    let (code, message) = match why {
+        Stop::Stalled => (
+            Failure::Stalled,
+            format!("The transcode decoded nothing for {stall_secs} s"),
+        ),
+        _ => (
+            Failure::TooSlow,
+            "The transcode ran over its time budget".to_owned(),
+        ),
+    };
+    if attempt >= 2 {
+        MediaError::input(code.as_str(), message).into()
+    } else {
+        JobError::Other(format!("{code}: {message}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_or_slow_transcode_is_retried_once_then_refused() {
+        assert!(
+            matches!(stopped(Stop::Stalled, 1, 120), JobError::Other(m) if m.starts_with("stalled"))
+        );
+        match stopped(Stop::Stalled, 2, 120) {
+            JobError::Media(MediaError::Input { code, message }) => {
+                assert_eq!(code, "stalled");
+                assert!(message.contains("120 s"), "{message}");
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(matches!(
+            stopped(Stop::OverBudget, 3, 120),
+            JobError::Media(MediaError::Input {
+                code: "too_slow",
+                ..
+            })
+        ));
+    }
 }

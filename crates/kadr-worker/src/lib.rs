@@ -141,10 +141,22 @@ mod tests {
     /// Every code the media crate reports for an input fault is a documented failure code.
     #[test]
     fn media_failure_codes_are_documented() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kadr-media/src");
+        let mut dirs =
+            vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kadr-media/src")];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
         let mut found = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for path in files {
+            let text = std::fs::read_to_string(path).unwrap();
             for (i, _) in text.match_indices("MediaError::input(") {
                 let rest = text[i + "MediaError::input(".len()..].trim_start();
                 if let Some(lit) = rest.strip_prefix('"') {

@@ -16,6 +16,7 @@ use crate::files::work_dir;
 use crate::{JobError, metrics};
 
 /// What a successful transcode leaves to record.
+#[derive(Debug)]
 pub struct Done {
     pub video_id: Uuid,
     pub outs: Vec<RungOutput>,
@@ -40,15 +41,49 @@ pub async fn settle(ctx: &Context, job: &Job, result: Result<Option<Done>, JobEr
     }
 }
 
+/// What the end of an attempt does to its video and its job: the state transitions, decided
+/// without touching anything so they can be tested on their own.
+#[derive(Debug)]
+pub enum Plan {
+    /// Ready, in the transaction that completes the job.
+    Ready(Done),
+    /// Nothing to record (the video is gone): the job is done.
+    Finished,
+    /// Stopped from outside (shutdown, lost lease): the video is queued again and the job
+    /// handed back without counting the attempt.
+    HandBack,
+    /// The input's fault: the video fails with `code`, the job fails for good.
+    Refuse { code: Failure, message: String },
+    /// Ours, with attempts left: the video is queued again and the job retried.
+    Retry(String),
+    /// Ours, on the last attempt: the video fails as `processing_failed` and so does the job.
+    GiveUp(String),
+}
+
+/// The plan for an attempt that ended with `result`.
+pub fn plan(result: Result<Option<Done>, JobError>, attempts_left: bool) -> Plan {
+    match result {
+        Ok(None) => Plan::Finished,
+        Ok(Some(done)) => Plan::Ready(done),
+        Err(JobError::Media(MediaError::Cancelled)) => Plan::HandBack,
+        Err(JobError::Media(MediaError::Input { code, message })) => Plan::Refuse {
+            code: failure_of(code),
+            message,
+        },
+        Err(e) if attempts_left => Plan::Retry(e.to_string()),
+        Err(e) => Plan::GiveUp(e.to_string()),
+    }
+}
+
 async fn settle_or_err(
     ctx: &Context,
     job: &Job,
     result: Result<Option<Done>, JobError>,
 ) -> Result<Outcome, JobError> {
     let video = job.payload::<Transcode>().ok().map(|p| p.video_id);
-    match result {
-        Ok(None) => Ok(Outcome::Done),
-        Ok(Some(done)) => {
+    match plan(result, job.has_attempts_left()) {
+        Plan::Finished => Ok(Outcome::Done),
+        Plan::Ready(done) => {
             let renditions: Vec<Rendition> = done
                 .outs
                 .iter()
@@ -81,38 +116,41 @@ async fn settle_or_err(
             );
             Ok(Outcome::Settled)
         }
-        Err(JobError::Media(MediaError::Cancelled)) => {
+        Plan::HandBack => {
             if let Some(id) = video {
                 transcodes::requeue(&ctx.db, id).await?;
             }
             tracing::info!("transcode stopped and handed back");
             Ok(Outcome::Release)
         }
-        Err(JobError::Media(MediaError::Input { code, message })) => {
+        Plan::Refuse { code, message } => {
             if let Some(id) = video {
-                fail_video(ctx, id, failure_of(code), &message).await?;
+                fail_video(ctx, id, code, &message).await?;
             }
             metrics::job("failed");
-            tracing::info!(code, message, "input refused");
+            tracing::info!(code = %code, message, "input refused");
             Ok(Outcome::Fail(format!("{code}: {message}")))
         }
-        Err(e) => {
-            let message = e.to_string();
-            tracing::warn!(error = %message, "transcode failed");
+        Plan::Retry(message) => {
+            tracing::warn!(error = %message, "transcode failed; it will be retried");
             if let Some(id) = video {
-                if job.has_attempts_left() {
-                    transcodes::requeue(&ctx.db, id).await?;
-                } else {
-                    fail_video(
-                        ctx,
-                        id,
-                        Failure::ProcessingFailed,
-                        "Kadr could not process this video after several attempts; try again later",
-                    )
-                    .await?;
-                    metrics::job("failed");
-                }
+                transcodes::requeue(&ctx.db, id).await?;
             }
+            Ok(Outcome::Retry(message))
+        }
+        Plan::GiveUp(message) => {
+            tracing::warn!(error = %message, "transcode failed on its last attempt");
+            if let Some(id) = video {
+                fail_video(
+                    ctx,
+                    id,
+                    Failure::ProcessingFailed,
+                    "Kadr could not process this video after several attempts; try again later",
+                )
+                .await?;
+            }
+            metrics::job("failed");
+            // Recorded as a retryable failure with no attempt left: the job ends failed.
             Ok(Outcome::Retry(message))
         }
     }
@@ -138,4 +176,38 @@ pub async fn forget(ctx: &Context, id: Uuid) {
         }
     }
     tracing::info!(video = %id, "video deleted during its transcode; its media removed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn other() -> Result<Option<Done>, JobError> {
+        Err(JobError::Other("storage: timed out".into()))
+    }
+
+    #[test]
+    fn each_ending_moves_the_video_where_it_belongs() {
+        assert!(matches!(plan(Ok(None), true), Plan::Finished));
+        assert!(matches!(
+            plan(Err(MediaError::Cancelled.into()), false),
+            Plan::HandBack
+        ));
+        // The input's faults fail the video at once, whatever attempts are left.
+        match plan(
+            Err(MediaError::input("too_long", "6 h at most").into()),
+            true,
+        ) {
+            Plan::Refuse { code, message } => {
+                assert_eq!(code, Failure::TooLong);
+                assert_eq!(message, "6 h at most");
+            }
+            p => panic!("{p:?}"),
+        }
+        // Ours: retried while attempts remain, then given up.
+        assert!(matches!(plan(other(), true), Plan::Retry(m) if m.contains("timed out")));
+        assert!(matches!(plan(other(), false), Plan::GiveUp(_)));
+        // A code the media crate might invent is still a documented one.
+        assert_eq!(failure_of("something_new"), Failure::Undecodable);
+    }
 }
