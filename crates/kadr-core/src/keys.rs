@@ -48,7 +48,7 @@ pub fn source(video: Uuid) -> String {
 /// Everything stored for a video.
 pub fn video_prefixes(video: Uuid) -> [String; 3] {
     [
-        format!("originals/{video}/"),
+        originals_prefix(video),
         hls_prefix(video),
         images_prefix(video),
     ]
@@ -57,6 +57,10 @@ pub fn video_prefixes(video: Uuid) -> [String; 3] {
 /// What the transcoder makes of a video (removed when a transcode fails).
 pub fn derived_prefixes(video: Uuid) -> [String; 2] {
     [hls_prefix(video), images_prefix(video)]
+}
+
+pub fn originals_prefix(video: Uuid) -> String {
+    format!("originals/{video}/")
 }
 
 pub fn hls_prefix(video: Uuid) -> String {

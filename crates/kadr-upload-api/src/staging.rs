@@ -65,6 +65,19 @@ pub async fn complete(
 ) -> Result<(), ApiError> {
     let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
     if !uploads::mark_complete(&tx, up.id, lock.token()).await? {
+        drop(tx);
+        // Deleted while its last bytes were stored: the delete's cleanup may have run before
+        // the original landed, so what this request stored goes now.
+        if let Ok(false) = kadr_core::transcodes::video_exists(&ctx.db, up.video_id).await {
+            for prefix in [
+                kadr_core::keys::originals_prefix(up.video_id),
+                kadr_core::keys::upload_prefix(up.id),
+            ] {
+                if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
+                    tracing::warn!(upload = %up.id, error = %e, "could not remove a deleted video's upload");
+                }
+            }
+        }
         return Err(store::WriteError::LockLost.into());
     }
     uploads::finish_video(&tx, &ctx.config, up.video_id, up.owner_id, up.length).await?;

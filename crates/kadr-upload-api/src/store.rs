@@ -169,6 +169,9 @@ impl Checksum {
     }
 }
 
+/// Only an active upload takes bytes.
+const ACTIVE: &str = kadr_core::state::UploadState::Active.as_str();
+
 /// The lease of one request on one upload.
 pub struct UploadLock {
     db: DatabaseConnection,
@@ -187,9 +190,14 @@ impl UploadLock {
         let row = db
             .query_one_raw(stmt(
                 "UPDATE uploads SET lock_token = $2, locked_until = now() + make_interval(secs => $3)
-                 WHERE id = $1 AND state = 'active' AND (lock_token IS NULL OR locked_until < now())
+                 WHERE id = $1 AND state = $4 AND (lock_token IS NULL OR locked_until < now())
                  RETURNING id",
-                vec![upload_id.into(), token.into(), LEASE.as_secs_f64().into()],
+                vec![
+                    upload_id.into(),
+                    token.into(),
+                    LEASE.as_secs_f64().into(),
+                    ACTIVE.into(),
+                ],
             ))
             .await?;
         if row.is_none() {
@@ -223,11 +231,12 @@ impl UploadLock {
             .db
             .execute_raw(stmt(
                 "UPDATE uploads SET locked_until = now() + make_interval(secs => $3)
-                 WHERE id = $1 AND lock_token = $2 AND state = 'active'",
+                 WHERE id = $1 AND lock_token = $2 AND state = $4",
                 vec![
                     self.upload_id.into(),
                     self.token.into(),
                     LEASE.as_secs_f64().into(),
+                    ACTIVE.into(),
                 ],
             ))
             .await?;
@@ -250,7 +259,7 @@ impl UploadLock {
             .execute_raw(stmt(
                 "UPDATE uploads SET offset_bytes = $3, parts = $4, pieces = $5,
                      locked_until = now() + make_interval(secs => $6), updated_at = now()
-                 WHERE id = $1 AND lock_token = $2 AND state = 'active'",
+                 WHERE id = $1 AND lock_token = $2 AND state = $7",
                 vec![
                     self.upload_id.into(),
                     self.token.into(),
@@ -258,6 +267,7 @@ impl UploadLock {
                     json(parts)?.into(),
                     json(pieces)?.into(),
                     LEASE.as_secs_f64().into(),
+                    ACTIVE.into(),
                 ],
             ))
             .await?;
