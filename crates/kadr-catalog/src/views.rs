@@ -5,7 +5,7 @@
 //! Who was counted is kept in Postgres (`view_seen`, an unlogged table: losing it in a crash
 //! only lets a viewer count again), so one viewer counts once across every api replica and
 //! restart. Each process also remembers recent viewers, a bounded first filter that spares the
-//! database repeat views; when it is full it starts over rather than stop counting.
+//! database repeat views; when it is full the least used go first (never the whole table).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

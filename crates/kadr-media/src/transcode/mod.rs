@@ -5,7 +5,7 @@
 //! line up across the ladder.
 //!
 //! ```text
-//! demux+decode ─frames─▶ cascade (rotate/convert, scale 1080→720→…) ─▶ encoder+muxer per rung
+//! demux+decode+rotate/convert ─frames─▶ cascade (scale 1080→720→…) ─▶ encoder+muxer per rung
 //!      └──── AAC packets (encoded once) ─────────────────────────────────▶ every muxer
 //! ```
 //!
