@@ -56,11 +56,11 @@ pub async fn input_of(storage: &Storage, key: &str, work: &Path) -> Result<PathB
         Storage::Local(local) => Ok(local.file_path(key)?),
         Storage::S3(_) => {
             let path = work.join("source");
-            let io = |e: std::io::Error| JobError::Other(format!("{}: {e}", path.display()));
+            let io = |e: std::io::Error| JobError::io(path.display())(e);
             let mut object = storage.get(key, None).await?;
             let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
             while let Some(chunk) = object.body.next().await {
-                let chunk = chunk.map_err(|e| JobError::Other(format!("reading {key}: {e}")))?;
+                let chunk = chunk.map_err(|e| JobError::Output(format!("reading {key}: {e}")))?;
                 file.write_all(&chunk).await.map_err(io)?;
             }
             file.flush().await.map_err(io)?;
@@ -73,7 +73,7 @@ pub async fn input_of(storage: &Storage, key: &str, work: &Path) -> Result<PathB
 pub async fn upload_file(storage: &Storage, path: &Path, key: &str) -> Result<(), JobError> {
     let file = tokio::fs::File::open(path)
         .await
-        .map_err(|e| JobError::Other(format!("{}: {e}", path.display())))?;
+        .map_err(JobError::io(path.display()))?;
     let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
     storage.put_stream(key, Box::pin(body), None).await?;
     Ok(())

@@ -108,7 +108,7 @@ fn stopped(why: Stop, attempt: i32, stall_secs: u64) -> JobError {
     if attempt >= 2 {
         MediaError::input(code.as_str(), message).into()
     } else {
-        JobError::Other(format!("{code}: {message}"))
+        JobError::Stopped { code, message }
     }
 }
 
@@ -118,9 +118,13 @@ mod tests {
 
     #[test]
     fn a_stalled_or_slow_transcode_is_retried_once_then_refused() {
-        assert!(
-            matches!(stopped(Stop::Stalled, 1, 120), JobError::Other(m) if m.starts_with("stalled"))
-        );
+        assert!(matches!(
+            stopped(Stop::Stalled, 1, 120),
+            JobError::Stopped {
+                code: Failure::Stalled,
+                ..
+            }
+        ));
         match stopped(Stop::Stalled, 2, 120) {
             JobError::Media(MediaError::Input { code, message }) => {
                 assert_eq!(code, "stalled");

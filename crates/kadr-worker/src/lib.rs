@@ -45,8 +45,38 @@ pub enum JobError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Domain(#[from] kadr_core::DomainError),
-    #[error("{0}")]
-    Other(String),
+    #[error("queue: {0}")]
+    Queue(#[from] kadr_queue::QueueError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task (probe, transcode) or the publisher panicked or was cancelled.
+    #[error("task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("config: {0}")]
+    Config(#[from] kadr_config::ConfigError),
+    /// What the transcoder wrote is not what was expected (an init segment without a video
+    /// track, a segment without timing): ours to retry.
+    #[error("output: {0}")]
+    Output(String),
+    /// The watch stopped the transcode (stalled, over budget) on an attempt that is retried.
+    #[error("{code}: {message}")]
+    Stopped {
+        code: kadr_core::Failure,
+        message: String,
+    },
+}
+
+impl JobError {
+    pub(crate) fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> JobError {
+        move |source| JobError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
 }
 
 /// Runs the worker with its own health server at `worker.listen` until `shutdown`.

@@ -99,9 +99,7 @@ async fn settle_or_err(
                 .collect();
             let tx = ctx.db.begin().await?;
             transcodes::ready(&tx, done.video_id, &renditions, &done.pictures).await?;
-            kadr_queue::complete_on(&tx, job)
-                .await
-                .map_err(|e| JobError::Other(e.to_string()))?;
+            kadr_queue::complete_on(&tx, job).await?;
             tx.commit().await?;
             metrics::job("done");
             let since_enqueue = (chrono::Utc::now() - job.run_at)
@@ -183,7 +181,10 @@ mod tests {
     use super::*;
 
     fn other() -> Result<Option<Done>, JobError> {
-        Err(JobError::Other("storage: timed out".into()))
+        Err(JobError::Io {
+            what: "reading the original".into(),
+            source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+        })
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub async fn process(
     clock: &Arc<JobClock>,
     started: Instant,
 ) -> Result<Option<Done>, JobError> {
-    let payload: Transcode = job.payload().map_err(|e| JobError::Other(e.to_string()))?;
+    let payload: Transcode = job.payload()?;
     let id = payload.video_id;
     let Some(v) = video::Entity::find_by_id(id).one(&ctx.db).await? else {
         // Deleted meanwhile: nothing to do.
@@ -47,7 +47,7 @@ pub async fn process(
     let _ = tokio::fs::remove_dir_all(&work).await;
     tokio::fs::create_dir_all(&work)
         .await
-        .map_err(|e| JobError::Other(format!("creating {}: {e}", work.display())))?;
+        .map_err(JobError::io(format!("creating {}", work.display())))?;
     let input = input_of(&ctx.storage, &kadr_core::keys::source(v.id), &work).await?;
 
     let (ladder_config, limits, settings) = media_settings(&ctx.config.transcode)?;
@@ -58,8 +58,7 @@ pub async fn process(
             check_limits(&p, &limits)?;
             Ok(p)
         })
-        .await
-        .map_err(|e| JobError::Other(e.to_string()))??
+        .await??
     };
     tracing::debug!(video = %id, since_enqueue = ?(chrono::Utc::now() - job.run_at).to_std().unwrap_or_default(), "probed");
     let (w, h) = probed.video.display_size();
@@ -162,14 +161,11 @@ pub async fn process(
             };
             transcode(&input, &probed, &rungs, &settings, &work, &cancel, &report)
         })
-        .await
-        .map_err(|e| JobError::Other(e.to_string()))?
+        .await?
     };
     reporter.abort();
     stop_publishing.cancel();
-    let published = publisher
-        .await
-        .map_err(|e| JobError::Other(e.to_string()))?;
+    let published = publisher.await?;
     let done = outs?;
     let outs = done.rungs;
     let mut publisher = published?;
@@ -227,8 +223,7 @@ pub fn media_settings(
     c: &TranscodeConfig,
 ) -> Result<(Vec<LadderRung>, Limits, Settings), JobError> {
     let ladder = c
-        .rungs()
-        .map_err(|e| JobError::Other(e.to_string()))?
+        .rungs()?
         .into_iter()
         .map(|(short_side, max_kbps)| LadderRung {
             short_side,

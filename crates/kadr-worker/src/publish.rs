@@ -88,10 +88,9 @@ impl Publisher {
             // The init segment is complete once the first media segment is.
             if self.rungs[i].track.is_none() {
                 let init = dir.join("init.mp4");
-                let bytes = std::fs::read(&init)
-                    .map_err(|e| JobError::Other(format!("{}: {e}", init.display())))?;
+                let bytes = std::fs::read(&init).map_err(JobError::io(init.display()))?;
                 let track = video_track(&bytes).ok_or_else(|| {
-                    JobError::Other(format!("{}: no video track", init.display()))
+                    JobError::Output(format!("{}: no video track", init.display()))
                 })?;
                 crate::files::upload_file(&self.storage, &init, &self.key(&name, "init.mp4"))
                     .await?;
@@ -104,7 +103,7 @@ impl Publisher {
             for seg in closed {
                 let path = dir.join(&seg);
                 let segment = timed_segment(&path, seg.clone(), &track)
-                    .map_err(|e| JobError::Other(e.to_string()))?;
+                    .map_err(|e| JobError::Output(e.to_string()))?;
                 crate::files::upload_file(&self.storage, &path, &self.key(&name, &seg)).await?;
                 self.first_segment_at.get_or_insert_with(Instant::now);
                 if self.rungs[i].segments.is_empty() {
