@@ -13,7 +13,7 @@ use crate::cursor::Cursor;
 use crate::model::{COLUMNS, FROM, VideoPage, VideoRow, page, stmt};
 
 pub(crate) fn db_err(e: sea_orm::DbErr) -> ApiError {
-    ApiError::internal(&e)
+    e.into()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -191,8 +191,7 @@ impl AccessCache {
             vec![video.into()],
         ))
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
         if let Some(e) = &self.entries {
             e.insert(video, found.clone());
         }

@@ -166,9 +166,9 @@ async fn decide(
     // nothing is approved before its media is complete.
     let row = visible_row(ctx, id, &viewer).await?;
     let decision = DecisionRule::check(decision, reason.as_deref(), row.status)?;
-    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let tx = ctx.db.begin().await?;
     decision.record(&tx, auth.user.id, id).await?;
-    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await?;
     api.access.forget(id);
     tracing::info!(video = %id, by = %auth.user.id, decision = %decision.decision, "moderation decision");
     let row = visible_row(ctx, id, &viewer).await?;

@@ -232,11 +232,7 @@ pub async fn count(
             format!("{addr}\n{agent}").into_bytes()
         }
     };
-    let counted = api
-        .views
-        .record(&ctx.db, id, &who, Instant::now())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let counted = api.views.record(&ctx.db, id, &who, Instant::now()).await?;
     Ok(HttpResponse::Accepted().json(Counted { counted }))
 }
 

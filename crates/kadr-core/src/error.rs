@@ -3,6 +3,23 @@
 
 use crate::codes::Code;
 
+pub use sea_orm::DbErr;
+
+/// Whether a database error means the database did not answer in time (no connection, a
+/// statement past its timeout): the caller may try again, unlike an error in what was asked.
+pub fn db_unavailable(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        other => {
+            let m = other.to_string();
+            m.contains("statement timeout")
+                || m.contains("canceling statement")
+                || m.contains("connection")
+                || m.contains("timed out")
+        }
+    }
+}
+
 /// A refusal: the caller's request cannot be done as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

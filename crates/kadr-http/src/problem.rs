@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use kadr_core::error::{DbErr, db_unavailable};
 use kadr_core::{Code, DomainError};
 use serde::Serialize;
 
@@ -123,8 +124,20 @@ impl From<DomainError> for ApiError {
                 api
             }
             DomainError::NotFound => ApiError::not_found(),
-            DomainError::Db(e) => ApiError::unavailable(e.to_string()),
+            DomainError::Db(e) => e.into(),
             DomainError::Internal(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+/// A database that does not answer is `unavailable` (503, try again); any other database error
+/// is ours (`internal`, 500). Both are logged with their cause and answered without it.
+impl From<DbErr> for ApiError {
+    fn from(e: DbErr) -> ApiError {
+        if db_unavailable(&e) {
+            ApiError::unavailable(e.to_string())
+        } else {
+            ApiError::internal(&e)
         }
     }
 }

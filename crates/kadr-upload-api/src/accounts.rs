@@ -132,7 +132,7 @@ fn conflict_or_internal(err: DbErr) -> ApiError {
             return ApiError::new(Code::UsernameTaken, "That username is taken").field("username");
         }
     }
-    ApiError::internal(&err)
+    err.into()
 }
 
 /// Creates a user and its default channel in one transaction.
@@ -144,7 +144,7 @@ pub async fn create_user(
     role: Role,
     verified: bool,
 ) -> Result<user::Model, ApiError> {
-    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let tx = ctx.db.begin().await?;
     let now = Utc::now().fixed_offset();
     let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -172,7 +172,7 @@ pub async fn create_user(
     .insert(&tx)
     .await
     .map_err(conflict_or_internal)?;
-    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await?;
     Ok(user)
 }
 
@@ -296,8 +296,7 @@ async fn login(
             [body.username.trim().to_lowercase()],
         ))
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
     // Verify against a real hash even for unknown names, so timing does not tell them apart.
     let (hash, user) = match found {
         Some(u) => (u.password_hash.clone(), Some(u)),
@@ -333,8 +332,7 @@ async fn login(
         revoked_at: Set(None),
     }
     .insert(&ctx.db)
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenJson {
@@ -372,8 +370,7 @@ async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpRespon
         )
         .filter(api_token::Column::Id.eq(auth.token_id))
         .exec(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
     kadr_http::auth::forget_token(auth.token_id);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -407,8 +404,7 @@ async fn admin_update_user(
     };
     let found = user::Entity::find_by_id(path.into_inner())
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .ok_or_else(ApiError::not_found)?;
     let mut active: user::ActiveModel = found.into();
     if let Some(role) = role {
@@ -418,10 +414,7 @@ async fn admin_update_user(
         active.verified = Set(verified);
     }
     active.updated_at = Set(Utc::now().fixed_offset());
-    let updated = active
-        .update(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let updated = active.update(&ctx.db).await?;
     kadr_http::auth::forget_user(updated.id);
     tracing::info!(admin = %auth.user.id, user = %updated.id, role = %updated.role, verified = updated.verified, "user updated by admin");
     Ok(HttpResponse::Ok().json(UserView::from(&updated)))
@@ -434,8 +427,7 @@ pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
     let exists = user::Entity::find()
         .filter(user::Column::Username.eq("admin"))
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .is_some();
     if exists {
         return Ok(());

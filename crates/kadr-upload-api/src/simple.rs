@@ -138,7 +138,7 @@ async fn upload(
         let fields = meta.validate(stem.or(Some("Untitled")))?;
         // The size is known now: the quota counts it like a tus upload's length.
         uploads::check_limits(&ctx.db, &ctx.config, &auth.user, size as i64).await?;
-        let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+        let tx = ctx.db.begin().await?;
         uploads::reserve(&tx, &ctx.config, auth.user.id, size as i64, false).await?;
         let v = uploads::insert_video(&tx, &ctx.config, &auth.user, fields, video_id).await?;
         let backend = crate::staging::backend(&ctx.storage);
@@ -152,7 +152,7 @@ async fn upload(
         )
         .await?;
         uploads::finish_video(&tx, &ctx.config, v.id, v.owner_id, size as i64).await?;
-        tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+        tx.commit().await?;
         Ok((v, size))
     }
     .await;

@@ -63,7 +63,7 @@ pub async fn complete(
     lock: &UploadLock,
     up: &upload::Model,
 ) -> Result<(), ApiError> {
-    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let tx = ctx.db.begin().await?;
     if !uploads::mark_complete(&tx, up.id, lock.token()).await? {
         drop(tx);
         // Deleted while its last bytes were stored: the delete's cleanup may have run before
@@ -81,7 +81,7 @@ pub async fn complete(
         return Err(store::WriteError::LockLost.into());
     }
     uploads::finish_video(&tx, &ctx.config, up.video_id, up.owner_id, up.length).await?;
-    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await?;
     if let Err(e) = ctx
         .storage
         .delete_prefix(&kadr_core::keys::upload_prefix(up.id))

@@ -119,6 +119,7 @@ impl From<WriteError> for ApiError {
                     .detail(m)
             }
             WriteError::Storage(e) => ApiError::unavailable(format!("storage: {e}")),
+            WriteError::Db(e) => e.into(),
             other => ApiError::internal(&other),
         }
     }

@@ -244,7 +244,7 @@ async fn create_rows(
     length: i64,
     filename: Option<String>,
 ) -> Result<(video::Model, upload::Model), ApiError> {
-    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let tx = ctx.db.begin().await?;
     uploads::reserve(&tx, &ctx.config, auth.user.id, length, true).await?;
     let video = match existing {
         Some(id) => uploads::video_awaiting_upload(&tx, auth.user.id, id)
@@ -282,15 +282,14 @@ async fn create_rows(
         Value::Object(meta.clone()),
     )
     .await?;
-    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await?;
     Ok((video, up))
 }
 
 async fn current_offset(ctx: &AppContext, id: Uuid) -> Result<i64, ApiError> {
     upload::Entity::find_by_id(id)
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .map(|u| u.offset_bytes)
         .ok_or_else(ApiError::not_found)
 }
@@ -304,8 +303,7 @@ async fn owned_upload(
 ) -> Result<upload::Model, ApiError> {
     let up = upload::Entity::find_by_id(id)
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .filter(|u| u.owner_id == auth.user.id)
         .ok_or_else(ApiError::not_found)?;
     match up.state {
@@ -428,15 +426,11 @@ where
     S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let Some((mut lock, up)) = UploadLock::acquire(&ctx.db, id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-    else {
+    let Some((mut lock, up)) = UploadLock::acquire(&ctx.db, id).await? else {
         // Completed meanwhile, or another request is writing.
         let up = upload::Entity::find_by_id(id)
             .one(&ctx.db)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
+            .await?
             .ok_or_else(ApiError::not_found)?;
         if up.state == UploadState::Complete && claimed == up.length {
             return Ok(up.length);
@@ -495,10 +489,7 @@ async fn terminate(
             "The upload is complete; delete the video instead",
         ));
     }
-    let Some((lock, up)) = UploadLock::acquire(&ctx.db, up.id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-    else {
+    let Some((lock, up)) = UploadLock::acquire(&ctx.db, up.id).await? else {
         return Err(ApiError::new(
             Code::UploadBusy,
             "Another request is writing to this upload",

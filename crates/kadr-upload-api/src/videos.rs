@@ -84,7 +84,7 @@ async fn create(
         None => None,
     };
     let created = async {
-        let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+        let tx = ctx.db.begin().await?;
         if let Some(size) = body.size {
             uploads::reserve(&tx, &ctx.config, auth.user.id, size, true).await?;
         }
@@ -95,7 +95,7 @@ async fn create(
             ),
             _ => None,
         };
-        tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+        tx.commit().await?;
         Ok::<_, ApiError>((video, upload))
     }
     .await;
@@ -149,9 +149,9 @@ async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let tx = ctx.db.begin().await.map_err(|e| ApiError::internal(&e))?;
+    let tx = ctx.db.begin().await?;
     let deleted = kadr_core::videos::delete(&tx, &ctx.config, &auth.user, id).await?;
-    tx.commit().await.map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await?;
     tracing::info!(video = %id, by = %auth.user.id, uploads_terminated = deleted.uploads_terminated, "video deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -179,8 +179,7 @@ async fn source(
         .filter(upload::Column::VideoId.eq(video.id))
         .filter(upload::Column::State.eq(UploadState::Complete))
         .one(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .and_then(|u| u.filename)
         .unwrap_or_else(|| format!("{}.bin", video.id));
     let range = match req
