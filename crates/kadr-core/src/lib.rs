@@ -3,6 +3,7 @@
 //! database connection or transaction returning [`DomainError`]. Handlers parse, call one of
 //! these and map the error; nothing here knows HTTP.
 
+pub mod accounts;
 pub mod auth;
 pub mod codes;
 pub mod entities;

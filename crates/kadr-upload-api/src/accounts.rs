@@ -6,20 +6,14 @@ use kadr_core::state::Role;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
-use chrono::Utc;
-use kadr_core::auth::{TOKEN_PREFIX, token_hash};
-use kadr_core::entities::{api_token, channel, user};
+use kadr_core::entities::user;
+use kadr_core::{DomainError, accounts};
 use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
-    TransactionTrait,
-};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -70,112 +64,6 @@ impl From<&user::Model> for UserView {
     }
 }
 
-fn invalid(field: &str, title: &str) -> ApiError {
-    ApiError::bad_request(Code::InvalidField, title.to_owned()).field(field)
-}
-
-fn validate_username(name: &str) -> Result<(), ApiError> {
-    let count = name.chars().count();
-    if !kadr_core::fields::USERNAME_LEN.contains(&count) {
-        return Err(invalid("username", "A username has 3 to 32 characters"));
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
-        return Err(invalid(
-            "username",
-            "A username has letters, digits, '_', '.' and '-' only",
-        ));
-    }
-    Ok(())
-}
-
-fn validate_email(email: &str) -> Result<(), ApiError> {
-    let ok = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.contains('@')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid("email", "Not an e-mail address"))
-    }
-}
-
-fn validate_password(password: &str) -> Result<(), ApiError> {
-    let count = password.chars().count();
-    if kadr_core::fields::PASSWORD_LEN.contains(&count) {
-        Ok(())
-    } else {
-        Err(invalid("password", "A password has 8 to 256 characters"))
-    }
-}
-
-/// argon2id, under the process's hashing limit (see [`crate::password`]).
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    crate::password::hash(password).await
-}
-
-/// Maps unique-index violations to 409s naming the field.
-fn conflict_or_internal(err: DbErr) -> ApiError {
-    if let Some(SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
-        if msg.contains("users_email_key") {
-            return ApiError::new(
-                Code::EmailTaken,
-                "That e-mail address is already registered",
-            )
-            .field("email");
-        }
-        if msg.contains("users_username_key") || msg.contains("channels_handle_key") {
-            return ApiError::new(Code::UsernameTaken, "That username is taken").field("username");
-        }
-    }
-    err.into()
-}
-
-/// Creates a user and its default channel in one transaction.
-pub async fn create_user(
-    ctx: &AppContext,
-    username: &str,
-    email: &str,
-    password_hash: String,
-    role: Role,
-    verified: bool,
-) -> Result<user::Model, ApiError> {
-    let tx = ctx.db.begin().await?;
-    let now = Utc::now().fixed_offset();
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        username: Set(username.to_owned()),
-        email: Set(email.to_owned()),
-        password_hash: Set(password_hash),
-        role: Set(role),
-        verified: Set(verified),
-        storage_used_bytes: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&tx)
-    .await
-    .map_err(conflict_or_internal)?;
-    channel::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        owner_id: Set(user.id),
-        handle: Set(username.to_owned()),
-        display_name: Set(username.to_owned()),
-        description: Set(String::new()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&tx)
-    .await
-    .map_err(conflict_or_internal)?;
-    tx.commit().await?;
-    Ok(user)
-}
-
 /// Creates an account and its channel (the handle is the username).
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = Register,
     responses((status = 201, description = "The user and its channel"), (status = 400, content_type = "application/problem+json"), (status = 409, description = "Username or e-mail taken", content_type = "application/problem+json")))]
@@ -187,9 +75,9 @@ async fn register(
     let body = body.into_inner();
     let username = body.username.trim();
     let email = body.email.trim().to_lowercase();
-    validate_username(username)?;
-    validate_email(&email)?;
-    validate_password(&body.password)?;
+    accounts::check_username(username)?;
+    accounts::check_email(&email)?;
+    accounts::check_password(&body.password)?;
     // Counted before the costly part, per address (IPv6 by /64), in Postgres for every replica.
     let key = format!("register:{}", client_ip(&ctx, &req));
     let per_hour = ctx.config.auth.register_max_per_hour;
@@ -203,8 +91,8 @@ async fn register(
         )
         .into());
     }
-    let hash = hash_password(body.password).await?;
-    let user = create_user(&ctx, username, &email, hash, Role::User, false).await?;
+    let hash = crate::password::hash(body.password).await?;
+    let user = accounts::create_user(&ctx.db, username, &email, hash, Role::User, false).await?;
     tracing::info!(user = %user.id, username = %user.username, "user registered");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
@@ -250,27 +138,7 @@ async fn login(
     body: web::Json<Login>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    // Lengths first: nothing else is done for a name or password no account can have.
-    if body.username.chars().count() > 64 {
-        return Err(invalid("username", "A username has at most 64 characters"));
-    }
-    kadr_core::fields::plain_text("username", &body.username, false)?;
-    if let Some(name) = &body.token_name {
-        kadr_core::fields::plain_text("token_name", name, false)?;
-    }
-    if body.password.len() > 1024 {
-        return Err(invalid("password", "A password has at most 256 characters"));
-    }
-    if body
-        .token_name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 100)
-    {
-        return Err(invalid(
-            "token_name",
-            "A token name has at most 100 characters",
-        ));
-    }
+    accounts::check_login(&body.username, &body.password, body.token_name.as_deref())?;
     let auth = &ctx.config.auth;
     let window = Duration::from_secs(auth.login_window_secs);
     let address = client_ip(&ctx, &req);
@@ -290,13 +158,7 @@ async fn login(
             );
         }
     }
-    let found = user::Entity::find()
-        .filter(sea_orm::sea_query::Expr::cust_with_values(
-            "lower(username) = $1",
-            [body.username.trim().to_lowercase()],
-        ))
-        .one(&ctx.db)
-        .await?;
+    let found = accounts::by_name(&ctx.db, &body.username).await?;
     // Verify against a real hash even for unknown names, so timing does not tell them apart.
     let (hash, user) = match found {
         Some(u) => (u.password_hash.clone(), Some(u)),
@@ -313,32 +175,14 @@ async fn login(
     throttle::clear(&ctx.db, &account_key).await?;
     throttle::refund(&ctx.db, &address_key).await?;
 
-    let random: [u8; 32] = rand::random();
-    let token = format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
-    );
-    let now = Utc::now();
-    let expires_at = now
-        + chrono::Duration::hours(i64::try_from(auth.token_ttl_hours).unwrap_or(i64::MAX / 3600));
-    api_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        token_hash: Set(token_hash(&token)),
-        name: Set(body.token_name.unwrap_or_default()),
-        created_at: Set(now.fixed_offset()),
-        expires_at: Set(expires_at.fixed_offset()),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-    }
-    .insert(&ctx.db)
-    .await?;
+    let issued =
+        accounts::issue_token(&ctx.db, user.id, body.token_name, auth.token_ttl_hours).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenJson {
-            token,
+            token: issued.token,
             token_type: "Bearer",
-            expires_at: expires_at.fixed_offset(),
+            expires_at: issued.expires_at,
             user: UserView::from(&user),
         }))
 }
@@ -363,14 +207,7 @@ fn dummy_hash() -> &'static str {
 #[utoipa::path(delete, path = "/api/v1/auth/token", tag = "accounts",
     responses((status = 204), (status = 401)), security(("bearer" = [])))]
 async fn logout(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    api_token::Entity::update_many()
-        .col_expr(
-            api_token::Column::RevokedAt,
-            sea_orm::sea_query::Expr::current_timestamp(),
-        )
-        .filter(api_token::Column::Id.eq(auth.token_id))
-        .exec(&ctx.db)
-        .await?;
+    accounts::revoke_token(&ctx.db, auth.token_id).await?;
     kadr_http::auth::forget_token(auth.token_id);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -396,25 +233,12 @@ async fn admin_update_user(
     auth.require_admin()?;
     let body = body.into_inner();
     let role = match &body.role {
-        Some(r) => Some(
-            Role::parse(r)
-                .ok_or_else(|| invalid("role", "role is one of user, moderator, admin"))?,
-        ),
+        Some(r) => Some(Role::parse(r).ok_or_else(|| {
+            DomainError::invalid("role", "role is one of user, moderator, admin")
+        })?),
         None => None,
     };
-    let found = user::Entity::find_by_id(path.into_inner())
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let mut active: user::ActiveModel = found.into();
-    if let Some(role) = role {
-        active.role = Set(role);
-    }
-    if let Some(verified) = body.verified {
-        active.verified = Set(verified);
-    }
-    active.updated_at = Set(Utc::now().fixed_offset());
-    let updated = active.update(&ctx.db).await?;
+    let updated = accounts::update_user(&ctx.db, path.into_inner(), role, body.verified).await?;
     kadr_http::auth::forget_user(updated.id);
     tracing::info!(admin = %auth.user.id, user = %updated.id, role = %updated.role, verified = updated.verified, "user updated by admin");
     Ok(HttpResponse::Ok().json(UserView::from(&updated)))
@@ -424,12 +248,7 @@ async fn admin_update_user(
 /// password written to `<data_dir>/admin-password` (readable by its owner only); the log says
 /// where, never what.
 pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
-    let exists = user::Entity::find()
-        .filter(user::Column::Username.eq("admin"))
-        .one(&ctx.db)
-        .await?
-        .is_some();
-    if exists {
+    if accounts::exists(&ctx.db, "admin").await? {
         return Ok(());
     }
     let (password, generated) = match &ctx.config.admin_password {
@@ -442,9 +261,9 @@ pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
             )
         }
     };
-    let hash = hash_password(password.clone()).await?;
-    match create_user(
-        ctx,
+    let hash = crate::password::hash(password.clone()).await?;
+    match accounts::create_user(
+        &ctx.db,
         "admin",
         "admin@localhost.invalid",
         hash,
@@ -470,8 +289,8 @@ pub async fn ensure_admin(ctx: &AppContext) -> Result<(), ApiError> {
             Ok(())
         }
         // Another process created it first.
-        Err(e) if e.status == StatusCode::CONFLICT => Ok(()),
-        Err(e) => Err(e),
+        Err(e) if e.code() == Some(Code::UsernameTaken) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
