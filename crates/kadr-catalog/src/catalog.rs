@@ -5,20 +5,18 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
 use kadr_core::Code;
-use kadr_core::state::{Moderation, VideoStatus};
-use kadr_core::{fields, review};
+use kadr_core::state::VideoStatus;
+use kadr_core::videos::{Current, Edit};
 use kadr_http::auth::{AuthUser, MaybeUser};
 use kadr_http::{ApiError, AppContext};
-use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cursor::{self, Cursor};
 use crate::listing::{
-    ListQuery, PageQuery, by_created, by_time, db_err, listing, private_page, time_after,
-    visible_row,
+    ListQuery, PageQuery, by_created, by_time, listing, private_page, time_after, visible_row,
 };
-use crate::model::{VideoJson, VideoPage, VideoRow, stmt};
+use crate::model::{VideoJson, VideoPage, VideoRow};
 use crate::page_cache::cached;
 use crate::{Api, base_url};
 use kadr_core::visibility::LISTED;
@@ -170,53 +168,20 @@ pub async fn update(
     if !viewer.manages(row.owner_id) {
         return Err(ApiError::not_found());
     }
-    let mut sets = Vec::new();
-    let mut values: Vec<sea_orm::Value> = vec![id.into()];
-    let mut set = |col: &str, v: sea_orm::Value| {
-        values.push(v);
-        sets.push(format!("{col} = ${}", values.len()));
+    let current = Current {
+        title: &row.title,
+        description: &row.description,
+        tags: &row.tags,
+        moderation: row.moderation,
     };
-    // Whether the edit changes what viewers see (a field given with its current value does not).
-    let mut visible_change = false;
-    if let Some(t) = &body.title {
-        let t = fields::title(t)?;
-        visible_change |= t != row.title;
-        set("title", t.into());
-    }
-    if let Some(d) = &body.description {
-        let d = fields::description(d)?;
-        visible_change |= d != row.description;
-        set("description", d.into());
-    }
-    if let Some(t) = &body.tags {
-        let t = fields::tags(t)?;
-        visible_change |= t != row.tags;
-        set("tags", t.into());
-    }
-    if let Some(l) = &body.language {
-        set("language", fields::language(l)?.into());
-    }
-    if let Some(p) = &body.privacy {
-        set("privacy", fields::privacy(p)?.as_str().into());
-    }
-    if review::edit_returns_to_review(
-        &ctx.config.moderation,
-        &auth.user,
-        row.moderation,
-        visible_change,
-    ) {
-        set("moderation", Moderation::Pending.as_str().into());
-        set("moderation_reason", review::BACK_TO_REVIEW.into());
-    }
-    if !sets.is_empty() {
-        let sql = format!(
-            "UPDATE videos SET {}, updated_at = now() WHERE id = $1",
-            sets.join(", ")
-        );
-        ctx.db
-            .execute_raw(stmt(sql, values))
-            .await
-            .map_err(db_err)?;
+    let asked = Edit {
+        title: body.title.as_deref(),
+        description: body.description.as_deref(),
+        tags: body.tags.as_deref(),
+        language: body.language.as_deref(),
+        privacy: body.privacy.as_deref(),
+    };
+    if kadr_core::videos::edit(&ctx.db, &ctx.config, &auth.user, id, &current, &asked).await? {
         api.access.forget(id);
     }
     let row = visible_row(&ctx, id, &viewer).await?;

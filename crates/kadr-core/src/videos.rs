@@ -1,5 +1,5 @@
 //! Operations on videos that are not about their upload: the checked fields a video is
-//! described with, and deletion.
+//! described with, editing them, and deletion.
 
 use kadr_config::Config;
 use sea_orm::{
@@ -13,7 +13,8 @@ use crate::error::DomainError;
 use crate::fields;
 use crate::jobs::{self, Cleanup, Multipart};
 use crate::keys;
-use crate::state::{Privacy, UploadState};
+use crate::review;
+use crate::state::{Moderation, Privacy, UploadState};
 
 /// Checked and normalised video fields.
 #[derive(Debug, Clone)]
@@ -48,6 +49,89 @@ impl GivenFields<'_> {
             privacy: fields::privacy(self.privacy.unwrap_or(Privacy::Public.as_str()))?,
         })
     }
+}
+
+/// An edit as asked: each field given is set (checked as on creation).
+#[derive(Debug, Clone, Default)]
+pub struct Edit<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub tags: Option<&'a [String]>,
+    pub language: Option<&'a str>,
+    pub privacy: Option<&'a str>,
+}
+
+/// What viewers see of the video now, to tell whether an edit changes it.
+#[derive(Debug, Clone)]
+pub struct Current<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    pub tags: &'a [String],
+    pub moderation: Moderation,
+}
+
+/// Edits video `id` by `editor` (its owner or an admin; the caller has checked). A change of
+/// what viewers see on an approved video of an untrusted owner sends it back to review
+/// ([`review::edit_returns_to_review`]). Returns whether anything was written.
+pub async fn edit(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    editor: &user::Model,
+    id: Uuid,
+    current: &Current<'_>,
+    edit: &Edit<'_>,
+) -> Result<bool, DomainError> {
+    let mut sets = Vec::new();
+    let mut values: Vec<sea_orm::Value> = vec![id.into()];
+    let mut set = |col: &str, v: sea_orm::Value| {
+        values.push(v);
+        sets.push(format!("{col} = ${}", values.len()));
+    };
+    // Whether the edit changes what viewers see (a field given with its current value does not).
+    let mut visible_change = false;
+    if let Some(t) = edit.title {
+        let t = fields::title(t)?;
+        visible_change |= t != current.title;
+        set("title", t.into());
+    }
+    if let Some(d) = edit.description {
+        let d = fields::description(d)?;
+        visible_change |= d != current.description;
+        set("description", d.into());
+    }
+    if let Some(t) = edit.tags {
+        let t = fields::tags(t)?;
+        visible_change |= t.as_slice() != current.tags;
+        set("tags", t.into());
+    }
+    if let Some(l) = edit.language {
+        set("language", fields::language(l)?.into());
+    }
+    if let Some(p) = edit.privacy {
+        set("privacy", fields::privacy(p)?.as_str().into());
+    }
+    if review::edit_returns_to_review(
+        &config.moderation,
+        editor,
+        current.moderation,
+        visible_change,
+    ) {
+        set("moderation", Moderation::Pending.as_str().into());
+        set("moderation_reason", review::BACK_TO_REVIEW.into());
+    }
+    if sets.is_empty() {
+        return Ok(false);
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "UPDATE videos SET {}, updated_at = now() WHERE id = $1",
+            sets.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    Ok(true)
 }
 
 /// What a deletion did.
