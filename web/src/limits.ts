@@ -22,7 +22,10 @@ export const videoLimits = {
 /** Characters of a moderator's reason (Decision). */
 export const reasonLimit = schemas.Decision.properties.reason.maxLength;
 
-/** Of a new account (Register). Signing in (Login) states none: it is not held to them. */
+/** Characters of the name a sign-in takes (Login): the longest name the server looks up. */
+export const loginNameLimit = schemas.Login.properties.username.maxLength;
+
+/** Of a new account (Register). Signing in is held only to the name's longest (Login). */
 export const accountLimits = {
   /** Characters of the username. */
   username: { min: register.username.minLength, max: register.username.maxLength },

@@ -127,16 +127,32 @@ pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let tus = path.starts_with("/api/v1/uploads");
         let ops = [
-            (&mut item.get, false),
-            (&mut item.put, false),
-            (&mut item.post, false),
-            (&mut item.delete, false),
-            (&mut item.options, true),
-            (&mut item.head, false),
-            (&mut item.patch, false),
+            (&mut item.get, false, false),
+            (&mut item.put, false, false),
+            (&mut item.post, false, false),
+            (&mut item.delete, false, false),
+            (&mut item.options, true, false),
+            (&mut item.head, false, true),
+            (&mut item.patch, false, false),
         ];
-        for (op, is_options) in ops {
+        for (op, is_options, is_head) in ops {
             let Some(op) = op.as_mut() else { continue };
+            // Every error answer is a problem (HEAD answers have no body).
+            if !is_head {
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(r) = response
+                        && (status.starts_with('4') || status.starts_with('5'))
+                        && r.content.is_empty()
+                    {
+                        r.content.insert(
+                            "application/problem+json".to_owned(),
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        );
+                    }
+                }
+            }
             if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 add(op, "401", "No valid bearer token");
             }

@@ -20,7 +20,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{ResponseError, web};
+use actix_web::{HttpMessage, ResponseError, web};
 use kadr_config::{Config, StorageBackend};
 use tracing::Instrument;
 
@@ -195,6 +195,9 @@ pub async fn request(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    // Matching a path against every route costs a regex walk: the metrics take it from here.
+    req.extensions_mut()
+        .insert(crate::metrics::Route(route.clone()));
     let span = tracing::info_span!(
         "request",
         id = %id,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use kadr_runtime::metrics::registry;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, TextEncoder};
 
@@ -44,6 +44,10 @@ fn http_metrics() -> Option<&'static HttpMetrics> {
     METRICS.as_ref()
 }
 
+/// The route pattern of a request, found once by the request guard.
+#[derive(Debug, Clone)]
+pub struct Route(pub String);
+
 /// Middleware recording each request under its route pattern (never the raw path, which
 /// would make a series per video).
 pub async fn record(
@@ -51,8 +55,9 @@ pub async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = req
-        .match_pattern()
+    let known = req.extensions().get::<Route>().map(|r| r.0.clone());
+    let route = known
+        .or_else(|| req.match_pattern())
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = method_label(req.method()).to_owned();
     let res = next.call(req).await;

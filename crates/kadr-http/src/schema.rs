@@ -100,7 +100,20 @@ pub fn description_given() -> Object {
 
 /// A moderator's reason, which may be left out.
 pub fn reason_given() -> Object {
-    text(REASON_MAX, true)
+    let mut o = text(REASON_MAX, true);
+    o.description =
+        Some("Why: required to reject (shown to the owner), optional to approve.".to_owned());
+    o
+}
+
+/// The name a sign-in gives.
+pub fn login_name() -> Object {
+    text(kadr_core::accounts::LOGIN_NAME_MAX, false)
+}
+
+/// The kind of a token handed out: always `Bearer`.
+pub fn bearer() -> Object {
+    strings(vec!["Bearer"], false)
 }
 
 /// Tags that may be left out.

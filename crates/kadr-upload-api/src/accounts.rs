@@ -108,6 +108,7 @@ async fn me(auth: AuthUser) -> HttpResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
+    #[schema(schema_with = kadr_http::schema::login_name)]
     username: String,
     password: String,
     #[serde(default)]
@@ -118,7 +119,7 @@ struct Login {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenJson {
     pub token: String,
-    /// Always `Bearer`.
+    #[schema(schema_with = kadr_http::schema::bearer)]
     pub token_type: &'static str,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
     pub user: UserView,

@@ -2,14 +2,19 @@
 import { ApiError, login, register } from "../api";
 import { h } from "../dom";
 import { t } from "../i18n";
-import { accountLimits } from "../limits";
+import { accountLimits, loginNameLimit } from "../limits";
 import { navigate, type PageFn } from "../router";
 
 function form(kind: "login" | "register", next: string): HTMLElement {
-  // A new account's limits (Register); signing in is not held to them (Login states none), so an
-  // account made under other rules can still sign in.
+  // A new account's limits (Register); signing in is held only to the longest name the server
+  // looks up (Login), so an account made under other rules can still sign in.
   const limits = (l: { min: number; max: number }) => (kind === "register" ? { minLength: l.min, maxLength: l.max } : {});
-  const username = h("input", { name: "username", autocomplete: "username", required: true, ...limits(accountLimits.username) });
+  const username = h("input", {
+    name: "username",
+    autocomplete: "username",
+    required: true,
+    ...(kind === "register" ? limits(accountLimits.username) : { maxLength: loginNameLimit }),
+  });
   const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true });
   const password = h("input", {
     name: "password",
