@@ -8,15 +8,24 @@ pub use sea_orm::DbErr;
 /// Whether a database error means the database did not answer in time (no connection, a
 /// statement past its timeout): the caller may try again, unlike an error in what was asked.
 pub fn db_unavailable(e: &DbErr) -> bool {
-    match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        other => {
-            let m = other.to_string();
-            m.contains("statement timeout")
-                || m.contains("canceling statement")
-                || m.contains("connection")
-                || m.contains("timed out")
-        }
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Query(r) | DbErr::Exec(r) => r,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(err) => match err.as_ref() {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception), 57014 (cancelled: the statement
+            // timeout), 57P01-57P03 (the server shutting down or not accepting connections).
+            Sqlx::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c == "57014" || c.starts_with("57P0")),
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -93,3 +102,23 @@ impl DomainError {
 }
 
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_database_that_does_not_answer_is_unavailable() {
+        assert!(db_unavailable(&DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "refused".into()
+        ))));
+        // Words in a message do not make it so.
+        assert!(!db_unavailable(&DbErr::Query(
+            sea_orm::RuntimeErr::Internal("connection timed out".into())
+        )));
+        assert!(!db_unavailable(&DbErr::Custom("statement timeout".into())));
+        assert!(db_unavailable(&DbErr::Query(
+            sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(sea_orm::sqlx::Error::PoolTimedOut))
+        )));
+    }
+}

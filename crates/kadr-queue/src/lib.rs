@@ -22,9 +22,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The queues Kadr uses.
 pub mod runner;
 
+/// The queues Kadr uses.
 pub mod queues {
     /// Transcodes of uploaded videos: enqueued when an upload completes, run by the worker.
     pub const TRANSCODE: &str = "transcode";

@@ -39,11 +39,13 @@ pub enum Outcome {
     Settled,
 }
 
-/// What a running job's handler can watch.
+/// What a running job's handler can watch, and the queue it came from (a handler that records
+/// its own outcome, [`Outcome::Settled`], does it through this queue's fenced calls).
 #[derive(Debug, Clone)]
 pub struct Control {
     stop: CancellationToken,
     shutdown: CancellationToken,
+    queue: Option<Queue>,
 }
 
 impl Control {
@@ -57,11 +59,17 @@ impl Control {
         &self.shutdown
     }
 
+    /// The queue the job came from (none for periodic kinds).
+    pub fn queue(&self) -> Option<&Queue> {
+        self.queue.as_ref()
+    }
+
     /// A control for running a handler outside the runner (tests, one-off runs).
     pub fn standalone(stop: CancellationToken) -> Control {
         Control {
             shutdown: stop.clone(),
             stop,
+            queue: None,
         }
     }
 }
@@ -249,6 +257,7 @@ async fn run_one(
     let control = Control {
         stop,
         shutdown: shutdown.clone(),
+        queue: Some(queue.clone()),
     };
     let outcome = handler.run(job.clone(), control).await;
     stopper.abort();

@@ -60,7 +60,7 @@ pub async fn input_of(storage: &Storage, key: &str, work: &Path) -> Result<PathB
             let mut object = storage.get(key, None).await?;
             let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
             while let Some(chunk) = object.body.next().await {
-                let chunk = chunk.map_err(|e| JobError::Output(format!("reading {key}: {e}")))?;
+                let chunk = chunk.map_err(JobError::io(format!("reading {key}")))?;
                 file.write_all(&chunk).await.map_err(io)?;
             }
             file.flush().await.map_err(io)?;

@@ -89,7 +89,11 @@ async fn run(ctx: &Context, job: Job, control: Control) -> Outcome {
         )),
         _ => result,
     };
-    outcome::settle(ctx, &job, result).await
+    match control.queue() {
+        Some(queue) => outcome::settle(ctx, queue, &job, result).await,
+        // Run outside the runner: nothing to record the job's outcome in.
+        None => kadr_queue::runner::Outcome::Release,
+    }
 }
 
 /// The error of a transcode its watch stopped for stalling or running over budget: retried

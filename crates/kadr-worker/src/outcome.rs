@@ -6,8 +6,8 @@ use kadr_core::jobs::Transcode;
 use kadr_core::transcodes::{self, Picture, Rendition};
 use kadr_media::MediaError;
 use kadr_media::hls::RungOutput;
-use kadr_queue::Job;
 use kadr_queue::runner::Outcome;
+use kadr_queue::{Job, Queue};
 use kadr_runtime::Context;
 use sea_orm::TransactionTrait;
 use uuid::Uuid;
@@ -30,13 +30,22 @@ pub fn failure_of(code: &str) -> Failure {
     Failure::parse(code).unwrap_or(Failure::Undecodable)
 }
 
-/// Records the outcome and tells the runner what is left to do.
-pub async fn settle(ctx: &Context, job: &Job, result: Result<Option<Done>, JobError>) -> Outcome {
-    match settle_or_err(ctx, job, result).await {
+/// Records the outcome: the job first, through the queue's calls fenced by the attempt (a job
+/// whose lease was lost is another worker's now, and its video is left alone), then the video.
+/// The runner has nothing left to do.
+pub async fn settle(
+    ctx: &Context,
+    queue: &Queue,
+    job: &Job,
+    result: Result<Option<Done>, JobError>,
+) -> Outcome {
+    match settle_or_err(ctx, queue, job, result).await {
         Ok(outcome) => outcome,
         Err(e) => {
-            tracing::error!(error = %e, "could not record the outcome of a transcode");
-            Outcome::Retry(format!("recording the outcome: {e}"))
+            // The lease lapsed meanwhile, or the database is away: whoever holds the job now
+            // (or this job once its lease lapses) records it.
+            tracing::warn!(error = %e, "could not record the outcome of a transcode");
+            Outcome::Settled
         }
     }
 }
@@ -77,12 +86,16 @@ pub fn plan(result: Result<Option<Done>, JobError>, attempts_left: bool) -> Plan
 
 async fn settle_or_err(
     ctx: &Context,
+    queue: &Queue,
     job: &Job,
     result: Result<Option<Done>, JobError>,
 ) -> Result<Outcome, JobError> {
     let video = job.payload::<Transcode>().ok().map(|p| p.video_id);
     match plan(result, job.has_attempts_left()) {
-        Plan::Finished => Ok(Outcome::Done),
+        Plan::Finished => {
+            queue.complete(job).await?;
+            Ok(Outcome::Settled)
+        }
         Plan::Ready(done) => {
             let renditions: Vec<Rendition> = done
                 .outs
@@ -115,28 +128,34 @@ async fn settle_or_err(
             Ok(Outcome::Settled)
         }
         Plan::HandBack => {
+            queue.release(job).await?;
             if let Some(id) = video {
                 transcodes::requeue(&ctx.db, id).await?;
             }
             tracing::info!("transcode stopped and handed back");
-            Ok(Outcome::Release)
+            Ok(Outcome::Settled)
         }
         Plan::Refuse { code, message } => {
+            queue
+                .fail(job, &format!("{code}: {message}"), false)
+                .await?;
             if let Some(id) = video {
                 fail_video(ctx, id, code, &message).await?;
             }
             metrics::job("failed");
             tracing::info!(code = %code, message, "input refused");
-            Ok(Outcome::Fail(format!("{code}: {message}")))
+            Ok(Outcome::Settled)
         }
         Plan::Retry(message) => {
+            queue.fail(job, &message, true).await?;
             tracing::warn!(error = %message, "transcode failed; it will be retried");
             if let Some(id) = video {
                 transcodes::requeue(&ctx.db, id).await?;
             }
-            Ok(Outcome::Retry(message))
+            Ok(Outcome::Settled)
         }
         Plan::GiveUp(message) => {
+            queue.fail(job, &message, false).await?;
             tracing::warn!(error = %message, "transcode failed on its last attempt");
             if let Some(id) = video {
                 fail_video(
@@ -148,8 +167,7 @@ async fn settle_or_err(
                 .await?;
             }
             metrics::job("failed");
-            // Recorded as a retryable failure with no attempt left: the job ends failed.
-            Ok(Outcome::Retry(message))
+            Ok(Outcome::Settled)
         }
     }
 }
