@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
 use kadr_core::Code;
 use kadr_core::state::VideoStatus;
-use kadr_core::videos::{Current, Edit};
+use kadr_core::videos::{Current, GivenFields};
 use kadr_http::auth::{AuthUser, MaybeUser};
 use kadr_http::{ApiError, AppContext};
 use serde::{Deserialize, Serialize};
@@ -174,7 +174,7 @@ pub async fn update(
         tags: &row.tags,
         moderation: row.moderation,
     };
-    let asked = Edit {
+    let asked = GivenFields {
         title: body.title.as_deref(),
         description: body.description.as_deref(),
         tags: body.tags.as_deref(),

@@ -26,7 +26,8 @@ pub struct VideoFields {
     pub privacy: Privacy,
 }
 
-/// The fields of a new video as given (each may be absent).
+/// The fields of a video as given (each may be absent): a new video's, or an edit's, where
+/// each field given is set (checked as on creation).
 #[derive(Debug, Clone, Default)]
 pub struct GivenFields<'a> {
     pub title: Option<&'a str>,
@@ -51,16 +52,6 @@ impl GivenFields<'_> {
     }
 }
 
-/// An edit as asked: each field given is set (checked as on creation).
-#[derive(Debug, Clone, Default)]
-pub struct Edit<'a> {
-    pub title: Option<&'a str>,
-    pub description: Option<&'a str>,
-    pub tags: Option<&'a [String]>,
-    pub language: Option<&'a str>,
-    pub privacy: Option<&'a str>,
-}
-
 /// What viewers see of the video now, to tell whether an edit changes it.
 #[derive(Debug, Clone)]
 pub struct Current<'a> {
@@ -79,7 +70,7 @@ pub async fn edit(
     editor: &user::Model,
     id: Uuid,
     current: &Current<'_>,
-    edit: &Edit<'_>,
+    edit: &GivenFields<'_>,
 ) -> Result<bool, DomainError> {
     let mut sets = Vec::new();
     let mut values: Vec<sea_orm::Value> = vec![id.into()];

@@ -44,7 +44,6 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Control {
     stop: CancellationToken,
-    shutdown: CancellationToken,
     queue: Option<Queue>,
 }
 
@@ -54,11 +53,6 @@ impl Control {
         &self.stop
     }
 
-    /// Cancelled as soon as a shutdown is asked for (the job may still finish within the grace).
-    pub fn shutdown(&self) -> &CancellationToken {
-        &self.shutdown
-    }
-
     /// The queue the job came from (none for periodic kinds).
     pub fn queue(&self) -> Option<&Queue> {
         self.queue.as_ref()
@@ -66,11 +60,7 @@ impl Control {
 
     /// A control for running a handler outside the runner (tests, one-off runs).
     pub fn standalone(stop: CancellationToken) -> Control {
-        Control {
-            shutdown: stop.clone(),
-            stop,
-            queue: None,
-        }
+        Control { stop, queue: None }
     }
 }
 
@@ -256,7 +246,6 @@ async fn run_one(
     };
     let control = Control {
         stop,
-        shutdown: shutdown.clone(),
         queue: Some(queue.clone()),
     };
     let outcome = handler.run(job.clone(), control).await;
