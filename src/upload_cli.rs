@@ -32,6 +32,9 @@ pub struct UploadArgs {
     /// BCP 47 language tag of the video (ru, en, ar…).
     #[arg(long)]
     pub language: Option<String>,
+    /// The channel to upload into (its handle; default: your first channel).
+    #[arg(long)]
+    pub channel: Option<String>,
     /// Kadr's address.
     #[arg(long, env = "KADR_SERVER_URL", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -313,6 +316,7 @@ impl Client {
             "privacy": args.privacy,
             "tags": args.tags,
             "language": args.language,
+            "channel": args.channel,
             "size": size,
         });
         let res = self

@@ -7,6 +7,7 @@
 mod m20261123_000001_initial;
 mod m20261124_000002_catalog;
 mod m20261201_000003_hardening;
+mod m20261202_000004_community;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000002_catalog::Migration),
             Box::new(m20261201_000003_hardening::Migration),
+            Box::new(m20261202_000004_community::Migration),
         ]
     }
 }

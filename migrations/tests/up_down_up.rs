@@ -15,16 +15,25 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 11] = [
+const ALL: [&str; 20] = [
     "api_tokens",
     "auth_throttle",
+    "channel_images",
     "channels",
+    "comment_likes",
+    "comments",
+    "counter_deltas",
+    "fanouts",
+    "feed_items",
     "images",
     "jobs",
     "moderation_decisions",
+    "notifications",
     "renditions",
+    "subscriptions",
     "uploads",
     "users",
+    "video_ratings",
     "videos",
     "view_seen",
 ];

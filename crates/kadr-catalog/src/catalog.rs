@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
 use kadr_core::Code;
-use kadr_core::state::VideoStatus;
+use kadr_core::state::{CommentPolicy, VideoStatus};
 use kadr_core::videos::{Current, GivenFields};
 use kadr_http::auth::{AuthUser, MaybeUser};
 use kadr_http::{ApiError, AppContext};
@@ -147,6 +147,9 @@ pub struct VideoPatch {
     pub language: Option<String>,
     #[schema(schema_with = kadr_http::schema::privacy_given)]
     pub privacy: Option<String>,
+    /// Who may comment: `open`, `hold` (every comment waits for you) or `off`.
+    #[schema(schema_with = kadr_http::schema::comment_policy_given)]
+    pub comments: Option<String>,
 }
 
 /// Edits a video (owner or admin).
@@ -180,9 +183,20 @@ pub async fn update(
         tags: body.tags.as_deref(),
         language: body.language.as_deref(),
         privacy: body.privacy.as_deref(),
+        channel: None,
+    };
+    let policy = match body.comments.as_deref() {
+        None => None,
+        Some(p) => Some(CommentPolicy::parse(p).ok_or_else(|| {
+            ApiError::bad_request(Code::InvalidField, "comments is open, hold or off")
+                .field("comments")
+        })?),
     };
     if kadr_core::videos::edit(&ctx.db, &ctx.config, &auth.user, id, &current, &asked).await? {
         api.access.forget(id);
+    }
+    if let Some(p) = policy {
+        kadr_core::comments::set_policy(&ctx.db, id, p).await?;
     }
     let row = visible_row(&ctx, id, &viewer).await?;
     Ok(HttpResponse::Ok().json(VideoJson::of(row, &viewer, &api, &base_url(&req))))

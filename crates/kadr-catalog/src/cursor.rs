@@ -19,6 +19,10 @@ pub enum Cursor {
     Views { n: i64, id: Uuid },
     /// By search rank, best first.
     Rank { r: f32, id: Uuid },
+    /// By likes, most first (comments).
+    Likes { n: i64, id: Uuid },
+    /// By a sequence number alone, newest first (notifications).
+    Seq { n: i64 },
 }
 
 impl Cursor {
@@ -32,6 +36,8 @@ impl Cursor {
             Cursor::Time { .. } => "time",
             Cursor::Views { .. } => "views",
             Cursor::Rank { .. } => "rank",
+            Cursor::Likes { .. } => "likes",
+            Cursor::Seq { .. } => "seq",
         }
     }
 
@@ -60,6 +66,8 @@ impl Cursor {
             Cursor::Time { t, id } => (t.into(), id),
             Cursor::Views { n, id } => (n.into(), id),
             Cursor::Rank { r, id } => (r.into(), id),
+            Cursor::Likes { n, id } => (n.into(), id),
+            Cursor::Seq { .. } => return Err(Self::foreign()),
         };
         values.push(sort);
         values.push(last.into());
@@ -68,6 +76,27 @@ impl Cursor {
             values.len() - 1,
             values.len()
         ))
+    }
+
+    fn foreign() -> ApiError {
+        ApiError::bad_request(Code::InvalidCursor, "The cursor is for another listing")
+            .field("cursor")
+    }
+
+    /// ` AND {key} < $n` for the page after a sequence cursor (empty on the first page).
+    pub fn after_seq(
+        given: Option<&str>,
+        key: &str,
+        values: &mut Vec<sea_orm::Value>,
+    ) -> Result<String, ApiError> {
+        match given.map(Cursor::decode).transpose()? {
+            None => Ok(String::new()),
+            Some(Cursor::Seq { n }) => {
+                values.push(n.into());
+                Ok(format!(" AND {key} < ${}", values.len()))
+            }
+            Some(_) => Err(Self::foreign()),
+        }
     }
 
     pub fn decode(s: &str) -> Result<Cursor, ApiError> {

@@ -4,6 +4,8 @@
 
 pub mod catalog;
 pub mod channels;
+pub mod comments;
+pub mod community;
 pub mod cursor;
 pub mod listing;
 pub mod media;
@@ -41,6 +43,8 @@ pub struct Api {
     pub pages: Arc<page_cache::PageCache>,
     /// The OpenAPI document served at `/api/openapi.json`.
     pub doc: Arc<utoipa::openapi::OpenApi>,
+    /// Everyone sees dislike counts (`community.public_dislikes`).
+    pub public_dislikes: bool,
 }
 
 impl Api {
@@ -94,6 +98,7 @@ pub fn start(
         ))),
         pages: Arc::new(page_cache::PageCache::new(Duration::from_secs(1))),
         doc: Arc::new(openapi::document()),
+        public_dislikes: ctx.config.community.public_dislikes,
     };
     let flusher = views::spawn_flusher(
         ctx.db.clone(),
@@ -109,6 +114,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     cfg.app_data(web::Data::new(api.clone()));
     catalog::configure(cfg);
     channels::configure(cfg);
+    comments::configure(cfg);
+    community::configure(cfg);
     search::configure(cfg);
     views::configure(cfg);
     moderation::configure(cfg);

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::Api;
 use crate::cursor::Cursor;
-use crate::model::{COLUMNS, FROM, VideoPage, VideoRow, page, stmt};
+use crate::model::{COLUMNS, FROM, NO_SORT_AT, VideoPage, VideoRow, page, stmt};
 
 pub(crate) fn db_err(e: sea_orm::DbErr) -> ApiError {
     e.into()
@@ -69,6 +69,50 @@ pub(crate) async fn listing(
     );
     let found = rows(ctx, sql, values).await?;
     Ok(page(found, limit, viewer, api, req, key))
+}
+
+/// A listing of videos reached through another table (`from` joins `videos v` and
+/// `channels c`), sorted by that table's time `sort_at` (newest first) and then `id`.
+pub(crate) struct Through<'a> {
+    pub from: &'a str,
+    pub sort_at: &'a str,
+    pub id: &'a str,
+}
+
+impl Through<'_> {
+    /// One page: the rows of `from` matching `filter` (`values` bound in order), after
+    /// `cursor`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn page(
+        &self,
+        ctx: &AppContext,
+        api: &Api,
+        req: &HttpRequest,
+        viewer: &Viewer,
+        filter: &str,
+        mut values: Vec<sea_orm::Value>,
+        cursor: Option<&str>,
+        limit: u64,
+    ) -> Result<VideoPage, ApiError> {
+        let after = Cursor::after(cursor, "time", self.sort_at, self.id, "<", &mut values)?;
+        let columns = COLUMNS.replace(NO_SORT_AT, &format!("{} AS sort_at", self.sort_at));
+        let sql = format!(
+            "SELECT {columns} FROM {} WHERE {filter}{after} ORDER BY {} DESC, {} DESC LIMIT {}",
+            self.from,
+            self.sort_at,
+            self.id,
+            limit + 1
+        );
+        let found = rows(ctx, sql, values).await?;
+        Ok(page(found, limit, viewer, api, req, by_sort_at))
+    }
+}
+
+pub(crate) fn by_sort_at(r: &VideoRow) -> Cursor {
+    Cursor::Time {
+        t: r.sort_at.unwrap_or(r.created_at),
+        id: r.id,
+    }
 }
 
 /// A page only its viewer may see.

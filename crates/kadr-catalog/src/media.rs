@@ -22,7 +22,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures::TryStreamExt;
 use kadr_http::{ApiError, AppContext};
 use kadr_storage::{Storage, StorageError};
-use sea_orm::FromQueryResult;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -31,7 +31,9 @@ use crate::model::stmt;
 use crate::token::TokenError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/media/{id}/{tail:.*}", web::get().to(serve))
+    cfg.route("/media/channels/{id}/{file}", web::get().to(channel_image))
+        .route("/media/channels/{id}/{file}", web::head().to(channel_image))
+        .route("/media/{id}/{tail:.*}", web::get().to(serve))
         .route("/media/{id}/{tail:.*}", web::head().to(serve));
 }
 
@@ -145,7 +147,7 @@ pub struct Access {
 }
 
 impl Access {
-    fn listed(&self) -> bool {
+    pub fn listed(&self) -> bool {
         kadr_core::visibility::listed(self.playable, self.privacy, self.moderation)
     }
 }
@@ -265,9 +267,54 @@ async fn serve(
     if kind.is_text() {
         return text(&ctx, &req, kind, &key, q.token.as_deref(), cc).await;
     }
+    deliver(&ctx, &req, &key, kind, cc, access.listed()).await
+}
+
+/// A channel's picture: `/media/channels/{channel}/{avatar,avatar_small,banner,banner_small}.jpg`
+/// (`?v=` in the URLs the API hands out changes with every new picture).
+async fn channel_image(
+    ctx: web::Data<AppContext>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, file) = path.into_inner();
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let image = file
+        .strip_suffix(".jpg")
+        .and_then(kadr_core::state::ChannelImage::parse)
+        .ok_or_else(ApiError::not_found)?;
+    let row = ctx
+        .db
+        .query_one_raw(stmt(
+            "SELECT i.storage_key FROM channel_images i JOIN channels c ON c.id = i.channel_id
+             WHERE i.channel_id = $1 AND i.image = $2 AND c.deleting_at IS NULL"
+                .to_owned(),
+            vec![id.into(), image.as_str().into()],
+        ))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let key: String = row.try_get("", "storage_key")?;
+    let cc = if req.query_string().starts_with("v=") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
+    deliver(&ctx, &req, &key, Kind::Jpeg, cc, true).await
+}
+
+/// Sends a stored file: from disk with ETag and ranges (local storage), or a redirect to a
+/// presigned URL, or to the CDN for media anyone may fetch (`public`).
+async fn deliver(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    key: &str,
+    kind: Kind,
+    cc: &'static str,
+    public: bool,
+) -> Result<HttpResponse, ApiError> {
     match &*ctx.storage {
         Storage::Local(local) => {
-            let file = local.file_path(&key).map_err(storage_err)?;
+            let file = local.file_path(key).map_err(storage_err)?;
             let named = actix_files::NamedFile::open_async(&file)
                 .await
                 .map_err(|_| ApiError::not_found())?;
@@ -283,7 +330,7 @@ async fn serve(
                 // Segments come from the page cache: read them on the worker thread rather
                 // than hopping to the blocking pool for every 64 KiB chunk.
                 .read_mode_threshold(SYNC_READ_BELOW)
-                .into_response(&req);
+                .into_response(req);
             resp.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
             Ok(resp)
@@ -294,12 +341,12 @@ async fn serve(
                 .storage
                 .cdn_base_url
                 .as_deref()
-                .filter(|_| access.listed());
+                .filter(|_| public);
             let to = match cdn {
                 Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
                 None => ctx
                     .storage
-                    .presign_get(&key, Duration::from_secs(ctx.config.api.presign_ttl_secs))
+                    .presign_get(key, Duration::from_secs(ctx.config.api.presign_ttl_secs))
                     .await
                     .map_err(storage_err)?
                     .ok_or_else(|| ApiError::internal(&"no presigned URL on S3"))?,

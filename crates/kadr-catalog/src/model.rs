@@ -16,7 +16,13 @@ pub const COLUMNS: &str =
     v.privacy, v.status, v.stage, v.progress, v.playable, v.failure_code, v.failure_message,
     v.moderation, v.moderation_reason, v.moderated_at, v.duration_ms, v.width, v.height, v.fps,
     v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at, v.media_epoch,
-    c.handle AS channel_handle, c.display_name AS channel_name, NULL::real AS rank";
+    v.like_count, v.dislike_count, v.comment_count, v.comment_policy,
+    c.handle AS channel_handle, c.display_name AS channel_name, NULL::timestamptz AS sort_at,
+    NULL::real AS rank";
+
+/// The sort-time column outside lists sorted by something other than the video's own times
+/// (the feed, liked videos).
+pub const NO_SORT_AT: &str = "NULL::timestamptz AS sort_at";
 
 /// The rank column outside search.
 pub const NO_RANK: &str = "NULL::real AS rank";
@@ -54,8 +60,14 @@ pub struct VideoRow {
     pub published_at: Option<DateTime<FixedOffset>>,
     /// Bumped on every privacy or moderation change; signed into media tokens.
     pub media_epoch: i32,
+    pub like_count: i64,
+    pub dislike_count: i64,
+    pub comment_count: i64,
+    pub comment_policy: kadr_core::state::CommentPolicy,
     pub channel_handle: String,
     pub channel_name: String,
+    /// When it entered the list being read (liked, put in the feed), in such lists only.
+    pub sort_at: Option<DateTime<FixedOffset>>,
     /// Search rank, in search results only.
     pub rank: Option<f32>,
 }
@@ -138,6 +150,15 @@ pub struct VideoJson {
     /// At most 180 s and not landscape.
     pub is_short: bool,
     pub views: i64,
+    /// Likes, counted every `community.fold_interval_ms`.
+    pub likes: i64,
+    /// Dislikes: for the owner and admins, or everyone with `community.public_dislikes`.
+    pub dislikes: Option<i64>,
+    /// Visible comments and replies.
+    pub comments: i64,
+    /// `open`, `hold` (every comment waits for the owner) or `off`.
+    #[schema(schema_with = kadr_http::schema::comment_policy)]
+    pub comment_policy: String,
     pub created_at: DateTime<FixedOffset>,
     pub published_at: Option<DateTime<FixedOffset>>,
     /// Poster and storyboard, once the video is ready.
@@ -191,6 +212,10 @@ impl VideoJson {
             size_bytes: row.source_size_bytes,
             is_short: row.is_short,
             views: row.view_count,
+            likes: row.like_count.max(0),
+            dislikes: (manages || api.public_dislikes).then_some(row.dislike_count.max(0)),
+            comments: row.comment_count.max(0),
+            comment_policy: row.comment_policy.as_str().to_owned(),
             created_at: row.created_at,
             published_at: row.published_at,
             images,

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{catalog, channels, model, moderation, search, views};
+use crate::{catalog, channels, comments, community, model, moderation, search, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,33 @@ use crate::{catalog, channels, model, moderation, search, views};
         catalog::playback,
         channels::channel,
         channels::channel_videos,
+        channels::create,
+        channels::update,
+        channels::delete,
+        channels::subscribe,
+        channels::unsubscribe,
+        channels::my_channels,
+        channels::my_subscriptions,
+        community::feed,
+        community::feed_shorts,
+        community::liked,
+        community::my_rating,
+        community::rate,
+        community::notifications,
+        community::unread_count,
+        community::mark_read,
+        comments::list,
+        comments::post,
+        comments::held,
+        comments::one,
+        comments::edit,
+        comments::delete,
+        comments::replies,
+        comments::approve,
+        comments::pin,
+        comments::unpin,
+        comments::like,
+        comments::unlike,
         catalog::my_videos,
         catalog::shorts,
         search::search,
@@ -39,6 +66,24 @@ use crate::{catalog, channels, model, moderation, search, views};
         catalog::VideoPatch,
         catalog::Playback,
         channels::ChannelJson,
+        channels::LinkJson,
+        channels::Picture,
+        channels::ChannelCreate,
+        channels::ChannelPatch,
+        channels::SubscriptionJson,
+        channels::ChannelList,
+        community::RatingJson,
+        community::NotificationJson,
+        community::NotifiedVideo,
+        community::NotifiedComment,
+        community::NotificationPage,
+        community::UnreadJson,
+        community::MarkRead,
+        comments::Author,
+        comments::CommentJson,
+        comments::CommentPage,
+        comments::NewComment,
+        comments::CommentEdit,
         views::Counted,
         moderation::Decision,
         Problem,
@@ -48,6 +93,9 @@ use crate::{catalog, channels, model, moderation, search, views};
         (name = "catalog", description = "Browse, search, channels, views"),
         (name = "playback", description = "Where a player starts; media under /media/{id}/…"),
         (name = "moderation", description = "The review queue (moderators and admins)"),
+        (name = "channels", description = "Channels, their videos, subscriptions"),
+        (name = "comments", description = "Comments and replies on videos"),
+        (name = "community", description = "Feed, ratings, liked videos, notifications"),
     )
 )]
 pub struct ApiDoc;

@@ -133,8 +133,14 @@ impl Views {
         let (ids, ns): (Vec<Uuid>, Vec<i64>) = counts.iter().map(|(v, n)| (*v, *n)).unzip();
         let result = db
             .execute_raw(stmt(
-                "UPDATE videos v SET view_count = v.view_count + d.n
-                 FROM unnest($1::uuid[], $2::bigint[]) AS d(id, n) WHERE v.id = d.id"
+                // The videos' counts, and their channels' totals (one update per channel).
+                "WITH v AS (
+                    UPDATE videos v SET view_count = v.view_count + d.n
+                    FROM unnest($1::uuid[], $2::bigint[]) AS d(id, n) WHERE v.id = d.id
+                    RETURNING v.channel_id, d.n)
+                 UPDATE channels c SET view_count = c.view_count + t.n
+                 FROM (SELECT channel_id, sum(n)::bigint AS n FROM v GROUP BY channel_id) t
+                 WHERE c.id = t.channel_id"
                     .to_owned(),
                 vec![ids.into(), ns.into()],
             ))

@@ -58,6 +58,7 @@ defaults_of!(
     upload: UploadConfig,
     moderation: ModerationConfig,
     transcode: TranscodeConfig,
+    community: CommunityConfig,
 );
 
 impl Config {

@@ -27,6 +27,7 @@ pub struct Config {
     pub upload: UploadConfig,
     pub moderation: ModerationConfig,
     pub transcode: TranscodeConfig,
+    pub community: CommunityConfig,
     /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
     /// means a generated one, printed once.
     pub admin_password: Option<Secret>,
@@ -148,6 +149,13 @@ pub const WORKER_KINDS: &[&str] = &[
     "expire_uploads",
     "sweep_throttle",
     "reconcile",
+    "notify",
+    "fanout",
+    "channel_image",
+    "delete_channel",
+    "fold_counts",
+    "announce",
+    "prune_notifications",
 ];
 
 impl WorkerConfig {
@@ -304,6 +312,30 @@ pub struct ModerationConfig {
     /// An unverified owner's change to what viewers see (title, description, tags) sends an
     /// approved video back to the queue.
     pub review_edits: bool,
+    /// Comments by unverified users wait for the video's owner or a moderator.
+    pub hold_comments: bool,
+}
+
+/// Channels, subscriptions, ratings, comments and notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommunityConfig {
+    /// Channels one user may own.
+    pub max_channels: u32,
+    /// Everyone sees a video's dislike count (otherwise its owner and admins only).
+    pub public_dislikes: bool,
+    /// Comments one user may post per minute.
+    pub comments_per_minute: u32,
+    /// Ratings, comment likes and subscription changes one user may make per minute.
+    pub actions_per_minute: u32,
+    /// How often the worker folds counter changes into the counts (ms).
+    pub fold_interval_ms: u64,
+    /// How often the worker looks for newly listed videos to announce (ms).
+    pub announce_interval_ms: u64,
+    /// Subscribers written per transaction when a video is announced.
+    pub fanout_batch: u32,
+    /// Notifications older than this are removed (days).
+    pub notification_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,8 +2,9 @@
 //! fault; [`Config::validate`] runs them all.
 
 use crate::schema::{
-    ApiConfig, AuthConfig, Config, DatabaseConfig, LogConfig, QueueConfig, ServerConfig,
-    StorageBackend, StorageConfig, TranscodeConfig, UploadConfig, WorkerConfig, parse_net,
+    ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, LogConfig, QueueConfig,
+    ServerConfig, StorageBackend, StorageConfig, TranscodeConfig, UploadConfig, WorkerConfig,
+    parse_net,
 };
 use crate::{ConfigError, WORKER_KINDS};
 
@@ -34,6 +35,7 @@ impl Config {
         self.upload.validate()?;
         self.auth.validate()?;
         self.transcode.validate()?;
+        self.community.validate()?;
         self.log.validate()
     }
 }
@@ -224,6 +226,42 @@ impl LogConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         tracing_subscriber::EnvFilter::try_new(&self.level)
             .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+}
+
+impl CommunityConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[
+            ("community.max_channels", u64::from(self.max_channels)),
+            (
+                "community.comments_per_minute",
+                u64::from(self.comments_per_minute),
+            ),
+            (
+                "community.actions_per_minute",
+                u64::from(self.actions_per_minute),
+            ),
+            ("community.fold_interval_ms", self.fold_interval_ms),
+            ("community.announce_interval_ms", self.announce_interval_ms),
+            ("community.fanout_batch", u64::from(self.fanout_batch)),
+            (
+                "community.notification_days",
+                u64::from(self.notification_days),
+            ),
+        ])?;
+        if self.max_channels > 100 {
+            return Err(ConfigError::invalid(
+                "community.max_channels",
+                "at most 100",
+            ));
+        }
+        if self.fanout_batch > 100_000 {
+            return Err(ConfigError::invalid(
+                "community.fanout_batch",
+                "at most 100000",
+            ));
+        }
         Ok(())
     }
 }

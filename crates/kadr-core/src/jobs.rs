@@ -12,6 +12,37 @@ use crate::error::DomainError;
 
 pub use kadr_queue::queues::{CLEANUP, TRANSCODE};
 
+/// One notification to write (`notify` jobs: replies, moderation decisions).
+pub const NOTIFY: &str = "notify";
+/// A newly listed video told to its channel's subscribers, in batches (`fanout` jobs).
+pub const FANOUT: &str = "fanout";
+/// An uploaded channel picture checked and resized (`channel_image` jobs).
+pub const CHANNEL_IMAGE: &str = "channel_image";
+/// A channel's videos removed, then the channel (`delete_channel` jobs).
+pub const DELETE_CHANNEL: &str = "delete_channel";
+
+/// The payload of a `delete_channel` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteChannel {
+    pub channel_id: Uuid,
+}
+
+/// The payload of a `fanout` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fanout {
+    pub video_id: Uuid,
+}
+
+/// The payload of a `channel_image` job: the uploaded file, where it waits, and what to make.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelImageJob {
+    pub channel_id: Uuid,
+    /// `avatar` or `banner`.
+    pub image: String,
+    /// Storage key of the uploaded file (removed once done).
+    pub source_key: String,
+}
+
 /// The payload of a `transcode` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Transcode {
@@ -37,6 +68,25 @@ fn queue_error(e: kadr_queue::QueueError) -> DomainError {
         kadr_queue::QueueError::Db(e) => DomainError::Db(e),
         other => DomainError::Internal(other.to_string()),
     }
+}
+
+/// Enqueues a job of `queue` with `payload` in `db` (a transaction, usually), at most one live
+/// per `dedupe` key.
+pub async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    queue: &str,
+    payload: &impl Serialize,
+    dedupe: Option<String>,
+) -> Result<(), DomainError> {
+    let mut job = NewJob::new(queue, payload).map_err(queue_error)?;
+    if let Some(key) = dedupe {
+        job = job.dedupe_key(key);
+    }
+    kadr_queue::enqueue(db, job, config.queue.max_attempts)
+        .await
+        .map_err(queue_error)?;
+    Ok(())
 }
 
 /// Enqueues the transcode of `video_id` (one per video; fair among owners).

@@ -8,6 +8,8 @@
 //! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung | `videos` |
 //! | `images/{video}/{poster.jpg, poster_small.jpg, storyboard.vtt, storyboard_N.jpg}` | pictures | `videos` |
 //! | `uploads/{upload}/data`, `uploads/{upload}/pieces/{offset}` | bytes of an unfinished upload | `uploads` |
+//! | `channels/{channel}/{avatar, avatar_small, banner, banner_small}-{stamp}.jpg` | a channel's pictures | `channels` |
+//! | `channels/{channel}/incoming/{image}-{stamp}` | an uploaded picture waiting for the worker | `channels` |
 
 use uuid::Uuid;
 
@@ -16,6 +18,7 @@ use uuid::Uuid;
 pub enum Owner {
     Videos,
     Uploads,
+    Channels,
 }
 
 impl Owner {
@@ -23,16 +26,18 @@ impl Owner {
         match self {
             Owner::Videos => "videos",
             Owner::Uploads => "uploads",
+            Owner::Channels => "channels",
         }
     }
 }
 
 /// Every top-level prefix and the table owning what is under it.
-pub const PREFIXES: [(&str, Owner); 4] = [
+pub const PREFIXES: [(&str, Owner); 5] = [
     ("originals/", Owner::Videos),
     ("hls/", Owner::Videos),
     ("images/", Owner::Videos),
     ("uploads/", Owner::Uploads),
+    ("channels/", Owner::Channels),
 ];
 
 /// The id of the row owning `key`, when the key follows the layout.
@@ -113,6 +118,22 @@ pub fn upload_piece(upload: Uuid, offset: i64) -> String {
     format!("uploads/{upload}/pieces/{offset:020}")
 }
 
+/// Everything stored for a channel.
+pub fn channel_prefix(channel: Uuid) -> String {
+    format!("channels/{channel}/")
+}
+
+/// A channel's picture (`avatar`, `avatar_small`, `banner`, `banner_small`); `stamp` makes
+/// each new picture a new object.
+pub fn channel_image(channel: Uuid, image: &str, stamp: i64) -> String {
+    format!("channels/{channel}/{image}-{stamp}.jpg")
+}
+
+/// An uploaded channel picture waiting for the worker.
+pub fn channel_incoming(channel: Uuid, image: &str, stamp: i64) -> String {
+    format!("channels/{channel}/incoming/{image}-{stamp}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +148,8 @@ mod tests {
             image(id, "poster.jpg"),
             upload_data(id),
             upload_piece(id, 0),
+            channel_image(id, "avatar", 1),
+            channel_incoming(id, "banner", 2),
         ] {
             assert_eq!(owner_of(&key), Some(id), "{key}");
             assert!(

@@ -5,16 +5,23 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod channels;
 pub mod codes;
+pub mod comments;
+pub mod counters;
 pub mod entities;
 pub mod error;
+pub mod feed;
 pub mod fields;
 pub mod jobs;
 pub mod keys;
 pub mod maintenance;
+pub mod notifications;
+pub mod ratings;
 pub mod reconcile;
 pub mod review;
 pub mod state;
+pub mod subscriptions;
 pub mod throttle;
 pub mod transcodes;
 pub mod uploads;

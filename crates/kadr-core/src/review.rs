@@ -116,21 +116,45 @@ impl Decision {
     pub async fn record(
         &self,
         tx: &DatabaseTransaction,
+        config: &kadr_config::Config,
         moderator: Uuid,
         video_id: Uuid,
     ) -> Result<(), DomainError> {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE videos SET moderation = $2, moderation_reason = $3, moderated_by = $4,
-                 moderated_at = now(), updated_at = now() WHERE id = $1",
-            [
-                video_id.into(),
-                self.decision.as_str().into(),
-                self.reason.clone().into(),
-                moderator.into(),
-            ],
-        ))
-        .await?;
+        let owner = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE videos SET moderation = $2, moderation_reason = $3, moderated_by = $4,
+                 moderated_at = now(), updated_at = now() WHERE id = $1 RETURNING owner_id",
+                [
+                    video_id.into(),
+                    self.decision.as_str().into(),
+                    self.reason.clone().into(),
+                    moderator.into(),
+                ],
+            ))
+            .await?;
+        // The owner is told by a job (their own decisions on their own videos excepted).
+        if let Some(owner) = owner {
+            let owner: Uuid = owner.try_get("", "owner_id")?;
+            if owner != moderator {
+                crate::notifications::enqueue(
+                    tx,
+                    config,
+                    &crate::notifications::NewNotification {
+                        user_id: owner,
+                        kind: crate::state::NotificationType::Moderation,
+                        video_id: Some(video_id),
+                        comment_id: None,
+                        actor_id: Some(moderator),
+                        data: serde_json::json!({
+                            "decision": self.decision.as_str(),
+                            "reason": self.reason,
+                        }),
+                    },
+                )
+                .await?;
+            }
+        }
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "INSERT INTO moderation_decisions (id, video_id, moderator_id, decision, reason)

@@ -136,6 +136,58 @@ states! {
     }
 }
 
+states! {
+    /// Who may comment on a video (`videos.comment_policy`), as its owner set it.
+    CommentPolicy {
+        /// Comments appear at once (unless the author's are held by `moderation.hold_comments`).
+        Open = "open",
+        /// Every comment waits for the owner or a moderator.
+        Hold = "hold",
+        /// No new comments; the existing ones are hidden.
+        Off = "off",
+    }
+}
+
+states! {
+    /// What a notification is about (`notifications.type`).
+    NotificationType {
+        /// A subscribed channel published a video.
+        NewVideo = "new_video",
+        /// Someone replied to my comment.
+        CommentReply = "comment_reply",
+        /// My video reached a number of likes (10, 100, 1000, …).
+        LikeMilestone = "like_milestone",
+        /// A moderator approved or rejected my video.
+        Moderation = "moderation",
+        /// My video finished processing.
+        Processed = "processed",
+        /// My video could not be processed.
+        ProcessingFailed = "processing_failed",
+    }
+}
+
+states! {
+    /// A count kept by folding changes (`counter_deltas.counter`).
+    Counter {
+        VideoLikes = "video_likes",
+        VideoDislikes = "video_dislikes",
+        VideoComments = "video_comments",
+        ChannelSubscribers = "channel_subscribers",
+        CommentLikes = "comment_likes",
+        CommentReplies = "comment_replies",
+    }
+}
+
+states! {
+    /// A picture of a channel (`channel_images.image`).
+    ChannelImage {
+        Avatar = "avatar",
+        AvatarSmall = "avatar_small",
+        Banner = "banner",
+        BannerSmall = "banner_small",
+    }
+}
+
 impl Role {
     /// Moderators and administrators review videos.
     pub fn moderates(self) -> bool {
@@ -251,6 +303,23 @@ mod tests {
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
             )
+        );
+        let list = |all: Vec<&str>| names(&all);
+        assert_eq!(
+            check("comment_policy"),
+            list(CommentPolicy::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("type"),
+            list(NotificationType::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("counter"),
+            list(Counter::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("image"),
+            list(ChannelImage::ALL.iter().map(|s| s.as_str()).collect())
         );
         // `state` is checked for uploads and for jobs: the uploads' list is the one naming
         // `active`.

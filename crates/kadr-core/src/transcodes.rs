@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::codes::Failure;
 use crate::error::DomainError;
 use crate::keys;
-use crate::state::{ImageKind, Stage, VideoStatus};
+use crate::state::{ImageKind, NotificationType, Stage, VideoStatus};
 
 fn stmt(sql: String, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -193,6 +193,16 @@ pub async fn ready(
         vec![id.into()],
     ))
     .await?;
+    // The owner is told, from the transcode's own job.
+    tx.execute_raw(stmt(
+        format!(
+            "INSERT INTO notifications (user_id, type, video_id)
+             SELECT owner_id, '{}', id FROM videos WHERE id = $1",
+            NotificationType::Processed.as_str()
+        ),
+        vec![id.into()],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -223,6 +233,15 @@ pub async fn fail(
             VideoStatus::Failed.as_str()
         ),
         vec![id.into(), code.as_str().into(), message.into()],
+    ))
+    .await?;
+    db.execute_raw(stmt(
+        format!(
+            "INSERT INTO notifications (user_id, type, video_id, data)
+             SELECT owner_id, '{}', id, jsonb_build_object('code', $2::text) FROM videos WHERE id = $1",
+            NotificationType::ProcessingFailed.as_str()
+        ),
+        vec![id.into(), code.as_str().into()],
     ))
     .await?;
     Ok(())

@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::codes::Code;
-use crate::entities::{channel, upload, user, video};
+use crate::entities::{upload, user, video};
 use crate::error::DomainError;
 use crate::jobs;
 use crate::keys;
@@ -164,7 +164,7 @@ pub async fn reserve(
     Ok(())
 }
 
-/// Inserts a video owned by `owner` in its default channel, under an id chosen beforehand
+/// Inserts a video owned by `owner` in the channel its fields name (or the owner's first), under an id chosen beforehand
 /// (its storage is prepared under that id first). Its moderation state follows the owner.
 pub async fn insert_video(
     tx: &DatabaseTransaction,
@@ -173,15 +173,11 @@ pub async fn insert_video(
     fields: VideoFields,
     id: Uuid,
 ) -> Result<video::Model, DomainError> {
-    let channel = channel::Entity::find()
-        .filter(channel::Column::OwnerId.eq(owner.id))
-        .one(tx)
-        .await?
-        .ok_or_else(|| DomainError::Internal(format!("user {} has no channel", owner.id)))?;
+    let channel = crate::channels::for_upload(tx, owner, fields.channel.as_deref()).await?;
     let now = Utc::now().fixed_offset();
     Ok(video::ActiveModel {
         id: Set(id),
-        channel_id: Set(channel.id),
+        channel_id: Set(channel),
         owner_id: Set(owner.id),
         title: Set(fields.title),
         description: Set(fields.description),

@@ -24,6 +24,8 @@ pub struct VideoFields {
     pub tags: Vec<String>,
     pub language: Option<String>,
     pub privacy: Privacy,
+    /// The channel asked for (a handle or id of one of the owner's); none: their first.
+    pub channel: Option<String>,
 }
 
 /// The fields of a video as given (each may be absent): a new video's, or an edit's, where
@@ -35,6 +37,8 @@ pub struct GivenFields<'a> {
     pub tags: Option<&'a [String]>,
     pub language: Option<&'a str>,
     pub privacy: Option<&'a str>,
+    /// A new video's channel (ignored by edits).
+    pub channel: Option<&'a str>,
 }
 
 impl GivenFields<'_> {
@@ -48,6 +52,11 @@ impl GivenFields<'_> {
             tags: fields::tags(self.tags.unwrap_or(&[]))?,
             language: fields::language(self.language.unwrap_or(""))?,
             privacy: fields::privacy(self.privacy.unwrap_or(Privacy::Public.as_str()))?,
+            channel: self
+                .channel
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
         })
     }
 }

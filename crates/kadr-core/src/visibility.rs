@@ -23,6 +23,28 @@ pub fn listed(playable: bool, privacy: Privacy, moderation: Moderation) -> bool 
     playable && privacy == Privacy::Public && moderation == Moderation::Approved
 }
 
+/// SQL condition over `videos v`: whether `viewer` may see the video, [`Facts::visible_to`]
+/// for lists that hold videos of any state (notifications, liked videos, comments). The
+/// viewer's id is bound as the next parameter in `values`.
+pub fn visible_sql(viewer: &Viewer, values: &mut Vec<sea_orm::Value>) -> String {
+    let open = "(v.privacy <> 'private' AND v.moderation = 'approved' AND v.playable)";
+    if viewer.admin {
+        return "TRUE".to_owned();
+    }
+    let Some(user) = viewer.user else {
+        return open.to_owned();
+    };
+    values.push(user.into());
+    let owner = format!("v.owner_id = ${}", values.len());
+    if viewer.moderator {
+        format!(
+            "({owner} OR (v.privacy <> 'private' AND (v.moderation <> 'approved' OR v.playable)))"
+        )
+    } else {
+        format!("({owner} OR {open})")
+    }
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, Default)]
 pub struct Viewer {

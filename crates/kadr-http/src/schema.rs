@@ -2,11 +2,13 @@
 //! error codes, the states a field may hold, and the limits of what a user types. Use them on
 //! a field with `#[schema(schema_with = kadr_http::schema::…)]`.
 
+use kadr_core::channels::{CHANNEL_DESCRIPTION_MAX, DISPLAY_NAME_MAX, HANDLE_LEN};
+use kadr_core::comments::COMMENT_MAX;
 use kadr_core::fields::{
     DESCRIPTION_MAX, PASSWORD_LEN, TAG_MAX, TAGS_MAX, TITLE_MAX, USERNAME_LEN,
 };
 use kadr_core::review::REASON_MAX;
-use kadr_core::state::{Moderation, Privacy, Role, VideoStatus};
+use kadr_core::state::{CommentPolicy, Moderation, NotificationType, Privacy, Role, VideoStatus};
 use kadr_core::{Code, Failure};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 
@@ -123,4 +125,55 @@ pub fn tags_given() -> Array {
         .items(text(TAG_MAX, false))
         .max_items(Some(TAGS_MAX))
         .build()
+}
+
+pub fn comment_policy() -> Object {
+    strings(
+        CommentPolicy::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// A comment policy that may be left out.
+pub fn comment_policy_given() -> Object {
+    strings(
+        CommentPolicy::ALL.iter().map(|c| c.as_str()).collect(),
+        true,
+    )
+}
+
+pub fn notification_type() -> Object {
+    strings(
+        NotificationType::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// A rating of a video.
+pub fn rating() -> Object {
+    strings(vec!["like", "dislike", "none"], false)
+}
+
+pub fn handle() -> Object {
+    text_between(HANDLE_LEN)
+}
+
+/// A handle that may be left out.
+pub fn handle_given() -> Object {
+    text(*HANDLE_LEN.end(), true)
+}
+
+/// A display name that may be left out.
+pub fn display_name_given() -> Object {
+    text(DISPLAY_NAME_MAX, true)
+}
+
+/// A channel description that may be left out.
+pub fn channel_description_given() -> Object {
+    text(CHANNEL_DESCRIPTION_MAX, true)
+}
+
+/// A comment's text.
+pub fn comment_body() -> Object {
+    text_between(1..=COMMENT_MAX)
 }

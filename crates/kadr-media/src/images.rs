@@ -264,6 +264,15 @@ impl Pictures {
     }
 }
 
+/// `img` as JPEG bytes.
+pub fn jpeg_bytes(img: &RgbImage, quality: u8) -> Result<Vec<u8>, MediaError> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(img)
+        .map_err(|e| MediaError::Internal(format!("encoding a JPEG: {e}")))?;
+    Ok(out)
+}
+
 fn write_jpeg(path: &Path, img: &RgbImage, quality: u8) -> Result<(), MediaError> {
     let file = std::fs::File::create(path)
         .map_err(|e| MediaError::Internal(format!("{}: {e}", path.display())))?;

@@ -6,6 +6,7 @@ pub mod fmp4;
 pub mod hls;
 pub mod images;
 pub mod input;
+pub mod picture;
 pub mod plan;
 pub mod probe;
 pub mod transcode;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod password;
+pub mod pictures;
 pub mod simple;
 pub mod staging;
 pub mod store;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     simple::configure(cfg);
     videos::configure(cfg);
     tus::configure(cfg);
+    pictures::configure(cfg);
 }
 
 /// What the service needs before it answers: the password hashing limit and the first admin
@@ -68,8 +70,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         tus::head,
         tus::patch,
         tus::terminate,
+        pictures::upload,
+        pictures::remove,
     ),
-    components(schemas(accounts::UserView, videos::NewVideo)),
+    components(schemas(accounts::UserView, videos::NewVideo, pictures::PictureAccepted)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),

@@ -119,6 +119,7 @@ async fn upload(
                 "description" => meta.description = Some(value),
                 "privacy" => meta.privacy = Some(value),
                 "language" => meta.language = Some(value),
+                "channel" => meta.channel = Some(value),
                 "tags" => meta
                     .tags
                     .get_or_insert_with(Vec::new)

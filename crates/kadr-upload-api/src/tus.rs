@@ -262,6 +262,7 @@ async fn create_rows(
                 tags: tags.as_deref(),
                 language: meta_str(meta, "language"),
                 privacy: meta_str(meta, "privacy"),
+                channel: meta_str(meta, "channel"),
             }
             .check(
                 filename

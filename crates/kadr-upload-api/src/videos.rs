@@ -44,6 +44,10 @@ pub struct NewVideo {
     #[serde(default)]
     #[schema(schema_with = kadr_http::schema::privacy_given)]
     pub privacy: Option<String>,
+    /// The channel (handle or id, one of yours); default: your first channel.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub channel: Option<String>,
     /// Size of the file to come: with it, the tus upload is created now and its URL returned.
     #[serde(default)]
     pub size: Option<i64>,
@@ -58,6 +62,7 @@ impl NewVideo {
             tags: self.tags.as_deref(),
             language: self.language.as_deref(),
             privacy: self.privacy.as_deref(),
+            channel: self.channel.as_deref(),
         }
         .check(fallback_title)?)
     }

@@ -17,6 +17,7 @@
 //! directories), `sweeps` (the other kinds), `metrics`.
 
 mod clock;
+mod community;
 mod files;
 mod job;
 mod metrics;
@@ -141,6 +142,65 @@ pub fn runner(ctx: &Context) -> Runner {
             janitor,
             Duration::ZERO,
             sweeps::SweepThrottle(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::NOTIFY) {
+        runner = runner.queued(
+            kadr_core::jobs::NOTIFY,
+            2,
+            grace,
+            community::Notify(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::FANOUT) {
+        runner = runner.queued(
+            kadr_core::jobs::FANOUT,
+            1,
+            grace,
+            community::Fanouts(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::CHANNEL_IMAGE) {
+        runner = runner.queued(
+            kadr_core::jobs::CHANNEL_IMAGE,
+            1,
+            grace,
+            community::ChannelImages(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::DELETE_CHANNEL) {
+        runner = runner.queued(
+            kadr_core::jobs::DELETE_CHANNEL,
+            1,
+            grace,
+            community::DeleteChannels(ctx.clone()),
+        );
+    }
+    let cm = &ctx.config.community;
+    if w.runs("fold_counts") {
+        let every = Duration::from_millis(cm.fold_interval_ms);
+        runner = runner.periodic(
+            "fold_counts",
+            every,
+            Duration::ZERO,
+            community::FoldCounts(ctx.clone()),
+        );
+    }
+    if w.runs("announce") {
+        let every = Duration::from_millis(cm.announce_interval_ms);
+        runner = runner.periodic(
+            "announce",
+            every,
+            Duration::ZERO,
+            community::Announce(ctx.clone()),
+        );
+    }
+    if w.runs("prune_notifications") {
+        runner = runner.periodic(
+            "prune_notifications",
+            community::PRUNE_EVERY,
+            community::PRUNE_EVERY,
+            community::PruneNotifications(ctx.clone()),
         );
     }
     // 0 turns reconciliation off; the first pass comes one interval after start.
