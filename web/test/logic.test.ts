@@ -143,6 +143,9 @@ describe("messages", () => {
     channel: { id: "c", handle: "h", display_name: "H" },
     is_short: false,
     views: 0,
+    likes: 0,
+    comments: 0,
+    comment_policy: "open",
     created_at: "2026-11-23T00:00:00Z",
     ...over,
   });
