@@ -274,7 +274,7 @@ async fn channels_subscriptions_feed_and_notifications() {
     // Subscribing again brings the channel's newest videos back.
     call(c.put(&sub).bearer_auth(&bob), None).await;
     let (_, feed) = get_json(&format!("{base}/api/v1/me/feed"), Some(&bob)).await;
-    assert_eq!(ids(&feed), [video.clone()]);
+    assert_eq!(ids(&feed), vec![video.clone()]);
 
     // Deleting a channel: confirmed by its handle, never the last one; it goes at once and
     // its videos follow.
@@ -504,7 +504,7 @@ async fn ratings_are_counted_exactly_without_a_hot_row() {
 
     // Liked videos: the like, and not after taking it back.
     let (_, liked) = get_json(&format!("{base}/api/v1/me/liked"), Some(&viewers[2])).await;
-    assert_eq!(ids(&liked), [video.clone()]);
+    assert_eq!(ids(&liked), vec![video.clone()]);
     call(
         c.put(&rating).bearer_auth(&viewers[2]),
         Some(json!({ "rating": "none" })),
@@ -628,7 +628,7 @@ async fn comments_follow_their_rules() {
     )
     .await;
     let (_, replies) = get_json(&format!("{base}/api/v1/comments/{top_id}/replies"), None).await;
-    assert_eq!(ids(&replies), [reply_id.clone()]);
+    assert_eq!(ids(&replies), vec![reply_id.clone()]);
 
     // Editing: the author only, marked edited.
     let edit = format!("{base}/api/v1/comments/{top_id}");
@@ -776,7 +776,7 @@ async fn comments_follow_their_rules() {
     let (status, _) = get_json(&format!("{list}/held"), Some(&bob)).await;
     assert_eq!(status, 403);
     let (_, h) = get_json(&format!("{list}/held"), Some(&alice)).await;
-    assert_eq!(ids(&h), [held_id.clone()]);
+    assert_eq!(ids(&h), vec![held_id.clone()]);
     let (status, _) = call(
         c.post(format!("{base}/api/v1/comments/{held_id}/approve"))
             .bearer_auth(&bob),
