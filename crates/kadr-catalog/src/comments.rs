@@ -154,25 +154,6 @@ async fn comment_rows(
     .map_err(db_err)
 }
 
-async fn comment_count(ctx: &AppContext, video: Uuid) -> Result<i64, ApiError> {
-    use sea_orm::ConnectionTrait;
-    let row = ctx
-        .db
-        .query_one_raw(stmt(
-            "SELECT comment_count FROM videos WHERE id = $1".to_owned(),
-            vec![video.into()],
-        ))
-        .await
-        .map_err(db_err)?;
-    Ok(match row {
-        Some(r) => r
-            .try_get::<i64>("", "comment_count")
-            .map_err(db_err)?
-            .max(0),
-        None => 0,
-    })
-}
-
 /// One comment as `viewer` may see it.
 async fn comment_json(
     ctx: &AppContext,
@@ -247,7 +228,7 @@ pub async fn list(
     let viewer = user.viewer();
     let video = kadr_core::comments::video(&ctx.db, &viewer, path.into_inner()).await?;
     let policy = video.comment_policy.as_str().to_owned();
-    let count = comment_count(&ctx, video.id).await?;
+    let count = video.comment_count.max(0);
     if video.comment_policy == CommentPolicy::Off && !reviews(&viewer, &video) {
         return Ok(HttpResponse::Ok().json(CommentPage {
             items: Vec::new(),
@@ -417,7 +398,7 @@ pub async fn held(
             items,
             next_cursor,
             pinned: None,
-            count: comment_count(&ctx, video.id).await?,
+            count: video.comment_count.max(0),
             policy: video.comment_policy.as_str().to_owned(),
         }))
 }

@@ -62,6 +62,8 @@ pub struct VideoOf {
     pub playable: bool,
     pub comment_policy: CommentPolicy,
     pub pinned_comment_id: Option<Uuid>,
+    /// Visible comments and replies, as last folded.
+    pub comment_count: i64,
 }
 
 impl VideoOf {
@@ -75,8 +77,8 @@ impl VideoOf {
     }
 }
 
-const VIDEO_COLUMNS: &str =
-    "v.id, v.owner_id, v.privacy, v.moderation, v.playable, v.comment_policy, v.pinned_comment_id";
+const VIDEO_COLUMNS: &str = "v.id, v.owner_id, v.privacy, v.moderation, v.playable,
+    v.comment_policy, v.pinned_comment_id, v.comment_count";
 
 /// A video `viewer` may see, with what the comment rules need (not found otherwise).
 pub async fn video(
@@ -108,6 +110,7 @@ pub struct CommentOf {
     pub playable: bool,
     pub comment_policy: CommentPolicy,
     pub pinned_comment_id: Option<Uuid>,
+    pub comment_count: i64,
 }
 
 impl CommentOf {
@@ -120,6 +123,7 @@ impl CommentOf {
             playable: self.playable,
             comment_policy: self.comment_policy,
             pinned_comment_id: self.pinned_comment_id,
+            comment_count: self.comment_count,
         }
     }
 }

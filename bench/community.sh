@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# bench/community: the community layer at catalogue scale, through `kadr all` (release, local
+# storage), with baselines measured in the same run.
+#
+# Generated in Postgres (SQL, then vacuumed and checkpointed): 1M users each with a channel,
+# 1M listed videos on 100k channels, 10M subscriptions (one channel with every user
+# subscribed, one user subscribed to 1,000 channels), 20M ratings, 2M comments (one video
+# with 200,000). Then, wrk -t2 -c32:
+#   1. the subscription feed of the user with 1,000 subscriptions;
+#   2. comments of the 200,000-comment video, page 1 and page 500 (25 a page, cursors
+#      taken by walking the pages first);
+#   3. like/unlike of one video by 5,000 users (the hot row case), then the count compared
+#      with the ratings once folded;
+#   4. a new video on the channel with 1M subscribers: time until every subscriber has the
+#      notification, while wrk measures the feed and comments again (p99 against the idle
+#      figures of 1 and 2).
+#
+#   BENCH_COMMUNITY_SCALE=0.1 bench/community.sh   (a tenth of every size, for a quick look)
+#   BENCH_COMMUNITY_SECS=10                         (seconds per wrk run)
+#
+# Targets (issue 13): feed p99 <= 20 ms; comments p99 <= 20 ms with page 500 within 1.3x of
+# page 1; likes >= 2000/s with exact counts; notifications to every subscriber within 60 s
+# while other p99s stay within 2x idle.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KADR=${KADR_BIN:-$ROOT/target/release/kadr}
+WORK=${BENCH_DIR:-$ROOT/target/bench-community}
+SECS=${BENCH_COMMUNITY_SECS:-10}
+SCALE=${BENCH_COMMUNITY_SCALE:-1}
+[ -x "$KADR" ] || { echo "bench: build first (cargo build --release)" >&2; exit 1; }
+for t in wrk psql python3; do
+  command -v "$t" >/dev/null || { echo "bench/community: $t missing: run deploy/install-deps.sh --bench" >&2; exit 1; }
+done
+n() { python3 -c "print(max(1, int($1 * $SCALE)))"; }
+USERS=$(n 1000000); VIDEOS=$(n 1000000); CHANNELS=$(n 100000)
+EXTRA_SUBS=$(( 9 )); RATINGS_PER_USER=20; COMMENTS=$(n 2000000); HOT_COMMENTS=$(n 200000)
+FAN_SUBS=$(python3 -c "print(min(1000, max(10, int(1000 * $SCALE))))")
+LIKERS=5000
+[ "$USERS" -gt $((LIKERS + FAN_SUBS + 10)) ] || { echo "bench/community: scale too small" >&2; exit 1; }
+
+rm -rf "$WORK"; mkdir -p "$WORK"; chmod 755 "$WORK"
+# Likes and subscriptions are limited per user; the bench measures throughput, not the limit.
+KADR_ADMIN_PASSWORD=bench-admin-password KADR_COMMUNITY__ACTIONS_PER_MINUTE=100000 \
+  "$KADR" all --data-dir "$WORK/var" --listen 127.0.0.1:0 2> "$WORK/kadr.log" &
+PID=$!
+trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  ADDR=$(grep -o 'listening on http://[0-9.:]*' "$WORK/kadr.log" | head -1 | sed 's#listening on http://##' || true)
+  [ -n "$ADDR" ] && break; sleep 0.1
+done
+SERVER="http://$ADDR"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$WORK/var/postgres" -U kadr kadr)
+q() { "${PSQL[@]}" -At -c "$1"; }
+now() { date +%s.%N; }
+
+echo "bench/community: generating $USERS users, $VIDEOS videos, subscriptions, ratings, $COMMENTS comments" >&2
+t_gen=$(now)
+"${PSQL[@]}" <<SQL
+SET synchronous_commit = off;
+SET maintenance_work_mem = '1GB';
+-- Ids in creation order, as Kadr's own (UUIDv7) are.
+CREATE FUNCTION pg_temp.id(kind int, i bigint) RETURNS uuid LANGUAGE sql IMMUTABLE AS
+  \$\$ SELECT (lpad(to_hex(kind), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid \$\$;
+INSERT INTO users (id, username, email, password_hash, verified, created_at)
+SELECT pg_temp.id(1, i), 'u' || i, 'u' || i || '@bench.invalid', 'x', true, now() - interval '1 year'
+FROM generate_series(1, $USERS) i;
+INSERT INTO channels (id, owner_id, handle, display_name, created_at)
+SELECT pg_temp.id(2, i), pg_temp.id(1, i), 'u' || i, 'Канал ' || i, now() - interval '1 year'
+FROM generate_series(1, $USERS) i;
+-- Videos on channels 1..CHANNELS, newest first by i; channel 1 ("u1") is the star, user 2
+-- ("u2") the fan.
+INSERT INTO videos (id, channel_id, owner_id, title, privacy, status, playable, moderation,
+                    duration_ms, width, height, is_short, created_at, published_at, announced_at)
+SELECT pg_temp.id(3, i), pg_temp.id(2, 1 + i % $CHANNELS), pg_temp.id(1, 1 + i % $CHANNELS),
+       'Видео ' || i, 'public', 'ready', true, 'approved', 60000, 1280, 720, i % 5 = 0,
+       now() - make_interval(secs => i), now() - make_interval(secs => i), now() - make_interval(secs => i)
+FROM generate_series(1, $VIDEOS) i;
+
+-- Subscriptions: everyone to the star, the fan to FAN_SUBS channels, everyone to 9 more.
+ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_pkey;
+DROP INDEX subscriptions_channel_idx, subscriptions_mine_idx;
+INSERT INTO subscriptions (user_id, channel_id)
+SELECT pg_temp.id(1, i), pg_temp.id(2, 1) FROM generate_series(2, $USERS) i;
+INSERT INTO subscriptions (user_id, channel_id)
+SELECT pg_temp.id(1, 2), pg_temp.id(2, c) FROM generate_series(3, $FAN_SUBS + 2) c;
+INSERT INTO subscriptions (user_id, channel_id)
+SELECT DISTINCT pg_temp.id(1, i), pg_temp.id(2, 2 + (i * k * 7919) % ($CHANNELS - 1))
+FROM generate_series(3, $USERS) i, generate_series(1, $EXTRA_SUBS) k;
+ALTER TABLE subscriptions ADD PRIMARY KEY (user_id, channel_id);
+CREATE INDEX subscriptions_channel_idx ON subscriptions (channel_id, user_id);
+CREATE INDEX subscriptions_mine_idx ON subscriptions (user_id, created_at DESC, channel_id DESC);
+UPDATE channels c SET subscriber_count = s.n
+FROM (SELECT channel_id, count(*) AS n FROM subscriptions GROUP BY channel_id) s WHERE c.id = s.channel_id;
+-- The fan's feed, as subscribing and the announcements wrote it.
+INSERT INTO feed_items (user_id, published_at, video_id, channel_id, is_short)
+SELECT pg_temp.id(1, 2), v.published_at, v.id, v.channel_id, v.is_short
+FROM subscriptions s JOIN videos v ON v.channel_id = s.channel_id WHERE s.user_id = pg_temp.id(1, 2);
+
+-- Ratings: each user rates 20 videos, nine in ten likes.
+DROP INDEX video_ratings_video_idx, video_ratings_liked_idx;
+INSERT INTO video_ratings (user_id, video_id, rating, rated_at)
+SELECT pg_temp.id(1, i), pg_temp.id(3, v), CASE WHEN (i + j) % 10 = 0 THEN -1 ELSE 1 END,
+       now() - make_interval(secs => j)
+FROM generate_series(1, $USERS) i, generate_series(1, $RATINGS_PER_USER) j,
+     LATERAL (SELECT 1 + (i * j * 104729) % $VIDEOS AS v) x
+ON CONFLICT DO NOTHING;
+CREATE INDEX video_ratings_video_idx ON video_ratings (video_id);
+CREATE INDEX video_ratings_liked_idx ON video_ratings (user_id, rated_at DESC, video_id DESC) WHERE rating = 1;
+UPDATE videos v SET like_count = r.likes, dislike_count = r.dislikes
+FROM (SELECT video_id, count(*) FILTER (WHERE rating = 1) AS likes, count(*) FILTER (WHERE rating = -1) AS dislikes
+      FROM video_ratings GROUP BY video_id) r WHERE v.id = r.video_id;
+
+-- Comments: HOT_COMMENTS on the newest video, the rest spread; likes for the top sort.
+INSERT INTO comments (id, video_id, author_id, body, like_count, created_at)
+SELECT pg_temp.id(4, i),
+       CASE WHEN i <= $HOT_COMMENTS THEN pg_temp.id(3, 1) ELSE pg_temp.id(3, 1 + (i * 31) % $VIDEOS) END,
+       pg_temp.id(1, 1 + (i * 13) % $USERS), 'Комментарий номер ' || i || ' — отличное видео, 1:23',
+       (i * 7) % 1000, now() - make_interval(secs => $COMMENTS - i)
+FROM generate_series(1, $COMMENTS) i;
+UPDATE videos v SET comment_count = c.n
+FROM (SELECT video_id, count(*) AS n FROM comments GROUP BY video_id) c WHERE v.id = c.video_id;
+
+-- Tokens of the users wrk signs in as: the fan, and the likers.
+INSERT INTO api_tokens (id, user_id, token_hash, name, expires_at)
+SELECT pg_temp.id(5, i), pg_temp.id(1, i), sha256(convert_to('kadr_bench_' || i, 'UTF8')), 'bench',
+       now() + interval '1 day'
+FROM generate_series(2, $LIKERS + 2) i;
+SQL
+"${PSQL[@]}" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
+gen_secs=$(echo "$(now) - $t_gen" | bc -l)
+echo "bench/community: generated in $(printf %.0f "$gen_secs") s; database $(q "SELECT pg_size_pretty(pg_database_size('kadr'))")" >&2
+
+id() { printf '%08x-0000-7000-8000-%012x' "$1" "$2"; }
+FAN_TOKEN=kadr_bench_2
+HOT_VIDEO=$(id 3 1)
+LIKED_VIDEO=$(id 3 2)
+
+# Runs wrk; prints "requests/s p99_ms".
+bench() {
+  local url=$1 conns=$2; shift 2
+  wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@" "$url" > "$WORK/wrk.out" 2>&1
+  python3 - "$WORK/wrk.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", t)
+v, unit = float(m.group(1)), m.group(2)
+p99 = v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+if errors:
+    sys.exit(f"wrk: {errors.group(1)} failed responses:\n{t}")
+print(f"{rps:.0f} {p99:.2f}")
+PY
+}
+warm() { wrk -t1 -c4 -d2s "$@" > /dev/null 2>&1 || true; }
+FEED="$SERVER/api/v1/me/feed?limit=25"
+COMMENTS1="$SERVER/api/v1/videos/$HOT_VIDEO/comments?limit=25"
+# The cursor of page 500: walk the pages as a client would.
+echo "bench/community: walking to comment page 500" >&2
+CURSOR=$(python3 - "$COMMENTS1" <<'PY'
+import json, sys, urllib.request
+url, cur = sys.argv[1], None
+for _ in range(499):
+    with urllib.request.urlopen(url + (f"&cursor={cur}" if cur else "")) as r:
+        cur = json.load(r)["next_cursor"]
+print(cur)
+PY
+)
+COMMENTS500="$COMMENTS1&cursor=$CURSOR"
+AUTH=(-H "authorization: Bearer $FAN_TOKEN")
+
+echo "bench/community: feed and comments, idle" >&2
+warm "${AUTH[@]}" "$FEED"; warm "$COMMENTS1"; warm "$COMMENTS500"
+read -r f_rps f_p99 < <(bench "$FEED" 32 "${AUTH[@]}")
+read -r c1_rps c1_p99 < <(bench "$COMMENTS1" 32)
+read -r c500_rps c500_p99 < <(bench "$COMMENTS500" 32)
+FEED_ITEMS=$(curl -sf "${AUTH[@]}" "$FEED" | python3 -c "import sys,json; print(len(json.load(sys.stdin)['items']))")
+
+echo "bench/community: likes of one video by $LIKERS users" >&2
+cat > "$WORK/like.lua" <<LUA
+local likers = $LIKERS
+local n = 0
+function setup(thread) thread:set("offset", math.random(1, likers)) end
+request = function()
+  n = n + 1
+  local user = 3 + (offset + n * 7) % likers
+  local body = (n % 2 == 0) and '{"rating":"like"}' or '{"rating":"none"}'
+  return wrk.format("PUT", "/api/v1/videos/$LIKED_VIDEO/rating",
+    { ["authorization"] = "Bearer kadr_bench_" .. user, ["content-type"] = "application/json" }, body)
+end
+LUA
+before=$(q "SELECT like_count FROM videos WHERE id = '$LIKED_VIDEO'")
+read -r l_rps l_p99 < <(bench "$SERVER/" 32 -s "$WORK/like.lua")
+# Folded within community.fold_interval_ms; wait for the changes to be gone.
+for _ in $(seq 1 100); do
+  [ "$(q "SELECT count(*) FROM counter_deltas")" = 0 ] && break; sleep 0.1
+done
+counted=$(q "SELECT like_count FROM videos WHERE id = '$LIKED_VIDEO'")
+actual=$(q "SELECT count(*) FROM video_ratings WHERE video_id = '$LIKED_VIDEO' AND rating = 1")
+
+echo "bench/community: a new video on the channel with $(q "SELECT subscriber_count FROM channels WHERE handle = 'u1'") subscribers" >&2
+NEW_VIDEO=$(id 3 0)
+SUBS=$(q "SELECT count(*) FROM subscriptions WHERE channel_id = '$(id 2 1)'")
+q "INSERT INTO videos (id, channel_id, owner_id, title, privacy, status, playable, moderation, duration_ms,
+     width, height, published_at) VALUES ('$NEW_VIDEO', '$(id 2 1)', '$(id 1 1)', 'Премьера', 'public', 'ready',
+     true, 'approved', 60000, 1280, 720, now())" > /dev/null
+t0=$(now)
+# Other requests while the fan-out runs.
+read -r fb_rps fb_p99 < <(bench "$FEED" 32 "${AUTH[@]}")
+read -r cb_rps cb_p99 < <(bench "$COMMENTS1" 32)
+fan_secs=""
+for _ in $(seq 1 1800); do
+  if [ "$(q "SELECT done_at IS NOT NULL FROM fanouts WHERE video_id = '$NEW_VIDEO'")" = t ]; then
+    fan_secs=$(q "SELECT extract(epoch FROM done_at - (SELECT created_at FROM fanouts WHERE video_id = '$NEW_VIDEO'))")
+    break
+  fi
+  sleep 0.1
+done
+told=$(q "SELECT count(*) FROM notifications WHERE video_id = '$NEW_VIDEO' AND type = 'new_video'")
+# From the insert to the last notification, as a subscriber sees it.
+seen_secs=$(q "SELECT extract(epoch FROM max(created_at) - (SELECT published_at FROM videos WHERE id = '$NEW_VIDEO')) FROM notifications WHERE video_id = '$NEW_VIDEO'")
+
+ratio() { echo "$1 / $2" | bc -l; }
+verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo ok; else echo MISSED; fi; }
+printf '\nbench/community: kadr all, local storage, wrk -t2 -c32 %s s per run; %s users, %s videos, %s subscriptions, %s ratings, %s comments\n' \
+  "$SECS" "$USERS" "$VIDEOS" "$(q "SELECT count(*) FROM subscriptions")" "$(q "SELECT count(*) FROM video_ratings")" "$COMMENTS"
+printf '  %-52s %10s %10s\n' "" "req/s" "p99 ms"
+printf '  %-52s %10s %10s\n' "feed of a user with $FAN_SUBS subscriptions ($FEED_ITEMS items)" "$f_rps" "$f_p99"
+printf '  %-52s %10s %10s\n' "comments of a $HOT_COMMENTS-comment video, page 1" "$c1_rps" "$c1_p99"
+printf '  %-52s %10s %10s\n' "the same, page 500" "$c500_rps" "$c500_p99"
+printf '  %-52s %10s %10s\n' "like/unlike of one video by $LIKERS users" "$l_rps" "$l_p99"
+printf '  %-52s %10s %10s\n' "feed during the fan-out" "$fb_rps" "$fb_p99"
+printf '  %-52s %10s %10s\n' "comments page 1 during the fan-out" "$cb_rps" "$cb_p99"
+printf '  feed p99 %s ms (target <= 20: %s)\n' "$f_p99" "$(verdict "$f_p99 <= 20")"
+printf '  comments p99 %s / %s ms, page 500 / page 1 %.2f (targets <= 20 and <= 1.3: %s)\n' "$c1_p99" "$c500_p99" \
+  "$(ratio "$c500_p99" "$c1_p99")" "$(verdict "$c1_p99 <= 20 && $c500_p99 <= 20 && $c500_p99 <= 1.3 * $c1_p99")"
+printf '  likes %s/s (target >= 2000: %s); count %s after the fold, %s ratings (was %s): %s\n' "$l_rps" \
+  "$(verdict "$l_rps >= 2000")" "$counted" "$actual" "$before" "$([ "$counted" = "$actual" ] && echo exact || echo WRONG)"
+printf '  new video: %s of %s subscribers told, fan-out %s s, last notification %s s after publishing (target <= 60: %s)\n' \
+  "$told" "$SUBS" "${fan_secs:-unfinished}" "${seen_secs:-?}" "$(verdict "${seen_secs:-9999} <= 60 && $told == $SUBS")"
+printf '  p99 during the fan-out: feed %.2fx, comments %.2fx of idle (target <= 2: %s)\n' "$(ratio "$fb_p99" "$f_p99")" \
+  "$(ratio "$cb_p99" "$c1_p99")" "$(verdict "$fb_p99 <= 2 * $f_p99 && $cb_p99 <= 2 * $c1_p99")"
