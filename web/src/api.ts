@@ -8,6 +8,8 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     public detail: string,
+    /** Seconds to wait before trying again (`Retry-After` of a 429 or 503), when told. */
+    public retryAfter: number | null = null,
   ) {
     super(detail || code);
   }
@@ -25,10 +27,22 @@ export type Channel = Schemas["ChannelJson"];
 export type NewVideo = Schemas["NewVideo"];
 export type VideoPatch = Schemas["VideoPatch"];
 export type TokenJson = Schemas["TokenJson"];
+export type ChannelList = Schemas["ChannelList"];
+export type ChannelPatch = Schemas["ChannelPatch"];
+export type Link = Schemas["LinkJson"];
+export type Comment = Schemas["CommentJson"];
+export type CommentPage = Schemas["CommentPage"];
+export type Notification = Schemas["NotificationJson"];
+export type NotificationPage = Schemas["NotificationPage"];
+export type Subscription = Schemas["SubscriptionJson"];
+/** A viewer's rating of a video. */
+export type Rating = Schemas["RatingJson"]["rating"];
+/** Who may comment on a video: everyone, everyone after approval, no one. */
+export type CommentPolicy = Video["comment_policy"];
 /** A video's visibility, as the document's enum lists it. */
 export type Privacy = Video["privacy"];
 
-export type Method = "get" | "post" | "patch" | "delete" | "options";
+export type Method = "get" | "post" | "put" | "patch" | "delete" | "options";
 
 /** The document's paths (templates such as `/api/v1/videos/{id}`) that answer `M`. */
 export type PathOf<M extends Method> = {
@@ -119,13 +133,20 @@ export function field(body: unknown, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** The seconds of a `Retry-After` header (its date form is not sent by Kadr). */
+export function retryAfterSecs(value: string | null): number | null {
+  if (!value || !/^\d+$/.test(value.trim())) return null;
+  return Number(value.trim());
+}
+
 /** The problem+json body of a failed response, or a generic error. */
 async function failure(res: Response): Promise<ApiError> {
+  const wait = retryAfterSecs(res.headers.get("retry-after"));
   try {
     const p: unknown = await res.json();
-    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText);
+    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText, wait);
   } catch {
-    return new ApiError(res.status, "error", res.statusText);
+    return new ApiError(res.status, "error", res.statusText, wait);
   }
 }
 
@@ -137,12 +158,14 @@ async function request<T>(
   const headers: Record<string, string> = { accept: "application/json" };
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
+  // A file goes as it is, under its own type; anything else as JSON.
+  const raw = typeof Blob !== "undefined" && body instanceof Blob;
+  if (body !== undefined) headers["content-type"] = raw ? body.type : "application/json";
   const sentAt = Date.now();
   const res = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
   });
   // Only answers that no cache kept (the playback endpoint's) tell the server's time.
   if (res.headers.get("cache-control")?.includes("no-store")) {
@@ -214,3 +237,37 @@ export function query(params: Record<string, string | number | null | undefined>
 }
 
 export const isModerator = (u: User | null) => u?.role === "moderator" || u?.role === "admin";
+export const isAdmin = (u: User | null) => u?.role === "admin";
+
+/** The pictures a channel has: a square avatar and a wide banner. */
+export type PictureKind = "avatar" | "banner";
+/** The picture types the server takes (JPEG, PNG, WebP). */
+export const PICTURE_TYPES = ["image/jpeg", "image/png", "image/webp"] as const;
+
+/** Sends a channel's new avatar or banner: the file itself, under its own type. The worker
+ * makes the sizes; the channel shows it once done. */
+export function putPicture(handle: string, image: PictureKind, file: Blob): Promise<Schemas["PictureAccepted"]> {
+  const path = "/api/v1/channels/{handle}/pictures/{image}" satisfies PathOf<"put">;
+  return request("PUT", apiUrl(path, { handle, image }), file);
+}
+
+let mine: { token: string | null; channels: Promise<Channel[]> } | undefined;
+
+/** The signed-in user's channels, oldest first (asked once per token; `forgetMyChannels`
+ * after a change). None when signed out. */
+export function myChannels(): Promise<Channel[]> {
+  const t = token();
+  if (!t) return Promise.resolve([]);
+  if (mine?.token !== t) {
+    const channels = get("/api/v1/me/channels").then((l) => l.items);
+    mine = { token: t, channels };
+    channels.catch(() => {
+      if (mine?.channels === channels) mine = undefined;
+    });
+  }
+  return mine.channels;
+}
+
+export function forgetMyChannels(): void {
+  mine = undefined;
+}

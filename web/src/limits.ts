@@ -1,7 +1,7 @@
 // Input limits and choices, read from the server's OpenAPI document at build time: the forms
 // allow what the server accepts, and a limit the document stops stating fails the type check.
 import { components } from "../openapi.json";
-import type { Privacy } from "./api";
+import type { CommentPolicy, Privacy } from "./api";
 
 const schemas = components.schemas;
 const video = schemas.NewVideo.properties;
@@ -45,3 +45,37 @@ export function isPrivacy(value: unknown): value is Privacy {
 /** The visibilities a new video or an edit can choose, in the document's order (the enum of
  * NewVideo.privacy, whose `null` means "leave it as it is"). */
 export const privacyChoices: readonly Privacy[] = video.privacy.enum.filter(isPrivacy);
+
+const channel = schemas.ChannelCreate.properties;
+const link = schemas.LinkJson.properties;
+
+/** Of a channel (ChannelCreate; ChannelPatch states the same maxima). */
+export const channelLimits = {
+  /** Characters of the handle (its address, /c/{handle}). */
+  handle: { min: channel.handle.minLength, max: channel.handle.maxLength },
+  /** Characters of the name shown. */
+  displayName: channel.display_name.maxLength,
+  /** Characters of the description. */
+  description: channel.description.maxLength,
+  /** How many links. */
+  links: channel.links.maxItems,
+  /** Characters of a link's title and of its address. */
+  linkTitle: link.title.maxLength,
+  linkUrl: link.url.maxLength,
+} as const;
+
+/** Characters of a comment (NewComment; CommentEdit states the same). */
+export const commentLimits = {
+  min: schemas.NewComment.properties.body.minLength,
+  max: schemas.NewComment.properties.body.maxLength,
+} as const;
+
+const POLICY: Record<CommentPolicy, true> = { open: true, hold: true, off: true };
+
+/** Whether `value` is a comment policy the API takes. */
+export function isCommentPolicy(value: unknown): value is CommentPolicy {
+  return typeof value === "string" && Object.hasOwn(POLICY, value);
+}
+
+/** The comment policies an owner can choose, in the document's order (VideoPatch.comments). */
+export const commentPolicyChoices: readonly CommentPolicy[] = schemas.VideoPatch.properties.comments.enum.filter(isCommentPolicy);

@@ -1,5 +1,5 @@
 // Sentences about a video's state and an upload's failure, in the current language.
-import type { Privacy, Video } from "./api";
+import { ApiError, type Privacy, type Video } from "./api";
 import { formatBytes } from "./format";
 import { t, type Key } from "./i18n";
 
@@ -31,3 +31,32 @@ export function uploadError(status: number, code: string, detail: string, limit:
   return t("upload.error.other", { reason: detail || code || String(status) });
 }
 
+
+// Problem codes with words of their own; others are told by the server's detail.
+const PROBLEMS: Partial<Record<string, Key>> = {
+  comments_off: "error.comments_off",
+  last_channel: "error.last_channel",
+  handle_taken: "error.handle_taken",
+  too_many_channels: "error.too_many_channels",
+  own_channel: "error.own_channel",
+  not_an_image: "error.not_an_image",
+  unsupported_media_type: "error.not_an_image",
+  confirmation_required: "error.confirmation_required",
+  forbidden: "error.forbidden",
+};
+
+/** A failed call in words: the problem's code where the interface has words for it (a
+ * rate limit with its wait), else the server's detail. */
+export function problemText(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.status === 429 || e.code === "too_many_actions") {
+      return e.retryAfter !== null ? t("error.too_many_actions", { secs: e.retryAfter }) : t("error.too_many");
+    }
+    if (e.status === 401) return t("error.signin");
+    if (e.status === 413 || e.code === "too_large" || e.code === "body_too_large") return t("error.picture_too_large");
+    const key = PROBLEMS[e.code];
+    if (key) return t(key);
+    return t("error.generic", { reason: e.detail || e.code });
+  }
+  return t("error.generic", { reason: e instanceof Error ? e.message : String(e) });
+}
