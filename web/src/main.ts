@@ -3,6 +3,7 @@ import "./style.css";
 import { currentUser, isModerator, logout } from "./api";
 import { debounce, h } from "./dom";
 import { initLang, lang, setLang, t, type Lang } from "./i18n";
+import { bell, refreshUnread } from "./notify";
 import { pages } from "./pages";
 import { navigate, onNavigate, refresh, routeTable, startRouter } from "./router";
 import routes from "./routes.json";
@@ -51,7 +52,10 @@ async function header(top: HTMLElement): Promise<void> {
         h("a", { href: "/shorts" }, t("nav.shorts")),
         h("a", { href: "/upload" }, t("nav.upload")),
         user ? h("a", { href: "/me" }, t("nav.mine")) : null,
+        user ? h("a", { href: "/channels", dataset: { testid: "nav-channels" } }, t("nav.channels")) : null,
+        user ? h("a", { href: "/liked", dataset: { testid: "nav-liked" } }, t("nav.liked")) : null,
         isModerator(user) ? h("a", { href: "/moderation", dataset: { testid: "nav-moderation" } }, t("nav.moderation")) : null,
+        user ? bell() : null,
         user ? h("span.user", { dataset: { testid: "user" } }, user.username) : null,
         user ? out : h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, t("nav.login")),
         langs,
@@ -76,7 +80,10 @@ const followAccount = async () => {
     await header(top);
   }
 };
-onNavigate(() => void followAccount());
+onNavigate(() => {
+  void followAccount();
+  void refreshUnread();
+});
 startRouter(routeTable(routes, pages), main, (root) => {
   root.append(h("p.notice", {}, t("video.notfound")));
 });

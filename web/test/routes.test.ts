@@ -33,6 +33,8 @@ describe("routes.json", () => {
     expect(page("/watch/abc")).toEqual({ path: "/watch/{id}", params: ["abc"] });
     expect(page("/c/%D0%B0%D0%BB%D0%B8%D1%81%D0%B0")).toEqual({ path: "/c/{handle}", params: ["алиса"] });
     expect(page("/upload")).toEqual({ path: "/upload", params: [] });
+    expect(page("/c/my.channel-1")).toEqual({ path: "/c/{handle}", params: ["my.channel-1"] });
+    for (const p of ["/feed", "/channels", "/liked", "/notifications"]) expect(page(p)).toEqual({ path: p, params: [] });
     // One whole segment, nothing more or less.
     expect(page("/watch/")).toBeNull();
     expect(page("/watch")).toBeNull();

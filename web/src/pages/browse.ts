@@ -1,21 +1,61 @@
-// Home (new and popular), search results and a channel's page.
-import { get, type Channel } from "../api";
+// Home (new, popular and, signed in, the subscription feed), search results and liked videos.
+import { currentUser, get, type User } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { t } from "../i18n";
-import type { PageFn } from "../router";
+import { problemText } from "../messages";
+import { navigate, type PageFn } from "../router";
+import { avatar } from "../social";
 
-export const home: PageFn = (root, _params, url) => {
-  const sort = url.searchParams.get("sort") === "popular" ? "popular" : "new";
-  root.append(
-    h(
-      "nav.tabs",
-      {},
-      h("a.tab", { href: "/", "aria-current": sort === "new" ? "page" : undefined }, t("home.new")),
-      h("a.tab", { href: "/?sort=popular", "aria-current": sort === "popular" ? "page" : undefined }, t("home.popular")),
-    ),
+type HomeTab = "new" | "popular" | "subscriptions";
+
+function homeTabs(current: HomeTab, user: User | null): HTMLElement {
+  const tab = (id: HomeTab, href: string, label: string) =>
+    h("a.tab", { href, "aria-current": current === id ? "page" : undefined, dataset: { testid: `home-${id}` } }, label);
+  return h(
+    "nav.tabs",
+    {},
+    tab("new", "/", t("home.new")),
+    tab("popular", "/?sort=popular", t("home.popular")),
+    user ? tab("subscriptions", "/feed", t("home.subscriptions")) : null,
   );
+}
+
+export const home: PageFn = async (root, _params, url) => {
+  const sort = url.searchParams.get("sort") === "popular" ? "popular" : "new";
+  root.append(homeTabs(sort, await currentUser()));
   return infiniteList(root, (cursor) => get("/api/v1/videos", { query: { sort, cursor, limit: 24 } }), t("list.empty"));
+};
+
+/** The subscription feed: the newest videos of the channels I follow, under a strip of them. */
+export const feed: PageFn = async (root) => {
+  const user = await currentUser();
+  if (!user) {
+    navigate("/login?next=/feed", true);
+    return;
+  }
+  const strip = h("div.sub-strip", { dataset: { testid: "sub-strip" }, "aria-label": t("feed.following") });
+  root.append(homeTabs("subscriptions", user), strip);
+  get("/api/v1/me/subscriptions", { query: { limit: 30 } })
+    .then((page) => {
+      strip.append(
+        ...page.items.map((c) =>
+          h("a.sub-chip", { href: `/c/${encodeURIComponent(c.handle)}`, title: c.display_name }, avatar(c.display_name, c.avatar), h("span", {}, c.display_name)),
+        ),
+      );
+      if (page.next_cursor) strip.append(h("a.sub-chip.more", { href: "/channels" }, "…"));
+    })
+    .catch((e: unknown) => strip.append(h("span.error", {}, problemText(e))));
+  return infiniteList(root, (cursor) => get("/api/v1/me/feed", { query: { cursor, limit: 24 } }), t("feed.empty"));
+};
+
+export const liked: PageFn = async (root) => {
+  if (!(await currentUser())) {
+    navigate("/login?next=/liked", true);
+    return;
+  }
+  root.append(h("h1.page-title", {}, t("liked.title")));
+  return infiniteList(root, (cursor) => get("/api/v1/me/liked", { query: { cursor, limit: 24 } }), t("liked.empty"));
 };
 
 export const search: PageFn = (root, _params, url) => {
@@ -23,20 +63,4 @@ export const search: PageFn = (root, _params, url) => {
   if (!q) return;
   root.append(h("h1.page-title", {}, t("search.results", { q })));
   return infiniteList(root, (cursor) => get("/api/v1/search", { query: { q, cursor } }), t("search.none", { q }));
-};
-
-export const channel: PageFn = async (root, [handle]) => {
-  let c: Channel;
-  try {
-    c = await get("/api/v1/channels/{handle}", { path: { handle } });
-  } catch {
-    root.append(h("p.notice", {}, t("video.notfound")));
-    return;
-  }
-  root.append(
-    h("header.channel-head", {}, h("div.avatar", {}, c.display_name.slice(0, 1).toUpperCase()), h("div", {}, h("h1", {}, c.display_name), h("div.muted", {}, `@${c.handle}`))),
-    c.description ? h("p.channel-desc", {}, c.description) : "",
-    h("h2", {}, t("channel.videos")),
-  );
-  return infiniteList(root, (cursor) => get("/api/v1/channels/{handle}/videos", { path: { handle }, query: { cursor } }), t("list.empty"));
 };

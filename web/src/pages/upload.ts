@@ -1,8 +1,8 @@
-// The upload page: pick or drop a file, title/description/visibility, tus upload with progress,
+// The upload page: pick or drop a file, channel/title/description/visibility, tus upload with progress,
 // rate and ETA (resumed after a page reload: tus-js-client keeps the upload URL in
 // localStorage under the file's fingerprint), then the transcode's progress until playable.
 import * as tus from "tus-js-client";
-import { call, currentUser, field, get, token, type NewVideo, type PathOf, type VideoPatch } from "../api";
+import { call, currentUser, field, get, myChannels, token, type Channel, type NewVideo, type PathOf, type VideoPatch } from "../api";
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
 import { t } from "../i18n";
@@ -19,6 +19,8 @@ const FIELDS = ["title", "description", "privacy"] as const satisfies readonly (
 type Field = (typeof FIELDS)[number];
 /** Their values, of the types both schemas take (the visibility is the document's enum). */
 type Fields = { [K in Field]: NonNullable<NewVideo[K]> & NonNullable<VideoPatch[K]> };
+/** The metadata key of the channel (a handle); an edit cannot move a video to another. */
+const CHANNEL = "channel" satisfies keyof NewVideo;
 
 async function maxSize(): Promise<number | null> {
   try {
@@ -30,13 +32,21 @@ async function maxSize(): Promise<number | null> {
   }
 }
 
-export const upload: PageFn = async (root) => {
+export const upload: PageFn = async (root, _params, url) => {
   root.append(h("h1.page-title", {}, t("upload.title")));
   if (!(await currentUser())) {
     root.append(h("p.notice", {}, h("a", { href: "/login?next=/upload" }, t("upload.signin"))));
     return;
   }
-  const limit = await maxSize();
+  const [limit, channels] = await Promise.all([maxSize(), myChannels().catch((): Channel[] => [])]);
+  // Which of my channels the video goes to (tus metadata `channel`, a handle; without it
+  // the server takes my first channel). The one asked for by ?channel= is chosen.
+  const asked = url.searchParams.get("channel");
+  const channel = h(
+    "select",
+    { name: "channel", dataset: { testid: "channel" } },
+    ...channels.map((c) => h("option", { value: c.handle, selected: c.handle === asked }, `${c.display_name} (@${c.handle})`)),
+  );
   const input = h("input#file", { type: "file", accept: "video/*", hidden: true, dataset: { testid: "file" } });
   const chosen = h("div.chosen");
   const drop = h(
@@ -62,6 +72,7 @@ export const upload: PageFn = async (root) => {
     {},
     input,
     drop,
+    channels.length ? h("label", {}, t("upload.field.channel"), channel) : null,
     h("label", {}, t("upload.field.title"), title),
     h("label", {}, t("upload.field.description"), description),
     h("label", {}, t("upload.field.privacy"), privacy),
@@ -85,6 +96,7 @@ export const upload: PageFn = async (root) => {
     if (!f) return;
     file = f;
     error.hidden = true;
+    channel.disabled = false;
     info.textContent = "";
     chosen.textContent = `${f.name} · ${formatBytes(f.size)}`;
     start.disabled = false;
@@ -100,8 +112,12 @@ export const upload: PageFn = async (root) => {
     if (meta) {
       title.value = meta.title ?? title.value;
       description.value = meta.description ?? description.value;
-      // Kept in this browser's storage: only a visibility the form offers is taken.
+      // Kept in this browser's storage: only a visibility the form offers is taken, and
+      // only a channel it offers (the upload goes on into the channel it was started in).
       if (isPrivacy(meta.privacy)) privacy.value = meta.privacy;
+      const startedIn = meta[CHANNEL];
+      if (startedIn && channels.some((c) => c.handle === startedIn)) channel.value = startedIn;
+      channel.disabled = !!startedIn;
       info.textContent = t("upload.resumable");
     } else if (!title.value) {
       title.value = f.name.replace(/\.[^.]+$/, "").replace(/[_.]+/g, " ");
@@ -179,6 +195,7 @@ export const upload: PageFn = async (root) => {
       metadata: {
         filename: f.name,
         filetype: f.type,
+        ...(channel.value ? { [CHANNEL]: channel.value } : {}),
         ...wanted,
       },
       storeFingerprintForResuming: true,
