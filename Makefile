@@ -72,6 +72,7 @@ bench: build
 	bench/upload.sh
 	bench/transcode.sh
 	bench/serve.sh
+	bench/community.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

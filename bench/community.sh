@@ -63,10 +63,10 @@ CREATE FUNCTION pg_temp.id(kind int, i bigint) RETURNS uuid LANGUAGE sql IMMUTAB
   \$\$ SELECT (lpad(to_hex(kind), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid \$\$;
 INSERT INTO users (id, username, email, password_hash, verified, created_at)
 SELECT pg_temp.id(1, i), 'u' || i, 'u' || i || '@bench.invalid', 'x', true, now() - interval '1 year'
-FROM generate_series(1, $USERS) i;
+FROM generate_series(1::bigint, $USERS) i;
 INSERT INTO channels (id, owner_id, handle, display_name, created_at)
 SELECT pg_temp.id(2, i), pg_temp.id(1, i), 'u' || i, 'Канал ' || i, now() - interval '1 year'
-FROM generate_series(1, $USERS) i;
+FROM generate_series(1::bigint, $USERS) i;
 -- Videos on channels 1..CHANNELS, newest first by i; channel 1 ("u1") is the star, user 2
 -- ("u2") the fan.
 INSERT INTO videos (id, channel_id, owner_id, title, privacy, status, playable, moderation,
@@ -74,18 +74,18 @@ INSERT INTO videos (id, channel_id, owner_id, title, privacy, status, playable, 
 SELECT pg_temp.id(3, i), pg_temp.id(2, 1 + i % $CHANNELS), pg_temp.id(1, 1 + i % $CHANNELS),
        'Видео ' || i, 'public', 'ready', true, 'approved', 60000, 1280, 720, i % 5 = 0,
        now() - make_interval(secs => i), now() - make_interval(secs => i), now() - make_interval(secs => i)
-FROM generate_series(1, $VIDEOS) i;
+FROM generate_series(1::bigint, $VIDEOS) i;
 
 -- Subscriptions: everyone to the star, the fan to FAN_SUBS channels, everyone to 9 more.
 ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_pkey;
 DROP INDEX subscriptions_channel_idx, subscriptions_mine_idx;
 INSERT INTO subscriptions (user_id, channel_id)
-SELECT pg_temp.id(1, i), pg_temp.id(2, 1) FROM generate_series(2, $USERS) i;
+SELECT pg_temp.id(1, i), pg_temp.id(2, 1) FROM generate_series(2::bigint, $USERS) i;
 INSERT INTO subscriptions (user_id, channel_id)
-SELECT pg_temp.id(1, 2), pg_temp.id(2, c) FROM generate_series(3, $FAN_SUBS + 2) c;
+SELECT pg_temp.id(1, 2), pg_temp.id(2, c) FROM generate_series(3::bigint, $FAN_SUBS + 2) c;
 INSERT INTO subscriptions (user_id, channel_id)
 SELECT DISTINCT pg_temp.id(1, i), pg_temp.id(2, 2 + (i * k * 7919) % ($CHANNELS - 1))
-FROM generate_series(3, $USERS) i, generate_series(1, $EXTRA_SUBS) k;
+FROM generate_series(3::bigint, $USERS) i, generate_series(1::bigint, $EXTRA_SUBS) k;
 ALTER TABLE subscriptions ADD PRIMARY KEY (user_id, channel_id);
 CREATE INDEX subscriptions_channel_idx ON subscriptions (channel_id, user_id);
 CREATE INDEX subscriptions_mine_idx ON subscriptions (user_id, created_at DESC, channel_id DESC);
@@ -101,7 +101,7 @@ DROP INDEX video_ratings_video_idx, video_ratings_liked_idx;
 INSERT INTO video_ratings (user_id, video_id, rating, rated_at)
 SELECT pg_temp.id(1, i), pg_temp.id(3, v), CASE WHEN (i + j) % 10 = 0 THEN -1 ELSE 1 END,
        now() - make_interval(secs => j)
-FROM generate_series(1, $USERS) i, generate_series(1, $RATINGS_PER_USER) j,
+FROM generate_series(1::bigint, $USERS) i, generate_series(1::bigint, $RATINGS_PER_USER) j,
      LATERAL (SELECT 1 + (i * j * 104729) % $VIDEOS AS v) x
 ON CONFLICT DO NOTHING;
 CREATE INDEX video_ratings_video_idx ON video_ratings (video_id);
@@ -116,7 +116,7 @@ SELECT pg_temp.id(4, i),
        CASE WHEN i <= $HOT_COMMENTS THEN pg_temp.id(3, 1) ELSE pg_temp.id(3, 1 + (i * 31) % $VIDEOS) END,
        pg_temp.id(1, 1 + (i * 13) % $USERS), 'Комментарий номер ' || i || ' — отличное видео, 1:23',
        (i * 7) % 1000, now() - make_interval(secs => $COMMENTS - i)
-FROM generate_series(1, $COMMENTS) i;
+FROM generate_series(1::bigint, $COMMENTS) i;
 UPDATE videos v SET comment_count = c.n
 FROM (SELECT video_id, count(*) AS n FROM comments GROUP BY video_id) c WHERE v.id = c.video_id;
 
@@ -124,7 +124,7 @@ FROM (SELECT video_id, count(*) AS n FROM comments GROUP BY video_id) c WHERE v.
 INSERT INTO api_tokens (id, user_id, token_hash, name, expires_at)
 SELECT pg_temp.id(5, i), pg_temp.id(1, i), sha256(convert_to('kadr_bench_' || i, 'UTF8')), 'bench',
        now() + interval '1 day'
-FROM generate_series(2, $LIKERS + 2) i;
+FROM generate_series(2::bigint, $LIKERS + 2) i;
 SQL
 "${PSQL[@]}" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
 gen_secs=$(echo "$(now) - $t_gen" | bc -l)
@@ -211,14 +211,14 @@ read -r cb_rps cb_p99 < <(bench "$COMMENTS1" 32)
 fan_secs=""
 for _ in $(seq 1 1800); do
   if [ "$(q "SELECT done_at IS NOT NULL FROM fanouts WHERE video_id = '$NEW_VIDEO'")" = t ]; then
-    fan_secs=$(q "SELECT extract(epoch FROM done_at - (SELECT created_at FROM fanouts WHERE video_id = '$NEW_VIDEO'))")
+    fan_secs=$(q "SELECT round(extract(epoch FROM done_at - created_at)::numeric, 1) FROM fanouts WHERE video_id = '$NEW_VIDEO'")
     break
   fi
   sleep 0.1
 done
 told=$(q "SELECT count(*) FROM notifications WHERE video_id = '$NEW_VIDEO' AND type = 'new_video'")
 # From the insert to the last notification, as a subscriber sees it.
-seen_secs=$(q "SELECT extract(epoch FROM max(created_at) - (SELECT published_at FROM videos WHERE id = '$NEW_VIDEO')) FROM notifications WHERE video_id = '$NEW_VIDEO'")
+seen_secs=$(q "SELECT round(extract(epoch FROM max(n.created_at) - v.published_at)::numeric, 1) FROM notifications n JOIN videos v ON v.id = n.video_id WHERE n.video_id = '$NEW_VIDEO' GROUP BY v.published_at")
 
 ratio() { echo "$1 / $2" | bc -l; }
 verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo ok; else echo MISSED; fi; }

@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset};
 use kadr_core::Code;
 use kadr_core::state::{CommentPolicy, VideoStatus};
 use kadr_core::videos::{Current, GivenFields};
-use kadr_http::auth::{AuthUser, MaybeUser};
+use kadr_http::auth::{AuthUser, MaybeUser, SignedIn};
 use kadr_http::{ApiError, AppContext};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -266,7 +266,7 @@ pub async fn playback(
 pub async fn my_videos(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
 use kadr_core::channels::{ChannelFields, Link};
 use kadr_core::visibility::LISTED;
-use kadr_http::auth::{AuthUser, MaybeUser};
+use kadr_http::auth::{AuthUser, MaybeUser, SignedIn};
 use kadr_http::{ApiError, AppContext};
 use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
@@ -438,7 +438,7 @@ pub struct ChannelList {
     responses((status = 200, body = ChannelList), (status = 401)), security(("bearer" = [])))]
 pub async fn my_channels(
     ctx: web::Data<AppContext>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let me = Some(auth.user.id);
@@ -467,7 +467,7 @@ pub async fn my_channels(
     security(("bearer" = [])))]
 pub async fn my_subscriptions(
     ctx: web::Data<AppContext>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -9,7 +9,7 @@ use kadr_core::Code;
 use kadr_core::comments::{VideoOf, reviews};
 use kadr_core::state::CommentPolicy;
 use kadr_core::visibility::Viewer;
-use kadr_http::auth::{AuthUser, MaybeUser};
+use kadr_http::auth::{AuthUser, MaybeUser, SignedIn};
 use kadr_http::{ApiError, AppContext};
 use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
@@ -364,7 +364,7 @@ async fn parent_replies(ctx: &AppContext, id: Uuid) -> Result<i64, ApiError> {
     security(("bearer" = [])))]
 pub async fn held(
     ctx: web::Data<AppContext>,
-    auth: AuthUser,
+    auth: SignedIn,
     path: web::Path<Uuid>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -7,7 +7,7 @@ use kadr_core::Code;
 use kadr_core::ratings::Rating;
 use kadr_core::state::NotificationType;
 use kadr_core::visibility::visible_sql;
-use kadr_http::auth::{AuthUser, MaybeUser};
+use kadr_http::auth::{AuthUser, MaybeUser, SignedIn};
 use kadr_http::{ApiError, AppContext};
 use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn feed(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -53,7 +53,7 @@ pub async fn feed(
 pub async fn feed_shorts(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,7 +67,7 @@ pub async fn feed_shorts(
 pub async fn liked(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -274,7 +274,7 @@ use sea_orm::ConnectionTrait;
 pub async fn notifications(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
-    auth: AuthUser,
+    auth: SignedIn,
     req: HttpRequest,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -369,7 +369,7 @@ pub struct UnreadJson {
     responses((status = 200, body = UnreadJson), (status = 401)), security(("bearer" = [])))]
 pub async fn unread_count(
     ctx: web::Data<AppContext>,
-    auth: AuthUser,
+    auth: SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     let unread = unread(&ctx, &auth).await?;
     Ok(HttpResponse::Ok()

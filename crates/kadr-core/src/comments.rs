@@ -443,8 +443,8 @@ pub async fn like(
 ) -> Result<bool, DomainError> {
     let viewer = Viewer::user(user);
     comment(db, &viewer, id, false).await?;
-    count_action(db, config, user.id).await?;
     let tx = db.begin().await?;
+    count_action(&tx, config, user.id).await?;
     let sql = if on {
         "INSERT INTO comment_likes (comment_id, user_id) VALUES ($1, $2)
          ON CONFLICT DO NOTHING RETURNING 1 AS changed"

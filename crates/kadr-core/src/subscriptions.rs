@@ -30,8 +30,8 @@ pub async fn subscribe(
             "You cannot subscribe to your own channel",
         ));
     }
-    count_action(db, config, user.id).await?;
     let tx = db.begin().await?;
+    count_action(&tx, config, user.id).await?;
     let fresh = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -68,8 +68,8 @@ pub async fn unsubscribe(
     user: &user::Model,
     channel: &ChannelRow,
 ) -> Result<bool, DomainError> {
-    count_action(db, config, user.id).await?;
     let tx = db.begin().await?;
+    count_action(&tx, config, user.id).await?;
     let was = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

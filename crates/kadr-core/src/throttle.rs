@@ -36,21 +36,11 @@ pub fn block_secs(attempts: i64, max: i64) -> i64 {
     }
 }
 
-/// Counts one attempt against `key` (at most `max` within `window`) and says whether it may go
-/// on. One statement: concurrent attempts are counted one after another by the row lock.
-pub async fn attempt(
-    db: &impl ConnectionTrait,
-    key: &str,
-    max: u32,
-    window: Duration,
-) -> Result<Verdict, DomainError> {
-    let window_secs = i64::try_from(window.as_secs())
-        .unwrap_or(i64::MAX / 2)
-        .max(1);
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO auth_throttle AS t (key, attempts, window_start, blocked_until)
+/// Counts one attempt of key `$1` in a window of `$2` seconds, returning `attempts` and
+/// `blocked_for` (seconds): a statement other statements can hold as a CTE, so the attempt is
+/// counted in the same statement as the work it guards.
+pub const COUNT: &str =
+    "INSERT INTO auth_throttle AS t (key, attempts, window_start, blocked_until)
              VALUES ($1, 1, now(), NULL)
              ON CONFLICT (key) DO UPDATE SET
                  attempts = CASE WHEN t.window_start < now() - make_interval(secs => $2)
@@ -61,13 +51,45 @@ pub async fn attempt(
                                      THEN now() ELSE t.window_start END
              RETURNING attempts::bigint AS attempts,
                  greatest(0, extract(epoch FROM coalesce(blocked_until, now()) - now()))::bigint
-                     AS blocked_for",
-            [key.into(), (window_secs as f64).into()],
+                     AS blocked_for";
+
+/// A window in seconds, as [`COUNT`] binds it.
+pub fn window_secs(window: Duration) -> f64 {
+    i64::try_from(window.as_secs())
+        .unwrap_or(i64::MAX / 2)
+        .max(1) as f64
+}
+
+/// Counts one attempt against `key` (at most `max` within `window`) and says whether it may go
+/// on. One statement: concurrent attempts are counted one after another by the row lock.
+pub async fn attempt(
+    db: &impl ConnectionTrait,
+    key: &str,
+    max: u32,
+    window: Duration,
+) -> Result<Verdict, DomainError> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            COUNT,
+            [key.into(), window_secs(window).into()],
         ))
         .await?
         .ok_or_else(|| DomainError::Internal("the throttle returned no row".to_owned()))?;
     let attempts: i64 = row.try_get("", "attempts")?;
     let blocked_for: i64 = row.try_get("", "blocked_for")?;
+    settle(db, key, max, attempts, blocked_for).await
+}
+
+/// The verdict on an attempt counted by [`COUNT`] (`attempts`, `blocked_for` as it returned
+/// them): past the limit the key is blocked, longer with every further attempt.
+pub async fn settle(
+    db: &impl ConnectionTrait,
+    key: &str,
+    max: u32,
+    attempts: i64,
+    blocked_for: i64,
+) -> Result<Verdict, DomainError> {
     let block = block_secs(attempts, i64::from(max));
     if block > 0 {
         // Blocked from now on, longer with every attempt past the limit.

@@ -163,6 +163,35 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// A signed-in caller, for reads that need one (my feed, my notifications): like
+/// [`AuthUser`], but the token's lookup may be reused for `auth.cache_secs`, as for
+/// [`MaybeUser`] (a revoked token keeps reading for at most that long; writes take
+/// [`AuthUser`], looked up every time).
+pub struct SignedIn(pub AuthUser);
+
+impl std::ops::Deref for SignedIn {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            authenticate(req, true)
+                .await?
+                .map(SignedIn)
+                .ok_or_else(|| unauthorized("no bearer token was given"))
+        })
+    }
+}
+
 impl FromRequest for MaybeUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
