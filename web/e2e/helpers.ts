@@ -140,3 +140,41 @@ export function bigClip(dir: string): string {
 export function verticalClip(dir: string): string {
   return lavfiClip(dir, "vertical.mp4", "testsrc2=size=360x640:rate=30", 6, []);
 }
+
+/** The signed-in user's id (GET /api/v1/me). */
+export async function userId(base: string, token: string): Promise<string> {
+  return (await api<{ id: string }>(base, "GET", "/api/v1/me", token)).id;
+}
+
+/** Marks the user of `token` verified (an admin's PATCH): their uploads skip moderation. */
+export async function verify(base: string, admin: string, token: string): Promise<void> {
+  await api(base, "PATCH", `/api/v1/admin/users/${await userId(base, token)}`, admin, { verified: true });
+}
+
+/** Uploads `file` as the user of `token` and waits until it is ready and listed (approved by
+ * the admin when it waits for moderation); resolves with its id. */
+export async function listedVideo(base: string, admin: string, token: string, file: string, meta: Record<string, string>): Promise<string> {
+  const id = await tusUpload(base, token, file, meta);
+  const v = await waitVideo(base, token, id, (v) => v.status === "ready");
+  if (v.moderation?.state === "pending") await api(base, "POST", `/api/v1/moderation/videos/${id}/approve`, admin);
+  return id;
+}
+
+/** A PNG picture made with the ffmpeg CLI (lavfi test pattern), `w`×`h`. */
+export function picture(dir: string, name: string, w: number, h: number): string {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, name);
+  execFileSync("ffmpeg", ["-y", "-loglevel", "error", "-f", "lavfi", "-i", `testsrc2=size=${w}x${h}`, "-frames:v", "1", out]);
+  return out;
+}
+
+/** Calls `check` until it holds (a page reloaded between tries, when given), up to `ms`. */
+export async function eventually(what: string, check: () => Promise<boolean>, ms = 30_000, between?: () => Promise<unknown>): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 750));
+    await between?.();
+  }
+}

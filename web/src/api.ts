@@ -174,8 +174,10 @@ async function request<T>(
   if (res.status === 401 && t) setToken(null);
   if (!res.ok) throw await failure(res);
   // The shape of what comes back is the document's (see `call`); it is not checked here.
+  // Some answers have no body (204, and a 202 such as a channel's deletion).
   if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 /** The media URLs of a video, signed for a while when it is not public. */

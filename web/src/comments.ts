@@ -87,6 +87,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
   let sort: "new" | "top" = "new";
   let cursor: string | undefined;
   let generation = 0;
+  let counted = false;
   const shown = new Set<string>();
 
   const heading = h("h2.comments-count", { dataset: { testid: "comments-count" } });
@@ -380,7 +381,11 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
     if (mine !== generation) return;
     if (!cursor) {
       setPolicy(page.policy);
-      setCount(page.count);
+      // The server folds its count about a second after a change: once the section has
+      // shown one, it keeps its own (a list drawn again after a pin or an approval would
+      // otherwise go back to a count without this viewer's latest change).
+      if (!counted) setCount(page.count);
+      counted = true;
     }
     for (const c of [page.pinned, ...page.items]) {
       if (!c || shown.has(c.id)) continue;

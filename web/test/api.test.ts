@@ -1,7 +1,7 @@
 // The API client: URLs from the document's path templates, and calls typed by the document
 // (the @ts-expect-error lines are checked by `tsc --noEmit` in `npm run build`).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { apiUrl, call, currentUser, field, get, login, token, type Answer, type PathOf, type TokenJson, type Video } from "../src/api";
+import { apiUrl, call, currentUser, field, get, login, putPicture, token, type Answer, type PathOf, type TokenJson, type Video } from "../src/api";
 
 describe("API URLs", () => {
   it("fill each parameter in as one encoded segment and append the set query values", () => {
@@ -67,6 +67,25 @@ describe("API calls", () => {
     await expect(login("alice", "correct horse")).rejects.toThrow(/without a token/);
     expect(token()).toBe("tok");
     store.clear();
+  });
+
+  it("take an answer without a body (a channel's deletion is 202 with none), and send files as they are", async () => {
+    const seen: [string, string, string | null][] = [];
+    vi.stubGlobal("localStorage", { getItem: () => "tok", setItem: () => {}, removeItem: () => {} });
+    vi.stubGlobal(
+      "fetch",
+      vi.fn((url: string, init: RequestInit) => {
+        seen.push([init.method ?? "", url, new Headers(init.headers).get("content-type")]);
+        return Promise.resolve(init.method === "DELETE" ? new Response(null, { status: 202 }) : Response.json({ status: "processing", width: 1, height: 1 }, { status: 202 }));
+      }),
+    );
+    expect(await call("delete", "/api/v1/channels/{handle}", { path: { handle: "old" }, query: { confirm: "old" } })).toBeUndefined();
+    const png = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: "image/png" });
+    expect(await putPicture("new", "avatar", png)).toEqual({ status: "processing", width: 1, height: 1 });
+    expect(seen).toEqual([
+      ["DELETE", "/api/v1/channels/old?confirm=old", null],
+      ["PUT", "/api/v1/channels/new/pictures/avatar", "image/png"],
+    ]);
   });
 
   it("turn problem+json into ApiError", async () => {

@@ -264,6 +264,11 @@ describe("comments", () => {
     await settle();
     expect(seen.some((r) => r[0] === "POST" && r[1] === "/api/v1/comments/h/approve")).toBe(true);
     expect(list.querySelector('[data-comment-id="h"]')).toBeNull();
+    // Counted at once; the list drawn again (whose count the server has not folded yet)
+    // does not take it back.
+    await settle();
+    expect(seen.at(-1)?.[1]).toBe("/api/v1/videos/v1/comments?sort=new&limit=20");
+    expect(q(s.el, "comments-count")!.textContent).toBe("2 comments");
   });
 
   it("show replies on request and post one under its comment", async () => {
