@@ -98,6 +98,8 @@ CREATE INDEX comments_top_idx ON comments (video_id, like_count DESC, id DESC)
 CREATE INDEX comments_replies_idx ON comments (parent_id, created_at, id)
     WHERE parent_id IS NOT NULL;
 CREATE INDEX comments_held_idx ON comments (video_id, created_at, id) WHERE held;
+-- The moderators' queue of held comments, oldest first.
+CREATE INDEX comments_held_queue_idx ON comments (created_at, id) WHERE held;
 CREATE INDEX comments_author_idx ON comments (author_id);
 ALTER TABLE videos ADD CONSTRAINT videos_pinned_comment_fkey
     FOREIGN KEY (pinned_comment_id) REFERENCES comments (id) ON DELETE SET NULL;

@@ -838,6 +838,23 @@ async fn unverified_users_comments_wait_when_configured() {
     wait_ready(&base, &alice, &video).await;
     let (_, v) = post_comment(&base, &bob, &video, "новичок", None).await;
     assert_eq!(v["held"], true, "{v}");
+    let held = v["id"].as_str().unwrap().to_owned();
+    // Moderators find it in their queue; nobody else has one.
+    let queue = format!("{base}/api/v1/moderation/comments");
+    let (status, _) = get_json(&queue, Some(&bob)).await;
+    assert_eq!(status, 403);
+    let (status, q) = get_json(&queue, Some(&admin)).await;
+    assert_eq!((status, ids(&q)), (200, vec![held.clone()]));
+    let (status, _) = call(
+        http()
+            .post(format!("{base}/api/v1/comments/{held}/approve"))
+            .bearer_auth(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, q) = get_json(&queue, Some(&admin)).await;
+    assert!(ids(&q).is_empty(), "{q}");
     let (_, v) = post_comment(&base, &alice, &video, "verified", None).await;
     assert_eq!(v["held"], false, "{v}");
     // An edit of a published comment by someone whose comments are held waits again.

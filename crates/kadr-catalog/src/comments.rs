@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos/{id}/comments", web::get().to(list))
         .route("/api/v1/videos/{id}/comments", web::post().to(post))
         .route("/api/v1/videos/{id}/comments/held", web::get().to(held))
+        .route("/api/v1/moderation/comments", web::get().to(queue))
         .route("/api/v1/comments/{id}", web::get().to(one))
         .route("/api/v1/comments/{id}", web::patch().to(edit))
         .route("/api/v1/comments/{id}", web::delete().to(delete))
@@ -400,6 +401,68 @@ pub async fn held(
             pinned: None,
             count: video.comment_count.max(0),
             policy: video.comment_policy.as_str().to_owned(),
+        }))
+}
+
+/// Held comments on every video the moderator may see, oldest first (moderators and admins).
+#[utoipa::path(get, path = "/api/v1/moderation/comments", tag = "moderation", operation_id = "held_comment_queue",
+    params(PageQuery),
+    responses((status = 200, body = CommentPage), (status = 400, description = "Bad cursor or limit", content_type = "application/problem+json"), (status = 401), (status = 403)),
+    security(("bearer" = [])))]
+pub async fn queue(
+    ctx: web::Data<AppContext>,
+    auth: SignedIn,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(q.limit)?;
+    let viewer = auth.viewer();
+    if !viewer.moderator {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "Moderators and administrators only",
+        ));
+    }
+    let mut values: Vec<sea_orm::Value> = vec![viewer.user.into()];
+    let visible = kadr_core::visibility::visible_sql(&viewer, &mut values);
+    let after = Cursor::after(
+        q.cursor.as_deref(),
+        "time",
+        "m.created_at",
+        "m.id",
+        ">",
+        &mut values,
+    )?;
+    let filter = format!(
+        "m.held AND EXISTS (SELECT 1 FROM videos v WHERE v.id = m.video_id AND {visible}){after}"
+    );
+    let rows = comment_rows(&ctx, &filter, "m.created_at, m.id", values, limit + 1).await?;
+    let more = rows.len() as u64 > limit;
+    let mut rows = rows;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| {
+            Cursor::Time {
+                t: r.created_at,
+                id: r.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let video = kadr_core::comments::video(&ctx.db, &viewer, r.video_id).await?;
+        items.push(r.json(&video));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-store"))
+        .json(CommentPage {
+            count: items.len() as i64,
+            items,
+            next_cursor,
+            pinned: None,
+            policy: CommentPolicy::Hold.as_str().to_owned(),
         }))
 }
 

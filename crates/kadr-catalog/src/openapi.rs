@@ -39,6 +39,7 @@ use crate::{catalog, channels, comments, community, model, moderation, search, v
         comments::list,
         comments::post,
         comments::held,
+        comments::queue,
         comments::one,
         comments::edit,
         comments::delete,
