@@ -206,6 +206,7 @@ test("comments: post, seek to a time, reply, like, pin, edit, hold for approval,
     await o.goto(`/watch/${id}`);
     const c = comment(first);
     await o.waitForSelector(c);
+    expect(await o.textContent("[data-testid=comments-count]")).toBe("1 comment");
     await o.click(`${c} [data-testid=comment-like]`);
     await o.waitForSelector(`${c} [data-testid=comment-like][aria-pressed=true]`);
     expect(await o.textContent(`${c} [data-testid=comment-like]`)).toBe("1");

@@ -15,6 +15,8 @@ declare module "vitest" {
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const ADMIN_PASSWORD = "e2e-admin-password";
+/** Variables read by the tests themselves (the binary, where `make screenshots` writes). */
+const HARNESS_VARS = ["KADR_BIN", "KADR_SCREENSHOTS"];
 
 export default async function setup(project: TestProject) {
   const bin = process.env.KADR_BIN ?? join(ROOT, "target/debug/kadr");
@@ -24,9 +26,12 @@ export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), "kadr-e2e-"));
   // Postgres runs as an unprivileged account when the tests run as root.
   chmodSync(dir, 0o755);
+  // The tests' own settings are not kadr's: it refuses KADR_* variables it does not know.
+  const env = { ...process.env };
+  for (const name of HARNESS_VARS) delete env[name];
   const child: ChildProcess = spawn(bin, ["all", "--data-dir", join(dir, "var"), "--listen", "127.0.0.1:0"], {
     env: {
-      ...process.env,
+      ...env,
       KADR_ADMIN_PASSWORD: ADMIN_PASSWORD,
       KADR_API__WEB_DIR: web,
       // Small enough that a test can offer a file over it (see MAX_UPLOAD in helpers.ts).

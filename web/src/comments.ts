@@ -384,7 +384,15 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
       // The server folds its count about a second after a change: once the section has
       // shown one, it keeps its own (a list drawn again after a pin or an approval would
       // otherwise go back to a count without this viewer's latest change).
-      if (!counted) setCount(page.count);
+      // Nor fewer than it shows.
+      const ids = new Set<string>();
+      let least = 0;
+      for (const c of [page.pinned, ...page.items]) {
+        if (!c || ids.has(c.id)) continue;
+        ids.add(c.id);
+        least += 1 + c.replies;
+      }
+      if (!counted) setCount(Math.max(page.count, least));
       counted = true;
     }
     for (const c of [page.pinned, ...page.items]) {

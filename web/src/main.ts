@@ -55,11 +55,12 @@ async function header(top: HTMLElement): Promise<void> {
         user ? h("a", { href: "/channels", dataset: { testid: "nav-channels" } }, t("nav.channels")) : null,
         user ? h("a", { href: "/liked", dataset: { testid: "nav-liked" } }, t("nav.liked")) : null,
         isModerator(user) ? h("a", { href: "/moderation", dataset: { testid: "nav-moderation" } }, t("nav.moderation")) : null,
-        user ? bell() : null,
         user ? h("span.user", { dataset: { testid: "user" } }, user.username) : null,
         user ? out : h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, t("nav.login")),
         langs,
       ),
+      // Outside the navigation, which scrolls sideways on a phone: always in sight.
+      user ? bell() : null,
     ),
   );
 }

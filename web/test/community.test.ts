@@ -151,6 +151,13 @@ describe("comments", () => {
     expect(s.el.querySelector('[data-comment-id="h"] [data-testid=held]')).not.toBeNull();
   });
 
+  it("count at least what they show (the server's count follows a second later)", async () => {
+    serve({ "GET /api/v1/videos/v1/comments": () => Response.json(page([comment({ replies: 2 })], { count: 0 })) });
+    const s = commentsSection({ video, user: null, owner: false, reviewer: false });
+    await settle();
+    expect(q(s.el, "comments-count")!.textContent).toBe("3 comments");
+  });
+
   it("say why a post was refused, with the wait a rate limit asks for", async () => {
     serve({
       "GET /api/v1/videos/v1/comments": () => Response.json(page([])),
