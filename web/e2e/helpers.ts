@@ -178,3 +178,23 @@ export async function eventually(what: string, check: () => Promise<boolean>, ms
     await between?.();
   }
 }
+
+/** A frame of `clip` at `secs` as a JPEG (the ffmpeg CLI), for channel pictures. */
+export function frame(clip: string, dir: string, name: string, secs: number): string {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, name);
+  execFileSync("ffmpeg", ["-y", "-loglevel", "error", "-ss", String(secs), "-i", clip, "-frames:v", "1", "-q:v", "3", out]);
+  return out;
+}
+
+/** Sets a channel's avatar or banner through the API (the file under its own type) and waits
+ * until the worker has made it. */
+export async function channelPicture(base: string, token: string, handle: string, kind: "avatar" | "banner", file: string, type: string): Promise<void> {
+  const res = await fetch(`${base}/api/v1/channels/${encodeURIComponent(handle)}/pictures/${kind}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${token}`, "content-type": type },
+    body: readFileSync(file),
+  });
+  if (res.status !== 202) throw new Error(`PUT ${kind}: ${res.status} ${await res.text()}`);
+  await eventually(`the ${kind} of ${handle}`, async () => !!(await api<Record<string, unknown>>(base, "GET", `/api/v1/channels/${encodeURIComponent(handle)}`, token))[kind]);
+}

@@ -498,6 +498,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
   const heldToggle = h("button", { type: "button", dataset: { testid: "held-toggle" } }, t("comments.heldlist"));
   let heldCursor: string | undefined;
   let heldShown = 0;
+  let heldGeneration = 0;
   const heldTitleUpdate = (d: number) => {
     heldShown = Math.max(0, heldShown + d);
     heldToggle.textContent = heldShown ? `${t("comments.heldlist")} (${formatCount(heldShown)}${heldCursor ? "+" : ""})` : t("comments.heldlist");
@@ -506,21 +507,26 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
     }
   };
   const loadHeld = async (reset: boolean) => {
+    // A load started earlier (when the section opened) must not add to a list begun anew.
     if (reset) {
+      heldGeneration++;
       heldCursor = undefined;
       heldShown = 0;
       heldList.replaceChildren();
     }
+    const mine = heldGeneration;
     try {
       const page = await get("/api/v1/videos/{id}/comments/held", { path: { id: videoId }, query: { cursor: heldCursor, limit: PAGE } });
+      if (mine !== heldGeneration) return;
       heldList.querySelector(".more")?.remove();
       heldList.querySelector(":scope > p")?.remove();
-      page.items.forEach((c) => heldList.append(render(c, "held")));
+      const fresh = page.items.filter((c) => !heldList.querySelector(`[data-comment-id="${c.id}"]`));
+      fresh.forEach((c) => heldList.append(render(c, "held")));
       heldCursor = page.next_cursor ?? undefined;
       if (heldCursor) heldList.append(h("button.more", { type: "button", onclick: () => void loadHeld(false) }, t("comments.more")));
-      heldTitleUpdate(page.items.length);
+      heldTitleUpdate(fresh.length);
     } catch (e) {
-      fail(e);
+      if (mine === heldGeneration) fail(e);
     }
   };
   heldToggle.addEventListener("click", () => {

@@ -278,6 +278,28 @@ describe("comments", () => {
     expect(q(s.el, "comments-count")!.textContent).toBe("2 comments");
   });
 
+  it("list each held comment once, however the loads cross", async () => {
+    let release: () => void = () => {};
+    let calls = 0;
+    serve({
+      "GET /api/v1/videos/v1/comments": () => Response.json(page([])),
+      // The first answer (asked when the section opens) comes after the second (asked when
+      // the list is opened).
+      "GET /api/v1/videos/v1/comments/held": () => {
+        const answer = Response.json(page([comment({ id: "h", held: true })]));
+        return calls++ === 0 ? new Promise<Response>((ok) => (release = () => ok(answer))) : answer;
+      },
+    });
+    const s = commentsSection({ video, user: alice, owner: true, reviewer: true });
+    await settle();
+    q(s.el, "held-toggle")!.click();
+    await settle();
+    release();
+    await settle();
+    expect(q(s.el, "held-list")!.querySelectorAll('[data-comment-id="h"]')).toHaveLength(1);
+    expect(q(s.el, "held-toggle")!.textContent).toBe("Held comments (1)");
+  });
+
   it("show replies on request and post one under its comment", async () => {
     serve({
       "GET /api/v1/videos/v1/comments": () => Response.json(page([comment({ replies: 1 })], { count: 2 })),
