@@ -543,3 +543,69 @@ async fn bad_input_on_local_disk() {
 async fn bad_input_on_s3() {
     bad_input_is_refused_and_loses_nothing(Backend::S3).await;
 }
+
+/// A PATCH whose body breaks after its last byte (a client that timed out just as it
+/// finished): every byte arrived, so the upload is complete, not left "active" with an offset
+/// equal to its length (which tus clients read as done, and nothing would ever finish it).
+async fn a_body_broken_after_its_last_byte_completes(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let base = stack.url("");
+    let tus = Tus {
+        base: base.clone(),
+        token: register_and_login(&base, &format!("broken-{backend:?}")).await,
+    };
+    let len = 3 * MIB / 2;
+    let res = tus.create(len, "filename Y2xpcC5tcDQ=").await;
+    assert_eq!(res.status().as_u16(), 201);
+    let url = res.headers()["location"].to_str().unwrap().to_owned();
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    // Chunked (no Content-Length): the connection drops after the last byte, before the end
+    // of the chunked body.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(data[..MIB].to_vec()),
+        Ok(data[MIB..].to_vec()),
+        Err(std::io::Error::other("client gave up")),
+    ];
+    let sent = tus
+        .req(Method::PATCH, &url)
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await;
+    assert!(sent.is_err(), "the body was cut: {sent:?}");
+    // What the client sees when it comes back, and what the server did with it (once the
+    // server is done with the broken request).
+    let db = stack.db().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let offset = tus.offset(&url).await;
+    let state = scalar(&db, "SELECT state AS v FROM uploads").await;
+    if offset == len as u64 {
+        assert_eq!(
+            state, "complete",
+            "every byte arrived: the upload is complete"
+        );
+    } else {
+        // Kept less: the client sends the rest and the upload completes.
+        let res = tus
+            .patch(&url, offset as usize, data[offset as usize..].to_vec(), &[])
+            .await;
+        assert_eq!(res.status().as_u16(), 204);
+        assert_eq!(
+            scalar(&db, "SELECT state AS v FROM uploads").await,
+            "complete"
+        );
+    }
+    let status = scalar(&db, "SELECT status AS v FROM videos").await;
+    assert_ne!(status, "awaiting_upload");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_body_after_the_last_byte_on_local_disk() {
+    a_body_broken_after_its_last_byte_completes(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_body_after_the_last_byte_on_s3() {
+    a_body_broken_after_its_last_byte_completes(Backend::S3).await;
+}

@@ -202,7 +202,7 @@ pub struct NotifiedComment {
 pub struct NotificationPage {
     pub items: Vec<NotificationJson>,
     pub next_cursor: Option<String>,
-    /// Unread notifications (counted up to 100).
+    /// Unread notifications among the newest 100.
     pub unread: i64,
 }
 
@@ -252,8 +252,9 @@ async fn unread(ctx: &AppContext, auth: &AuthUser) -> Result<i64, ApiError> {
         .db
         .query_one_raw(stmt(
             format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM {NOTIFICATION_FROM}
-                 WHERE {filter} AND n.read_at IS NULL ORDER BY n.id DESC LIMIT 100) u"
+                "SELECT count(*) FILTER (WHERE u.read_at IS NULL) AS n FROM (
+                     SELECT n.read_at FROM {NOTIFICATION_FROM}
+                     WHERE {filter} ORDER BY n.id DESC LIMIT 100) u"
             ),
             values,
         ))
@@ -360,7 +361,7 @@ pub async fn notifications(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnreadJson {
-    /// Unread notifications, counted up to 100.
+    /// Unread notifications among the newest 100.
     pub unread: i64,
 }
 

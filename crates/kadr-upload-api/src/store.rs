@@ -487,7 +487,10 @@ where
         });
     }
 
-    if offset == up.length && interrupted.is_none() {
+    // Every byte is here, even if the body broke after the last one (a client that timed out
+    // as it finished): complete now. Recording an offset equal to the length and leaving the
+    // upload active would tell the client it is done while nothing ever finishes it.
+    if offset == up.length {
         // The last part: whatever pieces are left plus the tail of this request.
         if !pieces.is_empty() || !buf.is_empty() {
             let n = parts.len() as i32 + 1;
