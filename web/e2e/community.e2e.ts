@@ -265,6 +265,17 @@ test("comments: post, seek to a time, reply, like, pin, edit, hold for approval,
     expect(await w.textContent("[data-testid=comment-notice]")).toBe("Your comment will appear to others once the channel's owner or a moderator approves it.");
     await w.waitForSelector(`${comment("На проверку")} [data-testid=held]`);
 
+    // Moderators see it in their queue of held comments too.
+    const modCtx = await context(browser, base, admin);
+    const mod = await modCtx.newPage();
+    try {
+      await mod.goto("/moderation");
+      await mod.click("[data-testid=mod-tab-comments]");
+      await mod.waitForSelector(`[data-testid=mod-comment]:has([data-testid=comment-body]:text-is("На проверку"))`);
+    } finally {
+      await modCtx.close();
+    }
+
     await o.reload();
     await o.click("[data-testid=held-toggle]");
     const held = `[data-testid=held-list] ${comment("На проверку")}`;

@@ -8,6 +8,7 @@ import { t } from "../src/i18n";
 import { channelLimits, commentLimits, commentPolicyChoices } from "../src/limits";
 import { problemText } from "../src/messages";
 import { badgeText } from "../src/notify";
+import { moderation } from "../src/pages/moderation";
 import { notificationHref, notificationText, notifications } from "../src/pages/notifications";
 import { upload } from "../src/pages/upload";
 import type { Cleanup } from "../src/router";
@@ -326,6 +327,32 @@ describe("comments", () => {
     expect(JSON.parse(seen.find((r) => r[0] === "POST")![2]!)).toEqual({ body: "me too", parent_id: "c1" });
     expect(all(q(s.el, "replies")!, "comment-body").map((b) => b.textContent)).toEqual(["a reply", "me too"]);
     expect(q(s.el, "comments-count")!.textContent).toBe("3 comments");
+  });
+});
+
+describe("moderators' held comments", () => {
+  it("list them as text, each leading to its video, and approve or delete them", async () => {
+    serve({
+      "GET /api/v1/me": () => Response.json({ ...alice, role: "moderator" }),
+      "GET /api/v1/moderation/comments": () => Response.json(page([comment({ id: "h1", held: true, body: XSS }), comment({ id: "h2", held: true })])),
+      "POST /api/v1/comments/h1/approve": () => Response.json(comment({ id: "h1" })),
+      "DELETE /api/v1/comments/h2": () => new Response(null, { status: 204 }),
+    });
+    const root = document.createElement("main");
+    cleanup = await moderation(root, [], new URL("http://k.test/moderation?tab=comments"));
+    await settle();
+    const items = all(root, "mod-comment");
+    expect(items).toHaveLength(2);
+    expect(q(items[0], "comment-body")!.textContent).toBe(XSS);
+    expect(root.querySelectorAll("script, img[src=x]")).toHaveLength(0);
+    expect(items[0].querySelector("a")!.getAttribute("href")).toBe("/watch/v1");
+    q(items[0], "approve-comment")!.click();
+    q(items[1], "delete-comment")!.click();
+    await settle();
+    expect(all(root, "mod-comment")).toHaveLength(0);
+    expect(root.textContent).toContain(t("mod.commentsempty"));
+    expect(seen.map((r) => `${r[0]} ${r[1]}`)).toContain("POST /api/v1/comments/h1/approve");
+    expect(seen.map((r) => `${r[0]} ${r[1]}`)).toContain("DELETE /api/v1/comments/h2");
   });
 });
 

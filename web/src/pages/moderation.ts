@@ -1,19 +1,94 @@
-// The moderation queue: preview, approve, reject with a reason the uploader sees.
-import { call, currentUser, get, isModerator, playback, type Video } from "../api";
+// The moderation queue: preview, approve, reject with a reason the uploader sees; and the
+// comments held on every video, approved or deleted from one list.
+import { call, currentUser, get, isModerator, playback, type Comment, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
 import { reasonLimit } from "../limits";
+import { problemText } from "../messages";
 import { createPlayer, type Player } from "../player";
+import { richText } from "../richtext";
 import type { PageFn } from "../router";
 
-export const moderation: PageFn = async (root) => {
+/** The held comments of every video a moderator may see, oldest first. */
+function heldComments(root: HTMLElement): void {
+  const list = h("div.mod-list", { dataset: { testid: "mod-comments" } });
+  const status = h("div.list-status");
+  const more = h("button.more", { type: "button", hidden: true }, t("list.showmore"));
+  let cursor: string | undefined;
+  const empty = () => {
+    status.textContent = list.childElementCount ? "" : t("mod.commentsempty");
+  };
+  const item = (c: Comment) => {
+    const error = h("div.error", { role: "alert", hidden: true });
+    const el = h(
+      "div.mod-item",
+      { dataset: { commentId: c.id, testid: "mod-comment" } },
+      h(
+        "div.mod-meta",
+        {},
+        h("div.comment-head", {}, h("span.comment-author", {}, c.author.username), h("time.muted", { dateTime: c.created_at }, timeAgo(c.created_at))),
+        h("div.comment-body", { dataset: { testid: "comment-body" } }, richText(c.body)),
+        h("a.card-channel", { href: `/watch/${encodeURIComponent(c.video_id)}` }, t("mod.open")),
+        h(
+          "div.mod-actions",
+          {},
+          h("button.primary", { type: "button", dataset: { testid: "approve-comment" }, onclick: () => decide("approve") }, t("mod.approve")),
+          h("button.danger", { type: "button", dataset: { testid: "delete-comment" }, onclick: () => decide("delete") }, t("comments.delete")),
+        ),
+        error,
+      ),
+    );
+    const decide = (action: "approve" | "delete") => {
+      const path = { id: c.id };
+      (action === "approve" ? call("post", "/api/v1/comments/{id}/approve", { path }) : call("delete", "/api/v1/comments/{id}", { path }))
+        .then(() => {
+          el.remove();
+          empty();
+        })
+        .catch((e: unknown) => {
+          error.textContent = problemText(e);
+          error.hidden = false;
+        });
+    };
+    return el;
+  };
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const page = await get("/api/v1/moderation/comments", { query: { cursor, limit: 24 } });
+      list.append(...page.items.map(item));
+      cursor = page.next_cursor ?? undefined;
+      more.hidden = !cursor;
+      empty();
+    } catch (e) {
+      status.textContent = problemText(e);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener("click", () => void load());
+  root.append(list, status, more);
+  void load();
+}
+
+export const moderation: PageFn = async (root, _params, url) => {
   root.append(h("h1.page-title", {}, t("mod.title")));
   if (!isModerator(await currentUser())) {
     root.append(h("p.notice", {}, t("mod.denied")));
     return;
   }
+  const comments = url.searchParams.get("tab") === "comments";
+  root.append(
+    h(
+      "nav.tabs",
+      {},
+      h("a.tab", { href: "/moderation", "aria-current": comments ? undefined : "page", dataset: { testid: "mod-tab-videos" } }, t("mod.videos")),
+      h("a.tab", { href: "/moderation?tab=comments", "aria-current": comments ? "page" : undefined, dataset: { testid: "mod-tab-comments" } }, t("mod.comments")),
+    ),
+  );
+  if (comments) return heldComments(root);
   const players = new Set<Player>();
   let stopped = false;
   const list = h("div.mod-list");
