@@ -61,7 +61,8 @@ fuzz:
 
 test: test-deps lint web-test nextest fuzz e2e
 
-# docs/screenshots: home, watch, upload, shorts and moderation at desktop and phone sizes.
+# docs/screenshots: home, watch, upload, shorts, moderation, channel, comments, notifications and
+# the subscription feed, at desktop and phone sizes.
 screenshots: web
 	$(CARGO) build --locked -p kadr
 	KADR_SCREENSHOTS=docs/screenshots npm run --prefix web e2e -- screenshots

@@ -17,6 +17,7 @@
 #
 #   BENCH_COMMUNITY_SCALE=0.1 bench/community.sh   (a tenth of every size, for a quick look)
 #   BENCH_COMMUNITY_SECS=10                         (seconds per wrk run)
+#   BENCH_COMMUNITY_REUSE=1                         (measure again on the data of the last run)
 #
 # Targets (issue 13): feed p99 <= 20 ms; comments p99 <= 20 ms with page 500 within 1.3x of
 # page 1; likes >= 2000/s with exact counts; notifications to every subscriber within 60 s
@@ -38,7 +39,9 @@ FAN_SUBS=$(python3 -c "print(min(1000, max(10, int(1000 * $SCALE))))")
 LIKERS=5000
 [ "$USERS" -gt $((LIKERS + FAN_SUBS + 10)) ] || { echo "bench/community: scale too small" >&2; exit 1; }
 
-rm -rf "$WORK"; mkdir -p "$WORK"; chmod 755 "$WORK"
+REUSE=""
+if [ -n "${BENCH_COMMUNITY_REUSE:-}" ] && [ -f "$WORK/generated" ]; then REUSE=1; else rm -rf "$WORK"; fi
+mkdir -p "$WORK"; chmod 755 "$WORK"
 # Likes and subscriptions are limited per user; the bench measures throughput, not the limit.
 KADR_ADMIN_PASSWORD=bench-admin-password KADR_COMMUNITY__ACTIONS_PER_MINUTE=100000 \
   "$KADR" all --data-dir "$WORK/var" --listen 127.0.0.1:0 2> "$WORK/kadr.log" &
@@ -53,6 +56,13 @@ PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$WORK/var/postgres" -U kadr kadr)
 q() { "${PSQL[@]}" -At -c "$1"; }
 now() { date +%s.%N; }
 
+id() { printf '%08x-0000-7000-8000-%012x' "$1" "$2"; }
+if [ -n "$REUSE" ]; then
+  echo "bench/community: reusing the data of the last run" >&2
+  NEW=$(id 3 0)
+  q "DELETE FROM notifications WHERE video_id = '$NEW'; DELETE FROM feed_items WHERE video_id = '$NEW';
+     DELETE FROM fanouts WHERE video_id = '$NEW'; DELETE FROM videos WHERE id = '$NEW'" > /dev/null
+else
 echo "bench/community: generating $USERS users, $VIDEOS videos, subscriptions, ratings, $COMMENTS comments" >&2
 t_gen=$(now)
 "${PSQL[@]}" <<SQL
@@ -129,8 +139,9 @@ SQL
 "${PSQL[@]}" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
 gen_secs=$(echo "$(now) - $t_gen" | bc -l)
 echo "bench/community: generated in $(printf %.0f "$gen_secs") s; database $(q "SELECT pg_size_pretty(pg_database_size('kadr'))")" >&2
+touch "$WORK/generated"
+fi
 
-id() { printf '%08x-0000-7000-8000-%012x' "$1" "$2"; }
 FAN_TOKEN=kadr_bench_2
 HOT_VIDEO=$(id 3 1)
 LIKED_VIDEO=$(id 3 2)

@@ -265,6 +265,34 @@ async fn channels_subscriptions_feed_and_notifications() {
     let (_, subs) = get_json(&format!("{base}/api/v1/me/subscriptions"), Some(&bob)).await;
     assert_eq!(subs["items"][0]["handle"], "Музыка-Алисы");
 
+    // A vertical short: in the feed, in the shorts of the feed and on the channel's shorts
+    // tab; the landscape video is on its videos tab only.
+    let vertical = stack.dir.path().join("short.mp4");
+    testsrc(&vertical, "240x320", 15, 2, &[]);
+    let short = upload_with(
+        &stack,
+        &alice,
+        &vertical,
+        &["--title", "Шортс", "--channel", "Музыка-Алисы"],
+    );
+    wait_ready(&base, &alice, &short).await;
+    until(
+        &format!("{base}/api/v1/me/feed/shorts"),
+        Some(&bob),
+        "the short",
+        |f| ids(f) == vec![short.clone()],
+    )
+    .await;
+    let (_, feed) = get_json(&format!("{base}/api/v1/me/feed"), Some(&bob)).await;
+    assert_eq!(ids(&feed), vec![short.clone(), video.clone()]);
+    let tab = |kind: &str| format!("{chan}/videos?kind={kind}");
+    let (_, shorts) = get_json(&tab("shorts"), None).await;
+    assert_eq!(ids(&shorts), vec![short.clone()]);
+    let (_, videos) = get_json(&tab("videos"), None).await;
+    assert_eq!(ids(&videos), vec![video.clone()]);
+    let (status, v) = get_json(&tab("reels"), None).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("kind")));
+
     // Unsubscribing empties the feed at once.
     let (status, _) = call(c.delete(&sub).bearer_auth(&bob), None).await;
     assert_eq!(status, 200);
@@ -274,7 +302,7 @@ async fn channels_subscriptions_feed_and_notifications() {
     // Subscribing again brings the channel's newest videos back.
     call(c.put(&sub).bearer_auth(&bob), None).await;
     let (_, feed) = get_json(&format!("{base}/api/v1/me/feed"), Some(&bob)).await;
-    assert_eq!(ids(&feed), vec![video.clone()]);
+    assert_eq!(ids(&feed), vec![short.clone(), video.clone()]);
 
     // Deleting a channel: confirmed by its handle, never the last one; it goes at once and
     // its videos follow.

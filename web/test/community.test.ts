@@ -401,7 +401,7 @@ describe("notifications", () => {
   it("say what happened and lead to the video", () => {
     expect(notificationText(n({ video: v }))).toBe("Cats uploaded “Кот”");
     expect(notificationText(n({ type: "comment_reply", actor: "bob", video: v, comment: { id: "c", excerpt: "me too" } }))).toBe("bob replied to your comment: “me too”");
-    expect(notificationText(n({ type: "like_milestone", video: v, data: { likes: 100 } as never }))).toBe("“Кот” got 100 likes");
+    expect(notificationText(n({ type: "like_milestone", video: v, data: { likes: 100 } }))).toBe("“Кот” got 100 likes");
     expect(notificationText(n({ type: "moderation", video: v, data: { decision: "rejected", reason: "spam" } as never }))).toBe("“Кот” was rejected by moderation: spam");
     expect(notificationText(n({ type: "moderation", video: v, data: { decision: "approved" } as never }))).toBe("“Кот” was approved and is now visible");
     expect(notificationText(n({ type: "processed", video: v }))).toBe("“Кот” is processed and ready");

@@ -177,8 +177,24 @@ pub struct NotificationJson {
     /// Who did it (the replying user, the moderator's role is not shown).
     pub actor: Option<String>,
     /// `likes` (a milestone), `decision` and `reason` (moderation), `code` (a failure).
-    #[schema(value_type = Object)]
+    #[schema(value_type = NotificationData)]
     pub data: serde_json::Value,
+}
+
+/// What a notification carries besides its video and comment, by type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NotificationData {
+    /// `like_milestone`: the likes reached (10, 100, 1000, …).
+    pub likes: Option<i64>,
+    /// `moderation`: `approved` or `rejected`.
+    #[schema(schema_with = kadr_http::schema::moderation)]
+    pub decision: Option<String>,
+    /// `moderation`: the moderator's reason.
+    pub reason: Option<String>,
+    /// `processing_failed`: the failure code.
+    #[schema(schema_with = kadr_http::schema::failure_code)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -75,6 +75,7 @@ use crate::{catalog, channels, comments, community, model, moderation, search, v
         channels::ChannelList,
         community::RatingJson,
         community::NotificationJson,
+        community::NotificationData,
         community::NotifiedVideo,
         community::NotifiedComment,
         community::NotificationPage,
@@ -199,6 +200,13 @@ pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
                                 .schema(Some(Ref::from_schema_name("Problem")))
                                 .build(),
                         );
+                    }
+                    // A problem named without its schema gets it.
+                    if let utoipa::openapi::RefOr::T(r) = response
+                        && let Some(c) = r.content.get_mut("application/problem+json")
+                        && c.schema.is_none()
+                    {
+                        c.schema = Some(Ref::from_schema_name("Problem").into());
                     }
                 }
             }

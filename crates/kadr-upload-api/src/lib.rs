@@ -73,7 +73,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         pictures::upload,
         pictures::remove,
     ),
-    components(schemas(accounts::UserView, videos::NewVideo, pictures::PictureAccepted)),
+    components(schemas(accounts::UserView, videos::NewVideo, pictures::PictureAccepted, pictures::PictureBytes)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),

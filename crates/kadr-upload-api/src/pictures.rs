@@ -62,6 +62,12 @@ pub fn check_picture(head: &[u8]) -> Result<(usize, usize), ApiError> {
     Ok((size.width, size.height))
 }
 
+/// A picture file, as sent.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct PictureBytes(Vec<u8>);
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PictureAccepted {
     /// Always `processing`: the channel shows the picture once the worker has made it.
@@ -76,7 +82,11 @@ pub struct PictureAccepted {
 #[utoipa::path(put, path = "/api/v1/channels/{handle}/pictures/{image}", tag = "channels", operation_id = "upload_picture",
     params(("handle" = String, Path, description = "Channel handle"),
            ("image" = String, Path, description = "`avatar` or `banner`")),
-    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    request_body(content(
+        (PictureBytes = "image/jpeg"),
+        (PictureBytes = "image/png"),
+        (PictureBytes = "image/webp"),
+    ), description = "The picture's bytes"),
     responses((status = 202, body = PictureAccepted), (status = 401), (status = 404),
         (status = 413, description = "Larger than 10 MiB", content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG or WebP picture, or too large a picture", content_type = "application/problem+json")),

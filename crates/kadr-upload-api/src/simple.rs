@@ -39,7 +39,7 @@ fn too_large(limit: u64) -> ApiError {
 /// One multipart/form-data request (`file`, and optionally `title`, `description`, `privacy`,
 /// `language`, `tags`) for small files; larger ones go through tus.
 #[utoipa::path(post, path = "/api/v1/videos/upload", tag = "uploads",
-    request_body(content_type = "multipart/form-data", description = "`file` plus optional metadata fields"),
+    request_body(content_type = "multipart/form-data", description = "`file` plus optional metadata fields: `title`, `description`, `tags` (comma-separated), `language`, `privacy`, `channel` (a handle or id of one of yours)"),
     responses((status = 201, description = "The video, queued for transcoding"), (status = 400, content_type = "application/problem+json"), (status = 413, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn upload(
