@@ -24,6 +24,7 @@ export function card(v: Video): HTMLElement {
         "div.card-stats",
         {},
         t("video.views", { n: v.views }),
+        v.likes > 0 ? ` · ${t("video.likes", { n: v.likes })}` : "",
         v.published_at ? ` · ${timeAgo(v.published_at)}` : "",
       ),
     ),
