@@ -254,8 +254,9 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let (api, views) = kadr_catalog::start(&ctx, shutdown.clone())?;
     let api = api.with_doc(kadr_upload_api::openapi());
     let server = kadr_http::bind(listen, ctx, move |cfg| {
-        kadr_upload_api::configure(cfg);
+        // The catalog first: its media routes (segments) lead its table.
         kadr_catalog::configure(cfg, &api);
+        kadr_upload_api::configure(cfg);
     })?;
     let served = server.run_until(shutdown).await;
     let _ = views.await;

@@ -65,10 +65,12 @@ CREATE TABLE subscriptions (
 CREATE INDEX subscriptions_channel_idx ON subscriptions (channel_id, user_id);
 CREATE INDEX subscriptions_mine_idx ON subscriptions (user_id, created_at DESC, channel_id DESC);
 
--- One rating per user and video: 1 a like, -1 a dislike.
+-- One rating per user and video: 1 a like, -1 a dislike. No foreign key to the video: a
+-- key check would share-lock the video's row on every like (every like of a popular video
+-- queueing on one row's lock record); deleting a video deletes its ratings.
 CREATE TABLE video_ratings (
     user_id  uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    video_id uuid NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+    video_id uuid NOT NULL,
     rating   smallint NOT NULL CHECK (rating IN (1, -1)),
     rated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, video_id)
@@ -123,10 +125,13 @@ CREATE TABLE counter_deltas (
 );
 
 -- Notifications, written by jobs. Rows about a video or comment carry its id without a
--- foreign key: one about something deleted (or no longer visible) is left out when read.
+-- foreign key: one about something deleted (or no longer visible) is left out when read. No
+-- foreign key to the user either: a fan-out writes a row for each of a million subscribers,
+-- and a key check per row would lock (and rewrite) each subscriber's user row; deleting an
+-- account deletes its notifications and feed items.
 CREATE TABLE notifications (
     id         bigserial PRIMARY KEY,
-    user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    uuid NOT NULL,
     type       text NOT NULL CHECK (type IN ('new_video', 'comment_reply', 'like_milestone',
                                              'moderation', 'processed', 'processing_failed')),
     video_id   uuid,
@@ -145,7 +150,7 @@ CREATE INDEX notifications_created_idx ON notifications USING brin (created_at);
 -- channel when subscribing). Read joined with videos and subscriptions, so a video no longer
 -- listed or a channel left drops out at once.
 CREATE TABLE feed_items (
-    user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id      uuid NOT NULL,
     published_at timestamptz NOT NULL,
     video_id     uuid NOT NULL,
     channel_id   uuid NOT NULL,

@@ -112,6 +112,9 @@ pub fn start(
 /// Adds this service's routes; `kadr all` mounts them beside the other services'.
 pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     cfg.app_data(web::Data::new(api.clone()));
+    // First: segment requests, the most frequent by far, are matched against every route
+    // registered before theirs (actix tries each pattern in order, a regex per dynamic one).
+    media::configure(cfg);
     catalog::configure(cfg);
     channels::configure(cfg);
     comments::configure(cfg);
@@ -119,7 +122,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     search::configure(cfg);
     views::configure(cfg);
     moderation::configure(cfg);
-    media::configure(cfg);
     openapi::configure(cfg);
     webui::configure(cfg);
 }

@@ -185,6 +185,13 @@ pub async fn delete(
         ))
         .await?;
     }
+    // Ratings hold the video's id without a foreign key (see the community migration).
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "DELETE FROM video_ratings WHERE video_id = $1",
+        [id.into()],
+    ))
+    .await?;
     video::Entity::delete_by_id(id).exec(tx).await?;
     Ok(Deleted {
         uploads_terminated: active.len(),
