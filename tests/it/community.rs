@@ -459,6 +459,61 @@ async fn channel_pictures_are_checked_and_resized_by_the_worker() {
     assert_eq!(status, 204);
     let (_, ch) = get_json(&format!("{base}/api/v1/channels/alice"), None).await;
     assert!(ch["avatar"].is_null(), "{ch}");
+
+    // Twenty 9 MiB pictures sent at once, each trickling for 7 s: at most eight are held in
+    // memory, the others are told to come back (503 `busy`), and memory stays bounded.
+    let rss = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap()
+            / 1024
+    };
+    let pid = stack.kadr.pid();
+    let before = rss(pid);
+    let senders = (0..20).map(|_| {
+        let (c, url, alice) = (c.clone(), url.clone(), alice.clone());
+        async move {
+            let chunks = futures::stream::unfold(0u32, |i| async move {
+                if i == 9 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                let mut chunk = vec![0u8; 1024 * 1024];
+                if i == 0 {
+                    chunk[..8].copy_from_slice(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+                }
+                Some((Ok::<_, std::io::Error>(chunk), i + 1))
+            });
+            c.put(&url)
+                .bearer_auth(&alice)
+                .header("content-type", "image/png")
+                .body(reqwest::Body::wrap_stream(chunks))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    });
+    let watch = async {
+        let mut peak = 0;
+        for _ in 0..80 {
+            peak = peak.max(rss(pid));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peak
+    };
+    let (codes, peak) = futures::join!(futures::future::join_all(senders), watch);
+    let busy = codes.iter().filter(|c| **c == 503).count();
+    assert!(busy >= 10, "{codes:?}");
+    assert!(codes.iter().all(|c| matches!(c, 503 | 415)), "{codes:?}");
+    assert!(
+        peak < before + 150,
+        "RSS went from {before} MiB to {peak} MiB"
+    );
 }
 
 #[tokio::test]

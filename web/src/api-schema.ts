@@ -1732,7 +1732,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A service Kadr depends on did not answer; see Retry-After */
+            /** @description Too many pictures at once */
             503: {
                 headers: {
                     [name: string]: unknown;

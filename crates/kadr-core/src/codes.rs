@@ -118,7 +118,7 @@ codes! {
         ChecksumMismatch = "checksum_mismatch", 460, "tus: the PATCH body does not match its `Upload-Checksum`; nothing of it was kept.";
         Internal = "internal", 500, "Something failed on the server; the log has the cause under the request id.";
         Unavailable = "unavailable", 503, "A service Kadr depends on (database, storage) did not answer in time; see `Retry-After`.";
-        Busy = "busy", 503, "Too many password checks at once; see `Retry-After`.";
+        Busy = "busy", 503, "Too many password checks or picture uploads at once; see `Retry-After`.";
     }
 }
 

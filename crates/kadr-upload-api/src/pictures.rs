@@ -4,6 +4,8 @@
 //! `channel_image` job has the worker decode it under the same limits and make the fixed
 //! sizes. The channel shows the new picture once that is done.
 
+use std::time::Duration;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::BytesMut;
 use futures::StreamExt;
@@ -28,6 +30,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The largest picture file taken.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Pictures held in memory at once by one process (each up to [`MAX_BYTES`]): 80 MiB at
+/// most, however many clients send them.
+const AT_ONCE: usize = 8;
+
+static RECEIVING: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(AT_ONCE));
 /// The largest side of a picture taken.
 pub const MAX_SIDE: usize = 8192;
 
@@ -89,6 +97,7 @@ pub struct PictureAccepted {
     ), description = "The picture's bytes"),
     responses((status = 202, body = PictureAccepted), (status = 401), (status = 404),
         (status = 413, description = "Larger than 10 MiB", content_type = "application/problem+json"),
+        (status = 503, description = "Too many pictures at once", content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG or WebP picture, or too large a picture", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn upload(
@@ -115,6 +124,17 @@ pub async fn upload(
         ));
     }
     let channel = kadr_core::channels::managed(&ctx.db, &auth.user, &handle).await?;
+    // A slot for the bytes, or a refusal after a short wait: memory stays bounded.
+    let _slot = match tokio::time::timeout(Duration::from_secs(5), RECEIVING.acquire()).await {
+        Ok(Ok(slot)) => slot,
+        _ => {
+            return Err(ApiError::new(
+                Code::Busy,
+                "Too many pictures are being uploaded; try again",
+            )
+            .retry_after(5));
+        }
+    };
     let mut data = BytesMut::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
