@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cursor::{self, Cursor};
-use crate::listing::{PageQuery, by_time, db_err, listing, private_page, time_after};
+use crate::listing::{PageQuery, by_time, db_err, listing, time_after};
 use crate::model::{VideoPage, stmt};
 use crate::{Api, base_url};
 
@@ -510,54 +510,4 @@ pub async fn my_subscriptions(
             items: rows.into_iter().map(|r| r.json(&base, me)).collect(),
             next_cursor,
         }))
-}
-
-/// The subscription feed's page, for `feed` (all, or shorts only).
-pub(crate) async fn feed_page(
-    ctx: &AppContext,
-    api: &Api,
-    req: &HttpRequest,
-    auth: &AuthUser,
-    shorts: bool,
-    q: &PageQuery,
-) -> Result<HttpResponse, ApiError> {
-    let limit = cursor::limit(q.limit)?;
-    // The page is taken from the user's own feed rows in index order, each checked (still
-    // subscribed, still listed) by a subquery that cannot become a join: however the planner
-    // estimates a user's feed, it walks it newest first and stops at the page's end (a join
-    // let it sort a 10,000-item feed for every page: 0.4 s).
-    let mut values: Vec<sea_orm::Value> = vec![auth.user.id.into()];
-    let after = Cursor::after(
-        q.cursor.as_deref(),
-        "time",
-        "f.published_at",
-        "f.video_id",
-        "<",
-        &mut values,
-    )?;
-    let shorts = if shorts { " AND f.is_short" } else { "" };
-    let columns =
-        crate::model::COLUMNS.replace(crate::model::NO_SORT_AT, "f.published_at AS sort_at");
-    let sql = format!(
-        "SELECT {columns} FROM (
-             SELECT f.published_at, f.video_id FROM feed_items f
-             WHERE f.user_id = $1{shorts}{after}
-               AND coalesce((SELECT true FROM subscriptions s
-                             WHERE s.user_id = f.user_id AND s.channel_id = f.channel_id), false)
-               AND coalesce((SELECT true FROM videos v WHERE v.id = f.video_id AND {LISTED}), false)
-             ORDER BY f.published_at DESC, f.video_id DESC LIMIT {}) f
-         JOIN videos v ON v.id = f.video_id JOIN channels c ON c.id = v.channel_id
-         ORDER BY f.published_at DESC, f.video_id DESC",
-        limit + 1
-    );
-    let found = crate::listing::rows(ctx, sql, values).await?;
-    let page = crate::model::page(
-        found,
-        limit,
-        &auth.viewer(),
-        api,
-        req,
-        crate::listing::by_sort_at,
-    );
-    Ok(private_page(&page))
 }
