@@ -303,13 +303,13 @@ pub async fn notifications(
         format!(
             "SELECT n.id, n.type AS kind, n.created_at, n.read_at, n.video_id, v.title,
                     c.handle AS channel_handle, c.display_name AS channel_name,
-                    v.status = 'ready' AS ready,
-                    (v.playable AND v.privacy = 'public' AND v.moderation = 'approved') AS listed,
+                    v.status = '{ready}' AS ready, ({LISTED}) AS listed,
                     v.media_epoch, n.comment_id, left(m.body, 200) AS excerpt,
                     a.username AS actor, n.data
              FROM {NOTIFICATION_FROM}
              WHERE {filter}{after} ORDER BY n.id DESC LIMIT {}",
-            limit + 1
+            limit + 1,
+            ready = kadr_core::state::VideoStatus::Ready.as_str()
         ),
         values,
     ))

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use uuid::Uuid;
 
 use crate::error::DomainError;
-use crate::state::Counter;
+use crate::state::{Counter, NotificationType};
 
 /// Appends changes to counts, in `db` (the caller's transaction).
 pub async fn add(
@@ -62,15 +62,15 @@ pub async fn fold(db: &sea_orm::DatabaseConnection, batch: i64) -> Result<u64, D
             RETURNING counter, target, delta),
          sums AS (
             SELECT target,
-                coalesce(sum(delta) FILTER (WHERE counter = 'video_likes'), 0)::bigint AS likes,
-                coalesce(sum(delta) FILTER (WHERE counter = 'video_dislikes'), 0)::bigint AS dislikes,
-                coalesce(sum(delta) FILTER (WHERE counter = 'video_comments'), 0)::bigint AS comments,
-                coalesce(sum(delta) FILTER (WHERE counter = 'channel_subscribers'), 0)::bigint AS subscribers,
-                coalesce(sum(delta) FILTER (WHERE counter = 'comment_likes'), 0)::bigint AS comment_likes,
-                coalesce(sum(delta) FILTER (WHERE counter = 'comment_replies'), 0)::bigint AS replies,
-                bool_or(counter IN ('video_likes', 'video_dislikes', 'video_comments')) AS video,
-                bool_or(counter = 'channel_subscribers') AS channel,
-                bool_or(counter IN ('comment_likes', 'comment_replies')) AS comment
+                coalesce(sum(delta) FILTER (WHERE counter = '{vl}'), 0)::bigint AS likes,
+                coalesce(sum(delta) FILTER (WHERE counter = '{vd}'), 0)::bigint AS dislikes,
+                coalesce(sum(delta) FILTER (WHERE counter = '{vc}'), 0)::bigint AS comments,
+                coalesce(sum(delta) FILTER (WHERE counter = '{cs}'), 0)::bigint AS subscribers,
+                coalesce(sum(delta) FILTER (WHERE counter = '{cl}'), 0)::bigint AS comment_likes,
+                coalesce(sum(delta) FILTER (WHERE counter = '{cr}'), 0)::bigint AS replies,
+                bool_or(counter IN ('{vl}', '{vd}', '{vc}')) AS video,
+                bool_or(counter = '{cs}') AS channel,
+                bool_or(counter IN ('{cl}', '{cr}')) AS comment
             FROM taken GROUP BY target),
          vs AS (
             SELECT s.*, x.like_milestone AS old_m, {new_m} AS reached
@@ -84,7 +84,7 @@ pub async fn fold(db: &sea_orm::DatabaseConnection, batch: i64) -> Result<u64, D
             RETURNING videos.id, videos.owner_id, vs.old_m, vs.reached),
          n AS (
             INSERT INTO notifications (user_id, type, video_id, data)
-            SELECT owner_id, 'like_milestone', id, jsonb_build_object('likes', reached)
+            SELECT owner_id, '{lm}', id, jsonb_build_object('likes', reached)
             FROM v WHERE reached > old_m),
          c AS (
             UPDATE channels SET subscriber_count = subscriber_count + s.subscribers
@@ -93,7 +93,14 @@ pub async fn fold(db: &sea_orm::DatabaseConnection, batch: i64) -> Result<u64, D
             UPDATE comments SET like_count = like_count + s.comment_likes,
                 reply_count = reply_count + s.replies
             FROM sums s WHERE s.comment AND comments.id = s.target)
-         SELECT (SELECT count(*) FROM taken) AS folded"
+         SELECT (SELECT count(*) FROM taken) AS folded",
+        vl = Counter::VideoLikes.as_str(),
+        vd = Counter::VideoDislikes.as_str(),
+        vc = Counter::VideoComments.as_str(),
+        cs = Counter::ChannelSubscribers.as_str(),
+        cl = Counter::CommentLikes.as_str(),
+        cr = Counter::CommentReplies.as_str(),
+        lm = NotificationType::LikeMilestone.as_str(),
     );
     let row = tx
         .query_one_raw(Statement::from_sql_and_values(

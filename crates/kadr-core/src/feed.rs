@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::jobs;
+use crate::state::NotificationType;
 use crate::visibility::LISTED;
 
 fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
@@ -123,10 +124,11 @@ pub async fn fanout_step(
                     SELECT user_id, $3, $4, $1, $5 FROM subs ON CONFLICT DO NOTHING),
                  n AS (
                     INSERT INTO notifications (user_id, type, video_id, actor_id)
-                    SELECT user_id, 'new_video', $4, $6 FROM subs)
+                    SELECT user_id, '{new_video}', $4, $6 FROM subs)
                  SELECT count(*) AS n,
                         (SELECT user_id FROM subs ORDER BY user_id DESC LIMIT 1) AS last
-                 FROM subs"
+                 FROM subs",
+                new_video = NotificationType::NewVideo.as_str()
             ),
             vec![
                 channel.into(),

@@ -133,11 +133,13 @@ pub async fn rate(
              FROM th"
         }
         _ => {
+            values.push(Counter::VideoLikes.as_str().into());
+            values.push(Counter::VideoDislikes.as_str().into());
             "r AS (DELETE FROM video_ratings WHERE user_id = $4 AND video_id = $5
                        AND EXISTS (SELECT 1 FROM ok)
                    RETURNING rating),
              d AS (INSERT INTO counter_deltas (counter, target, delta)
-                   SELECT CASE WHEN r.rating = 1 THEN 'video_likes' ELSE 'video_dislikes' END, $5, -1
+                   SELECT CASE WHEN r.rating = 1 THEN $6 ELSE $7 END, $5, -1
                    FROM r)
              SELECT th.attempts, th.blocked_for, (SELECT count(*) FROM r) AS changed,
                     (SELECT max(rating) FROM r)::smallint AS before

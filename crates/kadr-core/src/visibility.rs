@@ -27,18 +27,19 @@ pub fn listed(playable: bool, privacy: Privacy, moderation: Moderation) -> bool 
 /// for lists that hold videos of any state (notifications, liked videos, comments). The
 /// viewer's id is bound as the next parameter in `values`.
 pub fn visible_sql(viewer: &Viewer, values: &mut Vec<sea_orm::Value>) -> String {
-    let open = "(v.privacy <> 'private' AND v.moderation = 'approved' AND v.playable)";
+    let (private, approved) = (Privacy::Private.as_str(), Moderation::Approved.as_str());
+    let open = format!("(v.privacy <> '{private}' AND v.moderation = '{approved}' AND v.playable)");
     if viewer.admin {
         return "TRUE".to_owned();
     }
     let Some(user) = viewer.user else {
-        return open.to_owned();
+        return open;
     };
     values.push(user.into());
     let owner = format!("v.owner_id = ${}", values.len());
     if viewer.moderator {
         format!(
-            "({owner} OR (v.privacy <> 'private' AND (v.moderation <> 'approved' OR v.playable)))"
+            "({owner} OR (v.privacy <> '{private}' AND (v.moderation <> '{approved}' OR v.playable)))"
         )
     } else {
         format!("({owner} OR {open})")
