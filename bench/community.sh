@@ -146,24 +146,7 @@ FAN_TOKEN=kadr_bench_2
 HOT_VIDEO=$(id 3 1)
 LIKED_VIDEO=$(id 3 2)
 
-# Runs wrk; prints "requests/s p99_ms".
-bench() {
-  local url=$1 conns=$2; shift 2
-  wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@" "$url" > "$WORK/wrk.out" 2>&1
-  python3 - "$WORK/wrk.out" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", t)
-v, unit = float(m.group(1)), m.group(2)
-p99 = v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-if errors:
-    sys.exit(f"wrk: {errors.group(1)} failed responses:\n{t}")
-print(f"{rps:.0f} {p99:.2f}")
-PY
-}
-warm() { wrk -t1 -c4 -d2s "$@" > /dev/null 2>&1 || true; }
+. "$ROOT/bench/lib.sh"
 FEED="$SERVER/api/v1/me/feed?limit=25"
 COMMENTS1="$SERVER/api/v1/videos/$HOT_VIDEO/comments?limit=25"
 # The cursor of page 500: walk the pages as a client would.

@@ -88,23 +88,7 @@ nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX_PID=$!
 sleep 0.5
 
-# Runs wrk; prints "requests/s p99_ms".
-bench() {
-  local url=$1 conns=$2; shift 2
-  wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@" "$url" > "$WORK/wrk.out" 2>&1
-  python3 - "$WORK/wrk.out" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", t)
-v, unit = float(m.group(1)), m.group(2)
-p99 = v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-if errors:
-    sys.exit(f"wrk: {errors.group(1)} failed responses:\n{t}")
-print(f"{rps:.0f} {p99:.2f}")
-PY
-}
+. "$ROOT/bench/lib.sh"
 echo "bench/serve: segments ($SIZE bytes), kadr then nginx" >&2
 read -r k_rps k_p99 < <(bench "$SERVER/media/$VIDEO/hls/${SEG#hls/$VIDEO/}" 32)
 read -r n_rps n_p99 < <(bench "http://127.0.0.1:$NGINX_PORT/media/$SEG" 32)
@@ -140,7 +124,6 @@ SEARCH="$SERVER/api/v1/search?q=%D0%BA%D0%BE%D1%88%D0%BA%D0%B8"
 # lookup); a moderator sees moderation states, so each of their requests queries Postgres.
 # Each URL is warmed for 2 s first: the first build of a page after a bulk load reads the
 # catalog cold (about 1.5 s for the search at 1M) and would otherwise fill wrk's tail.
-warm() { wrk -t1 -c4 -d2s "$@" > /dev/null 2>&1 || true; }
 catalog() {
   warm "$SERVER/api/v1/videos?limit=24"; warm "$SEARCH"
   read -r l_rps l_p99 < <(bench "$SERVER/api/v1/videos?limit=24" 32)

@@ -482,7 +482,7 @@ pub async fn my_subscriptions(
         "<",
         &mut values,
     )?;
-    let mut rows = ChannelRow::find_by_statement(stmt(
+    let rows = ChannelRow::find_by_statement(stmt(
         format!(
             "SELECT {CHANNEL_COLUMNS}, s.created_at AS sort_at
              FROM subscriptions s JOIN channels c ON c.id = s.channel_id
@@ -495,14 +495,9 @@ pub async fn my_subscriptions(
     .all(&ctx.db)
     .await
     .map_err(db_err)?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last()
-            .and_then(|r| r.sort_at.map(|t| Cursor::Time { t, id: r.id }.encode()))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = cursor::split(rows, limit, |r| {
+        r.sort_at.map(|t| Cursor::Time { t, id: r.id })
+    });
     let base = base_url(&req);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "private, no-cache"))

@@ -178,18 +178,12 @@ async fn comment_json(
 }
 
 fn page_of(
-    mut rows: Vec<CommentRow>,
+    rows: Vec<CommentRow>,
     limit: u64,
     video: &VideoOf,
     key: impl Fn(&CommentRow) -> Cursor,
 ) -> (Vec<CommentJson>, Option<String>) {
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|r| key(r).encode())
-    } else {
-        None
-    };
+    let (rows, next) = cursor::split(rows, limit, |r| Some(key(r)));
     (rows.into_iter().map(|r| r.json(video)).collect(), next)
 }
 
@@ -436,23 +430,24 @@ pub async fn queue(
         "m.held AND EXISTS (SELECT 1 FROM videos v WHERE v.id = m.video_id AND {visible}){after}"
     );
     let rows = comment_rows(&ctx, &filter, "m.created_at, m.id", values, limit + 1).await?;
-    let more = rows.len() as u64 > limit;
-    let mut rows = rows;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| {
-            Cursor::Time {
-                t: r.created_at,
-                id: r.id,
-            }
-            .encode()
+    let (rows, next_cursor) = cursor::split(rows, limit, |r| {
+        Some(Cursor::Time {
+            t: r.created_at,
+            id: r.id,
         })
-    } else {
-        None
-    };
+    });
+    // Each video read once, however many of its comments wait.
+    let mut videos: std::collections::HashMap<Uuid, VideoOf> = std::collections::HashMap::new();
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
-        let video = kadr_core::comments::video(&ctx.db, &viewer, r.video_id).await?;
+        let video = match videos.get(&r.video_id) {
+            Some(v) => v.clone(),
+            None => {
+                let v = kadr_core::comments::video(&ctx.db, &viewer, r.video_id).await?;
+                videos.insert(r.video_id, v.clone());
+                v
+            }
+        };
         items.push(r.json(&video));
     }
     Ok(HttpResponse::Ok()

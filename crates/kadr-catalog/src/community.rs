@@ -299,7 +299,7 @@ pub async fn notifications(
     let mut values: Vec<sea_orm::Value> = vec![auth.user.id.into()];
     let filter = notification_filter(&auth.viewer(), &mut values);
     let after = Cursor::after_seq(q.cursor.as_deref(), "n.id", &mut values)?;
-    let mut rows = NotificationRow::find_by_statement(stmt(
+    let rows = NotificationRow::find_by_statement(stmt(
         format!(
             "SELECT n.id, n.type AS kind, n.created_at, n.read_at, n.video_id, v.title,
                     c.handle AS channel_handle, c.display_name AS channel_name,
@@ -316,13 +316,7 @@ pub async fn notifications(
     .all(&ctx.db)
     .await
     .map_err(db_err)?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| Cursor::Seq { n: r.id }.encode())
-    } else {
-        None
-    };
+    let (rows, next_cursor) = cursor::split(rows, limit, |r| Some(Cursor::Seq { n: r.id }));
     let base = base_url(&req);
     let items = rows
         .into_iter()

@@ -114,6 +114,23 @@ impl Cursor {
     }
 }
 
+/// Splits the `limit + 1` rows a keyset query read into the page (`limit` rows) and the cursor
+/// of the next page, made by `key` from the page's last row (none when the extra row is absent).
+pub fn split<T>(
+    mut rows: Vec<T>,
+    limit: u64,
+    key: impl Fn(&T) -> Option<Cursor>,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().and_then(key).map(|c| c.encode())
+    } else {
+        None
+    };
+    (rows, next)
+}
+
 /// A page size from `?limit=`: 1 to 100, default 24.
 pub fn limit(given: Option<u32>) -> Result<u64, ApiError> {
     match given {
@@ -150,6 +167,19 @@ mod tests {
             Cursor::decode("e30").unwrap_err().code,
             kadr_core::Code::InvalidCursor
         );
+    }
+
+    #[test]
+    fn split_keeps_the_page_and_names_the_next() {
+        let key = |n: &i64| Some(Cursor::Seq { n: *n });
+        let (page, next) = split(vec![5, 4, 3], 2, key);
+        assert_eq!(page, vec![5, 4]);
+        assert_eq!(
+            Cursor::decode(&next.unwrap()).unwrap(),
+            Cursor::Seq { n: 4 }
+        );
+        let (page, next) = split(vec![5, 4], 2, key);
+        assert_eq!((page, next), (vec![5, 4], None));
     }
 
     #[test]

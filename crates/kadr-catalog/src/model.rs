@@ -238,20 +238,14 @@ pub struct VideoPage {
 /// Turns rows into a page: `rows` holds up to `limit + 1` rows, the extra one only telling
 /// that a next page exists.
 pub fn page(
-    mut rows: Vec<VideoRow>,
+    rows: Vec<VideoRow>,
     limit: u64,
     viewer: &Viewer,
     api: &Api,
     req: &actix_web::HttpRequest,
     key: impl Fn(&VideoRow) -> crate::cursor::Cursor,
 ) -> VideoPage {
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| key(r).encode())
-    } else {
-        None
-    };
+    let (rows, next_cursor) = crate::cursor::split(rows, limit, |r| Some(key(r)));
     let base = base_url(req);
     VideoPage {
         owners: rows.iter().map(|r| r.owner_id).collect(),
