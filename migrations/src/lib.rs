@@ -8,6 +8,7 @@ mod m20261123_000001_initial;
 mod m20261124_000002_catalog;
 mod m20261201_000003_hardening;
 mod m20261202_000004_community;
+mod m20261203_000005_safety;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_catalog::Migration),
             Box::new(m20261201_000003_hardening::Migration),
             Box::new(m20261202_000004_community::Migration),
+            Box::new(m20261203_000005_safety::Migration),
         ]
     }
 }

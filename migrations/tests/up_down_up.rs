@@ -15,7 +15,8 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 20] = [
+const ALL: [&str; 28] = [
+    "account_tokens",
     "api_tokens",
     "auth_throttle",
     "channel_images",
@@ -27,15 +28,22 @@ const ALL: [&str; 20] = [
     "feed_items",
     "images",
     "jobs",
+    "moderation_actions",
     "moderation_decisions",
     "notifications",
+    "playlist_items",
+    "playlists",
     "renditions",
+    "reports",
     "subscriptions",
     "uploads",
+    "user_blocks",
     "users",
     "video_ratings",
+    "video_related",
     "videos",
     "view_seen",
+    "watch_history",
 ];
 
 #[tokio::test]

@@ -149,7 +149,7 @@ async fn find(ctx: &AppContext, handle: &str, me: Option<Uuid>) -> Result<Channe
     ChannelRow::find_by_statement(stmt(
         format!(
             "SELECT {CHANNEL_COLUMNS}, NULL::timestamptz AS sort_at FROM channels c
-             WHERE lower(c.handle) = lower($2) AND c.deleting_at IS NULL"
+             WHERE lower(c.handle) = lower($2) AND c.deleting_at IS NULL AND NOT c.withheld"
         ),
         vec![me.into(), handle.into()],
     ))
@@ -163,7 +163,7 @@ async fn by_id(ctx: &AppContext, id: Uuid, me: Option<Uuid>) -> Result<ChannelRo
     ChannelRow::find_by_statement(stmt(
         format!(
             "SELECT {CHANNEL_COLUMNS}, NULL::timestamptz AS sort_at FROM channels c
-             WHERE c.id = $2 AND c.deleting_at IS NULL"
+             WHERE c.id = $2 AND c.deleting_at IS NULL AND NOT c.withheld"
         ),
         vec![me.into(), id.into()],
     ))
@@ -486,7 +486,7 @@ pub async fn my_subscriptions(
         format!(
             "SELECT {CHANNEL_COLUMNS}, s.created_at AS sort_at
              FROM subscriptions s JOIN channels c ON c.id = s.channel_id
-             WHERE s.user_id = $1 AND c.deleting_at IS NULL{after}
+             WHERE s.user_id = $1 AND c.deleting_at IS NULL AND NOT c.withheld{after}
              ORDER BY s.created_at DESC, s.channel_id DESC LIMIT {}",
             limit + 1
         ),

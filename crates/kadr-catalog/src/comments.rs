@@ -137,16 +137,31 @@ impl CommentRow {
     }
 }
 
+/// Comments matching `filter` as `viewer` (bound as `$1`) sees them: without those withheld
+/// (their author is suspended or banned; moderators see them) and those of users the viewer
+/// blocked.
 async fn comment_rows(
     ctx: &AppContext,
+    viewer: &Viewer,
     filter: &str,
     order: &str,
     values: Vec<sea_orm::Value>,
     limit: u64,
 ) -> Result<Vec<CommentRow>, ApiError> {
+    let withheld = if viewer.moderator {
+        ""
+    } else {
+        " AND NOT m.withheld"
+    };
+    let blocked = if viewer.user.is_some() {
+        " AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE b.user_id = $1 AND b.blocked_id = m.author_id)"
+    } else {
+        ""
+    };
     CommentRow::find_by_statement(stmt(
         format!(
-            "SELECT {COMMENT_COLUMNS} FROM {COMMENT_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}"
+            "SELECT {COMMENT_COLUMNS} FROM {COMMENT_FROM} WHERE ({filter}){withheld}{blocked} \
+             ORDER BY {order} LIMIT {limit}"
         ),
         values,
     ))
@@ -165,6 +180,7 @@ async fn comment_json(
     let video = kadr_core::comments::video(&ctx.db, viewer, c.id).await?;
     let row = comment_rows(
         ctx,
+        viewer,
         "m.id = $2",
         "m.id",
         vec![viewer.user.into(), id.into()],
@@ -260,7 +276,7 @@ pub async fn list(
         )
     };
     let filter = format!("m.video_id = $2 AND m.parent_id IS NULL AND NOT m.held{after}");
-    let rows = comment_rows(&ctx, &filter, order, values, limit + 1).await?;
+    let rows = comment_rows(&ctx, &viewer, &filter, order, values, limit + 1).await?;
     let (items, next_cursor) = page_of(rows, limit, &video, |r| {
         if top {
             Cursor::Likes {
@@ -320,7 +336,15 @@ pub async fn replies(
         "(NOT m.held OR m.author_id = $1)".to_owned()
     };
     let filter = format!("m.parent_id = $2 AND {held}{after}");
-    let rows = comment_rows(&ctx, &filter, "m.created_at, m.id", values, limit + 1).await?;
+    let rows = comment_rows(
+        &ctx,
+        &viewer,
+        &filter,
+        "m.created_at, m.id",
+        values,
+        limit + 1,
+    )
+    .await?;
     let (items, next_cursor) = page_of(rows, limit, &video, |r| Cursor::Time {
         t: r.created_at,
         id: r.id,
@@ -382,7 +406,15 @@ pub async fn held(
         &mut values,
     )?;
     let filter = format!("m.video_id = $2 AND m.held{after}");
-    let rows = comment_rows(&ctx, &filter, "m.created_at, m.id", values, limit + 1).await?;
+    let rows = comment_rows(
+        &ctx,
+        &viewer,
+        &filter,
+        "m.created_at, m.id",
+        values,
+        limit + 1,
+    )
+    .await?;
     let (items, next_cursor) = page_of(rows, limit, &video, |r| Cursor::Time {
         t: r.created_at,
         id: r.id,
@@ -429,7 +461,15 @@ pub async fn queue(
     let filter = format!(
         "m.held AND EXISTS (SELECT 1 FROM videos v WHERE v.id = m.video_id AND {visible}){after}"
     );
-    let rows = comment_rows(&ctx, &filter, "m.created_at, m.id", values, limit + 1).await?;
+    let rows = comment_rows(
+        &ctx,
+        &viewer,
+        &filter,
+        "m.created_at, m.id",
+        values,
+        limit + 1,
+    )
+    .await?;
     let (rows, next_cursor) = cursor::split(rows, limit, |r| {
         Some(Cursor::Time {
             t: r.created_at,

@@ -23,6 +23,8 @@ pub enum Cursor {
     Likes { n: i64, id: Uuid },
     /// By a sequence number alone, newest first (notifications).
     Seq { n: i64 },
+    /// By a position alone, first first (playlists).
+    Pos { n: i64 },
 }
 
 impl Cursor {
@@ -38,6 +40,7 @@ impl Cursor {
             Cursor::Rank { .. } => "rank",
             Cursor::Likes { .. } => "likes",
             Cursor::Seq { .. } => "seq",
+            Cursor::Pos { .. } => "pos",
         }
     }
 
@@ -67,7 +70,7 @@ impl Cursor {
             Cursor::Views { n, id } => (n.into(), id),
             Cursor::Rank { r, id } => (r.into(), id),
             Cursor::Likes { n, id } => (n.into(), id),
-            Cursor::Seq { .. } => return Err(Self::foreign()),
+            Cursor::Seq { .. } | Cursor::Pos { .. } => return Err(Self::foreign()),
         };
         values.push(sort);
         values.push(last.into());
@@ -94,6 +97,22 @@ impl Cursor {
             Some(Cursor::Seq { n }) => {
                 values.push(n.into());
                 Ok(format!(" AND {key} < ${}", values.len()))
+            }
+            Some(_) => Err(Self::foreign()),
+        }
+    }
+
+    /// ` AND {key} > $n` for the page after a position cursor (empty on the first page).
+    pub fn after_pos(
+        given: Option<&str>,
+        key: &str,
+        values: &mut Vec<sea_orm::Value>,
+    ) -> Result<String, ApiError> {
+        match given.map(Cursor::decode).transpose()? {
+            None => Ok(String::new()),
+            Some(Cursor::Pos { n }) => {
+                values.push(n.into());
+                Ok(format!(" AND {key} > ${}", values.len()))
             }
             Some(_) => Err(Self::foreign()),
         }

@@ -90,12 +90,34 @@ impl Through<'_> {
         req: &HttpRequest,
         viewer: &Viewer,
         filter: &str,
-        mut values: Vec<sea_orm::Value>,
+        values: Vec<sea_orm::Value>,
         cursor: Option<&str>,
         limit: u64,
     ) -> Result<VideoPage, ApiError> {
+        self.page_with(ctx, api, req, viewer, filter, values, cursor, limit, &[])
+            .await
+    }
+
+    /// [`Through::page`] with more columns of the list: each `(placeholder, column)` puts
+    /// the list's column in place of a `NULL` one of [`COLUMNS`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn page_with(
+        &self,
+        ctx: &AppContext,
+        api: &Api,
+        req: &HttpRequest,
+        viewer: &Viewer,
+        filter: &str,
+        mut values: Vec<sea_orm::Value>,
+        cursor: Option<&str>,
+        limit: u64,
+        more: &[(&str, &str)],
+    ) -> Result<VideoPage, ApiError> {
         let after = Cursor::after(cursor, "time", self.sort_at, self.id, "<", &mut values)?;
-        let columns = COLUMNS.replace(NO_SORT_AT, &format!("{} AS sort_at", self.sort_at));
+        let mut columns = COLUMNS.replace(NO_SORT_AT, &format!("{} AS sort_at", self.sort_at));
+        for (placeholder, column) in more {
+            columns = columns.replace(placeholder, column);
+        }
         let sql = format!(
             "SELECT {columns} FROM {} WHERE {filter}{after} ORDER BY {} DESC, {} DESC LIMIT {}",
             self.from,

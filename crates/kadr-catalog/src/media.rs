@@ -144,11 +144,13 @@ pub struct Access {
     pub status: VideoStatus,
     /// Signed into media tokens: a change of privacy or moderation makes older tokens invalid.
     pub media_epoch: i32,
+    /// Its owner is suspended, banned or leaving (the epoch moved when it was withheld).
+    pub withheld: bool,
 }
 
 impl Access {
     pub fn listed(&self) -> bool {
-        kadr_core::visibility::listed(self.playable, self.privacy, self.moderation)
+        kadr_core::visibility::listed(self.playable, self.privacy, self.moderation, self.withheld)
     }
 }
 
@@ -188,7 +190,7 @@ impl AccessCache {
             return Ok(found);
         }
         let found = Access::find_by_statement(stmt(
-            "SELECT privacy, moderation, playable, status, media_epoch FROM videos WHERE id = $1"
+            "SELECT privacy, moderation, playable, status, media_epoch, withheld FROM videos WHERE id = $1"
                 .to_owned(),
             vec![video.into()],
         ))
@@ -287,7 +289,7 @@ async fn channel_image(
         .db
         .query_one_raw(stmt(
             "SELECT i.storage_key FROM channel_images i JOIN channels c ON c.id = i.channel_id
-             WHERE i.channel_id = $1 AND i.image = $2 AND c.deleting_at IS NULL"
+             WHERE i.channel_id = $1 AND i.image = $2 AND c.deleting_at IS NULL AND NOT c.withheld"
                 .to_owned(),
             vec![id.into(), image.as_str().into()],
         ))

@@ -16,9 +16,15 @@ pub const COLUMNS: &str =
     v.privacy, v.status, v.stage, v.progress, v.playable, v.failure_code, v.failure_message,
     v.moderation, v.moderation_reason, v.moderated_at, v.duration_ms, v.width, v.height, v.fps,
     v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at, v.media_epoch,
-    v.like_count, v.dislike_count, v.comment_count, v.comment_policy,
+    v.like_count, v.dislike_count, v.comment_count, v.comment_policy, v.withheld,
     c.handle AS channel_handle, c.display_name AS channel_name, NULL::timestamptz AS sort_at,
-    NULL::real AS rank";
+    NULL::real AS rank, NULL::bigint AS seq, NULL::bigint AS resume_ms";
+
+/// The position column outside lists in an order of their own (playlists).
+pub const NO_SEQ: &str = "NULL::bigint AS seq";
+
+/// The resume column outside history.
+pub const NO_RESUME: &str = "NULL::bigint AS resume_ms";
 
 /// The sort-time column outside lists sorted by something other than the video's own times
 /// (the feed, liked videos).
@@ -64,12 +70,18 @@ pub struct VideoRow {
     pub dislike_count: i64,
     pub comment_count: i64,
     pub comment_policy: kadr_core::state::CommentPolicy,
+    /// Its owner is suspended, banned or leaving.
+    pub withheld: bool,
     pub channel_handle: String,
     pub channel_name: String,
     /// When it entered the list being read (liked, put in the feed), in such lists only.
     pub sort_at: Option<DateTime<FixedOffset>>,
     /// Search rank, in search results only.
     pub rank: Option<f32>,
+    /// Its place in a list in an order of its own (a playlist), in such lists only.
+    pub seq: Option<i64>,
+    /// Where the viewer stopped, in history only.
+    pub resume_ms: Option<i64>,
 }
 
 impl VideoRow {
@@ -79,6 +91,7 @@ impl VideoRow {
             privacy: self.privacy,
             moderation: self.moderation,
             playable: self.playable,
+            withheld: self.withheld,
         }
     }
 }
@@ -163,6 +176,9 @@ pub struct VideoJson {
     pub published_at: Option<DateTime<FixedOffset>>,
     /// Poster and storyboard, once the video is ready.
     pub images: Option<Images>,
+    /// Where I stopped watching (my history and "continue watching" only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_secs: Option<f64>,
 }
 
 impl VideoJson {
@@ -219,6 +235,7 @@ impl VideoJson {
             created_at: row.created_at,
             published_at: row.published_at,
             images,
+            resume_secs: row.resume_ms.map(|ms| ms as f64 / 1000.0),
         }
     }
 }

@@ -167,7 +167,7 @@ async fn decide(
     let row = visible_row(ctx, id, &viewer).await?;
     let decision = DecisionRule::check(decision, reason.as_deref(), row.status)?;
     let tx = ctx.db.begin().await?;
-    decision.record(&tx, &ctx.config, auth.user.id, id).await?;
+    decision.record(&tx, &ctx.config, &auth.user, id).await?;
     tx.commit().await?;
     api.access.forget(id);
     tracing::info!(video = %id, by = %auth.user.id, decision = %decision.decision, "moderation decision");

@@ -5,7 +5,10 @@ use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{catalog, channels, comments, community, model, moderation, search, views};
+use crate::{
+    catalog, channels, comments, community, history, model, moderation, playlists, safety, search,
+    views,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +59,34 @@ use crate::{catalog, channels, comments, community, model, moderation, search, v
         moderation::queue,
         moderation::approve,
         moderation::reject,
+        playlists::create,
+        playlists::one,
+        playlists::update,
+        playlists::delete,
+        playlists::videos,
+        playlists::add,
+        playlists::remove,
+        playlists::move_video,
+        playlists::mine,
+        playlists::watch_later,
+        playlists::of_channel,
+        history::position,
+        history::save_position,
+        history::related,
+        history::list,
+        history::continue_watching,
+        history::clear,
+        history::remove,
+        history::pause,
+        safety::report,
+        safety::blocks,
+        safety::block,
+        safety::unblock,
+        safety::queue,
+        safety::case,
+        safety::resolve,
+        safety::sanction,
+        safety::log,
     ),
     components(schemas(
         model::VideoJson,
@@ -88,6 +119,31 @@ use crate::{catalog, channels, comments, community, model, moderation, search, v
         comments::CommentEdit,
         views::Counted,
         moderation::Decision,
+        playlists::PlaylistJson,
+        playlists::PlaylistOwner,
+        playlists::PlaylistCreate,
+        playlists::PlaylistPatch,
+        playlists::PlaylistPage,
+        playlists::Entry,
+        playlists::Move,
+        history::Position,
+        history::Saved,
+        history::Paused,
+        safety::NewReport,
+        safety::Reported,
+        safety::Blocked,
+        safety::BlockedPage,
+        safety::ReasonCount,
+        safety::Person,
+        safety::ReportCase,
+        safety::ReportCasePage,
+        safety::ReportJson,
+        safety::CaseJson,
+        safety::ResolveBody,
+        safety::Decided,
+        safety::SanctionBody,
+        safety::LogEntry,
+        safety::LogPage,
         Problem,
     )),
     modifiers(&Bearer),
@@ -98,6 +154,9 @@ use crate::{catalog, channels, comments, community, model, moderation, search, v
         (name = "channels", description = "Channels, their videos, subscriptions"),
         (name = "comments", description = "Comments and replies on videos"),
         (name = "community", description = "Feed, ratings, liked videos, notifications"),
+        (name = "playlists", description = "Playlists and Watch later"),
+        (name = "history", description = "Watch history, resume positions, related videos"),
+        (name = "safety", description = "Reports and blocks"),
     )
 )]
 pub struct ApiDoc;

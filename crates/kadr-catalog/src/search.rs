@@ -40,21 +40,10 @@ pub struct SearchQuery {
 /// Most words a query may have.
 const MAX_WORDS: usize = 8;
 
-/// Whether `c` belongs to a word: letters and digits of any script, and the combining marks
-/// written over Arabic (harakat) and other scripts' letters.
-fn word_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || matches!(c, '\u{0300}'..='\u{036F}' | '\u{064B}'..='\u{065F}' | '\u{0670}')
-}
-
 /// The query's words, lower-cased; each safe to quote inside `to_tsquery` (letters, digits
 /// and marks only).
 pub fn words(q: &str) -> Vec<String> {
-    q.split(|c: char| !word_char(c))
-        .filter(|w| !w.is_empty())
-        .take(MAX_WORDS)
-        .map(str::to_lowercase)
-        .collect()
+    kadr_core::fields::words(q).take(MAX_WORDS).collect()
 }
 
 /// The tsquery expression for `words` with its bind values starting at `$first`.

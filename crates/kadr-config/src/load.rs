@@ -59,6 +59,7 @@ defaults_of!(
     moderation: ModerationConfig,
     transcode: TranscodeConfig,
     community: CommunityConfig,
+    mail: MailConfig,
 );
 
 impl Config {

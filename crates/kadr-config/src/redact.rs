@@ -19,6 +19,11 @@ impl Config {
         let mut c = self.clone();
         c.api.media_secret = c.api.media_secret.as_ref().map(Secret::redacted);
         c.admin_password = c.admin_password.as_ref().map(Secret::redacted);
+        c.mail.smtp_url = c
+            .mail
+            .smtp_url
+            .as_ref()
+            .map(|u| Secret(redact_url(u.expose())));
         c.database.url = c
             .database
             .url

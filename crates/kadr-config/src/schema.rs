@@ -28,6 +28,7 @@ pub struct Config {
     pub moderation: ModerationConfig,
     pub transcode: TranscodeConfig,
     pub community: CommunityConfig,
+    pub mail: MailConfig,
     /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
     /// means a generated one, printed once.
     pub admin_password: Option<Secret>,
@@ -156,6 +157,10 @@ pub const WORKER_KINDS: &[&str] = &[
     "fold_counts",
     "announce",
     "prune_notifications",
+    "mail",
+    "delete_account",
+    "lift_suspensions",
+    "relate",
 ];
 
 impl WorkerConfig {
@@ -336,6 +341,37 @@ pub struct CommunityConfig {
     pub fanout_batch: u32,
     /// Notifications older than this are removed (days).
     pub notification_days: u32,
+    /// Reports one user may file per hour.
+    pub reports_per_hour: u32,
+    /// Entries of watch history kept per user (the oldest go first).
+    pub history_max: u32,
+}
+
+/// Mail through SMTP, sent by the worker's `mail` jobs: password resets and address checks.
+/// Without `smtp_url` these features are off (and say so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:25` (STARTTLS when offered is not required), `smtp://host:587?tls=required`,
+    /// `smtps://user:password@host:465`. Unset: no mail.
+    pub smtp_url: Option<Secret>,
+    /// The sender, `Name <address>`.
+    pub from: String,
+    /// A password-reset link is valid this long (minutes).
+    pub reset_minutes: u32,
+    /// An address-check link is valid this long (hours).
+    pub verify_hours: u32,
+    /// Mails one account or address may ask for per hour.
+    pub per_hour: u32,
+    /// One SMTP conversation may take this long.
+    pub timeout_secs: u64,
+}
+
+impl MailConfig {
+    /// Whether mail is configured.
+    pub fn enabled(&self) -> bool {
+        self.smtp_url.as_ref().is_some_and(|u| !u.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,9 +2,9 @@
 //! fault; [`Config::validate`] runs them all.
 
 use crate::schema::{
-    ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, LogConfig, QueueConfig,
-    ServerConfig, StorageBackend, StorageConfig, TranscodeConfig, UploadConfig, WorkerConfig,
-    parse_net,
+    ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, LogConfig, MailConfig,
+    QueueConfig, ServerConfig, StorageBackend, StorageConfig, TranscodeConfig, UploadConfig,
+    WorkerConfig, parse_net,
 };
 use crate::{ConfigError, WORKER_KINDS};
 
@@ -36,6 +36,7 @@ impl Config {
         self.auth.validate()?;
         self.transcode.validate()?;
         self.community.validate()?;
+        self.mail.validate()?;
         self.log.validate()
     }
 }
@@ -249,6 +250,11 @@ impl CommunityConfig {
                 "community.notification_days",
                 u64::from(self.notification_days),
             ),
+            (
+                "community.reports_per_hour",
+                u64::from(self.reports_per_hour),
+            ),
+            ("community.history_max", u64::from(self.history_max)),
         ])?;
         if self.max_channels > 100 {
             return Err(ConfigError::invalid(
@@ -260,6 +266,37 @@ impl CommunityConfig {
             return Err(ConfigError::invalid(
                 "community.fanout_batch",
                 "at most 100000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl MailConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[
+            ("mail.reset_minutes", u64::from(self.reset_minutes)),
+            ("mail.verify_hours", u64::from(self.verify_hours)),
+            ("mail.per_hour", u64::from(self.per_hour)),
+            ("mail.timeout_secs", self.timeout_secs),
+        ])?;
+        if let Some(url) = self.smtp_url.as_ref().filter(|u| !u.is_empty()) {
+            let u = url.expose();
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                return Err(ConfigError::invalid(
+                    "mail.smtp_url",
+                    "smtp://host:port or smtps://host:port",
+                ));
+            }
+        }
+        let from = self.from.trim();
+        let address = from
+            .rsplit_once('<')
+            .map_or(from, |(_, a)| a.trim_end_matches('>'));
+        if !address.contains('@') || from.chars().any(char::is_control) {
+            return Err(ConfigError::invalid(
+                "mail.from",
+                "a sender such as `Kadr <noreply@video.example.org>`",
             ));
         }
         Ok(())

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, SqlErr, TransactionTrait,
+    EntityTrait, QueryFilter, QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -137,6 +137,7 @@ pub async fn create_user(
         storage_used_bytes: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&tx)
     .await
@@ -183,6 +184,7 @@ pub async fn issue_token(
     db: &impl ConnectionTrait,
     user: Uuid,
     name: Option<String>,
+    user_agent: &str,
     ttl_hours: u64,
 ) -> Result<Issued, DomainError> {
     use base64::Engine;
@@ -203,6 +205,11 @@ pub async fn issue_token(
         expires_at: Set(expires_at.fixed_offset()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        user_agent: Set(user_agent
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect()),
     }
     .insert(db)
     .await?;
@@ -225,26 +232,64 @@ pub async fn revoke_token(db: &impl ConnectionTrait, token: Uuid) -> Result<(), 
     Ok(())
 }
 
-/// An administrator's change of a user's role and verified flag.
+/// What an administrator changes of a user.
+#[derive(Debug, Clone, Default)]
+pub struct AdminChange {
+    pub role: Option<Role>,
+    pub verified: Option<bool>,
+    /// `Some(None)`: back to `upload.user_quota_bytes`; `Some(Some(0))`: no limit.
+    pub quota_bytes: Option<Option<i64>>,
+}
+
+/// An administrator's change of a user's role, verified flag and quota, each recorded in the
+/// moderators' record.
 pub async fn update_user(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    admin: &user::Model,
     id: Uuid,
-    role: Option<Role>,
-    verified: Option<bool>,
+    change: &AdminChange,
 ) -> Result<user::Model, DomainError> {
+    use crate::standing::{Entry, record};
+    use crate::state::{ModerationAction, ObjectType};
+    if change.quota_bytes.flatten().is_some_and(|q| q < 0) {
+        return Err(DomainError::invalid(
+            "quota_bytes",
+            "A quota is 0 or more bytes",
+        ));
+    }
+    let tx = db.begin().await?;
     let found = user::Entity::find_by_id(id)
-        .one(db)
+        .lock_exclusive()
+        .one(&tx)
         .await?
         .ok_or(DomainError::NotFound)?;
-    let mut active: user::ActiveModel = found.into();
-    if let Some(role) = role {
+    let mut entries = Vec::new();
+    let mut active: user::ActiveModel = found.clone().into();
+    if let Some(role) = change.role.filter(|r| *r != found.role) {
         active.role = Set(role);
+        let mut e = Entry::new(ModerationAction::Role, Some(id), "");
+        e.data = serde_json::json!({ "from": found.role.as_str(), "to": role.as_str() });
+        entries.push(e);
     }
-    if let Some(verified) = verified {
+    if let Some(verified) = change.verified.filter(|v| *v != found.verified) {
         active.verified = Set(verified);
+        let mut e = Entry::new(ModerationAction::Verified, Some(id), "");
+        e.data = serde_json::json!({ "to": verified });
+        entries.push(e);
+    }
+    if let Some(quota) = change.quota_bytes.filter(|q| *q != found.quota_bytes) {
+        active.quota_bytes = Set(quota);
+        let mut e = Entry::new(ModerationAction::Quota, Some(id), "");
+        e.data = serde_json::json!({ "from": found.quota_bytes, "to": quota });
+        entries.push(e);
     }
     active.updated_at = Set(Utc::now().fixed_offset());
-    Ok(active.update(db).await?)
+    let updated = active.update(&tx).await?;
+    for e in entries {
+        record(&tx, Some(admin), &e.object(ObjectType::User, id)).await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// Whether the user `name` exists.
@@ -254,6 +299,156 @@ pub async fn exists(db: &impl ConnectionTrait, name: &str) -> Result<bool, Domai
         .one(db)
         .await?
         .is_some())
+}
+
+/// One session (a token) as its owner sees it.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct Session {
+    pub id: Uuid,
+    pub name: String,
+    pub user_agent: String,
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
+    pub last_used_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// `user`'s live sessions (tokens neither revoked nor expired), newest first.
+pub async fn sessions(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<Session>, DomainError> {
+    use sea_orm::FromQueryResult;
+    Ok(
+        Session::find_by_statement(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT id, name, user_agent, created_at, last_used_at, expires_at FROM api_tokens
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+         ORDER BY created_at DESC, id DESC LIMIT 1000",
+            [user.into()],
+        ))
+        .all(db)
+        .await?,
+    )
+}
+
+/// Revokes `user`'s session `id` (not theirs, or gone: not found).
+pub async fn revoke_session(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    let done = api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::current_timestamp(),
+        )
+        .filter(api_token::Column::Id.eq(id))
+        .filter(api_token::Column::UserId.eq(user))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(DomainError::NotFound);
+    }
+    Ok(())
+}
+
+/// Sets `user`'s password hash and signs out every session but `keep`. Returns the sessions
+/// revoked.
+pub async fn set_password(
+    db: &DatabaseConnection,
+    user: Uuid,
+    password_hash: String,
+    keep: Option<Uuid>,
+) -> Result<Vec<Uuid>, DomainError> {
+    let tx = db.begin().await?;
+    tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        [user.into(), password_hash.into()],
+    ))
+    .await?;
+    // A reset link asked for before is no longer good.
+    tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "UPDATE account_tokens SET used_at = now()
+         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        [
+            user.into(),
+            crate::state::TokenPurpose::PasswordReset.as_str().into(),
+        ],
+    ))
+    .await?;
+    let revoked = crate::standing::revoke_all(&tx, user, keep).await?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
+/// Longest display name and bio.
+pub const DISPLAY_NAME_MAX: usize = 100;
+pub const BIO_MAX: usize = 1000;
+
+/// What a user changes of their profile.
+#[derive(Debug, Clone, Default)]
+pub struct Profile<'a> {
+    pub display_name: Option<&'a str>,
+    pub bio: Option<&'a str>,
+    /// A new address: unverified until its check mail is answered.
+    pub email: Option<&'a str>,
+}
+
+/// Edits `user`'s profile. Returns whether the address changed.
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    p: &Profile<'_>,
+) -> Result<bool, DomainError> {
+    let mut active: user::ActiveModel = user.clone().into();
+    if let Some(name) = p.display_name {
+        let name = name.trim();
+        crate::fields::plain_text("display_name", name, false)?;
+        if name.chars().count() > DISPLAY_NAME_MAX {
+            return Err(DomainError::invalid(
+                "display_name",
+                "A display name has at most 100 characters",
+            ));
+        }
+        active.display_name = Set(name.to_owned());
+    }
+    if let Some(bio) = p.bio {
+        crate::fields::plain_text("bio", bio, true)?;
+        if bio.chars().count() > BIO_MAX {
+            return Err(DomainError::invalid(
+                "bio",
+                "A bio has at most 1000 characters",
+            ));
+        }
+        active.bio = Set(bio.trim_end().to_owned());
+    }
+    let mut changed_email = false;
+    if let Some(email) = p.email {
+        let email = email.trim().to_lowercase();
+        check_email(&email)?;
+        if email != user.email {
+            active.email = Set(email);
+            active.email_verified = Set(false);
+            changed_email = true;
+        }
+    }
+    active.updated_at = Set(Utc::now().fixed_offset());
+    active.update(db).await.map_err(taken)?;
+    Ok(changed_email)
+}
+
+/// The user with address `email` (case does not matter), if any.
+pub async fn by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<user::Model>, DomainError> {
+    Ok(user::Entity::find()
+        .filter(sea_orm::sea_query::Expr::cust_with_values(
+            "lower(email) = $1",
+            [email.trim().to_lowercase()],
+        ))
+        .one(db)
+        .await?)
 }
 
 #[cfg(test)]

@@ -39,11 +39,30 @@ pub async fn caller<C: ConnectionTrait>(db: &C, hash: Vec<u8>) -> Result<Caller,
         .one(db)
         .await?;
     match found {
-        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => Ok(Caller {
-            user: u,
-            token_id: t.id,
-            expires_at: t.expires_at,
-        }),
+        Some((t, Some(u))) if t.revoked_at.is_none() && t.expires_at > now => {
+            // Tokens of a suspended or banned account are revoked with the sanction; this
+            // also covers a token issued in a race with it.
+            crate::standing::check_active(u.standing, u.suspended_until)?;
+            if u.deleting_at.is_some() {
+                return Err(unauthorized("the account is being deleted"));
+            }
+            // When it was last used, for the list of sessions (at most one write a minute).
+            if t.last_used_at
+                .is_none_or(|at| now - at.to_utc() > chrono::Duration::minutes(1))
+            {
+                db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "UPDATE api_tokens SET last_used_at = now() WHERE id = $1",
+                    [t.id.into()],
+                ))
+                .await?;
+            }
+            Ok(Caller {
+                user: u,
+                token_id: t.id,
+                expires_at: t.expires_at,
+            })
+        }
         Some((t, Some(_))) if t.revoked_at.is_none() => Err(unauthorized("the token has expired")),
         _ => Err(unauthorized("the token is not valid")),
     }

@@ -225,7 +225,7 @@ pub async fn by_handle(db: &impl ConnectionTrait, handle: &str) -> Result<Channe
     }
     ChannelRow::find_by_statement(stmt(
         "SELECT id, owner_id, handle, display_name FROM channels
-         WHERE lower(handle) = lower($1) AND deleting_at IS NULL",
+         WHERE lower(handle) = lower($1) AND deleting_at IS NULL AND NOT withheld",
         vec![handle.into()],
     ))
     .one(db)
@@ -343,6 +343,33 @@ pub async fn delete(
     .await?;
     tx.commit().await?;
     Ok(ch.id)
+}
+
+/// A moderator's removal of a channel in `tx`: hidden at once and deleted by its job, like an
+/// owner's deletion, even when it is its owner's last (they may create another).
+pub async fn remove(
+    tx: &impl ConnectionTrait,
+    config: &Config,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    let found = tx
+        .query_one_raw(stmt(
+            "UPDATE channels SET deleting_at = now(), updated_at = now()
+             WHERE id = $1 AND deleting_at IS NULL RETURNING id",
+            vec![id.into()],
+        ))
+        .await?;
+    if found.is_some() {
+        jobs::enqueue(
+            tx,
+            config,
+            jobs::DELETE_CHANNEL,
+            &jobs::DeleteChannel { channel_id: id },
+            Some(id.to_string()),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// One step of a channel's deletion: up to `batch` of its videos deleted (each with its

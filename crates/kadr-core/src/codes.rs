@@ -77,11 +77,16 @@ codes! {
         ConfirmationRequired = "confirmation_required", 400, "Deleting a channel needs `confirm` set to its handle.";
         UnknownChannel = "unknown_channel", 400, "The upload names a channel that is not one of the uploader's.";
         NotAReply = "not_a_reply", 400, "Replies go to top-level comments only (one level of replies).";
+        InvalidAccountToken = "invalid_account_token", 400, "The link from the mail is not valid, was used already or has expired.";
         Unauthorized = "unauthorized", 401, "No token, or a token that is not valid or has expired.";
         InvalidCredentials = "invalid_credentials", 401, "The user name or password is wrong.";
+        AccountSuspended = "account_suspended", 401, "The account is suspended until the date given in `detail`; signing in is refused until then.";
+        AccountBanned = "account_banned", 401, "The account is banned; signing in is refused.";
         Forbidden = "forbidden", 403, "The caller may not do this (not the owner, not a moderator).";
         InvalidToken = "invalid_token", 403, "A media URL's signature does not match.";
         CommentsOff = "comments_off", 403, "The video's owner turned comments off.";
+        Blocked = "blocked", 403, "The video's owner blocked the caller: no comments on their videos.";
+        WrongPassword = "wrong_password", 403, "The current password given is wrong.";
         TokenExpired = "token_expired", 403, "A media URL's signature has expired; fetch the playback links again.";
         NotFound = "not_found", 404, "No such route, or nothing the caller may see under this id.";
         WebUiMissing = "web_ui_missing", 404, "The web UI was not built (`make web`).";
@@ -90,8 +95,14 @@ codes! {
         UsernameTaken = "username_taken", 409, "An account with this user name exists.";
         HandleTaken = "handle_taken", 409, "A channel with this handle exists.";
         TooManyChannels = "too_many_channels", 409, "The user owns `community.max_channels` channels.";
+        TooManyPlaylists = "too_many_playlists", 409, "The user keeps 500 playlists.";
         LastChannel = "last_channel", 409, "A user's last channel cannot be deleted.";
         OwnChannel = "own_channel", 409, "Nobody subscribes to their own channel.";
+        OwnAccount = "own_account", 409, "Nobody blocks or reports themselves or their own things.";
+        PlaylistFull = "playlist_full", 409, "A playlist holds at most 5,000 videos.";
+        WatchLater = "watch_later", 409, "The built-in Watch later playlist stays private and cannot be deleted or renamed.";
+        AlreadyReported = "already_reported", 409, "The caller has an open report on this already.";
+        ModeratorTarget = "moderator_target", 409, "Moderators and administrators are not warned, suspended or banned by moderators (an administrator changes their role first).";
         NoSource = "no_source", 409, "The video's original is not stored (never uploaded, or removed).";
         NotReady = "not_ready", 409, "The video is not ready: only ready videos can be approved.";
         NotPlayable = "not_playable", 409, "The video has no playable media yet.";
@@ -115,8 +126,10 @@ codes! {
         TooManyUploads = "too_many_uploads", 429, "The user has `upload.max_uploads_in_progress` unfinished uploads.";
         TooManyWaiting = "too_many_waiting", 429, "The user has `upload.max_videos_waiting` videos waiting for the transcoder.";
         TooManyActions = "too_many_actions", 429, "Too many comments (`community.comments_per_minute`) or ratings, likes and subscription changes (`community.actions_per_minute`) this minute; see `Retry-After`.";
+        TooManyMails = "too_many_mails", 429, "Too many mails asked for this account or address this hour; see `Retry-After`.";
         ChecksumMismatch = "checksum_mismatch", 460, "tus: the PATCH body does not match its `Upload-Checksum`; nothing of it was kept.";
         Internal = "internal", 500, "Something failed on the server; the log has the cause under the request id.";
+        MailOff = "mail_off", 501, "Mail is not configured on this server (`mail.smtp_url`): password reset by mail and address checks are off.";
         Unavailable = "unavailable", 503, "A service Kadr depends on (database, storage) did not answer in time; see `Retry-After`.";
         Busy = "busy", 503, "Too many password checks or picture uploads at once; see `Retry-After`.";
     }

@@ -64,6 +64,7 @@ pub struct VideoOf {
     pub pinned_comment_id: Option<Uuid>,
     /// Visible comments and replies, as last folded.
     pub comment_count: i64,
+    pub withheld: bool,
 }
 
 impl VideoOf {
@@ -73,12 +74,13 @@ impl VideoOf {
             privacy: self.privacy,
             moderation: self.moderation,
             playable: self.playable,
+            withheld: self.withheld,
         }
     }
 }
 
 const VIDEO_COLUMNS: &str = "v.id, v.owner_id, v.privacy, v.moderation, v.playable,
-    v.comment_policy, v.pinned_comment_id, v.comment_count";
+    v.comment_policy, v.pinned_comment_id, v.comment_count, v.withheld";
 
 /// A video `viewer` may see, with what the comment rules need (not found otherwise).
 pub async fn video(
@@ -103,6 +105,8 @@ pub struct CommentOf {
     pub author_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub held: bool,
+    /// Its author is suspended, banned or leaving: moderators only.
+    pub comment_withheld: bool,
     pub id: Uuid,
     pub owner_id: Uuid,
     pub privacy: Privacy,
@@ -111,6 +115,7 @@ pub struct CommentOf {
     pub comment_policy: CommentPolicy,
     pub pinned_comment_id: Option<Uuid>,
     pub comment_count: i64,
+    pub withheld: bool,
 }
 
 impl CommentOf {
@@ -124,6 +129,7 @@ impl CommentOf {
             comment_policy: self.comment_policy,
             pinned_comment_id: self.pinned_comment_id,
             comment_count: self.comment_count,
+            withheld: self.withheld,
         }
     }
 }
@@ -150,14 +156,18 @@ pub async fn comment(
     let lock = if lock { " FOR UPDATE OF m" } else { "" };
     let found = CommentOf::find_by_statement(stmt(
         &format!(
-            "SELECT m.id AS comment_id, m.author_id, m.parent_id, m.held, {VIDEO_COLUMNS}
+            "SELECT m.id AS comment_id, m.author_id, m.parent_id, m.held,
+                    m.withheld AS comment_withheld, {VIDEO_COLUMNS}
              FROM comments m JOIN videos v ON v.id = m.video_id WHERE m.id = $1{lock}"
         ),
         vec![id.into()],
     ))
     .one(db)
     .await?
-    .filter(|c| comment_visible(viewer, &c.video(), c.author_id, c.held));
+    .filter(|c| {
+        (!c.comment_withheld || viewer.moderator)
+            && comment_visible(viewer, &c.video(), c.author_id, c.held)
+    });
     found.ok_or(DomainError::NotFound)
 }
 
@@ -193,6 +203,12 @@ pub async fn post(
         return Err(DomainError::refused(
             Code::CommentsOff,
             "Comments are turned off for this video",
+        ));
+    }
+    if crate::blocks::blocks(db, video.owner_id, author.id).await? {
+        return Err(DomainError::refused(
+            Code::Blocked,
+            "The video's owner blocked you: you cannot comment on their videos",
         ));
     }
     let verdict = throttle::attempt(
@@ -261,7 +277,7 @@ async fn published(
     let mut changes = vec![(Counter::VideoComments, video.id, 1)];
     if let Some(p) = parent {
         changes.push((Counter::CommentReplies, p.comment_id, 1));
-        if p.author_id != author {
+        if p.author_id != author && !crate::blocks::blocks(tx, p.author_id, author).await? {
             notifications::enqueue(
                 tx,
                 config,
@@ -280,11 +296,12 @@ async fn published(
     counters::add(tx, &changes).await
 }
 
-/// The counts a visible comment leaving takes with it (its published replies too).
+/// The counts a comment leaving takes with it: itself when it was counted (visible: not held,
+/// not withheld), and its counted replies.
 async fn unpublished(tx: &impl ConnectionTrait, c: &CommentOf) -> Result<(), DomainError> {
     let replies: i64 = if c.parent_id.is_none() {
         tx.query_one_raw(stmt(
-            "SELECT count(*) AS n FROM comments WHERE parent_id = $1 AND NOT held",
+            "SELECT count(*) AS n FROM comments WHERE parent_id = $1 AND NOT held AND NOT withheld",
             vec![c.comment_id.into()],
         ))
         .await?
@@ -294,12 +311,19 @@ async fn unpublished(tx: &impl ConnectionTrait, c: &CommentOf) -> Result<(), Dom
     } else {
         0
     };
+    let counted = !c.held && !c.comment_withheld;
+    let gone = i64::from(counted) + replies;
+    if gone == 0 {
+        return Ok(());
+    }
     let mut changes = vec![(
         Counter::VideoComments,
         c.id,
-        -i32::try_from(1 + replies).unwrap_or(i32::MAX),
+        -i32::try_from(gone).unwrap_or(i32::MAX),
     )];
-    if let Some(p) = c.parent_id {
+    if let Some(p) = c.parent_id
+        && counted
+    {
         changes.push((Counter::CommentReplies, p, -1));
     }
     counters::add(tx, &changes).await
@@ -352,13 +376,28 @@ pub async fn delete(
             "Only its author, the video's owner or a moderator deletes a comment",
         ));
     }
-    if !c.held {
-        unpublished(&tx, &c).await?;
-    }
-    tx.execute_raw(stmt("DELETE FROM comments WHERE id = $1", vec![id.into()]))
-        .await?;
+    remove(&tx, id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Removes a comment and its replies in `tx` whoever asks (the rules are the caller's), with
+/// the counts. `false` when there was none.
+pub async fn remove(tx: &impl ConnectionTrait, id: Uuid) -> Result<bool, DomainError> {
+    let everyone = Viewer {
+        user: None,
+        moderator: true,
+        admin: true,
+    };
+    let c = match comment(tx, &everyone, id, true).await {
+        Ok(c) => c,
+        Err(DomainError::NotFound) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    unpublished(tx, &c).await?;
+    tx.execute_raw(stmt("DELETE FROM comments WHERE id = $1", vec![id.into()]))
+        .await?;
+    Ok(true)
 }
 
 /// Approves a held comment (the video's owner, moderators and admins).

@@ -17,6 +17,21 @@ pub const TAGS_MAX: usize = 30;
 /// Longest tag, in characters.
 pub const TAG_MAX: usize = 64;
 
+/// Whether `c` belongs to a word: letters and digits of any script, and the combining marks
+/// written over Arabic (harakat) and other scripts' letters.
+pub fn word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(c, '\u{0300}'..='\u{036F}' | '\u{064B}'..='\u{065F}' | '\u{0670}')
+}
+
+/// The words of `text`, lower-cased; each safe to quote inside `to_tsquery` (letters, digits
+/// and marks only).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !word_char(c))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
 fn invalid(field: &str, title: &str) -> DomainError {
     DomainError::invalid(field, title)
 }

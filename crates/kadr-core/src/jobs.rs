@@ -20,6 +20,10 @@ pub const FANOUT: &str = "fanout";
 pub const CHANNEL_IMAGE: &str = "channel_image";
 /// A channel's videos removed, then the channel (`delete_channel` jobs).
 pub const DELETE_CHANNEL: &str = "delete_channel";
+/// A mail to a user: a password reset or an address check (`mail` jobs).
+pub const MAIL: &str = "mail";
+/// An account removed with everything it made (`delete_account` jobs).
+pub const DELETE_ACCOUNT: &str = "delete_account";
 
 /// The payload of a `delete_channel` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]

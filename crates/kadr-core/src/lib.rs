@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod blocks;
 pub mod channels;
 pub mod codes;
 pub mod comments;
@@ -13,13 +14,20 @@ pub mod entities;
 pub mod error;
 pub mod feed;
 pub mod fields;
+pub mod history;
 pub mod jobs;
 pub mod keys;
+pub mod leaving;
+pub mod mail;
 pub mod maintenance;
 pub mod notifications;
+pub mod playlists;
 pub mod ratings;
 pub mod reconcile;
+pub mod related;
+pub mod reports;
 pub mod review;
+pub mod standing;
 pub mod state;
 pub mod subscriptions;
 pub mod throttle;

@@ -117,9 +117,10 @@ impl Decision {
         &self,
         tx: &DatabaseTransaction,
         config: &kadr_config::Config,
-        moderator: Uuid,
+        by: &user::Model,
         video_id: Uuid,
     ) -> Result<(), DomainError> {
+        let moderator = by.id;
         let owner = tx
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -136,6 +137,22 @@ impl Decision {
         // The owner is told by a job (their own decisions on their own videos excepted).
         if let Some(owner) = owner {
             let owner: Uuid = owner.try_get("", "owner_id")?;
+            let action = if self.decision == Moderation::Approved {
+                crate::state::ModerationAction::Approve
+            } else {
+                crate::state::ModerationAction::Reject
+            };
+            crate::standing::record(
+                tx,
+                Some(by),
+                &crate::standing::Entry::new(
+                    action,
+                    Some(owner),
+                    self.reason.as_deref().unwrap_or_default(),
+                )
+                .object(crate::state::ObjectType::Video, video_id),
+            )
+            .await?;
             if owner != moderator {
                 crate::notifications::enqueue(
                     tx,
@@ -190,6 +207,14 @@ mod tests {
             storage_used_bytes: 0,
             created_at: now,
             updated_at: now,
+            standing: crate::state::Standing::Active,
+            suspended_until: None,
+            display_name: String::new(),
+            bio: String::new(),
+            email_verified: false,
+            quota_bytes: None,
+            history_paused: false,
+            deleting_at: None,
         }
     }
 

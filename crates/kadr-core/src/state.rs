@@ -163,6 +163,12 @@ states! {
         Processed = "processed",
         /// My video could not be processed.
         ProcessingFailed = "processing_failed",
+        /// A moderator decided on something I reported.
+        ReportResolved = "report_resolved",
+        /// A moderator warned me.
+        Warning = "warning",
+        /// My account was suspended, banned or reinstated.
+        Standing = "standing",
     }
 }
 
@@ -185,6 +191,92 @@ states! {
         AvatarSmall = "avatar_small",
         Banner = "banner",
         BannerSmall = "banner_small",
+    }
+}
+
+states! {
+    /// A user's standing (`users.standing`).
+    Standing {
+        Active = "active",
+        /// Until `suspended_until`: signed out, content withheld.
+        Suspended = "suspended",
+        /// Until a moderator reinstates the account: signed out, content withheld.
+        Banned = "banned",
+    }
+}
+
+states! {
+    /// What a report is about (`reports.target_type`).
+    ReportTarget {
+        Video = "video",
+        Comment = "comment",
+        Channel = "channel",
+    }
+}
+
+states! {
+    /// Why something was reported (`reports.reason`).
+    ReportReason {
+        Spam = "spam",
+        Harassment = "harassment",
+        Hate = "hate",
+        Violence = "violence",
+        Sexual = "sexual",
+        ChildSafety = "child_safety",
+        Misinformation = "misinformation",
+        Copyright = "copyright",
+        Other = "other",
+    }
+}
+
+states! {
+    /// What a moderator decided on a report (`reports.outcome`).
+    ReportOutcome {
+        Dismissed = "dismissed",
+        Removed = "removed",
+        Warned = "warned",
+        Suspended = "suspended",
+        Banned = "banned",
+    }
+}
+
+states! {
+    /// An entry of the moderators' record (`moderation_actions.action`).
+    ModerationAction {
+        /// Reports closed without action.
+        Dismiss = "dismiss",
+        /// The reported video, comment or channel removed.
+        Remove = "remove",
+        Warn = "warn",
+        Suspend = "suspend",
+        Ban = "ban",
+        /// A suspension or ban lifted.
+        Reinstate = "reinstate",
+        /// A video approved or rejected.
+        Approve = "approve",
+        Reject = "reject",
+        /// An administrator's change of a user's role, verified flag or quota.
+        Role = "role",
+        Verified = "verified",
+        Quota = "quota",
+    }
+}
+
+states! {
+    /// What an entry of the moderators' record is about (`moderation_actions.object_type`).
+    ObjectType {
+        Video = "video",
+        Comment = "comment",
+        Channel = "channel",
+        User = "user",
+    }
+}
+
+states! {
+    /// What a mailed one-time token is for (`account_tokens.purpose`).
+    TokenPurpose {
+        PasswordReset = "password_reset",
+        EmailVerification = "email_verification",
     }
 }
 
@@ -320,6 +412,34 @@ mod tests {
         assert_eq!(
             check("image"),
             list(ChannelImage::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("standing"),
+            list(Standing::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("target_type"),
+            list(ReportTarget::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("reason"),
+            list(ReportReason::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("outcome"),
+            list(ReportOutcome::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("action"),
+            list(ModerationAction::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("object_type"),
+            list(ObjectType::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("purpose"),
+            list(TokenPurpose::ALL.iter().map(|s| s.as_str()).collect())
         );
         // `state` is checked for uploads and for jobs: the uploads' list is the one naming
         // `active`.

@@ -35,6 +35,12 @@ pub fn video_has_upload() -> DomainError {
     DomainError::refused(Code::VideoHasUpload, "This video already has an upload")
 }
 
+/// A user's quota in bytes (0: none): their own when an administrator set one, otherwise
+/// `upload.user_quota_bytes`.
+pub fn quota_of(config: &Config, own: Option<i64>) -> u64 {
+    own.map_or(config.upload.user_quota_bytes, |q| q.max(0) as u64)
+}
+
 /// What the quota counts: the originals stored for the user (renditions are not counted) and
 /// the declared length of every upload in progress.
 fn used_sql() -> String {
@@ -45,7 +51,8 @@ fn used_sql() -> String {
             + COALESCE((SELECT sum(length) FROM uploads WHERE owner_id = u.id AND state = '{active}'), 0)
             AS used,
         (SELECT count(*) FROM uploads WHERE owner_id = u.id AND state = '{active}') AS uploading,
-        (SELECT count(*) FROM videos WHERE owner_id = u.id AND status = '{queued}') AS waiting
+        (SELECT count(*) FROM videos WHERE owner_id = u.id AND status = '{queued}') AS waiting,
+        u.quota_bytes
         FROM users u WHERE u.id = $1"
     )
 }
@@ -84,7 +91,7 @@ pub async fn quota_room<C: ConnectionTrait>(
     config: &Config,
     owner: &user::Model,
 ) -> Result<u64, DomainError> {
-    let quota = config.upload.user_quota_bytes;
+    let quota = quota_of(config, owner.quota_bytes);
     if quota == 0 {
         return Ok(u64::MAX);
     }
@@ -134,10 +141,9 @@ pub async fn reserve(
     let used: i64 = row.try_get("", "used")?;
     let uploading: i64 = row.try_get("", "uploading")?;
     let waiting: i64 = row.try_get("", "waiting")?;
+    let quota = quota_of(config, row.try_get("", "quota_bytes")?);
     let limits = &config.upload;
-    if limits.user_quota_bytes > 0
-        && (used.max(0) as u64).saturating_add(size.max(0) as u64) > limits.user_quota_bytes
-    {
+    if quota > 0 && (used.max(0) as u64).saturating_add(size.max(0) as u64) > quota {
         return Err(quota_exceeded(size));
     }
     if new_upload && uploading as u64 >= limits.max_uploads_in_progress {

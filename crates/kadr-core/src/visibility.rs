@@ -5,6 +5,8 @@
 //! - Public or unlisted, approved and playable: anyone with the id.
 //! - Private: its owner and admins only.
 //! - Pending or rejected (not private): its owner, moderators and admins.
+//! - Withheld (its owner is suspended, banned or leaving): moderators (not private) and
+//!   admins only, whatever else holds; back as before when the owner is reinstated.
 //!
 //! Owners and admins see their videos in every state. Whoever may not see a video gets 404,
 //! the same answer as for a video that does not exist.
@@ -14,13 +16,15 @@ use uuid::Uuid;
 use crate::entities::user;
 use crate::state::{Moderation, Privacy};
 
-/// SQL condition (over `videos v`) for listed videos; matches the partial indexes, which
-/// match only literals (a test ties it to the enums).
-pub const LISTED: &str = "v.playable AND v.privacy = 'public' AND v.moderation = 'approved'";
+/// SQL condition (over `videos v`) for listed videos. Its first three terms are the partial
+/// indexes' predicate, which match only literals (a test ties them to the enums); the query
+/// implies the predicate, so the indexes serve it, and `withheld` is checked on the rows.
+pub const LISTED: &str =
+    "v.playable AND v.privacy = 'public' AND v.moderation = 'approved' AND NOT v.withheld";
 
 /// Listed in the catalog and open to anyone without a token: [`LISTED`] in Rust.
-pub fn listed(playable: bool, privacy: Privacy, moderation: Moderation) -> bool {
-    playable && privacy == Privacy::Public && moderation == Moderation::Approved
+pub fn listed(playable: bool, privacy: Privacy, moderation: Moderation, withheld: bool) -> bool {
+    playable && privacy == Privacy::Public && moderation == Moderation::Approved && !withheld
 }
 
 /// SQL condition over `videos v`: whether `viewer` may see the video, [`Facts::visible_to`]
@@ -28,7 +32,9 @@ pub fn listed(playable: bool, privacy: Privacy, moderation: Moderation) -> bool 
 /// viewer's id is bound as the next parameter in `values`.
 pub fn visible_sql(viewer: &Viewer, values: &mut Vec<sea_orm::Value>) -> String {
     let (private, approved) = (Privacy::Private.as_str(), Moderation::Approved.as_str());
-    let open = format!("(v.privacy <> '{private}' AND v.moderation = '{approved}' AND v.playable)");
+    let open = format!(
+        "(v.privacy <> '{private}' AND v.moderation = '{approved}' AND v.playable AND NOT v.withheld)"
+    );
     if viewer.admin {
         return "TRUE".to_owned();
     }
@@ -36,10 +42,10 @@ pub fn visible_sql(viewer: &Viewer, values: &mut Vec<sea_orm::Value>) -> String 
         return open;
     };
     values.push(user.into());
-    let owner = format!("v.owner_id = ${}", values.len());
+    let owner = format!("(v.owner_id = ${} AND NOT v.withheld)", values.len());
     if viewer.moderator {
         format!(
-            "({owner} OR (v.privacy <> '{private}' AND (v.moderation <> '{approved}' OR v.playable)))"
+            "({owner} OR (v.privacy <> '{private}' AND (v.moderation <> '{approved}' OR v.playable OR v.withheld)))"
         )
     } else {
         format!("({owner} OR {open})")
@@ -81,17 +87,25 @@ pub struct Facts {
     pub privacy: Privacy,
     pub moderation: Moderation,
     pub playable: bool,
+    /// Its owner is suspended, banned or leaving.
+    pub withheld: bool,
 }
 
 impl Facts {
     /// Listed in the catalog and open to anyone without a token.
     pub fn listed(&self) -> bool {
-        listed(self.playable, self.privacy, self.moderation)
+        listed(self.playable, self.privacy, self.moderation, self.withheld)
     }
 
     /// Whether `viewer` may see the video at all.
     pub fn visible_to(&self, viewer: &Viewer) -> bool {
-        if viewer.manages(self.owner) {
+        if viewer.admin {
+            return true;
+        }
+        if self.withheld {
+            return viewer.moderator && self.privacy != Privacy::Private;
+        }
+        if viewer.owns(self.owner) {
             return true;
         }
         if self.privacy == Privacy::Private {
@@ -114,7 +128,7 @@ mod tests {
         assert_eq!(
             LISTED,
             format!(
-                "v.playable AND v.privacy = '{}' AND v.moderation = '{}'",
+                "v.playable AND v.privacy = '{}' AND v.moderation = '{}' AND NOT v.withheld",
                 Privacy::Public.as_str(),
                 Moderation::Approved.as_str()
             )
@@ -127,6 +141,14 @@ mod tests {
             privacy: Privacy::parse(privacy).unwrap(),
             moderation: Moderation::parse(moderation).unwrap(),
             playable,
+            withheld: false,
+        }
+    }
+
+    fn withheld(privacy: &str, moderation: &str, playable: bool) -> Facts {
+        Facts {
+            withheld: true,
+            ..facts(privacy, moderation, playable)
         }
     }
 
@@ -162,6 +184,9 @@ mod tests {
             (facts("unlisted", "pending", true), "owner moderator admin"),
             (facts("private", "pending", true), "owner admin"),
             (facts("public", "approved", false), "owner admin"),
+            (withheld("public", "approved", true), "moderator admin"),
+            (withheld("unlisted", "pending", true), "moderator admin"),
+            (withheld("private", "approved", true), "admin"),
         ];
         for (f, who) in cases {
             let seen: Vec<&str> = viewers()
@@ -175,5 +200,6 @@ mod tests {
         assert!(!facts("unlisted", "approved", true).listed());
         assert!(!facts("public", "pending", true).listed());
         assert!(!facts("public", "approved", false).listed());
+        assert!(!withheld("public", "approved", true).listed());
     }
 }

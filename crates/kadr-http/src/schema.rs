@@ -8,7 +8,10 @@ use kadr_core::fields::{
     DESCRIPTION_MAX, PASSWORD_LEN, TAG_MAX, TAGS_MAX, TITLE_MAX, USERNAME_LEN,
 };
 use kadr_core::review::REASON_MAX;
-use kadr_core::state::{CommentPolicy, Moderation, NotificationType, Privacy, Role, VideoStatus};
+use kadr_core::state::{
+    CommentPolicy, Moderation, ModerationAction, NotificationType, ObjectType, Privacy,
+    ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus,
+};
 use kadr_core::{Code, Failure};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 
@@ -176,4 +179,76 @@ pub fn channel_description_given() -> Object {
 /// A comment's text.
 pub fn comment_body() -> Object {
     text_between(1..=COMMENT_MAX)
+}
+
+/// A user's standing.
+pub fn standing() -> Object {
+    strings(Standing::ALL.iter().map(|c| c.as_str()).collect(), false)
+}
+
+/// A standing that may be left out.
+pub fn standing_given() -> Object {
+    strings(Standing::ALL.iter().map(|c| c.as_str()).collect(), true)
+}
+
+/// What a report is about.
+pub fn report_target() -> Object {
+    strings(
+        ReportTarget::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// Why something is reported.
+pub fn report_reason() -> Object {
+    strings(
+        ReportReason::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// What became of a report (`null` while open).
+pub fn report_outcome() -> Object {
+    strings(
+        ReportOutcome::ALL.iter().map(|c| c.as_str()).collect(),
+        true,
+    )
+}
+
+/// An entry of the moderators' record.
+pub fn moderation_action() -> Object {
+    strings(
+        ModerationAction::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// What an entry of the moderators' record is about.
+pub fn object_type() -> Object {
+    strings(ObjectType::ALL.iter().map(|c| c.as_str()).collect(), true)
+}
+
+/// What a moderator does about a target's reports.
+pub fn resolution() -> Object {
+    strings(vec!["dismiss", "remove", "warn", "suspend", "ban"], false)
+}
+
+/// What a moderator does to a user.
+pub fn sanction() -> Object {
+    strings(vec!["warn", "suspend", "ban", "reinstate"], false)
+}
+
+/// A playlist's title.
+pub fn playlist_title() -> Object {
+    text_between(1..=kadr_core::playlists::TITLE_MAX)
+}
+
+/// A playlist's title that may be left out.
+pub fn playlist_title_given() -> Object {
+    text(kadr_core::playlists::TITLE_MAX, true)
+}
+
+/// A playlist's description that may be left out.
+pub fn playlist_description_given() -> Object {
+    text(kadr_core::playlists::DESCRIPTION_MAX, true)
 }

@@ -100,9 +100,11 @@ async fn register(
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
-    responses((status = 200, body = UserView), (status = 401)), security(("bearer" = [])))]
-async fn me(auth: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(UserView::from(&auth.user))
+    responses((status = 200, body = crate::account::MeView), (status = 401)), security(("bearer" = [])))]
+async fn me(ctx: web::Data<AppContext>, auth: AuthUser) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(crate::account::MeView::of(&auth.user, &ctx.config))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -175,9 +177,27 @@ async fn login(
     };
     throttle::clear(&ctx.db, &account_key).await?;
     throttle::refund(&ctx.db, &address_key).await?;
-
-    let issued =
-        accounts::issue_token(&ctx.db, user.id, body.token_name, auth.token_ttl_hours).await?;
+    // Only who knows the password learns that the account is suspended or banned.
+    kadr_core::standing::check_active(user.standing, user.suspended_until)?;
+    if user.deleting_at.is_some() {
+        return Err(ApiError::new(
+            Code::InvalidCredentials,
+            "Wrong username or password",
+        ));
+    }
+    let agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let issued = accounts::issue_token(
+        &ctx.db,
+        user.id,
+        body.token_name,
+        agent,
+        auth.token_ttl_hours,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenJson {
@@ -219,12 +239,16 @@ struct AdminUpdate {
     #[schema(schema_with = kadr_http::schema::role_given)]
     role: Option<String>,
     verified: Option<bool>,
+    /// Bytes this user may store (0: no limit); `null` goes back to `upload.user_quota_bytes`.
+    #[serde(default, deserialize_with = "crate::account::some")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    quota_bytes: Option<Option<i64>>,
 }
 
-/// Sets a user's role and verified flag (admins).
+/// Sets a user's role, verified flag and quota (admins); each change is recorded.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "accounts", request_body = AdminUpdate,
     params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserView), (status = 400, content_type = "application/problem+json"), (status = 403), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = crate::account::AdminUserView), (status = 400, content_type = "application/problem+json"), (status = 403), (status = 404)), security(("bearer" = [])))]
 async fn admin_update_user(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
@@ -239,10 +263,15 @@ async fn admin_update_user(
         })?),
         None => None,
     };
-    let updated = accounts::update_user(&ctx.db, path.into_inner(), role, body.verified).await?;
+    let change = accounts::AdminChange {
+        role,
+        verified: body.verified,
+        quota_bytes: body.quota_bytes,
+    };
+    let updated = accounts::update_user(&ctx.db, &auth.user, path.into_inner(), &change).await?;
     kadr_http::auth::forget_user(updated.id);
     tracing::info!(admin = %auth.user.id, user = %updated.id, role = %updated.role, verified = updated.verified, "user updated by admin");
-    Ok(HttpResponse::Ok().json(UserView::from(&updated)))
+    Ok(HttpResponse::Ok().json(crate::account::AdminUserView::of(&updated, &ctx.config)))
 }
 
 /// Creates the `admin` account on first start, with `KADR_ADMIN_PASSWORD` or a generated

@@ -1,6 +1,7 @@
 //! The upload service (`kadr upload-api`): accounts and tokens, video creation, tus 1.0
 //! resumable uploads that never lose an acknowledged byte, and the original's download.
 
+pub mod account;
 pub mod accounts;
 pub mod password;
 pub mod pictures;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 /// Adds this service's routes; `kadr all` mounts them beside the other services'.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
+    account::configure(cfg);
     simple::configure(cfg);
     videos::configure(cfg);
     tus::configure(cfg);
@@ -61,6 +63,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         accounts::login,
         accounts::logout,
         accounts::admin_update_user,
+        account::update_me,
+        account::change_password,
+        account::sessions,
+        account::revoke_session,
+        account::delete_me,
+        account::send_verification,
+        account::ask_reset,
+        account::confirm_reset,
+        account::verify_email,
+        account::features,
+        account::admin_users,
         videos::create,
         videos::delete,
         videos::source,
@@ -73,7 +86,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         pictures::upload,
         pictures::remove,
     ),
-    components(schemas(accounts::UserView, videos::NewVideo, pictures::PictureAccepted, pictures::PictureBytes)),
+    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, pictures::PictureAccepted, pictures::PictureBytes)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),

@@ -16,6 +16,7 @@
 //! the end records), `publish` (segments and playlists to storage), `files` (work
 //! directories), `sweeps` (the other kinds), `metrics`.
 
+mod accounts;
 mod clock;
 mod community;
 mod files;
@@ -174,6 +175,33 @@ pub fn runner(ctx: &Context) -> Runner {
             1,
             grace,
             community::DeleteChannels(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::MAIL) {
+        runner = runner.queued(kadr_core::jobs::MAIL, 2, grace, accounts::Mail(ctx.clone()));
+    }
+    if w.runs(kadr_core::jobs::DELETE_ACCOUNT) {
+        runner = runner.queued(
+            kadr_core::jobs::DELETE_ACCOUNT,
+            1,
+            grace,
+            accounts::DeleteAccounts(ctx.clone()),
+        );
+    }
+    if w.runs("lift_suspensions") {
+        runner = runner.periodic(
+            "lift_suspensions",
+            accounts::LIFT_EVERY,
+            Duration::ZERO,
+            accounts::LiftSuspensions(ctx.clone()),
+        );
+    }
+    if w.runs("relate") {
+        runner = runner.periodic(
+            "relate",
+            accounts::RELATE_EVERY,
+            Duration::ZERO,
+            accounts::Relate(ctx.clone()),
         );
     }
     let cm = &ctx.config.community;

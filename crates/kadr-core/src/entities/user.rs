@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-use crate::state::Role;
+use crate::state::{Role, Standing};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "users")]
@@ -18,6 +18,17 @@ pub struct Model {
     pub storage_used_bytes: i64,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    /// `active`, `suspended` (until `suspended_until`) or `banned`.
+    pub standing: Standing,
+    pub suspended_until: Option<DateTimeWithTimeZone>,
+    pub display_name: String,
+    pub bio: String,
+    pub email_verified: bool,
+    /// Overrides `upload.user_quota_bytes` (0 = no limit).
+    pub quota_bytes: Option<i64>,
+    pub history_paused: bool,
+    /// Being deleted by jobs.
+    pub deleting_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
