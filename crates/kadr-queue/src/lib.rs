@@ -216,6 +216,9 @@ pub struct Queue {
     db: DatabaseConnection,
     settings: QueueSettings,
     worker: String,
+    /// Wake-ups from `NOTIFY`, shared by every waiter of this queue (and its clones): one
+    /// listening connection per process, not one per job loop.
+    wakeups: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::broadcast::Sender<String>>>>,
 }
 
 impl Queue {
@@ -229,7 +232,24 @@ impl Queue {
             db,
             settings,
             worker: worker.into(),
+            wakeups: Default::default(),
         }
+    }
+
+    /// A receiver of the queue names jobs were enqueued in, from the one listening connection
+    /// (started by the first subscriber, ended when the last one is gone).
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        let mut guard = match self.wakeups.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(tx) = guard.as_ref() {
+            return tx.subscribe();
+        }
+        let (tx, rx) = tokio::sync::broadcast::channel(1024);
+        *guard = Some(tx.clone());
+        tokio::spawn(listen_loop(self.clone(), tx));
+        rx
     }
 
     pub fn settings(&self) -> &QueueSettings {
@@ -453,7 +473,7 @@ impl Queue {
         Waiter {
             queue: self.clone(),
             name: queue.to_owned(),
-            listener: None,
+            wakeups: None,
         }
     }
 }
@@ -463,14 +483,14 @@ impl Queue {
 pub struct Waiter {
     queue: Queue,
     name: String,
-    listener: Option<sea_orm::sqlx::postgres::PgListener>,
+    wakeups: Option<tokio::sync::broadcast::Receiver<String>>,
 }
 
 impl Waiter {
     /// Claims the next job, waiting for one; `None` once `shutdown` is cancelled.
     pub async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Job>, QueueError> {
-        if self.listener.is_none() {
-            self.listener = self.listen().await;
+        if self.wakeups.is_none() {
+            self.wakeups = Some(self.queue.subscribe());
         }
         loop {
             if shutdown.is_cancelled() {
@@ -479,16 +499,22 @@ impl Waiter {
             if let Some(job) = self.queue.claim(&self.name).await? {
                 return Ok(Some(job));
             }
-            let listener = &mut self.listener;
+            let name = &self.name;
+            let wakeups = &mut self.wakeups;
             let notified = async {
-                // On a lost connection recv() fails and reconnects on its next call;
-                // until then the poll interval covers.
-                let woken = match listener.as_mut() {
-                    Some(l) => l.recv().await.is_ok(),
-                    None => false,
-                };
-                if !woken {
-                    std::future::pending::<()>().await;
+                loop {
+                    match wakeups.as_mut() {
+                        Some(rx) => match rx.recv().await {
+                            Ok(queue) if queue == *name => return,
+                            Ok(_) => {}
+                            // Missed some: one of them may have been ours.
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await
+                            }
+                        },
+                        None => std::future::pending::<()>().await,
+                    }
                 }
             };
             tokio::select! {
@@ -498,21 +524,59 @@ impl Waiter {
             }
         }
     }
+}
 
-    async fn listen(&self) -> Option<sea_orm::sqlx::postgres::PgListener> {
-        let pool = self.queue.db.get_postgres_connection_pool();
+/// How often the listener checks whether anyone still listens.
+const LISTEN_IDLE_CHECK: Duration = Duration::from_secs(5);
+
+/// Holds the queue's one `LISTEN` connection, forwarding each notification's payload (a
+/// queue name) to the waiters; reconnects after a lost connection (the poll interval covers
+/// the gap) and ends when no waiter is left.
+async fn listen_loop(queue: Queue, tx: tokio::sync::broadcast::Sender<String>) {
+    let no_one_left = |tx: &tokio::sync::broadcast::Sender<String>| {
+        let mut guard = match queue.wakeups.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if tx.receiver_count() == 0 {
+            *guard = None;
+            true
+        } else {
+            false
+        }
+    };
+    loop {
+        if no_one_left(&tx) {
+            return;
+        }
+        let pool = queue.db.get_postgres_connection_pool();
         let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN unavailable; polling for jobs");
-                return None;
+                tokio::time::sleep(queue.settings.poll_interval.max(Duration::from_secs(1))).await;
+                continue;
             }
         };
-        match listener.listen(NOTIFY_CHANNEL).await {
-            Ok(()) => Some(listener),
-            Err(e) => {
-                tracing::warn!(error = %e, "LISTEN failed; polling for jobs");
-                None
+        if let Err(e) = listener.listen(NOTIFY_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; polling for jobs");
+            tokio::time::sleep(queue.settings.poll_interval.max(Duration::from_secs(1))).await;
+            continue;
+        }
+        loop {
+            tokio::select! {
+                n = listener.recv() => match n {
+                    Ok(n) => {
+                        let _ = tx.send(n.payload().to_owned());
+                    }
+                    // Lost: connect again.
+                    Err(_) => break,
+                },
+                _ = tokio::time::sleep(LISTEN_IDLE_CHECK) => {
+                    if no_one_left(&tx) {
+                        return;
+                    }
+                }
             }
         }
     }
