@@ -35,6 +35,26 @@ export type CommentPage = Schemas["CommentPage"];
 export type Notification = Schemas["NotificationJson"];
 export type NotificationPage = Schemas["NotificationPage"];
 export type Subscription = Schemas["SubscriptionJson"];
+export type Playlist = Schemas["PlaylistJson"];
+export type Me = Schemas["MeView"];
+export type Session = Schemas["SessionJson"];
+export type Blocked = Schemas["Blocked"];
+export type AdminUser = Schemas["AdminUserView"];
+export type ReportCase = Schemas["ReportCase"];
+export type ReportCaseDetail = Schemas["CaseJson"];
+export type LogEntry = Schemas["LogEntry"];
+/** Why something is reported, as the document's enum lists it. */
+export type ReportReason = Schemas["NewReport"]["reason"];
+/** What can be reported. */
+export type ReportTarget = Schemas["NewReport"]["target_type"];
+/** A moderator's decision on a report case. */
+export type Resolution = Schemas["ResolveBody"]["action"];
+/** A moderator's or administrator's sanction of a user. */
+export type Sanction = Schemas["SanctionBody"]["action"];
+/** A role, as the document lists them. */
+export type Role = Schemas["AdminUserView"]["role"];
+/** An account's standing. */
+export type Standing = Schemas["AdminUserView"]["standing"];
 /** A viewer's rating of a video. */
 export type Rating = Schemas["RatingJson"]["rating"];
 /** Who may comment on a video: everyone, everyone after approval, no one. */
@@ -209,13 +229,49 @@ export function currentUser(): Promise<User | null> {
   return me;
 }
 
+/** Forgets the signed-in user's details (after a change to them): asked again next time. */
+export function forgetMe(): void {
+  me = undefined;
+}
+
+let features: Promise<Schemas["Features"]> | undefined;
+
+/** What this server offers (mail), asked once. */
+export function serverFeatures(): Promise<Schemas["Features"]> {
+  features ??= get("/api/v1/features").catch(() => {
+    features = undefined;
+    return { mail: false };
+  });
+  return features;
+}
+
+/** A call that outlives the page (fetch with `keepalive`, so the bearer token goes as a
+ * header, which `sendBeacon` cannot send): a position saved while the tab closes. */
+export function callKeepalive<P extends PathOf<"put">>(path: P, params: Record<string, string>, body: unknown): void {
+  const t = token();
+  if (!t) return;
+  void fetch(apiUrl(path, params), {
+    method: "PUT",
+    keepalive: true,
+    headers: { authorization: `Bearer ${t}`, "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(body),
+  }).catch(() => {});
+}
+
 export async function login(username: string, password: string): Promise<void> {
-  const answer: TokenJson = await call("post", "/api/v1/auth/token", { body: { username, password } });
+  const answer: TokenJson = await call("post", "/api/v1/auth/token", { body: { username, password, token_name: sessionName() } });
   // Typed by the document (TokenJson); an empty token would only sign the next request out.
   if (!answer.token) throw new ApiError(200, "error", "The server answered without a token");
   setToken(answer.token);
   // The answer names the account: no `GET /api/v1/me` to ask who signed in.
   me = Promise.resolve(answer.user);
+}
+
+/** The name a new session is given (shown in the sessions list): the browser and system. */
+export function sessionName(ua: string = globalThis.navigator?.userAgent ?? ""): string {
+  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom(e|ium)\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
+  const system = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows" : /Mac OS X/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "";
+  return system ? `${browser}, ${system}` : browser;
 }
 
 export async function register(username: string, email: string, password: string): Promise<void> {

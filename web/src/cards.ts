@@ -3,6 +3,38 @@ import type { Page, Video } from "./api";
 import { h } from "./dom";
 import { formatDuration, timeAgo } from "./format";
 import { t } from "./i18n";
+import { watchedFraction } from "./lists";
+
+/** The red bar under a poster: how much of it the viewer watched (their history only). */
+export function watchedBar(v: Pick<Video, "resume_secs" | "duration_secs">): HTMLElement | null {
+  const f = watchedFraction(v.resume_secs, v.duration_secs);
+  if (!f) return null;
+  return h("span.watched", { dataset: { testid: "watched" } }, h("span.watched-part", { style: { width: `${Math.max(2, Math.round(f * 100))}%` } }));
+}
+
+/** A video in a side list (related videos, a playlist's entries): small poster beside its
+ * title, channel and views; `href` where it leads (its watch page by default). */
+export function compactCard(v: Video, href = `/watch/${v.id}`, lead?: Node): HTMLElement {
+  return h(
+    "a.compact",
+    { href, dataset: { videoId: v.id, testid: "compact-card" } },
+    lead ?? null,
+    h(
+      "span.thumb.compact-thumb",
+      {},
+      v.images ? h("img", { src: v.images.poster_small, alt: "", loading: "lazy" }) : h("span.noimg"),
+      v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null,
+      watchedBar(v),
+    ),
+    h(
+      "span.compact-meta",
+      {},
+      h("span.card-title", { title: v.title }, v.title),
+      h("span.card-channel", {}, v.channel.display_name),
+      h("span.card-stats", {}, t("video.views", { n: v.views })),
+    ),
+  );
+}
 
 export function card(v: Video): HTMLElement {
   const thumb = h(
@@ -10,6 +42,7 @@ export function card(v: Video): HTMLElement {
     { href: `/watch/${v.id}` },
     v.images ? h("img", { src: v.images.poster_small, alt: "", loading: "lazy" }) : h("div.noimg"),
     v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null,
+    watchedBar(v),
   );
   return h(
     "article.card",

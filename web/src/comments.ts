@@ -11,6 +11,7 @@ import { commentLimits, commentPolicyChoices, isCommentPolicy } from "./limits";
 import { problemText } from "./messages";
 import { Optimistic, toggled, type Toggle } from "./optimistic";
 import { richText } from "./richtext";
+import { blockUser, menu, reportDialog } from "./safety";
 import { avatar, toLogin } from "./social";
 
 export interface CommentsOptions {
@@ -349,6 +350,28 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
           .catch(fail);
       });
       actions.append(del);
+    }
+
+    // Report and block: someone else's comment.
+    if (where !== "held" && c.author.id !== me) {
+      actions.append(
+        menu("comment-menu", [
+          { label: t("report.action"), testid: "comment-report", run: () => (o.user ? reportDialog("comment", c.id) : toLogin()) },
+          ...(o.user
+            ? [
+                {
+                  label: t("block.action"),
+                  testid: "comment-block",
+                  danger: true,
+                  run: () =>
+                    void blockUser(c.author.username).then((done) => {
+                      if (done) reload();
+                    }),
+                },
+              ]
+            : []),
+        ]),
+      );
     }
 
     const main = h("div.comment-main", {}, head, body, actions, replyBox);

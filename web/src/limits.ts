@@ -79,3 +79,32 @@ export function isCommentPolicy(value: unknown): value is CommentPolicy {
 
 /** The comment policies an owner can choose, in the document's order (VideoPatch.comments). */
 export const commentPolicyChoices: readonly CommentPolicy[] = schemas.VideoPatch.properties.comments.enum.filter(isCommentPolicy);
+
+const playlist = schemas.PlaylistCreate.properties;
+
+/** Of a playlist (PlaylistCreate; PlaylistPatch states the same maxima). */
+export const playlistLimits = {
+  title: playlist.title.maxLength,
+  description: playlist.description.maxLength,
+} as const;
+
+/** Characters of a report's details (NewReport). */
+export const reportDetailsLimit = schemas.NewReport.properties.details.maxLength;
+
+/** Why something can be reported, in the document's order (NewReport.reason). */
+export const reportReasons = schemas.NewReport.properties.reason.enum;
+
+/** Characters of a moderator's reason for a decision on reports or a sanction (ResolveBody). */
+export const sanctionReasonLimit = schemas.ResolveBody.properties.reason.maxLength;
+
+/** Days a suspension may last (ResolveBody.days). */
+export const suspensionDays = { min: schemas.ResolveBody.properties.days.minimum, max: schemas.ResolveBody.properties.days.maximum } as const;
+
+/** Of the moderators' record: the actions it can be filtered by (LogEntry.action). */
+export const logActions = schemas.LogEntry.properties.action.enum;
+
+/** Of a new password (PasswordChange; ResetConfirm states the same). */
+export const passwordLimits = {
+  min: schemas.PasswordChange.properties.new_password.minLength,
+  max: schemas.PasswordChange.properties.new_password.maxLength,
+} as const;

@@ -1,6 +1,6 @@
 // The Kadr web UI: header (search, navigation, language, account) and the page router.
 import "./style.css";
-import { currentUser, isModerator, logout } from "./api";
+import { currentUser, isAdmin, isModerator, logout } from "./api";
 import { debounce, h } from "./dom";
 import { initLang, lang, setLang, t, type Lang } from "./i18n";
 import { bell, refreshUnread } from "./notify";
@@ -54,8 +54,11 @@ async function header(top: HTMLElement): Promise<void> {
         user ? h("a", { href: "/me" }, t("nav.mine")) : null,
         user ? h("a", { href: "/channels", dataset: { testid: "nav-channels" } }, t("nav.channels")) : null,
         user ? h("a", { href: "/liked", dataset: { testid: "nav-liked" } }, t("nav.liked")) : null,
+        user ? h("a", { href: "/playlists", dataset: { testid: "nav-playlists" } }, t("nav.playlists")) : null,
+        user ? h("a", { href: "/history", dataset: { testid: "nav-history" } }, t("nav.history")) : null,
         isModerator(user) ? h("a", { href: "/moderation", dataset: { testid: "nav-moderation" } }, t("nav.moderation")) : null,
-        user ? h("span.user", { dataset: { testid: "user" } }, user.username) : null,
+        isAdmin(user) ? h("a", { href: "/admin/users", dataset: { testid: "nav-admin" } }, t("nav.admin")) : null,
+        user ? h("a.user", { href: "/settings", title: t("nav.settings"), dataset: { testid: "user" } }, user.username) : null,
         user ? out : h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, t("nav.login")),
         langs,
       ),

@@ -1,7 +1,7 @@
 // Sentences about a video's state and an upload's failure, in the current language.
 import { ApiError, type Privacy, type Video } from "./api";
 import { formatBytes } from "./format";
-import { t, type Key } from "./i18n";
+import { lang, t, type Key } from "./i18n";
 
 /** The line under a video that is not (yet) an ordinary public one; empty when there is none. */
 export function statusLine(v: Video): string {
@@ -43,15 +43,46 @@ const PROBLEMS: Partial<Record<string, Key>> = {
   unsupported_media_type: "error.not_an_image",
   confirmation_required: "error.confirmation_required",
   forbidden: "error.forbidden",
+  invalid_credentials: "error.invalid_credentials",
+  account_banned: "error.account_banned",
+  blocked: "error.blocked",
+  playlist_full: "error.playlist_full",
+  too_many_playlists: "error.too_many_playlists",
+  watch_later: "error.watch_later",
+  already_reported: "error.already_reported",
+  own_account: "error.own_account",
+  wrong_password: "error.wrong_password",
+  mail_off: "error.mail_off",
+  invalid_account_token: "error.invalid_account_token",
+  moderator_target: "error.moderator_target",
+  email_taken: "error.email_taken",
+  username_taken: "error.username_taken",
 };
+
+/** The first date and time in `text` (the server's detail of a suspension), in the viewer's
+ * words; `null` without one. */
+export function dateIn(text: string, l: string = lang()): string | null {
+  const m = /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?/.exec(text);
+  if (!m) return null;
+  const d = new Date(m[0].replace(" ", "T"));
+  if (Number.isNaN(d.getTime())) return null;
+  return new Intl.DateTimeFormat(l === "ru" ? "ru-RU" : "en-GB", { dateStyle: "long", timeStyle: "short" }).format(d);
+}
 
 /** A failed call in words: the problem's code where the interface has words for it (a
  * rate limit with its wait), else the server's detail. */
 export function problemText(e: unknown): string {
   if (e instanceof ApiError) {
+    if (e.code === "account_suspended") {
+      const until = dateIn(e.detail);
+      return until ? t("error.account_suspended_until", { until }) : t("error.account_suspended");
+    }
+    if (e.code === "too_many_mails") return e.retryAfter !== null ? t("error.too_many_mails_wait", { mins: Math.max(1, Math.ceil(e.retryAfter / 60)) }) : t("error.too_many_mails");
     if (e.status === 429 || e.code === "too_many_actions") {
       return e.retryAfter !== null ? t("error.too_many_actions", { secs: e.retryAfter }) : t("error.too_many");
     }
+    const known = PROBLEMS[e.code];
+    if (known) return t(known);
     if (e.status === 401) return t("error.signin");
     if (e.status === 413 || e.code === "too_large" || e.code === "body_too_large") return t("error.picture_too_large");
     const key = PROBLEMS[e.code];

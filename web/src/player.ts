@@ -27,6 +27,8 @@ export interface PlayerOptions {
   bare?: boolean;
   /** Keyboard shortcuts on the whole document. */
   keyboard?: boolean;
+  /** Where to start, in seconds (where the viewer stopped last time). */
+  start?: number;
   /** Asked for fresh links, the playback endpoint answered 404: the video was deleted or is
    * no longer visible to this viewer. The media has been stopped; without this the player
    * shows the "not available" notice in its place. */
@@ -201,7 +203,7 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
         else if (r.loading >= 0 && r.loading < n) hls.startLevel = r.loading;
         video.playbackRate = r.rate;
       }
-      hls.startLoad(r ? r.position : 0);
+      hls.startLoad(r ? r.position : (opts.start ?? 0));
       if (r && !r.paused) play();
     });
     hls.on(Hls.Events.FRAG_LOADED, () => links.loaded());
@@ -213,7 +215,10 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
     hls.loadSource(pb.hls);
     hls.attachMedia(video);
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    let started = false;
     video.addEventListener("loadedmetadata", () => {
+      if (!resume && !started && opts.start) video.currentTime = opts.start;
+      started = true;
       if (!resume) return;
       video.currentTime = resume.position;
       video.playbackRate = resume.rate;

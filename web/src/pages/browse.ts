@@ -1,6 +1,6 @@
 // Home (new, popular and, signed in, the subscription feed), search results and liked videos.
 import { currentUser, get, type User } from "../api";
-import { infiniteList } from "../cards";
+import { card, infiniteList } from "../cards";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { problemText } from "../messages";
@@ -23,9 +23,24 @@ function homeTabs(current: HomeTab, user: User | null): HTMLElement {
 
 export const home: PageFn = async (root, _params, url) => {
   const sort = url.searchParams.get("sort") === "popular" ? "popular" : "new";
-  root.append(homeTabs(sort, await currentUser()));
+  const user = await currentUser();
+  root.append(homeTabs(sort, user));
+  if (user) root.append(continueWatching());
   return infiniteList(root, (cursor) => get("/api/v1/videos", { query: { sort, cursor, limit: 24 } }), t("list.empty"));
 };
+
+/** A row of the videos I started and did not finish (hidden when there are none). */
+function continueWatching(): HTMLElement {
+  const row = h("div.shelf-row", { dataset: { testid: "continue-row" } });
+  const section = h("section.shelf", { hidden: true }, h("div.page-head", {}, h("h2.shelf-title", {}, t("home.continue")), h("a.muted", { href: "/history" }, t("home.history"))), row);
+  get("/api/v1/me/continue-watching", { query: { limit: 12 } })
+    .then((page) => {
+      row.append(...page.items.map(card));
+      section.hidden = !page.items.length;
+    })
+    .catch(() => {});
+  return section;
+}
 
 /** The subscription feed: the newest videos of the channels I follow, under a strip of them. */
 export const feed: PageFn = async (root) => {

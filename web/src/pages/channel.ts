@@ -20,15 +20,62 @@ import {
 } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
-import { lang, t } from "../i18n";
+import { lang, t, type Key } from "../i18n";
 import { channelLimits } from "../limits";
 import { problemText } from "../messages";
 import { safeHref, UGC_REL, richText } from "../richtext";
 import { navigate, type Cleanup, type PageFn } from "../router";
-import { avatar, subscribeButton } from "../social";
+import { playlistCard } from "../playlists";
+import { blockUser, menu, reportDialog } from "../safety";
+import { avatar, subscribeButton, toLogin } from "../social";
 
-type Tab = "videos" | "shorts" | "about";
-const TABS: Tab[] = ["videos", "shorts", "about"];
+type Tab = "videos" | "shorts" | "playlists" | "about";
+const TABS: Tab[] = ["videos", "shorts", "playlists", "about"];
+const TAB_LABELS: Record<Tab, Key> = { videos: "channel.videos", shorts: "channel.shorts", playlists: "channel.playlists", about: "channel.about" };
+
+/** A channel's playlists (public ones; all of them for its owner), as cards. */
+function channelPlaylists(root: HTMLElement, handle: string): void {
+  const grid = h("div.grid", { dataset: { testid: "channel-playlists" } });
+  const status = h("div.list-status", {}, t("list.more"));
+  const more = h("button.more", { type: "button", hidden: true }, t("list.showmore"));
+  let cursor: string | undefined;
+  const load = async () => {
+    try {
+      const page = await get("/api/v1/channels/{handle}/playlists", { path: { handle }, query: { cursor, limit: 24 } });
+      grid.append(...page.items.map(playlistCard));
+      cursor = page.next_cursor ?? undefined;
+      more.hidden = !cursor;
+      status.textContent = grid.childElementCount ? "" : t("channel.noplaylists");
+    } catch (e) {
+      status.textContent = problemText(e);
+    }
+  };
+  more.addEventListener("click", () => void load());
+  root.append(grid, status, more);
+  void load();
+}
+
+/** The channel's "⋯" menu: report it; block its owner when their name is known (a channel
+ * does not name its owner: one of its playlists does). */
+function channelMenu(c: Channel, user: User | null): HTMLElement {
+  const slot = h("span.menu-slot");
+  const build = (owner: string | null) =>
+    slot.replaceChildren(
+      menu("channel-menu", [
+        { label: t("report.action"), testid: "channel-report", run: () => (user ? reportDialog("channel", c.id) : toLogin()) },
+        ...(owner && user && owner !== user.username
+          ? [{ label: t("block.action"), testid: "channel-block", danger: true, run: () => void blockUser(owner) }]
+          : []),
+      ]),
+    );
+  build(null);
+  if (user) {
+    get("/api/v1/channels/{handle}/playlists", { path: { handle: c.handle }, query: { limit: 1 } })
+      .then((page) => page.items[0] && build(page.items[0].owner.username))
+      .catch(() => {});
+  }
+  return slot;
+}
 
 const channelPath = (handle: string, tab: Tab = "videos") => `/c/${encodeURIComponent(handle)}${tab === "videos" ? "" : `?tab=${tab}`}`;
 
@@ -309,6 +356,7 @@ export const channel: PageFn = async (root, [handle], url) => {
           subscribe,
           c.mine ? h("a.button", { href: `/upload?channel=${encodeURIComponent(c.handle)}`, dataset: { testid: "channel-upload" } }, t("channel.upload")) : null,
           edit,
+          c.mine ? null : channelMenu(c, user),
         ),
       ),
       panel,
@@ -319,13 +367,14 @@ export const channel: PageFn = async (root, [handle], url) => {
           h(
             "a.tab",
             { href: channelPath(c.handle, x), "aria-current": x === tab ? "page" : undefined, dataset: { testid: `tab-${x}` } },
-            x === "videos" ? t("channel.videos") : x === "shorts" ? t("channel.shorts") : t("channel.about"),
+            t(TAB_LABELS[x]),
           ),
         ),
       ),
       body,
     );
     if (tab === "about") body.append(about(c));
+    else if (tab === "playlists") channelPlaylists(body, c.handle);
     else {
       const kind = tab;
       stop = infiniteList(body, (cursor) => get("/api/v1/channels/{handle}/videos", { path: { handle: c.handle }, query: { kind, cursor, limit: 24 } }), t("list.empty"));

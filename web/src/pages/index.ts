@@ -1,11 +1,16 @@
 // The pages by the names routes.json gives them.
 import type { PageFn } from "../router";
-import { loginPage, registerPage } from "./auth";
+import { adminUsers } from "./admin";
+import { forgotPage, loginPage, registerPage, resetPage, verifyPage } from "./auth";
 import { feed, home, liked, search } from "./browse";
 import { channel, channels } from "./channel";
+import { history } from "./history";
 import { mine } from "./mine";
 import { moderation } from "./moderation";
 import { notifications } from "./notifications";
+import { playlist, playlists } from "./playlists";
+import { moderationLog, reports } from "./reports";
+import { settings } from "./settings";
 import { shorts } from "./shorts";
 import { upload } from "./upload";
 import { watch } from "./watch";
@@ -25,4 +30,14 @@ export const pages: Readonly<Record<string, PageFn>> = {
   moderation,
   login: loginPage,
   register: registerPage,
+  playlists,
+  playlist,
+  history,
+  settings,
+  reports,
+  moderationLog,
+  adminUsers,
+  forgotPassword: forgotPage,
+  resetPassword: resetPage,
+  verifyEmail: verifyPage,
 };

@@ -10,6 +10,7 @@ import { problemText } from "../messages";
 import { createPlayer, type Player } from "../player";
 import { richText } from "../richtext";
 import type { PageFn } from "../router";
+import { modTabs } from "../modtabs";
 
 /** The held comments of every video a moderator may see, oldest first. */
 function heldComments(root: HTMLElement): void {
@@ -75,19 +76,13 @@ function heldComments(root: HTMLElement): void {
 
 export const moderation: PageFn = async (root, _params, url) => {
   root.append(h("h1.page-title", {}, t("mod.title")));
-  if (!isModerator(await currentUser())) {
+  const user = await currentUser();
+  if (!isModerator(user)) {
     root.append(h("p.notice", {}, t("mod.denied")));
     return;
   }
   const comments = url.searchParams.get("tab") === "comments";
-  root.append(
-    h(
-      "nav.tabs",
-      {},
-      h("a.tab", { href: "/moderation", "aria-current": comments ? undefined : "page", dataset: { testid: "mod-tab-videos" } }, t("mod.videos")),
-      h("a.tab", { href: "/moderation?tab=comments", "aria-current": comments ? "page" : undefined, dataset: { testid: "mod-tab-comments" } }, t("mod.comments")),
-    ),
-  );
+  root.append(modTabs(comments ? "comments" : "videos", user));
   if (comments) return heldComments(root);
   const players = new Set<Player>();
   let stopped = false;

@@ -4,7 +4,7 @@
 import { call, currentUser, get, type Notification } from "../api";
 import { h } from "../dom";
 import { timeAgo } from "../format";
-import { t } from "../i18n";
+import { lang, t } from "../i18n";
 import { problemText } from "../messages";
 import { showUnread } from "../notify";
 import { navigate, type PageFn } from "../router";
@@ -31,12 +31,38 @@ export function notificationText(n: Notification): string {
       return t("notif.processed", { title });
     case "processing_failed":
       return t("notif.processing_failed", { title, code: datum(n, "code") ?? "" });
+    case "report_resolved":
+      return reportResolvedText(datum(n, "outcome"), datum(n, "target_type"));
+    case "warning":
+      return withReason(t("notif.warning"), datum(n, "reason"));
+    case "standing":
+      return standingText(datum(n, "standing"), datum(n, "until"), datum(n, "reason"));
   }
 }
 
-/** Where a notification leads: its video's watch page. */
+const withReason = (text: string, reason: string | undefined) => (reason ? `${text} ${t("notif.reason", { reason })}` : text);
+
+/** A report of mine was decided on: what was done about it. */
+function reportResolvedText(outcome: string | undefined, target: string | undefined): string {
+  const what = target === "comment" ? t("notif.thecomment") : target === "channel" ? t("notif.thechannel") : t("notif.thevideo");
+  return outcome === "dismissed" ? t("notif.report_dismissed", { what }) : t("notif.report_actioned", { what });
+}
+
+/** My account's standing changed: suspended (until when), banned, or active again. */
+function standingText(standing: string | undefined, until: string | undefined, reason: string | undefined): string {
+  if (standing === "suspended") {
+    const when = until ? new Date(until).toLocaleString(lang() === "ru" ? "ru-RU" : "en-GB", { dateStyle: "long", timeStyle: "short" }) : "?";
+    return withReason(t("notif.suspended", { until: when }), reason);
+  }
+  if (standing === "banned") return withReason(t("notif.banned"), reason);
+  return t("notif.reinstated");
+}
+
+/** Where a notification leads: its video's watch page; for my account's standing, settings. */
 export function notificationHref(n: Notification): string | null {
-  return n.video ? `/watch/${encodeURIComponent(n.video.id)}` : null;
+  if (n.video) return `/watch/${encodeURIComponent(n.video.id)}`;
+  if (n.type === "warning" || n.type === "standing") return "/settings";
+  return null;
 }
 
 function item(n: Notification): HTMLElement {

@@ -1,26 +1,105 @@
 // The watch page: player (as soon as the video is playable, even while the rest of the ladder
-// is still being made), title, channel with its subscribe button, likes and dislikes, views,
-// date, description and the comments.
-import { ApiError, call, currentUser, get, isAdmin, isModerator, myChannels, playback, type Video } from "../api";
+// is still being made, starting where the viewer stopped last time), title, channel with its
+// subscribe button, likes and dislikes, "Save" to playlists, reporting, views, date,
+// description and the comments. Beside it (below it on a phone): the playlist being played
+// (`?list=`: the current entry marked, the next one started at the end) and related videos,
+// leaving out those watched earlier in this tab.
+import { ApiError, call, currentUser, get, isAdmin, isModerator, myChannels, playback, type Playlist, type User, type Video } from "../api";
+import { compactCard } from "../cards";
 import { commentsSection } from "../comments";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
+import { markWatched, nextInList, watchedInTab } from "../lists";
 import { createPlayer, type Player } from "../player";
 import { privacyLabel, statusLine } from "../messages";
+import { inListHref, playlistHref, playlistTitle, requestAutoplay, saveDialog, takeAutoplay } from "../playlists";
+import { resumeAt, trackPosition } from "../resume";
 import { richText } from "../richtext";
-import type { PageFn } from "../router";
-import { avatar, ratingButtons, subscribeButton } from "../social";
+import { navigate, type PageFn } from "../router";
+import { menu, reportDialog } from "../safety";
+import { avatar, ratingButtons, subscribeButton, toLogin } from "../social";
 
-export const watch: PageFn = async (root, [id]) => {
+/** How many entries of a playlist the side list reads (pages of 100). */
+const LIST_MAX = 500;
+
+/** A playlist and its entries in order (the first `LIST_MAX`). */
+async function loadList(id: string): Promise<{ playlist: Playlist; items: Video[] }> {
+  const playlist = await get("/api/v1/playlists/{id}", { path: { id } });
+  const items: Video[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await get("/api/v1/playlists/{id}/videos", { path: { id }, query: { cursor, limit: 100 } });
+    items.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor && items.length < LIST_MAX);
+  return { playlist, items };
+}
+
+/** The side list of the playlist being played, the current entry marked and in view. */
+function listPanel(list: { playlist: Playlist; items: Video[] }, current: string): HTMLElement {
+  const { playlist, items } = list;
+  const at = items.findIndex((v) => v.id === current);
+  const entries = h("ol.list-entries", { dataset: { testid: "list-entries" } });
+  items.forEach((v, i) => {
+    const here = v.id === current;
+    const link = compactCard(v, inListHref(v.id, playlist.id), h("span.list-index", {}, here ? "▶" : String(i + 1)));
+    if (here) link.setAttribute("aria-current", "true");
+    entries.append(h("li", { dataset: { testid: "list-entry", videoId: v.id } }, link));
+  });
+  const panel = h(
+    "section.list-panel",
+    { dataset: { testid: "list-panel" } },
+    h(
+      "header.list-head",
+      {},
+      h("a.list-title", { href: playlistHref(playlist.id) }, playlistTitle(playlist)),
+      h("div.muted.small", {}, playlist.owner.username, " · ", at >= 0 ? `${at + 1} / ${items.length}` : t("playlist.count", { n: items.length })),
+    ),
+    entries,
+  );
+  // The current entry in view inside the list, once laid out.
+  requestAnimationFrame(() => {
+    const mark = entries.querySelector<HTMLElement>("[aria-current=true]");
+    if (mark) entries.scrollTop = mark.offsetTop - entries.offsetTop - 8;
+  });
+  return panel;
+}
+
+/** Related videos, without the ones watched earlier in this tab; asked again once when the
+ * worker has not worked them out yet (a video just listed). */
+function relatedList(id: string, exclude: string[], stopped: () => boolean): HTMLElement {
+  const list = h("div.related-list", { dataset: { testid: "related" } });
+  const section = h("section.related", { hidden: true }, h("h2.side-title", {}, t("watch.related")), list);
+  const load = async (again: boolean) => {
+    try {
+      const page = await get("/api/v1/videos/{id}/related", { path: { id }, query: { exclude: exclude.join(",") || undefined, limit: 12 } });
+      if (stopped()) return;
+      if (!page.items.length && again) return void setTimeout(() => void load(false), 2500);
+      list.replaceChildren(...page.items.map((v) => compactCard(v)));
+      section.hidden = !page.items.length;
+    } catch {
+      // Nothing beside the video.
+    }
+  };
+  void load(true);
+  return section;
+}
+
+export const watch: PageFn = async (root, [id], url) => {
   let v: Video;
+  const listId = url.searchParams.get("list");
+  let list: { playlist: Playlist; items: Video[] } | null = null;
   try {
-    v = await get("/api/v1/videos/{id}", { path: { id } });
+    const [video, l] = await Promise.all([get("/api/v1/videos/{id}", { path: { id } }), listId ? loadList(listId).catch(() => null) : null]);
+    v = video;
+    list = l;
   } catch (e) {
     const gone = e instanceof ApiError && e.status === 404;
     root.append(h("p.notice", { dataset: { testid: "notfound" } }, gone ? t("video.notfound") : t("error.generic", { reason: (e as Error).message })));
     return;
   }
+  const autoplay = takeAutoplay();
   const [user, mine] = await Promise.all([currentUser(), myChannels().catch(() => [])]);
   // The owner (or an admin) pins and sets who may comment; moderators approve and delete too.
   const owner = isAdmin(user) || mine.some((c) => c.id === v.channel.id);
@@ -34,6 +113,8 @@ export const watch: PageFn = async (root, [id]) => {
   const subscribers = h("div.muted.small", { dataset: { testid: "watch-subscribers" } });
   const subscribeSlot = h("div.subscribe-slot");
   let player: Player | null = null;
+  let stopTracking: (() => void) | null = null;
+  let stopped = false;
   // A time written in the description or a comment: the player goes there.
   const seek = (secs: number) => {
     if (!player) return;
@@ -42,34 +123,50 @@ export const watch: PageFn = async (root, [id]) => {
     stage.scrollIntoView({ behavior: "smooth", block: "nearest" });
   };
   const comments = commentsSection({ video: v, user, owner, reviewer, seek });
+  const save = h("button.action", { type: "button", dataset: { testid: "save" }, onclick: () => (user ? saveDialog(v.id) : toLogin()) }, "＋ ", t("playlist.save"));
+  const more = menu("video-menu", [{ label: t("report.action"), testid: "video-report", run: () => (user ? reportDialog("video", v.id) : toLogin()) }]);
+  // Related videos leave out those watched before this one in this tab.
+  const exclude = watchedInTab().filter((x) => x !== id);
+  markWatched(id);
+  const side = h(
+    "aside.watch-side",
+    {},
+    list ? listPanel(list, id) : null,
+    relatedList(id, exclude, () => stopped),
+  );
   root.append(
     h(
-      "div.watch",
+      "div.watch-layout",
       {},
-      stage,
-      h("h1.watch-title", { dataset: { testid: "watch-title" } }, v.title),
       h(
-        "div.watch-bar",
+        "div.watch.watch-main",
         {},
+        stage,
+        h("h1.watch-title", { dataset: { testid: "watch-title" } }, v.title),
         h(
-          "div.watch-channel",
+          "div.watch-bar",
           {},
-          channelPicture,
-          h("div", {}, h("a.card-channel.watch-channel-name", { href: channelHref }, v.channel.display_name), subscribers),
-          subscribeSlot,
+          h(
+            "div.watch-channel",
+            {},
+            channelPicture,
+            h("div", {}, h("a.card-channel.watch-channel-name", { href: channelHref }, v.channel.display_name), subscribers),
+            subscribeSlot,
+          ),
+          h("div.watch-actions", {}, ratingButtons(v, user), save, more),
         ),
-        ratingButtons(v, user),
+        h(
+          "div.watch-meta",
+          {},
+          views,
+          v.published_at ? ` · ${timeAgo(v.published_at)}` : ` · ${timeAgo(v.created_at)}`,
+          v.privacy !== "public" ? h("span.pill", {}, privacyLabel(v.privacy)) : null,
+        ),
+        status,
+        v.description ? h("p.description", { dataset: { testid: "watch-description" } }, richText(v.description, { seek, duration: v.duration_secs })) : null,
       ),
-      h(
-        "div.watch-meta",
-        {},
-        views,
-        v.published_at ? ` · ${timeAgo(v.published_at)}` : ` · ${timeAgo(v.created_at)}`,
-        v.privacy !== "public" ? h("span.pill", {}, privacyLabel(v.privacy)) : null,
-      ),
-      status,
-      v.description ? h("p.description", { dataset: { testid: "watch-description" } }, richText(v.description, { seek, duration: v.duration_secs })) : null,
-      comments.el,
+      side,
+      h("div.watch.watch-comments", {}, comments.el),
     ),
   );
   // The channel's picture, subscribers and whether I follow it.
@@ -85,7 +182,6 @@ export const watch: PageFn = async (root, [id]) => {
     .catch(() => {});
 
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
   let counted = false;
   const show = (video: Video) => {
     const line = statusLine(video);
@@ -93,44 +189,61 @@ export const watch: PageFn = async (root, [id]) => {
     progress.value = video.progress;
     status.hidden = !line;
   };
+  const stopPlayer = () => {
+    stopTracking?.();
+    stopTracking = null;
+    player?.destroy();
+    player = null;
+  };
   // Asked for fresh links, the playback endpoint answered 404: the video was deleted or is no
   // longer visible to this viewer (made private, rejected). The page says what a reload would.
   const gone = () => {
     stopped = true;
     if (timer) clearTimeout(timer);
-    player?.destroy();
-    player = null;
+    stopPlayer();
     root.replaceChildren(h("p.notice", { dataset: { testid: "notfound" } }, t("video.notfound")));
   };
-  const startPlayer = async () => {
-    const pb = await playback(id);
+  const next = list ? nextInList(list.items.map((x) => x.id), id) : null;
+  const startPlayer = async (u: User | null) => {
+    const [pb, start] = await Promise.all([playback(id), resumeAt(id, !!u)]);
     if (stopped) return;
-    player = createPlayer(pb, { keyboard: true, onGone: gone });
+    player = createPlayer(pb, { keyboard: true, onGone: gone, start, autoplay });
     stage.replaceChildren(player.el);
-    player.video.addEventListener("playing", () => {
+    const video = player.video;
+    if (u) stopTracking = trackPosition(video, id);
+    video.addEventListener("playing", () => {
       if (counted) return;
       counted = true;
       call("post", "/api/v1/videos/{id}/views", { path: { id } }).catch(() => {});
     });
+    // The playlist goes on with its next entry.
+    if (list && next) {
+      const listed = list.playlist.id;
+      video.addEventListener("ended", () => {
+        if (stopped) return;
+        requestAutoplay();
+        navigate(inListHref(next, listed));
+      });
+    }
   };
   const poll = async () => {
     if (stopped) return;
     try {
       v = await get("/api/v1/videos/{id}", { path: { id } });
       show(v);
-      if (v.playable && !player) await startPlayer();
+      if (v.playable && !player) await startPlayer(user);
     } catch {
       // Try again on the next tick.
     }
     if (!stopped && v.status !== "ready" && v.status !== "failed") timer = setTimeout(() => void poll(), 1000);
   };
   show(v);
-  if (v.playable) await startPlayer().catch(() => {});
+  if (v.playable) await startPlayer(user).catch(() => {});
   if (v.status !== "ready" && v.status !== "failed") timer = setTimeout(() => void poll(), 1000);
   return () => {
     stopped = true;
     if (timer) clearTimeout(timer);
     comments.destroy();
-    player?.destroy();
+    stopPlayer();
   };
 };
