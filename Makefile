@@ -17,6 +17,9 @@ test-deps:
 	@$(MAKE) -s --no-print-directory tests/tus/node_modules/.package-lock.json
 	@[ -x target/tus-venv/bin/python ] || python3 -m venv target/tus-venv
 	@target/tus-venv/bin/python -c 'import tusclient' 2>/dev/null || target/tus-venv/bin/pip install -q -r tests/tus/requirements.txt
+	@# A real SMTP server (aiosmtpd) the mail tests read Kadr's mail from.
+	@[ -x target/mail-venv/bin/python ] || python3 -m venv target/mail-venv
+	@target/mail-venv/bin/python -c 'import aiosmtpd' 2>/dev/null || target/mail-venv/bin/pip install -q -r tests/mail/requirements.txt
 
 # The web UI (web/dist), served by `kadr api` at /.
 web: deps web/node_modules/.package-lock.json

@@ -74,14 +74,17 @@ CREATE TABLE playlist_items (
 CREATE UNIQUE INDEX playlist_items_order_key ON playlist_items (playlist_id, position);
 CREATE INDEX playlist_items_video_idx ON playlist_items (video_id);
 
--- Related videos by words of title and tags, worked out by the worker for every listed video
--- (and again after a while), so the watch page reads one row. `related_at` NULL: not yet.
+-- Related videos by words of title and tags, worked out by the worker for every listed video,
+-- so the watch page reads one row. `related_at` NULL: not yet.
+-- A list is worked out again at `refresh_at`: soon for a new video (newer videos keep
+-- arriving), then less and less often, at least daily.
 CREATE TABLE video_related (
     video_id    uuid PRIMARY KEY REFERENCES videos (id) ON DELETE CASCADE,
     related     uuid[] NOT NULL,
-    computed_at timestamptz NOT NULL DEFAULT now()
+    computed_at timestamptz NOT NULL DEFAULT now(),
+    refresh_at  timestamptz NOT NULL
 );
-CREATE INDEX video_related_age_idx ON video_related (computed_at);
+CREATE INDEX video_related_refresh_idx ON video_related (refresh_at);
 ALTER TABLE videos ADD COLUMN related_at timestamptz;
 CREATE INDEX videos_unrelated_idx ON videos (published_at DESC)
     WHERE related_at IS NULL AND playable AND privacy = 'public' AND moderation = 'approved';

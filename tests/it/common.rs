@@ -402,3 +402,102 @@ pub async fn wait_ready(base: &str, token: &str, id: &str) -> serde_json::Value 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+// What the community's tests share: accounts set up by the admin, JSON calls, polling.
+
+pub async fn user_id(base: &str, token: &str) -> String {
+    let (status, me) = get_json(&format!("{base}/api/v1/me"), Some(token)).await;
+    assert_eq!(status, 200, "{me}");
+    me["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn admin_sets(base: &str, admin: &str, user: &str, body: serde_json::Value) {
+    let id = user_id(base, user).await;
+    let (status, v) = send_json(
+        http()
+            .patch(format!("{base}/api/v1/admin/users/{id}"))
+            .bearer_auth(admin),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+}
+
+/// A verified user (their videos are published without review).
+pub async fn creator(base: &str, admin: &str, name: &str) -> String {
+    let token = register_and_login(base, name).await;
+    admin_sets(base, admin, &token, serde_json::json!({ "verified": true })).await;
+    token
+}
+
+pub fn clip(stack: &Stack, name: &str) -> std::path::PathBuf {
+    let path = stack.dir.path().join(name);
+    if !path.exists() {
+        testsrc(&path, "320x240", 15, 2, &[]);
+    }
+    path
+}
+
+pub async fn call(
+    req: reqwest::RequestBuilder,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    match body {
+        Some(b) => send_json(req, &b).await,
+        None => {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            )
+        }
+    }
+}
+
+/// Polls `url` as `token` until `ok` holds of the body (or fails after 30 s).
+pub async fn until(
+    url: &str,
+    token: Option<&str>,
+    what: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let (status, v) = get_json(url, token).await;
+        if status == 200 && ok(&v) {
+            return v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what}: {status} {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn ids(page: &serde_json::Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub async fn post_comment(
+    base: &str,
+    token: &str,
+    video: &str,
+    body: &str,
+    parent: Option<&str>,
+) -> (u16, serde_json::Value) {
+    call(
+        http()
+            .post(format!("{base}/api/v1/videos/{video}/comments"))
+            .bearer_auth(token),
+        Some(serde_json::json!({ "body": body, "parent_id": parent })),
+    )
+    .await
+}

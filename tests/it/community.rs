@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::{
-    ADMIN_PASSWORD, Backend, Stack, get_json, http, login, register_and_login, send_json, testsrc,
-    upload_with, wait_ready,
+    ADMIN_PASSWORD, Backend, Stack, admin_sets, call, clip, creator, get_json, http, ids, login,
+    post_comment, register_and_login, testsrc, until, upload_with, wait_ready,
 };
 
 /// Fast folds and announcements, room for many accounts.
@@ -23,76 +23,6 @@ async fn start(extra: &[(&str, &str)]) -> Stack {
     let mut env = ENV.to_vec();
     env.extend_from_slice(extra);
     Stack::start(Backend::Local, &env).await
-}
-
-async fn user_id(base: &str, token: &str) -> String {
-    let (status, me) = get_json(&format!("{base}/api/v1/me"), Some(token)).await;
-    assert_eq!(status, 200, "{me}");
-    me["id"].as_str().unwrap().to_owned()
-}
-
-async fn admin_sets(base: &str, admin: &str, user: &str, body: Value) {
-    let id = user_id(base, user).await;
-    let (status, v) = send_json(
-        http()
-            .patch(format!("{base}/api/v1/admin/users/{id}"))
-            .bearer_auth(admin),
-        &body,
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-}
-
-/// A verified user (their videos are published without review).
-async fn creator(base: &str, admin: &str, name: &str) -> String {
-    let token = register_and_login(base, name).await;
-    admin_sets(base, admin, &token, json!({ "verified": true })).await;
-    token
-}
-
-fn clip(stack: &Stack, name: &str) -> std::path::PathBuf {
-    let path = stack.dir.path().join(name);
-    if !path.exists() {
-        testsrc(&path, "320x240", 15, 2, &[]);
-    }
-    path
-}
-
-async fn call(req: reqwest::RequestBuilder, body: Option<Value>) -> (u16, Value) {
-    match body {
-        Some(b) => send_json(req, &b).await,
-        None => {
-            let res = req.send().await.unwrap();
-            let status = res.status().as_u16();
-            let text = res.text().await.unwrap();
-            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-        }
-    }
-}
-
-/// Polls `url` as `token` until `ok` holds of the body (or fails after 30 s).
-async fn until(url: &str, token: Option<&str>, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, v) = get_json(url, token).await;
-        if status == 200 && ok(&v) {
-            return v;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{what}: {status} {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -633,22 +563,6 @@ async fn ratings_are_counted_exactly_without_a_hot_row() {
     )
     .await;
     assert_eq!(status, 404);
-}
-
-async fn post_comment(
-    base: &str,
-    token: &str,
-    video: &str,
-    body: &str,
-    parent: Option<&str>,
-) -> (u16, Value) {
-    call(
-        http()
-            .post(format!("{base}/api/v1/videos/{video}/comments"))
-            .bearer_auth(token),
-        Some(json!({ "body": body, "parent_id": parent })),
-    )
-    .await
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod abuse;
 mod accounts;
 mod architecture;
 mod catalog;
+mod collections;
 mod community;
 mod delete_video;
 mod deploy;

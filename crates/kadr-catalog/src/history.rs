@@ -273,14 +273,14 @@ pub async fn related(
                  SELECT v.id FROM videos v WHERE v.channel_id = $1 AND {LISTED}
                  AND NOT v.id = ANY($3) ORDER BY v.published_at DESC, v.id DESC LIMIT {FROM_CHANNEL}) v
          ),
-         similar AS (
+         alike AS (
              SELECT s.id, 1 AS part, s.n FROM unnest($2::uuid[]) WITH ORDINALITY AS s(id, n)
              WHERE NOT s.id = ANY($3) AND s.id NOT IN (SELECT id FROM own)
          ),
          picked AS (
              SELECT id, part, n FROM (
                  SELECT * FROM own WHERE n <= 4
-                 UNION ALL SELECT * FROM similar
+                 UNION ALL SELECT * FROM alike
                  UNION ALL SELECT * FROM own WHERE n > 4
              ) a
          )

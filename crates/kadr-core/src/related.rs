@@ -1,7 +1,8 @@
 //! Related videos, worked out ahead: the worker finds, for every listed video, the listed
 //! videos whose titles and tags share the most words with it (Postgres full-text search over
 //! the same vectors as search, ranked by `ts_rank` among the newest matches), and keeps the
-//! best [`KEEP`] in `video_related`; it does it again after [`REFRESH_AFTER_HOURS`]. The
+//! best [`KEEP`] in `video_related`. It does it again as newer videos arrive: after as long as
+//! the video had been listed (at least [`REFRESH_MIN_SECS`], at most a day). The
 //! watch page then reads one row, mixes in the channel's newest videos, and leaves out what
 //! the viewer just watched. No external service.
 
@@ -17,8 +18,10 @@ fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
 
 /// Related videos kept per video.
 pub const KEEP: i64 = 40;
-/// A list is worked out again after this long.
-pub const REFRESH_AFTER_HOURS: i64 = 24;
+/// A list is worked out again after at least this long…
+pub const REFRESH_MIN_SECS: i64 = 10;
+/// …and at most this long.
+pub const REFRESH_MAX_SECS: i64 = 24 * 3600;
 /// Words of title and tags looked for.
 const WORDS: usize = 12;
 /// Matches ranked: the newest this many.
@@ -88,8 +91,14 @@ pub async fn compute(db: &DatabaseConnection, video: Uuid) -> Result<(), DomainE
             .collect::<Result<_, _>>()?
     };
     tx.execute_raw(stmt(
-        "INSERT INTO video_related (video_id, related, computed_at) VALUES ($1, $2, now())
-         ON CONFLICT (video_id) DO UPDATE SET related = $2, computed_at = now()",
+        &format!(
+            "INSERT INTO video_related (video_id, related, computed_at, refresh_at)
+             SELECT $1, $2, now(), now() + greatest(make_interval(secs => {REFRESH_MIN_SECS}),
+                 least(make_interval(secs => {REFRESH_MAX_SECS}), now() - coalesce(published_at, now())))
+             FROM videos WHERE id = $1
+             ON CONFLICT (video_id) DO UPDATE
+                 SET related = EXCLUDED.related, computed_at = now(), refresh_at = EXCLUDED.refresh_at"
+        ),
         vec![video.into(), related.into()],
     ))
     .await?;
@@ -103,7 +112,7 @@ pub async fn compute(db: &DatabaseConnection, video: Uuid) -> Result<(), DomainE
 }
 
 /// Works out the lists of up to `batch` listed videos that have none yet (newest first), or
-/// else of those whose list is oldest past [`REFRESH_AFTER_HOURS`]. Returns how many.
+/// else of those whose time to be worked out again has come. Returns how many.
 pub async fn compute_pending(db: &DatabaseConnection, batch: u64) -> Result<u64, DomainError> {
     let mut due = db
         .query_all_raw(stmt(
@@ -118,9 +127,8 @@ pub async fn compute_pending(db: &DatabaseConnection, batch: u64) -> Result<u64,
         due = db
             .query_all_raw(stmt(
                 &format!(
-                    "SELECT video_id AS id FROM video_related
-                     WHERE computed_at < now() - make_interval(hours => {REFRESH_AFTER_HOURS})
-                     ORDER BY computed_at LIMIT {batch}"
+                    "SELECT video_id AS id FROM video_related WHERE refresh_at <= now()
+                     ORDER BY refresh_at LIMIT {batch}"
                 ),
                 vec![],
             ))
