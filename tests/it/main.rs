@@ -15,6 +15,7 @@ mod deploy;
 mod moderation_rules;
 mod openapi_snapshot;
 mod roles;
+mod safety;
 mod simple_upload;
 mod strangers;
 mod tus_clients;

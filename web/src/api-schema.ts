@@ -1693,8 +1693,21 @@ export interface components {
              * @description `like_milestone`: the likes reached (10, 100, 1000, …).
              */
             likes?: number | null;
+            /** @enum {string|null} */
+            outcome?: "dismissed" | "removed" | "warned" | "suspended" | "banned" | null;
             /** @description `moderation`: the moderator's reason. */
             reason?: string | null;
+            /** @enum {string|null} */
+            standing?: "active" | "suspended" | "banned" | null;
+            /** Format: uuid */
+            target_id?: string | null;
+            /** @description `report_resolved`: what I reported (`video`, `comment`, `channel`) and its id. */
+            target_type?: string | null;
+            /**
+             * Format: date-time
+             * @description `standing`: when a suspension ends.
+             */
+            until?: string | null;
         };
         /** @description A notification. */
         NotificationJson: {

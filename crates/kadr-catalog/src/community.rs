@@ -195,6 +195,18 @@ pub struct NotificationData {
     /// `processing_failed`: the failure code.
     #[schema(schema_with = kadr_http::schema::failure_code)]
     pub code: Option<String>,
+    /// `report_resolved`: what the moderators decided.
+    #[schema(schema_with = kadr_http::schema::report_outcome)]
+    pub outcome: Option<String>,
+    /// `report_resolved`: what I reported (`video`, `comment`, `channel`) and its id.
+    pub target_type: Option<String>,
+    pub target_id: Option<Uuid>,
+    /// `standing`: my account's standing now (`active`, `suspended`, `banned`); `warning`
+    /// and `standing` carry the moderator's `reason`.
+    #[schema(schema_with = kadr_http::schema::standing_given)]
+    pub standing: Option<String>,
+    /// `standing`: when a suspension ends.
+    pub until: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -255,8 +255,10 @@ pub async fn resolve(
             &NewNotification {
                 user_id: *reporter,
                 kind: NotificationType::ReportResolved,
-                video_id: (target == ReportTarget::Video).then_some(id),
-                comment_id: (target == ReportTarget::Comment).then_some(id),
+                // Not tied to the target: what was removed is gone or hidden, and the
+                // reporter is told all the same.
+                video_id: None,
+                comment_id: None,
                 actor_id: None,
                 data: json!({
                     "outcome": outcome.as_str(),

@@ -14,7 +14,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::EntityTrait;
 
 /// How often suspensions are looked at.
-pub const LIFT_EVERY: Duration = Duration::from_secs(60);
+pub const LIFT_EVERY: Duration = Duration::from_secs(5);
 /// Suspensions lifted per pass.
 const LIFT_BATCH: u64 = 100;
 /// Videos (or comment threads) of a leaving account removed per transaction.
