@@ -130,14 +130,14 @@ async fn playlists_keep_their_order_and_show_only_what_each_viewer_may_see() {
         None,
     )
     .await;
-    assert_eq!(ids(&first), [v[2].clone()]);
+    assert_eq!(ids(&first), vec![v[2].clone()]);
     let cursor = first["next_cursor"].as_str().unwrap();
     let (_, second) = get_json(
         &format!("{base}/api/v1/playlists/{pl}/videos?limit=1&cursor={cursor}"),
         None,
     )
     .await;
-    assert_eq!(ids(&second), [v[0].clone()]);
+    assert_eq!(ids(&second), vec![v[0].clone()]);
     assert!(second["next_cursor"].is_null());
 
     // Only its owner changes it; the channel page lists it.
@@ -149,7 +149,7 @@ async fn playlists_keep_their_order_and_show_only_what_each_viewer_may_see() {
     .await;
     assert_eq!((status, e["code"].as_str()), (403, Some("forbidden")));
     let (_, on_channel) = get_json(&format!("{base}/api/v1/channels/alice/playlists"), None).await;
-    assert_eq!(ids(&on_channel), [pl.clone()]);
+    assert_eq!(ids(&on_channel), vec![pl.clone()]);
     assert!(
         on_channel["items"][0]["thumbnail"]
             .as_str()
@@ -247,7 +247,7 @@ async fn playlists_keep_their_order_and_show_only_what_each_viewer_may_see() {
         Some(&bob),
     )
     .await;
-    assert_eq!(ids(&mine), [wl.clone()]);
+    assert_eq!(ids(&mine), vec![wl.clone()]);
     assert_eq!(mine["items"][0]["contains"], true);
     // A video Bob may not see cannot be added (404, as if it did not exist).
     let (status, _) = call(
@@ -358,7 +358,7 @@ async fn history_resumes_and_related_videos_leave_out_what_was_watched() {
         "anonymous viewers resume nowhere"
     );
     let (_, cw) = get_json(&format!("{base}/api/v1/me/continue-watching"), Some(&bob)).await;
-    assert_eq!(ids(&cw), [cats.clone()]);
+    assert_eq!(ids(&cw), vec![cats.clone()]);
     assert_eq!(cw["items"][0]["resume_secs"], 8.0);
     pos(train.clone(), 500).await;
     let (_, h) = get_json(&format!("{base}/api/v1/me/history"), Some(&bob)).await;
@@ -441,7 +441,7 @@ async fn history_resumes_and_related_videos_leave_out_what_was_watched() {
     )
     .await;
     let (_, h) = get_json(&format!("{base}/api/v1/me/history"), Some(&bob)).await;
-    assert_eq!(ids(&h), [carols.clone()]);
+    assert_eq!(ids(&h), vec![carols.clone()]);
     let (status, _) = call(
         c.delete(format!("{base}/api/v1/me/history"))
             .bearer_auth(&bob),
