@@ -136,6 +136,11 @@ export function bigClip(dir: string): string {
   return lavfiClip(dir, "noise.mp4", noise, 3, ["-preset", "ultrafast", "-qp", "0"]);
 }
 
+/** A small landscape test clip (lavfi test pattern and tone), `secs` long: quick to transcode. */
+export function testClip(dir: string, secs: number): string {
+  return lavfiClip(dir, `test-${secs}s.mp4`, "testsrc2=size=320x180:rate=15", secs, ["-preset", "ultrafast"]);
+}
+
 /** A vertical test clip (lavfi test pattern and tone). */
 export function verticalClip(dir: string): string {
   return lavfiClip(dir, "vertical.mp4", "testsrc2=size=360x640:rate=30", 6, []);

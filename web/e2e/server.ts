@@ -1,5 +1,7 @@
 // Global setup of the browser tests: `kadr all` on a free port with a throwaway data directory
-// (its own Postgres cluster, media on local disk) serving the built UI from web/dist.
+// (its own Postgres cluster, media on local disk) serving the built UI from web/dist, and a
+// real SMTP server (tests/mail/smtp_sink.py, aiosmtpd) that receives the mail kadr sends and
+// writes each message into a directory the tests read.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +12,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     base: string;
     adminPassword: string;
+    /** Where the SMTP server writes each message it receives (NNNNNN.eml). */
+    mailDir: string;
   }
 }
 
@@ -29,6 +33,8 @@ export default async function setup(project: TestProject) {
   // The tests' own settings are not kadr's: it refuses KADR_* variables it does not know.
   const env = { ...process.env };
   for (const name of HARNESS_VARS) delete env[name];
+  const mailDir = join(dir, "mail");
+  const smtp = await startSmtp(mailDir);
   const child: ChildProcess = spawn(bin, ["all", "--data-dir", join(dir, "var"), "--listen", "127.0.0.1:0"], {
     env: {
       ...env,
@@ -36,6 +42,7 @@ export default async function setup(project: TestProject) {
       KADR_API__WEB_DIR: web,
       // Small enough that a test can offer a file over it (see MAX_UPLOAD in helpers.ts).
       KADR_UPLOAD__MAX_SIZE_BYTES: String(64 * 1024 * 1024),
+      KADR_MAIL__SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     },
     stdio: ["ignore", "inherit", "pipe"],
   });
@@ -52,24 +59,63 @@ export default async function setup(project: TestProject) {
       if (log.length > 1_000_000) log = log.slice(-100_000);
     });
     child.on("exit", (code) => fail(new Error(`kadr exited (${code}):\n${log}`)));
+  }).catch(async (e: unknown) => {
+    await stop(smtp.process, 5_000);
+    throw e;
   });
   child.stderr!.on("data", (chunk: Buffer) => {
     if (process.env.TEST_LOG) process.stderr.write(chunk);
   });
   project.provide("base", base);
   project.provide("adminPassword", ADMIN_PASSWORD);
+  project.provide("mailDir", mailDir);
   return async () => {
-    child.kill("SIGTERM");
-    await new Promise((ok) => {
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        ok(null);
-      }, 30_000);
-      child.on("exit", () => {
-        clearTimeout(timer);
-        ok(null);
-      });
-    });
+    await stop(child, 30_000);
+    await stop(smtp.process, 5_000);
     rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/** Stops `child` (SIGTERM, then SIGKILL after `ms`). */
+function stop(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((ok) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      ok();
+    }, ms);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      ok();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** The test SMTP server on a free port (`make test-deps` makes its venv), writing to `dir`. */
+async function startSmtp(dir: string): Promise<{ process: ChildProcess; port: number }> {
+  const python = join(ROOT, "target/mail-venv/bin/python");
+  if (!existsSync(python)) throw new Error(`no ${python}: run make test-deps`);
+  const child = spawn(python, [join(ROOT, "tests/mail/smtp_sink.py"), dir], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const port = await new Promise<number>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the SMTP server did not start:\n${out}`)), 30_000);
+    const hear = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(Number(m[1]));
+      }
+    };
+    child.stdout.on("data", hear);
+    child.stderr.on("data", hear);
+    child.on("exit", (code) => fail(new Error(`the SMTP server exited (${code}):\n${out}`)));
+  });
+  // Drained, so a chatty server never blocks on a full pipe.
+  child.stdout.resume();
+  child.stderr.on("data", (chunk: Buffer) => {
+    if (process.env.TEST_LOG) process.stderr.write(chunk);
+  });
+  return { process: child, port };
 }
