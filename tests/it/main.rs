@@ -5,6 +5,7 @@
 mod common;
 
 mod abuse;
+mod account;
 mod accounts;
 mod architecture;
 mod catalog;

@@ -504,7 +504,10 @@ async fn blocked_users_comments_are_hidden_from_who_blocked_them() {
             ids(&l)
         }
     };
-    assert_eq!(comments(Some(alice.clone())).await, vec![troll_comment.clone()]);
+    assert_eq!(
+        comments(Some(alice.clone())).await,
+        vec![troll_comment.clone()]
+    );
 
     let (status, _) = call(
         c.put(format!("{base}/api/v1/me/blocks/troll"))
@@ -529,7 +532,10 @@ async fn blocked_users_comments_are_hidden_from_who_blocked_them() {
     assert_eq!(status, 404);
     // Hidden from Alice only.
     assert!(comments(Some(alice.clone())).await.is_empty());
-    assert_eq!(comments(Some(bob.clone())).await, vec![troll_comment.clone()]);
+    assert_eq!(
+        comments(Some(bob.clone())).await,
+        vec![troll_comment.clone()]
+    );
     assert_eq!(comments(None).await, vec![troll_comment.clone()]);
     // The troll cannot comment on Alice's videos (nor reply there); Bob still can.
     let (status, v) = post_comment(&base, &troll, &video, "снова", None).await;

@@ -49,7 +49,14 @@ pub async fn send(ctx: &Context, m: &Message) -> Result<(), String> {
         .to(m.to.parse().map_err(|e| format!("recipient: {e}"))?)
         .subject(m.subject.clone())
         .header(lettre::message::header::ContentType::TEXT_PLAIN)
-        .body(m.text.clone())
+        // Base64: Cyrillic text would be mostly escapes in quoted-printable.
+        .body(
+            lettre::message::Body::new_with_encoding(
+                m.text.clone(),
+                lettre::message::header::ContentTransferEncoding::Base64,
+            )
+            .map_err(|_| "the message cannot be encoded".to_owned())?,
+        )
         .map_err(|e| format!("building the message: {e}"))?;
     transport
         .send(message)
