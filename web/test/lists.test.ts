@@ -119,7 +119,7 @@ describe("words", () => {
   });
   it("for the new notifications", () => {
     const n = (type: Notification["type"], data: Record<string, unknown>): Notification =>
-      ({ id: 1, type, created_at: "2026-11-23T00:00:00Z", read: false, data }) as Notification;
+      ({ id: 1, type, created_at: "2026-11-23T00:00:00Z", read: false, data });
     expect(notificationText(n("report_resolved", { outcome: "removed", target_type: "comment" }))).toBe("Thanks to your report, moderators took action on a comment.");
     expect(notificationText(n("report_resolved", { outcome: "dismissed", target_type: "video" }))).toBe(
       "Moderators looked at your report about a video and found nothing against the rules.",
