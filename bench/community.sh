@@ -13,7 +13,10 @@
 #      with the ratings once folded;
 #   4. a new video on the channel with 1M subscribers: time until every subscriber has the
 #      notification, while wrk measures the feed and comments again (p99 against the idle
-#      figures of 1 and 2).
+#      figures of 1 and 2);
+#   5. a public playlist of 5,000 videos, its first and last (200th) page;
+#   6. related videos of random videos among the newest RELATED_SAMPLE (2,000), whose lists
+#      the worker works out from its start (the time it takes is printed too).
 #
 #   BENCH_COMMUNITY_SCALE=0.1 bench/community.sh   (a tenth of every size, for a quick look)
 #   BENCH_COMMUNITY_SECS=10                         (seconds per wrk run)
@@ -21,7 +24,8 @@
 #
 # Targets (issue 13): feed p99 <= 20 ms; comments p99 <= 20 ms with page 500 within 1.3x of
 # page 1; likes >= 2000/s with exact counts; notifications to every subscriber within 60 s
-# while other p99s stay within 2x idle.
+# while other p99s stay within 2x idle. Issue 14: a 5,000-entry playlist page p99 <= 20 ms;
+# related videos p99 <= 20 ms at 1M videos.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KADR=${KADR_BIN:-$ROOT/target/release/kadr}
@@ -37,6 +41,7 @@ USERS=$(n 1000000); VIDEOS=$(n 1000000); CHANNELS=$(n 100000)
 EXTRA_SUBS=$(( 9 )); RATINGS_PER_USER=20; COMMENTS=$(n 2000000); HOT_COMMENTS=$(n 200000)
 FAN_SUBS=$(python3 -c "print(min(1000, max(10, int(1000 * $SCALE))))")
 LIKERS=5000
+RELATED_SAMPLE=$(python3 -c "print(min(2000, max(100, int(2000 * $SCALE))))")
 [ "$USERS" -gt $((LIKERS + FAN_SUBS + 10)) ] || { echo "bench/community: scale too small" >&2; exit 1; }
 
 REUSE=""
@@ -61,7 +66,8 @@ if [ -n "$REUSE" ]; then
   echo "bench/community: reusing the data of the last run" >&2
   NEW=$(id 3 0)
   q "DELETE FROM notifications WHERE video_id = '$NEW'; DELETE FROM feed_items WHERE video_id = '$NEW';
-     DELETE FROM fanouts WHERE video_id = '$NEW'; DELETE FROM videos WHERE id = '$NEW'" > /dev/null
+     DELETE FROM fanouts WHERE video_id = '$NEW'; DELETE FROM videos WHERE id = '$NEW';
+     DELETE FROM video_related; UPDATE videos SET related_at = NULL WHERE id <= '$(id 3 "$RELATED_SAMPLE")'" > /dev/null
 else
 echo "bench/community: generating $USERS users, $VIDEOS videos, subscriptions, ratings, $COMMENTS comments" >&2
 t_gen=$(now)
@@ -79,12 +85,29 @@ SELECT pg_temp.id(2, i), pg_temp.id(1, i), 'u' || i, 'Канал ' || i, now() -
 FROM generate_series(1::bigint, $USERS) i;
 -- Videos on channels 1..CHANNELS, newest first by i; channel 1 ("u1") is the star, user 2
 -- ("u2") the fan.
-INSERT INTO videos (id, channel_id, owner_id, title, privacy, status, playable, moderation,
+INSERT INTO videos (id, channel_id, owner_id, title, tags, privacy, status, playable, moderation,
                     duration_ms, width, height, is_short, created_at, published_at, announced_at)
 SELECT pg_temp.id(3, i), pg_temp.id(2, 1 + i % $CHANNELS), pg_temp.id(1, 1 + i % $CHANNELS),
-       'Видео ' || i, 'public', 'ready', true, 'approved', 60000, 1280, 720, i % 5 = 0,
+       w[1 + (i * 7) % 50] || ' ' || w[1 + (i * 13) % 50] || ' ' || w[1 + (i * 31) % 50] || ' #' || i,
+       ARRAY[w[1 + (i * 3) % 50]], 'public', 'ready', true, 'approved', 60000, 1280, 720, i % 5 = 0,
        now() - make_interval(secs => i), now() - make_interval(secs => i), now() - make_interval(secs => i)
-FROM generate_series(1::bigint, $VIDEOS) i;
+FROM generate_series(1::bigint, $VIDEOS) i,
+     (SELECT ARRAY['кошки','собаки','музыка','новости','футбол','рецепт','путешествие','обзор',
+                   'игра','фильм','сериал','история','наука','космос','природа','город','танцы',
+                   'музей','театр','поезд','music','news','football','recipe','travel','review',
+                   'game','movie','science','space','nature','city','dance','train','العربية',
+                   'موسيقى','أخبار','كرة','وصفة','سفر','مراجعة','لعبة','فيلم','علوم','فضاء',
+                   'طبيعة','مدينة','رقص','قطار','кино'] AS w) words;
+-- Related lists: worked out by the worker for the newest RELATED_SAMPLE videos only (the
+-- rest marked done, or the worker would spend the run on them).
+UPDATE videos SET related_at = now() WHERE id > pg_temp.id(3, $RELATED_SAMPLE);
+
+-- A public playlist of 5,000 videos (the most a playlist holds), owned by the fan.
+INSERT INTO playlists (id, owner_id, channel_id, title, privacy, item_count)
+VALUES (pg_temp.id(6, 1), pg_temp.id(1, 2), pg_temp.id(2, 2), 'Всё подряд', 'public', 5000);
+INSERT INTO playlist_items (playlist_id, video_id, position)
+SELECT pg_temp.id(6, 1), pg_temp.id(3, 1 + (i * 7919) % $VIDEOS), i * 65536
+FROM generate_series(1::bigint, 5000) i;
 
 -- Subscriptions: everyone to the star, the fan to FAN_SUBS channels, everyone to 9 more.
 ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_pkey;
@@ -163,12 +186,48 @@ PY
 COMMENTS500="$COMMENTS1&cursor=$CURSOR"
 AUTH=(-H "authorization: Bearer $FAN_TOKEN")
 
+# Related lists: the worker works them out for the sample (newest first) from its start.
+echo "bench/community: waiting for the related lists of $RELATED_SAMPLE videos" >&2
+t_rel=$(now)
+for _ in $(seq 1 6000); do
+  [ "$(q "SELECT count(*) FROM videos WHERE related_at IS NULL AND id <= '$(id 3 "$RELATED_SAMPLE")'")" = 0 ] && break
+  sleep 0.2
+done
+rel_secs=$(echo "$(now) - $t_rel" | bc -l)
+rel_done=$(q "SELECT count(*) FROM video_related")
+rel_avg=$(q "SELECT round(avg(cardinality(related)), 1) FROM video_related")
+cat > "$WORK/related.lua" <<LUA
+local sample = $RELATED_SAMPLE
+request = function()
+  local i = math.random(1, sample)
+  return wrk.format("GET", string.format("/api/v1/videos/00000003-0000-7000-8000-%012x/related", i))
+end
+LUA
+PLAYLIST="$SERVER/api/v1/playlists/$(id 6 1)/videos?limit=25"
+echo "bench/community: walking to the last page of the 5,000-entry playlist" >&2
+PL_CURSOR=$(python3 - "$PLAYLIST" <<'PY'
+import json, sys, urllib.request
+url, cur = sys.argv[1], None
+for _ in range(199):
+    with urllib.request.urlopen(url + (f"&cursor={cur}" if cur else "")) as r:
+        cur = json.load(r)["next_cursor"]
+print(cur)
+PY
+)
+PLAYLIST200="$PLAYLIST&cursor=$PL_CURSOR"
+
 echo "bench/community: feed and comments, idle" >&2
 warm "${AUTH[@]}" "$FEED"; warm "$COMMENTS1"; warm "$COMMENTS500"
 read -r f_rps f_p99 < <(bench "$FEED" 32 "${AUTH[@]}")
 read -r c1_rps c1_p99 < <(bench "$COMMENTS1" 32)
 read -r c500_rps c500_p99 < <(bench "$COMMENTS500" 32)
 FEED_ITEMS=$(curl -sf "${AUTH[@]}" "$FEED" | python3 -c "import sys,json; print(len(json.load(sys.stdin)['items']))")
+echo "bench/community: playlist pages and related videos" >&2
+warm "$PLAYLIST"; warm "$PLAYLIST200"; warm -s "$WORK/related.lua" "$SERVER/"
+read -r p1_rps p1_p99 < <(bench "$PLAYLIST" 32)
+read -r p200_rps p200_p99 < <(bench "$PLAYLIST200" 32)
+read -r r_rps r_p99 < <(bench "$SERVER/" 32 -s "$WORK/related.lua")
+PL_ITEMS=$(curl -sf "$PLAYLIST200" | python3 -c "import sys,json; print(len(json.load(sys.stdin)['items']))")
 
 echo "bench/community: likes of one video by $LIKERS users" >&2
 cat > "$WORK/like.lua" <<LUA
@@ -222,6 +281,9 @@ printf '  %-52s %10s %10s\n' "" "req/s" "p99 ms"
 printf '  %-52s %10s %10s\n' "feed of a user with $FAN_SUBS subscriptions ($FEED_ITEMS items)" "$f_rps" "$f_p99"
 printf '  %-52s %10s %10s\n' "comments of a $HOT_COMMENTS-comment video, page 1" "$c1_rps" "$c1_p99"
 printf '  %-52s %10s %10s\n' "the same, page 500" "$c500_rps" "$c500_p99"
+printf '  %-52s %10s %10s\n' "a 5,000-entry playlist, page 1 (25 a page)" "$p1_rps" "$p1_p99"
+printf '  %-52s %10s %10s\n' "the same, page 200 ($PL_ITEMS items)" "$p200_rps" "$p200_p99"
+printf '  %-52s %10s %10s\n' "related videos of $RELATED_SAMPLE random videos" "$r_rps" "$r_p99"
 printf '  %-52s %10s %10s\n' "like/unlike of one video by $LIKERS users" "$l_rps" "$l_p99"
 printf '  %-52s %10s %10s\n' "feed during the fan-out" "$fb_rps" "$fb_p99"
 printf '  %-52s %10s %10s\n' "comments page 1 during the fan-out" "$cb_rps" "$cb_p99"
@@ -234,3 +296,6 @@ printf '  new video: %s of %s subscribers told, fan-out %s s, last notification 
   "$told" "$SUBS" "${fan_secs:-unfinished}" "${seen_secs:-?}" "$(verdict "${seen_secs:-9999} <= 60 && $told == $SUBS")"
 printf '  p99 during the fan-out: feed %.2fx, comments %.2fx of idle (target <= 2: %s)\n' "$(ratio "$fb_p99" "$f_p99")" \
   "$(ratio "$cb_p99" "$c1_p99")" "$(verdict "$fb_p99 <= 2 * $f_p99 && $cb_p99 <= 2 * $c1_p99")"
+printf '  playlist p99 %s / %s ms (target <= 20: %s)\n' "$p1_p99" "$p200_p99" "$(verdict "$p1_p99 <= 20 && $p200_p99 <= 20")"
+printf '  related p99 %s ms (target <= 20: %s); %s lists (%s videos each on average) worked out by one worker in %.1f s\n' \
+  "$r_p99" "$(verdict "$r_p99 <= 20")" "$rel_done" "$rel_avg" "$rel_secs"

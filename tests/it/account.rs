@@ -251,7 +251,7 @@ async fn passwords_sessions_and_leaving() {
         &json!({ "login": "admin" }),
     )
     .await;
-    assert_eq!((status, v["code"].as_str()), (501, Some("mail_off")));
+    assert_eq!((status, v["code"].as_str()), (409, Some("mail_off")));
 
     let bob = register_and_login(&base, "bob").await;
     let phone = login(&base, "bob", "correct horse battery").await;

@@ -1865,7 +1865,7 @@ export interface components {
         /** @description An RFC 7807 problem, as every error is answered. */
         Problem: {
             /** @enum {string} */
-            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "mail_off" | "unavailable" | "busy";
+            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "unavailable" | "busy";
             detail?: string | null;
             /** @description The request field at fault. */
             field?: string | null;
@@ -2381,6 +2381,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Mail is not set up */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json */
             415: {
                 headers: {
@@ -2391,15 +2400,6 @@ export interface operations {
                 };
             };
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Mail is not set up */
-            501: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4341,7 +4341,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            429: {
+            /** @description Mail is not set up */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4349,8 +4350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Mail is not set up */
-            501: {
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4671,6 +4671,15 @@ export interface operations {
                 content?: never;
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a video id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -169,7 +169,7 @@ pub async fn clear(ctx: web::Data<AppContext>, auth: AuthUser) -> Result<HttpRes
 /// Takes one video out of my history.
 #[utoipa::path(delete, path = "/api/v1/me/history/{video}", tag = "history", operation_id = "history_remove",
     params(("video" = Uuid, Path, description = "Video id")),
-    responses((status = 204), (status = 401)), security(("bearer" = [])))]
+    responses((status = 204), (status = 401), (status = 404, description = "Not a video id")), security(("bearer" = [])))]
 pub async fn remove(
     ctx: web::Data<AppContext>,
     auth: AuthUser,

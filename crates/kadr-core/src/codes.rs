@@ -102,6 +102,7 @@ codes! {
         PlaylistFull = "playlist_full", 409, "A playlist holds at most 5,000 videos.";
         WatchLater = "watch_later", 409, "The built-in Watch later playlist stays private and cannot be deleted or renamed.";
         AlreadyReported = "already_reported", 409, "The caller has an open report on this already.";
+        MailOff = "mail_off", 409, "Mail is not configured on this server (`mail.smtp_url`): password reset by mail and address checks are off (`GET /api/v1/features` says so).";
         ModeratorTarget = "moderator_target", 409, "Moderators and administrators are not warned, suspended or banned by moderators (an administrator changes their role first).";
         NoSource = "no_source", 409, "The video's original is not stored (never uploaded, or removed).";
         NotReady = "not_ready", 409, "The video is not ready: only ready videos can be approved.";
@@ -129,7 +130,6 @@ codes! {
         TooManyMails = "too_many_mails", 429, "Too many mails asked for this account or address this hour; see `Retry-After`.";
         ChecksumMismatch = "checksum_mismatch", 460, "tus: the PATCH body does not match its `Upload-Checksum`; nothing of it was kept.";
         Internal = "internal", 500, "Something failed on the server; the log has the cause under the request id.";
-        MailOff = "mail_off", 501, "Mail is not configured on this server (`mail.smtp_url`): password reset by mail and address checks are off.";
         Unavailable = "unavailable", 503, "A service Kadr depends on (database, storage) did not answer in time; see `Retry-After`.";
         Busy = "busy", 503, "Too many password checks or picture uploads at once; see `Retry-After`.";
     }

@@ -26,7 +26,7 @@ pub struct MailJob {
     pub purpose: TokenPurpose,
 }
 
-/// 501 `mail_off`: what the mail features answer on a server without `mail.smtp_url`.
+/// 409 `mail_off`: what the mail features answer on a server without `mail.smtp_url`.
 pub fn off() -> DomainError {
     DomainError::refused(
         Code::MailOff,

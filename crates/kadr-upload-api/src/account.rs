@@ -376,7 +376,7 @@ async fn count_mail(
 
 /// Sends me a mail to check my address.
 #[utoipa::path(post, path = "/api/v1/me/email/verification", tag = "accounts",
-    responses((status = 202), (status = 401), (status = 429, content_type = "application/problem+json"), (status = 501, description = "Mail is not set up", content_type = "application/problem+json")),
+    responses((status = 202), (status = 401), (status = 429, content_type = "application/problem+json"), (status = 409, description = "Mail is not set up", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn send_verification(
     ctx: web::Data<AppContext>,
@@ -406,7 +406,7 @@ pub struct ResetAsk {
 
 /// Asks for a password-reset mail. The answer is the same whether the account exists or not.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "accounts", request_body = ResetAsk,
-    responses((status = 202), (status = 400, content_type = "application/problem+json"), (status = 429, content_type = "application/problem+json"), (status = 501, description = "Mail is not set up", content_type = "application/problem+json")))]
+    responses((status = 202), (status = 400, content_type = "application/problem+json"), (status = 429, content_type = "application/problem+json"), (status = 409, description = "Mail is not set up", content_type = "application/problem+json")))]
 async fn ask_reset(
     ctx: web::Data<AppContext>,
     req: HttpRequest,
