@@ -1,5 +1,7 @@
-// `make screenshots`: home, watch, upload, shorts and moderation, and the community's pages (a
-// channel, comments under a video, notifications, the subscription feed) at desktop and phone
+// `make screenshots`: home, watch, upload, shorts and moderation, the community's pages (a
+// channel, comments under a video, notifications, the subscription feed), and its second part
+// (a playlist, the watch page playing it beside related videos, history, settings, the
+// administrators' users, the reports queue and the moderators' record) at desktop and phone
 // sizes, written to $KADR_SCREENSHOTS (docs/screenshots). Skipped in `make test`.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -19,6 +21,7 @@ import {
   ROOT,
   signIn,
   tusUpload,
+  userId,
   verify,
   verticalClip,
   waitVideo,
@@ -100,13 +103,55 @@ test.skipIf(!out)("screenshots of every main page at desktop and phone sizes", a
     });
   }
 
+  // Part 2: each viewer's playlist of the studio's videos and the first ones, positions in
+  // their history, a blocked user; reports on a comment (from both) and a video; sanctions
+  // and decisions for the record.
+  const lists: Record<string, string> = {};
+  for (const [i, v] of Object.values(viewers).entries()) {
+    const me = Object.keys(viewers)[i];
+    const pl = await api<{ id: string }>(base, "POST", "/api/v1/playlists", v.token, {
+      title: "Лучшее о кролике",
+      description: "Всё о кролике по порядку: от утра в лесу до съёмок.",
+      privacy: "public",
+    });
+    for (const id of [...studioIds, ids[0], ids[3]]) await api(base, "PUT", `/api/v1/playlists/${pl.id}/videos/${id}`, v.token);
+    lists[me] = pl.id;
+    const later = await api<{ id: string }>(base, "GET", "/api/v1/me/watch-later", v.token);
+    await api(base, "PUT", `/api/v1/playlists/${later.id}/videos/${ids[1]}`, v.token);
+    for (const [j, id] of [ids[3], studioIds[2], ids[0], studioIds[0]].entries()) {
+      await api(base, "PUT", `/api/v1/videos/${id}/position`, v.token, { position_ms: 1000 + j * 1000 });
+    }
+    await api(base, "PUT", `/api/v1/me/blocks/${encodeURIComponent(author.username)}`, v.token);
+    await api(base, "POST", "/api/v1/reports", v.token, { target_type: "video", target_id: ids[2], reason: i ? "copyright" : "spam", details: i ? "Это чужой фильм." : null });
+  }
+  const welcome = (await api<{ items: { id: string; author: { username: string } }[] }>(base, "GET", `/api/v1/videos/${watched}/comments`)).items.find((c) => c.author.username === "admin")!;
+  const rude = await newUser(base, "грубиян");
+  const insult = await api<{ id: string }>(base, "POST", `/api/v1/videos/${watched}/comments`, rude.token, { body: "Скучно и глупо, авторы бездари." });
+  for (const v of Object.values(viewers)) await api(base, "POST", "/api/v1/reports", v.token, { target_type: "comment", target_id: insult.id, reason: "harassment", details: "Оскорбляет авторов." });
+  await api(base, "POST", "/api/v1/reports", studio.token, { target_type: "comment", target_id: welcome.id, reason: "spam", details: null }).catch(() => {});
+  const spammer = await newUser(base, "спамер");
+  const spam = await api<{ id: string }>(base, "POST", `/api/v1/videos/${watched}/comments`, spammer.token, { body: "Дешёвые подписчики тут!!!" });
+  await api(base, "POST", "/api/v1/reports", viewers.desktop.token, { target_type: "comment", target_id: spam.id, reason: "spam", details: null });
+  await api(base, "POST", `/api/v1/moderation/reports/comment/${spam.id}/resolve`, admin, { action: "remove", reason: "Спам" });
+  await api(base, "POST", `/api/v1/moderation/users/${await userId(base, spammer.token)}/sanctions`, admin, { action: "suspend", days: 7, reason: "Спам в комментариях" });
+  await api(base, "POST", `/api/v1/moderation/users/${await userId(base, rude.token)}/sanctions`, admin, { action: "warn", reason: "Будьте вежливы" });
+  const mod = await newUser(base, "модератор");
+  await api(base, "PATCH", `/api/v1/admin/users/${await userId(base, mod.token)}`, admin, { role: "moderator" });
+  await api(base, "PATCH", `/api/v1/admin/users/${await userId(base, author.token)}`, admin, { quota_bytes: 5 * 1024 ** 3 });
+  // The worker works related videos out a moment after a video is listed.
+  await eventually("related videos", async () => (await api<{ items: unknown[] }>(base, "GET", `/api/v1/videos/${studioIds[1]}/related`)).items.length > 2);
+  for (const v of Object.values(viewers)) console.log("DEBUG related", JSON.stringify((await api<{ items: { id: string; title: string }[] }>(base, "GET", `/api/v1/videos/${studioIds[1]}/related`, v.token)).items.map((x) => x.title)));
+
   for (const [size, viewport] of Object.entries(sizes)) {
     const snap = async (token: string | undefined, path: string, name: string, ready: (p: Page) => Promise<void>) => {
       const ctx = await context(browser, base, token, viewport);
       await ctx.addInitScript(() => localStorage.setItem("kadr.lang", "ru"));
       const page = await ctx.newPage();
       await page.goto(path);
-      await ready(page);
+      await ready(page).catch(async (e: unknown) => {
+        await page.screenshot({ path: join(ARTIFACTS, `failed-${name}-${size}.png`) });
+        throw e;
+      });
       await page.screenshot({ path: join(dir, `${name}-${size}.png`) });
       await ctx.close();
     };
@@ -151,6 +196,42 @@ test.skipIf(!out)("screenshots of every main page at desktop and phone sizes", a
     await snap(viewer, "/notifications", "notifications", async (p) => {
       await p.waitForSelector("[data-testid=notification] img");
       await p.waitForLoadState("networkidle");
+    });
+    await snap(viewer, `/playlist/${lists[size]}`, "playlist", async (p) => {
+      await p.waitForSelector("[data-testid=entry] img");
+      await p.waitForLoadState("networkidle");
+    });
+    await snap(viewer, `/watch/${studioIds[1]}?list=${lists[size]}`, "watch-playlist", async (p) => {
+      await p.waitForSelector("[data-testid=list-entry] [aria-current=true]");
+      await p.waitForSelector("[data-testid=related] [data-testid=compact-card] img");
+      await p.waitForSelector("video");
+      await p.waitForLoadState("networkidle");
+      // On a phone the list is under the video: in sight, under the title.
+      if (size === "phone") {
+        await p.evaluate(() => {
+          const top = document.querySelector("[data-testid=watch-title]")!.getBoundingClientRect().top;
+          scrollTo(0, scrollY + top - document.getElementById("top")!.offsetHeight - 8);
+        });
+      }
+    });
+    await snap(viewer, "/history", "history", async (p) => {
+      await p.waitForSelector("[data-testid=history-row] img");
+      await p.waitForLoadState("networkidle");
+    });
+    await snap(viewer, "/settings", "settings", async (p) => {
+      await p.waitForSelector("[data-testid=session]");
+      await p.waitForSelector("[data-testid=blocked]");
+    });
+    await snap(admin, "/admin/users", "admin-users", async (p) => {
+      await p.waitForSelector("[data-testid=admin-user]");
+    });
+    await snap(admin, "/moderation/reports", "reports", async (p) => {
+      await p.waitForSelector(`[data-testid=case][data-target-id="${insult.id}"]`);
+      await p.click(`[data-testid=case][data-target-id="${insult.id}"] [data-testid=case-open]`);
+      await p.waitForSelector(`[data-testid=case][data-target-id="${insult.id}"] [data-testid=report]`);
+    });
+    await snap(admin, "/moderation/log", "moderation-log", async (p) => {
+      await p.waitForSelector("[data-testid=log-entry]");
     });
   }
 });

@@ -42,6 +42,8 @@ export default async function setup(project: TestProject) {
       KADR_API__WEB_DIR: web,
       // Small enough that a test can offer a file over it (see MAX_UPLOAD in helpers.ts).
       KADR_UPLOAD__MAX_SIZE_BYTES: String(64 * 1024 * 1024),
+      // Every test makes its own accounts, all from 127.0.0.1.
+      KADR_AUTH__REGISTER_MAX_PER_HOUR: "1000",
       KADR_MAIL__SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     },
     stdio: ["ignore", "inherit", "pipe"],

@@ -8,11 +8,9 @@ import { t, type Key } from "../i18n";
 import { problemText } from "../messages";
 import { modTabs } from "../modtabs";
 import { navigate, type PageFn } from "../router";
-import { decisionForm } from "./reports";
+import { decisionForm, isRole, roleChoices, roleLabel } from "./reports";
 
-const ROLES: Record<Role, Key> = { user: "admin.role.user", moderator: "admin.role.moderator", admin: "admin.role.admin" };
 const STANDINGS: Record<Standing, Key> = { active: "admin.standing.active", suspended: "admin.standing.suspended", banned: "admin.standing.banned" };
-const isRole = (v: unknown): v is Role => typeof v === "string" && Object.hasOwn(ROLES, v);
 const isStanding = (v: unknown): v is Standing => typeof v === "string" && Object.hasOwn(STANDINGS, v);
 const GIB = 1024 ** 3;
 
@@ -42,7 +40,7 @@ function userRow(u0: AdminUser, me: string): HTMLElement {
     const role = h(
       "select",
       { "aria-label": t("admin.role"), disabled: u.id === me, dataset: { testid: "user-role" } },
-      ...Object.keys(ROLES).filter(isRole).map((r) => h("option", { value: r, selected: r === u.role }, t(ROLES[r]))),
+      ...roleChoices.map((r) => h("option", { value: r, selected: r === u.role }, roleLabel(r))),
     );
     role.addEventListener("change", () => {
       if (isRole(role.value)) update({ role: role.value }).catch((e: unknown) => (fail(e), draw()));

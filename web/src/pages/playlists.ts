@@ -2,7 +2,7 @@
 // (/playlist/{id}): its title, description and visibility (edited by its owner), "Play all",
 // and its entries in order, which its owner reorders by dragging or with the up and down
 // buttons (keyboard and phone), and removes.
-import { ApiError, call, currentUser, get, type Playlist, type Video } from "../api";
+import { ApiError, call, currentUser, get, myChannels, type Playlist, type Video } from "../api";
 import { watchedBar } from "../cards";
 import { h } from "../dom";
 import { formatDuration } from "../format";
@@ -13,6 +13,17 @@ import { privacyLabel, problemText } from "../messages";
 import { chosenPrivacy, inListHref, playlistCard, playlistHref, playlistTitle, privacySelect, requestAutoplay } from "../playlists";
 import { richText } from "../richtext";
 import { navigate, type PageFn } from "../router";
+
+/** Which of my channels a playlist is shown on (none: only on its own page). */
+function channelSelect(current: string | null | undefined, testid: string): HTMLSelectElement {
+  const select = h("select", { name: "channel", "aria-label": t("playlist.field.channel"), dataset: { testid } }, h("option", { value: "" }, t("playlist.nochannel")));
+  myChannels()
+    .then((list) => {
+      select.append(...list.map((c) => h("option", { value: c.handle, selected: c.handle === current }, c.display_name)));
+    })
+    .catch(() => {});
+  return select;
+}
 
 export const playlists: PageFn = async (root) => {
   if (!(await currentUser())) {
@@ -42,6 +53,7 @@ export const playlists: PageFn = async (root) => {
   const title = h("input", { name: "title", required: true, maxLength: playlistLimits.title, dataset: { testid: "playlist-title-input" } });
   const description = h("textarea", { name: "description", rows: 2, maxLength: playlistLimits.description });
   const privacy = privacySelect("private", "playlist-privacy-input");
+  const channel = channelSelect(null, "playlist-channel-input");
   const error = h("div.error", { role: "alert", hidden: true });
   const create = h("button.primary", { type: "submit", dataset: { testid: "playlist-create" } }, t("playlist.create"));
   const form = h(
@@ -51,6 +63,7 @@ export const playlists: PageFn = async (root) => {
     h("label", {}, t("playlist.field.title"), title),
     h("label", {}, t("playlist.field.description"), description),
     h("label", {}, t("upload.field.privacy"), privacy),
+    h("label", {}, t("playlist.field.channel"), channel),
     create,
     error,
   );
@@ -58,7 +71,7 @@ export const playlists: PageFn = async (root) => {
     e.preventDefault();
     create.disabled = true;
     error.hidden = true;
-    call("post", "/api/v1/playlists", { body: { title: title.value.trim(), description: description.value || null, privacy: chosenPrivacy(privacy) } })
+    call("post", "/api/v1/playlists", { body: { title: title.value.trim(), description: description.value || null, privacy: chosenPrivacy(privacy), channel: channel.value || null } })
       .then((p) => navigate(playlistHref(p.id)))
       .catch((err: unknown) => {
         error.textContent = problemText(err);
@@ -78,6 +91,7 @@ function editor(p: Playlist, done: (changed: Playlist | null) => void): HTMLElem
   const description = h("textarea", { name: "description", rows: 3, maxLength: playlistLimits.description, dataset: { testid: "playlist-edit-description" } });
   description.value = p.description;
   const privacy = privacySelect(p.privacy, "playlist-edit-privacy");
+  const channel = channelSelect(p.channel_handle, "playlist-edit-channel");
   const error = h("div.error", { role: "alert", hidden: true });
   const save = h("button.primary", { type: "submit", dataset: { testid: "playlist-save" } }, t("channel.save"));
   const del = h("button.danger", { type: "button", dataset: { testid: "playlist-delete" } }, t("playlist.delete"));
@@ -87,6 +101,7 @@ function editor(p: Playlist, done: (changed: Playlist | null) => void): HTMLElem
     h("label", {}, t("playlist.field.title"), title),
     h("label", {}, t("playlist.field.description"), description),
     h("label", {}, t("upload.field.privacy"), privacy),
+    h("label", {}, t("playlist.field.channel"), channel),
     h("div.form-actions", {}, save, h("button", { type: "button", onclick: () => done(null) }, t("channel.cancel")), del),
     error,
   );
@@ -98,7 +113,14 @@ function editor(p: Playlist, done: (changed: Playlist | null) => void): HTMLElem
     e.preventDefault();
     error.hidden = true;
     save.disabled = true;
-    call("patch", "/api/v1/playlists/{id}", { path: { id: p.id }, body: { title: title.value.trim(), description: description.value, privacy: chosenPrivacy(privacy) } })
+    const body = {
+      title: title.value.trim(),
+      description: description.value,
+      privacy: chosenPrivacy(privacy),
+      // Another channel when one is chosen (none leaves it where it is).
+      ...(channel.value && channel.value !== p.channel_handle ? { channel: channel.value } : {}),
+    };
+    call("patch", "/api/v1/playlists/{id}", { path: { id: p.id }, body })
       .then(done)
       .catch(fail)
       .finally(() => {

@@ -3,9 +3,9 @@
 // them (dismiss, remove, warn, suspend, ban), which closes them all and tells each reporter.
 // The moderators' record (/moderation/log): who did what, when and why, filtered by action or
 // by the user it was about.
-import { call, currentUser, get, isModerator, type LogEntry, type ReportCase, type User } from "../api";
+import { call, currentUser, get, isModerator, type AdminUser, type LogEntry, type ReportCase, type User } from "../api";
 import { h } from "../dom";
-import { timeAgo } from "../format";
+import { formatBytes, timeAgo } from "../format";
 import { formatCount, t, type Key } from "../i18n";
 import { logActions, sanctionReasonLimit, suspensionDays } from "../limits";
 import { problemText } from "../messages";
@@ -14,6 +14,12 @@ import { navigate, type PageFn } from "../router";
 import { isReportReason, reasonLabel } from "../safety";
 
 type Action = LogEntry["action"];
+type Role = AdminUser["role"];
+const ROLES: Record<Role, Key> = { user: "admin.role.user", moderator: "admin.role.moderator", admin: "admin.role.admin" };
+export const isRole = (v: unknown): v is Role => typeof v === "string" && Object.hasOwn(ROLES, v);
+export const roleLabel = (r: Role) => t(ROLES[r]);
+/** Every role, in the order ROLES lists them. */
+export const roleChoices: readonly Role[] = Object.keys(ROLES).filter(isRole);
 // One for each of the record's actions (which include every decision and sanction).
 const ACTIONS: Record<Action, Key> = {
   dismiss: "action.dismiss",
@@ -176,7 +182,13 @@ export const reports: PageFn = async (root) => {
 
 function logRow(e: LogEntry): HTMLElement {
   const data = e.data as Record<string, unknown>;
-  const shown = (x: unknown) => (x === null || x === undefined ? "—" : JSON.stringify(x).replace(/^"|"$/g, ""));
+  const shown = (x: unknown) => {
+    if (x === null || x === undefined) return e.action === "quota" ? t("admin.quotadefault") : "—";
+    if (typeof x === "boolean") return x ? "✓" : "✗";
+    if (typeof x === "number" && e.action === "quota") return x === 0 ? "∞" : formatBytes(x);
+    if (typeof x === "string" && e.action === "role" && isRole(x)) return roleLabel(x);
+    return JSON.stringify(x).replace(/^"|"$/g, "");
+  };
   const change = "from" in data || "to" in data ? `${shown(data.from)} → ${shown(data.to)}` : "";
   return h(
     "li.log-entry",

@@ -20,7 +20,7 @@ function say(el: HTMLElement, text: string, error = false): void {
 }
 
 function profile(me: Me, mail: boolean): HTMLElement {
-  const name = h("input", { name: "display_name", value: me.display_name, maxLength: 100, dataset: { testid: "profile-name" } });
+  const name = h("input", { name: "display_name", value: me.display_name, placeholder: me.username, maxLength: 100, dataset: { testid: "profile-name" } });
   const bio = h("textarea", { name: "bio", rows: 3, maxLength: 1000, dataset: { testid: "profile-bio" } });
   bio.value = me.bio;
   const email = h("input", { name: "email", type: "email", value: me.email, required: true, autocomplete: "email", dataset: { testid: "profile-email" } });

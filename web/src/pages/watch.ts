@@ -9,6 +9,7 @@ import { compactCard } from "../cards";
 import { commentsSection } from "../comments";
 import { h } from "../dom";
 import { timeAgo } from "../format";
+import { icon } from "../icons";
 import { t } from "../i18n";
 import { markWatched, nextInList, watchedInTab } from "../lists";
 import { createPlayer, type Player } from "../player";
@@ -123,7 +124,7 @@ export const watch: PageFn = async (root, [id], url) => {
     stage.scrollIntoView({ behavior: "smooth", block: "nearest" });
   };
   const comments = commentsSection({ video: v, user, owner, reviewer, seek });
-  const save = h("button.action", { type: "button", dataset: { testid: "save" }, onclick: () => (user ? saveDialog(v.id) : toLogin()) }, "＋ ", t("playlist.save"));
+  const save = h("button.action", { type: "button", dataset: { testid: "save" }, onclick: () => (user ? saveDialog(v.id) : toLogin()) }, icon("save"), t("playlist.save"));
   const more = menu("video-menu", [{ label: t("report.action"), testid: "video-report", run: () => (user ? reportDialog("video", v.id) : toLogin()) }]);
   // Related videos leave out those watched before this one in this tab.
   const exclude = watchedInTab().filter((x) => x !== id);
