@@ -69,6 +69,7 @@ test("a playlist: saved to from the watch page, reordered by dragging and by but
     await page.click("[data-testid=new-playlist-create]");
     const made = `[data-testid=save-option]:has(.save-name:text-is("${name}"))`;
     await page.waitForSelector(`${made} [data-testid=save-check]:checked`);
+    await shot(page, "community2-save-dialog");
     const list = (await page.getAttribute(made, "data-playlist-id"))!;
     await page.click("[data-testid=dialog-close]");
     await page.waitForSelector("[data-testid=save-dialog]", { state: "detached" });
@@ -210,6 +211,7 @@ test("a reported comment is removed by a moderator from the reports queue; the r
     await r.waitForSelector("[data-testid=report-dialog]");
     await r.check("[data-testid=reason-harassment]");
     await r.fill("[data-testid=report-details]", "Оскорбляет других зрителей");
+    await shot(r, "community2-report-dialog");
     await r.click("[data-testid=report-send]");
     await r.waitForSelector("[data-testid=report-done]");
     await r.click("[data-testid=dialog-close]");
