@@ -142,8 +142,7 @@ fn caller(user: &MaybeUser) -> Option<Uuid> {
 }
 
 async fn find(ctx: &AppContext, handle: &str, me: Option<Uuid>) -> Result<ChannelRow, ApiError> {
-    // No handle holds control characters or is that long: nothing to look up.
-    if handle.len() > 256 || handle.chars().any(char::is_control) {
+    if !kadr_core::fields::could_name(handle) {
         return Err(ApiError::not_found());
     }
     ChannelRow::find_by_statement(stmt(

@@ -58,6 +58,9 @@ pub async fn unblock(db: &impl ConnectionTrait, user: Uuid, name: &str) -> Resul
 
 /// The id of the user named `name` (any case), not found otherwise.
 pub async fn user_id(db: &impl ConnectionTrait, name: &str) -> Result<Uuid, DomainError> {
+    if !crate::fields::could_name(name) {
+        return Err(DomainError::NotFound);
+    }
     db.query_one_raw(stmt(
         "SELECT id FROM users WHERE lower(username) = lower($1) AND deleting_at IS NULL",
         vec![name.trim().into()],

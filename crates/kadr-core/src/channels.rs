@@ -219,8 +219,7 @@ pub async fn create(
 
 /// A channel by its handle (case does not matter), unless it is being deleted.
 pub async fn by_handle(db: &impl ConnectionTrait, handle: &str) -> Result<ChannelRow, DomainError> {
-    // No handle holds control characters or is that long: nothing to look up.
-    if handle.len() > 256 || handle.chars().any(char::is_control) {
+    if !crate::fields::could_name(handle) {
         return Err(DomainError::NotFound);
     }
     ChannelRow::find_by_statement(stmt(
@@ -434,6 +433,12 @@ pub async fn for_upload(
     asked: Option<&str>,
 ) -> Result<Uuid, DomainError> {
     let asked = asked.map(str::trim).filter(|a| !a.is_empty());
+    if asked.is_some_and(|a| !crate::fields::could_name(a)) {
+        return Err(
+            DomainError::refused(Code::UnknownChannel, "That channel is not one of yours")
+                .field("channel"),
+        );
+    }
     let found = match asked {
         Some(a) => {
             let by_id = Uuid::parse_str(a).ok();

@@ -32,6 +32,13 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
+/// Whether `key` could name something (a handle, a username): not too long, no control
+/// characters. Lookups of anything else find nothing without asking the database (which
+/// refuses NUL in text).
+pub fn could_name(key: &str) -> bool {
+    key.len() <= 256 && !key.chars().any(char::is_control)
+}
+
 fn invalid(field: &str, title: &str) -> DomainError {
     DomainError::invalid(field, title)
 }

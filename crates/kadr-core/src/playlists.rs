@@ -134,6 +134,13 @@ async fn channel_of(
     owner: Uuid,
     handle: Option<&str>,
 ) -> Result<Option<Uuid>, DomainError> {
+    let unknown = || {
+        DomainError::refused(Code::UnknownChannel, "That channel is not one of yours")
+            .field("channel")
+    };
+    if handle.is_some_and(|h| !crate::fields::could_name(h)) {
+        return Err(unknown());
+    }
     let row = match handle {
         Some(h) => db
             .query_one_raw(stmt(
@@ -142,10 +149,7 @@ async fn channel_of(
                 vec![owner.into(), h.trim().into()],
             ))
             .await?
-            .ok_or_else(|| {
-                DomainError::refused(Code::UnknownChannel, "That channel is not one of yours")
-                    .field("channel")
-            })
+            .ok_or_else(unknown)
             .map(Some)?,
         None => {
             db.query_one_raw(stmt(
