@@ -55,6 +55,9 @@ CREATE TABLE playlists (
     watch_later boolean NOT NULL DEFAULT false,
     -- entries, kept in the transaction that adds or removes one (at most 5,000)
     item_count  integer NOT NULL DEFAULT 0 CHECK (item_count BETWEEN 0 AND 5000),
+    -- the moderation rule of videos: an untrusted owner's title and description wait
+    moderation  text NOT NULL DEFAULT 'approved' CHECK (moderation IN ('pending', 'approved', 'rejected')),
+    moderation_reason text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
@@ -62,6 +65,7 @@ CREATE UNIQUE INDEX playlists_watch_later_key ON playlists (owner_id) WHERE watc
 CREATE INDEX playlists_owner_idx ON playlists (owner_id, updated_at DESC, id DESC);
 CREATE INDEX playlists_channel_idx ON playlists (channel_id, updated_at DESC, id DESC)
     WHERE privacy = 'public';
+CREATE INDEX playlists_moderation_queue_idx ON playlists (updated_at, id) WHERE moderation = 'pending';
 
 -- Entries in order of `position` (gaps left for moves; renumbered when a gap runs out).
 CREATE TABLE playlist_items (
@@ -120,7 +124,7 @@ CREATE TABLE moderation_actions (
     action      text NOT NULL CHECK (action IN ('dismiss', 'remove', 'warn', 'suspend', 'ban',
                                                 'reinstate', 'approve', 'reject', 'role',
                                                 'verified', 'quota')),
-    object_type text CHECK (object_type IN ('video', 'comment', 'channel', 'user')),
+    object_type text CHECK (object_type IN ('video', 'comment', 'channel', 'user', 'playlist')),
     object_id   uuid,
     -- the user the action was about (the author of what was reported)
     subject_id  uuid,

@@ -278,6 +278,72 @@ async fn playlists_keep_their_order_and_show_only_what_each_viewer_may_see() {
         "{e}"
     );
 
+    // An unverified user's playlist waits for a moderator, like a video; so do later changes
+    // of its words.
+    let (status, bobs) = call(
+        c.post(format!("{base}/api/v1/playlists")).bearer_auth(&bob),
+        Some(json!({ "title": "Подборка Боба", "privacy": "public" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{bobs}");
+    assert_eq!(bobs["moderation"]["state"], "pending");
+    let bobs = bobs["id"].as_str().unwrap().to_owned();
+    let bobs_url = format!("{base}/api/v1/playlists/{bobs}");
+    assert_eq!(get_json(&bobs_url, None).await.0, 404);
+    assert_eq!(get_json(&bobs_url, Some(&alice)).await.0, 404);
+    let (_, q) = get_json(
+        &format!("{base}/api/v1/moderation/playlists"),
+        Some(&moderator),
+    )
+    .await;
+    assert_eq!(ids(&q), vec![bobs.clone()]);
+    let (status, e) = call(
+        c.post(format!("{base}/api/v1/moderation/playlists/{bobs}/reject"))
+            .bearer_auth(&moderator),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("reason_required")));
+    let (status, _) = call(
+        c.post(format!("{base}/api/v1/moderation/playlists/{bobs}/approve"))
+            .bearer_auth(&moderator),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(get_json(&bobs_url, None).await.0, 200);
+    let (status, _) = call(
+        c.patch(&bobs_url).bearer_auth(&bob),
+        Some(json!({ "title": "КУПИТЕ СЛОНА" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(get_json(&bobs_url, None).await.0, 404, "back to review");
+    call(
+        c.post(format!("{base}/api/v1/moderation/playlists/{bobs}/reject"))
+            .bearer_auth(&moderator),
+        Some(json!({ "reason": "реклама" })),
+    )
+    .await;
+    let (_, mine) = get_json(&bobs_url, Some(&bob)).await;
+    assert_eq!(
+        (&mine["moderation"]["state"], &mine["moderation"]["reason"]),
+        (&json!("rejected"), &json!("реклама"))
+    );
+    until(
+        &format!("{base}/api/v1/me/notifications"),
+        Some(&bob),
+        "the decision on the playlist",
+        |n| {
+            n["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["type"] == "moderation" && i["data"]["playlist_id"] == bobs.as_str())
+        },
+    )
+    .await;
+
     // Bad input: a cursor of another list, an unknown privacy, an empty title.
     let (status, e) = get_json(
         &format!(

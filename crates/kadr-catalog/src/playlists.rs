@@ -38,6 +38,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/channels/{handle}/playlists",
             web::get().to(of_channel),
+        )
+        .route("/api/v1/moderation/playlists", web::get().to(queue))
+        .route(
+            "/api/v1/moderation/playlists/{id}/approve",
+            web::post().to(approve),
+        )
+        .route(
+            "/api/v1/moderation/playlists/{id}/reject",
+            web::post().to(reject),
         );
 }
 
@@ -67,6 +76,9 @@ pub struct PlaylistJson {
     pub thumbnail: Option<String>,
     /// The caller owns it.
     pub mine: bool,
+    /// Its review: an untrusted owner's words wait for a moderator (owner and moderators
+    /// only).
+    pub moderation: Option<crate::model::Moderation>,
     /// Whether it holds the video asked about (`?video=` on my playlists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contains: Option<bool>,
@@ -87,6 +99,8 @@ struct Row {
     created_at: DateTime<FixedOffset>,
     updated_at: DateTime<FixedOffset>,
     owner_standing: kadr_core::state::Standing,
+    moderation: kadr_core::state::Moderation,
+    moderation_reason: Option<String>,
     owner_name: String,
     channel_handle: Option<String>,
     first_listed: Option<Uuid>,
@@ -123,11 +137,20 @@ impl Row {
             created_at: self.created_at,
             updated_at: self.updated_at,
             owner_standing: self.owner_standing,
+            moderation: self.moderation,
+            moderation_reason: self.moderation_reason.clone(),
         }
     }
 
     fn json(self, base: &str, viewer: &Viewer) -> PlaylistJson {
         PlaylistJson {
+            moderation: (viewer.manages(self.owner_id) || viewer.moderator).then(|| {
+                crate::model::Moderation {
+                    state: self.moderation.as_str().to_owned(),
+                    reason: self.moderation_reason.clone(),
+                    decided_at: None,
+                }
+            }),
             mine: viewer.owns(self.owner_id),
             thumbnail: self
                 .first_listed
@@ -202,6 +225,7 @@ pub async fn create(
     let b = body.into_inner();
     let id = playlists::create(
         &ctx.db,
+        &ctx.config,
         &auth.user,
         &Fields {
             title: Some(&b.title),
@@ -262,6 +286,7 @@ pub async fn update(
     let id = path.into_inner();
     playlists::update(
         &ctx.db,
+        &ctx.config,
         &auth.user,
         id,
         &Fields {
@@ -523,10 +548,11 @@ pub async fn of_channel(
     let ch = kadr_core::channels::by_handle(&ctx.db, &path).await?;
     let viewer = user.viewer();
     let public = Privacy::Public.as_str();
+    let approved = kadr_core::state::Moderation::Approved.as_str();
     let filter = if viewer.manages(ch.owner_id) {
         "p.channel_id = $2".to_owned()
     } else {
-        format!("p.channel_id = $2 AND p.privacy = '{public}'")
+        format!("p.channel_id = $2 AND p.privacy = '{public}' AND p.moderation = '{approved}'")
     };
     let values = vec![Option::<Uuid>::None.into(), ch.id.into()];
     let page = list(
@@ -540,4 +566,140 @@ pub async fn of_channel(
     )
     .await?;
     Ok(private(page))
+}
+
+/// Playlists waiting for review, the longest waiting first (moderators; private ones to
+/// admins only).
+#[utoipa::path(get, path = "/api/v1/moderation/playlists", tag = "moderation", operation_id = "playlist_queue", params(EntriesQuery),
+    responses((status = 200, body = PlaylistPage), (status = 400, content_type = "application/problem+json"), (status = 401), (status = 403)),
+    security(("bearer" = [])))]
+pub async fn queue(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    q: web::Query<EntriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !auth.user.is_moderator() {
+        return Err(ApiError::new(
+            kadr_core::Code::Forbidden,
+            "Moderators and administrators only",
+        ));
+    }
+    let limit = cursor::limit(q.limit)?;
+    let viewer = auth.viewer();
+    let mut values: Vec<sea_orm::Value> = vec![Option::<Uuid>::None.into()];
+    let after = Cursor::after(
+        q.cursor.as_deref(),
+        "time",
+        "p.updated_at",
+        "p.id",
+        ">",
+        &mut values,
+    )?;
+    let private = if viewer.admin {
+        String::new()
+    } else {
+        format!(" AND p.privacy <> '{}'", Privacy::Private.as_str())
+    };
+    let found = Row::find_by_statement(stmt(
+        format!(
+            "SELECT {} FROM {FROM} WHERE p.moderation = '{}'{private}{after}
+             ORDER BY p.updated_at, p.id LIMIT {}",
+            columns(),
+            kadr_core::state::Moderation::Pending.as_str(),
+            limit + 1
+        ),
+        values,
+    ))
+    .all(&ctx.db)
+    .await
+    .map_err(db_err)?;
+    let (found, next_cursor) = cursor::split(found, limit, |r| {
+        Some(Cursor::Time {
+            t: r.updated_at,
+            id: r.id,
+        })
+    });
+    let base = base_url(&req);
+    Ok(private_json(PlaylistPage {
+        items: found.into_iter().map(|r| r.json(&base, &viewer)).collect(),
+        next_cursor,
+    }))
+}
+
+fn private_json(json: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-store"))
+        .json(json)
+}
+
+/// Approves a playlist waiting for review.
+#[utoipa::path(post, path = "/api/v1/moderation/playlists/{id}/approve", tag = "moderation", operation_id = "playlist_approve",
+    params(("id" = Uuid, Path, description = "Playlist id")), request_body(content = Option<crate::moderation::Decision>, description = "Optional"),
+    responses((status = 200, body = PlaylistJson), (status = 400, content_type = "application/problem+json"), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    body: Option<web::Json<crate::moderation::Decision>>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.and_then(|b| b.into_inner().reason);
+    decide(
+        &ctx,
+        &auth,
+        &req,
+        path.into_inner(),
+        kadr_core::state::Moderation::Approved,
+        reason,
+    )
+    .await
+}
+
+/// Rejects a playlist waiting for review (its owner sees the reason).
+#[utoipa::path(post, path = "/api/v1/moderation/playlists/{id}/reject", tag = "moderation", operation_id = "playlist_reject",
+    params(("id" = Uuid, Path, description = "Playlist id")), request_body = crate::moderation::Decision,
+    responses((status = 200, body = PlaylistJson), (status = 400, description = "No reason given", content_type = "application/problem+json"), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn reject(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Json<crate::moderation::Decision>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.into_inner().reason;
+    decide(
+        &ctx,
+        &auth,
+        &req,
+        path.into_inner(),
+        kadr_core::state::Moderation::Rejected,
+        reason,
+    )
+    .await
+}
+
+async fn decide(
+    ctx: &AppContext,
+    auth: &AuthUser,
+    req: &HttpRequest,
+    id: Uuid,
+    decision: kadr_core::state::Moderation,
+    reason: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    playlists::decide(
+        &ctx.db,
+        &ctx.config,
+        &auth.user,
+        id,
+        decision,
+        reason.as_deref(),
+    )
+    .await?;
+    tracing::info!(playlist = %id, by = %auth.user.id, decision = %decision, "playlist decision");
+    let viewer = auth.viewer();
+    let row = fetch(ctx, &viewer, id).await?;
+    Ok(private_json(row.json(&base_url(req), &viewer)))
 }

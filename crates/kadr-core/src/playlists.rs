@@ -5,6 +5,10 @@
 //! with gaps, so a move writes one row; when a gap runs out the playlist is renumbered.
 //! Entries are read through the visibility rule: a video the viewer may not see is left out
 //! and tells nothing (not even that it is there).
+//!
+//! A playlist's title and description are seen by others, so they follow the moderation rule
+//! of videos (`kadr_core::review`): an untrusted owner's new playlist, and their later edits
+//! of its words, wait for a moderator (seen meanwhile by the owner and moderators only).
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionTrait,
@@ -15,8 +19,9 @@ use crate::codes::Code;
 use crate::entities::user;
 use crate::error::DomainError;
 use crate::fields;
-use crate::state::{Privacy, Standing};
+use crate::state::{Moderation, ModerationAction, NotificationType, ObjectType, Privacy, Standing};
 use crate::visibility::Viewer;
+use kadr_config::Config;
 
 fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -48,15 +53,20 @@ pub struct PlaylistRow {
     pub updated_at: chrono::DateTime<chrono::FixedOffset>,
     /// Its owner's standing: a suspended or banned owner's playlists are withheld.
     pub owner_standing: Standing,
+    pub moderation: Moderation,
+    /// Why it was rejected, shown to its owner.
+    pub moderation_reason: Option<String>,
 }
 
 /// The columns of [`PlaylistRow`] over `playlists p JOIN users u`.
 pub const COLUMNS: &str = "p.id, p.owner_id, p.channel_id, p.title, p.description, p.privacy,
-    p.watch_later, p.item_count, p.created_at, p.updated_at, u.standing AS owner_standing";
+    p.watch_later, p.item_count, p.created_at, p.updated_at, u.standing AS owner_standing,
+    p.moderation, p.moderation_reason";
 
 impl PlaylistRow {
-    /// Whether `viewer` may see it: public and unlisted ones anyone (with the link), private
-    /// ones their owner and admins; a suspended or banned owner's, moderators only.
+    /// Whether `viewer` may see it: public and unlisted ones anyone (with the link) once
+    /// approved, and moderators before; private ones their owner and admins; a suspended or
+    /// banned owner's, moderators only.
     pub fn visible_to(&self, viewer: &Viewer) -> bool {
         if viewer.admin {
             return true;
@@ -64,7 +74,13 @@ impl PlaylistRow {
         if self.owner_standing != Standing::Active {
             return viewer.moderator && self.privacy != Privacy::Private;
         }
-        viewer.owns(self.owner_id) || self.privacy != Privacy::Private
+        if viewer.owns(self.owner_id) {
+            return true;
+        }
+        if self.privacy == Privacy::Private {
+            return false;
+        }
+        self.moderation == Moderation::Approved || viewer.moderator
     }
 }
 
@@ -178,6 +194,7 @@ pub struct Fields<'a> {
 /// Creates a playlist of `owner` (at most [`MAX_PER_USER`], counted under a lock on the owner).
 pub async fn create(
     db: &DatabaseConnection,
+    config: &Config,
     owner: &user::Model,
     f: &Fields<'_>,
 ) -> Result<Uuid, DomainError> {
@@ -208,8 +225,8 @@ pub async fn create(
     let channel = channel_of(&tx, owner.id, f.channel).await?;
     let id = Uuid::now_v7();
     tx.execute_raw(stmt(
-        "INSERT INTO playlists (id, owner_id, channel_id, title, description, privacy)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO playlists (id, owner_id, channel_id, title, description, privacy, moderation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         vec![
             id.into(),
             owner.id.into(),
@@ -217,6 +234,9 @@ pub async fn create(
             title.into(),
             description.into(),
             privacy.as_str().into(),
+            crate::review::initial_state(&config.moderation, owner)
+                .as_str()
+                .into(),
         ],
     ))
     .await?;
@@ -260,6 +280,7 @@ fn watch_later_refused() -> DomainError {
 /// Edits a playlist `by` manages.
 pub async fn update(
     db: &DatabaseConnection,
+    config: &Config,
     by: &user::Model,
     id: Uuid,
     f: &Fields<'_>,
@@ -279,15 +300,27 @@ pub async fn update(
         Some(h) => channel_of(&tx, p.owner_id, Some(h)).await?,
         None => p.channel_id,
     };
+    let words_changed = title.as_ref().is_some_and(|t| *t != p.title)
+        || description.as_ref().is_some_and(|d| *d != p.description);
+    // Changed words of an approved (or rejected) playlist go back to review.
+    let moderation = if words_changed
+        && p.moderation != Moderation::Pending
+        && crate::review::edit_returns_to_review(&config.moderation, by, Moderation::Approved, true)
+    {
+        Moderation::Pending
+    } else {
+        p.moderation
+    };
     tx.execute_raw(stmt(
         "UPDATE playlists SET title = $2, description = $3, privacy = $4, channel_id = $5,
-         updated_at = now() WHERE id = $1",
+         moderation = $6, updated_at = now() WHERE id = $1",
         vec![
             id.into(),
             title.unwrap_or(p.title).into(),
             description.unwrap_or(p.description).into(),
             f.privacy.unwrap_or(p.privacy).as_str().into(),
             channel.into(),
+            moderation.as_str().into(),
         ],
     ))
     .await?;
@@ -508,4 +541,74 @@ pub async fn containing(
     rows.iter()
         .map(|r| r.try_get::<Uuid>("", "id").map_err(Into::into))
         .collect()
+}
+
+/// A moderator's decision on a playlist waiting for review (moderators; private ones admins
+/// only): recorded, and its owner told.
+pub async fn decide(
+    db: &DatabaseConnection,
+    config: &Config,
+    moderator: &user::Model,
+    id: Uuid,
+    decision: Moderation,
+    reason: Option<&str>,
+) -> Result<(), DomainError> {
+    if !moderator.is_moderator() {
+        return Err(DomainError::refused(
+            Code::Forbidden,
+            "Moderators and administrators only",
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = reason {
+        crate::standing::check_reason(r)?;
+    }
+    if decision == Moderation::Rejected && reason.is_none() {
+        return Err(DomainError::refused(
+            Code::ReasonRequired,
+            "Say why the playlist is rejected: its owner sees it",
+        )
+        .field("reason"));
+    }
+    let tx = db.begin().await?;
+    let p = get(&tx, &crate::visibility::Viewer::user(moderator), id, true).await?;
+    tx.execute_raw(stmt(
+        "UPDATE playlists SET moderation = $2, moderation_reason = $3 WHERE id = $1",
+        vec![id.into(), decision.as_str().into(), reason.into()],
+    ))
+    .await?;
+    let action = if decision == Moderation::Approved {
+        ModerationAction::Approve
+    } else {
+        ModerationAction::Reject
+    };
+    crate::standing::record(
+        &tx,
+        Some(moderator),
+        &crate::standing::Entry::new(action, Some(p.owner_id), reason.unwrap_or_default())
+            .object(ObjectType::Playlist, id),
+    )
+    .await?;
+    if p.owner_id != moderator.id {
+        crate::notifications::enqueue(
+            &tx,
+            config,
+            &crate::notifications::NewNotification {
+                user_id: p.owner_id,
+                kind: NotificationType::Moderation,
+                video_id: None,
+                comment_id: None,
+                actor_id: Some(moderator.id),
+                data: serde_json::json!({
+                    "decision": decision.as_str(),
+                    "reason": reason,
+                    "playlist_id": id,
+                    "playlist_title": p.title,
+                }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -269,6 +269,7 @@ states! {
         Comment = "comment",
         Channel = "channel",
         User = "user",
+        Playlist = "playlist",
     }
 }
 
