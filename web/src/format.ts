@@ -84,3 +84,8 @@ export function timeAgo(iso: string, now: number = Date.now(), l: Lang = lang())
   }
   return rtf.format(Math.round(secs), "second");
 }
+
+/** A date and time in the interface's language: "5 January 2027, 10:00" / "5 января 2027 г., 10:00". */
+export function dateTime(iso: string, l: Lang = lang()): string {
+  return new Intl.DateTimeFormat(l === "ru" ? "ru-RU" : "en-GB", { dateStyle: "long", timeStyle: "short" }).format(new Date(iso));
+}

@@ -39,6 +39,41 @@ async function header(top: HTMLElement): Promise<void> {
     navigate("/");
   };
   out.addEventListener("click", () => void signOut());
+  // My own pages are in the account's menu (beside the bell, outside the navigation, which
+  // scrolls sideways on a phone and would clip it).
+  const account = user
+    ? h(
+        "details.menu.account-menu",
+        { dataset: { testid: "account-menu" } },
+        h("summary.account-button", { title: t("nav.account") }, h("span", { dataset: { testid: "user" } }, user.username)),
+        h(
+          "div.menu-list",
+          { role: "menu" },
+          h("a.menu-item", { href: "/me", role: "menuitem" }, t("nav.mine")),
+          h("a.menu-item", { href: "/channels", role: "menuitem", dataset: { testid: "nav-channels" } }, t("nav.channels")),
+          h("a.menu-item", { href: "/playlists", role: "menuitem", dataset: { testid: "nav-playlists" } }, t("nav.playlists")),
+          h("a.menu-item", { href: "/liked", role: "menuitem", dataset: { testid: "nav-liked" } }, t("nav.liked")),
+          h("a.menu-item", { href: "/history", role: "menuitem", dataset: { testid: "nav-history" } }, t("nav.history")),
+          h("a.menu-item", { href: "/settings", role: "menuitem", dataset: { testid: "nav-settings" } }, t("nav.settings")),
+          out,
+        ),
+      )
+    : null;
+  if (account) {
+    // A choice closes it, and so does a click elsewhere.
+    account.addEventListener("click", (e) => {
+      if ((e.target as Element).closest(".menu-item")) account.open = false;
+    });
+    const outside = (e: MouseEvent) => {
+      if (!account.contains(e.target as Node)) account.open = false;
+    };
+    account.addEventListener("toggle", () => {
+      if (account.open) document.addEventListener("click", outside);
+      else document.removeEventListener("click", outside);
+    });
+  }
+  out.classList.add("menu-item");
+  out.setAttribute("role", "menuitem");
   top.replaceChildren(
     h(
       "div.bar",
@@ -51,19 +86,15 @@ async function header(top: HTMLElement): Promise<void> {
         h("a", { href: "/" }, t("nav.home")),
         h("a", { href: "/shorts" }, t("nav.shorts")),
         h("a", { href: "/upload" }, t("nav.upload")),
-        user ? h("a", { href: "/me" }, t("nav.mine")) : null,
-        user ? h("a", { href: "/channels", dataset: { testid: "nav-channels" } }, t("nav.channels")) : null,
-        user ? h("a", { href: "/liked", dataset: { testid: "nav-liked" } }, t("nav.liked")) : null,
-        user ? h("a", { href: "/playlists", dataset: { testid: "nav-playlists" } }, t("nav.playlists")) : null,
-        user ? h("a", { href: "/history", dataset: { testid: "nav-history" } }, t("nav.history")) : null,
+        user ? h("a", { href: "/playlists" }, t("nav.playlists")) : null,
         isModerator(user) ? h("a", { href: "/moderation", dataset: { testid: "nav-moderation" } }, t("nav.moderation")) : null,
         isAdmin(user) ? h("a", { href: "/admin/users", dataset: { testid: "nav-admin" } }, t("nav.admin")) : null,
-        user ? h("a.user", { href: "/settings", title: t("nav.settings"), dataset: { testid: "user" } }, user.username) : null,
-        user ? out : h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, t("nav.login")),
+        user ? null : h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, t("nav.login")),
         langs,
       ),
       // Outside the navigation, which scrolls sideways on a phone: always in sight.
       user ? bell() : null,
+      account,
     ),
   );
 }

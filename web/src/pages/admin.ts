@@ -3,7 +3,7 @@
 // and warn, suspend, ban or reinstate them.
 import { call, currentUser, get, isAdmin, type AdminUser, type Role, type Standing } from "../api";
 import { h } from "../dom";
-import { formatBytes, timeAgo } from "../format";
+import { dateTime, formatBytes, timeAgo } from "../format";
 import { t, type Key } from "../i18n";
 import { problemText } from "../messages";
 import { modTabs } from "../modtabs";
@@ -73,7 +73,7 @@ function userRow(u0: AdminUser, me: string): HTMLElement {
           h(`span.pill.standing.${u.standing}`, { dataset: { testid: "user-standing" } }, t(STANDINGS[u.standing])),
           u.leaving ? h("span.pill", {}, t("admin.leaving")) : null,
         ),
-        h("div.muted.small", {}, u.email, " ", u.email_verified ? "✓" : "", " · ", t("admin.joined", { when: timeAgo(u.created_at) }), u.suspended_until ? ` · ${t("mod.until", { when: new Date(u.suspended_until).toLocaleString() })}` : ""),
+        h("div.muted.small", {}, u.email, " ", u.email_verified ? "✓" : "", " · ", t("admin.joined", { when: timeAgo(u.created_at) }), u.suspended_until ? ` · ${t("mod.until", { when: dateTime(u.suspended_until) })}` : ""),
         h(
           "div.user-controls",
           {},

@@ -3,8 +3,8 @@
 // leading to its video. Those shown are marked read; "mark all read" marks the rest.
 import { call, currentUser, get, type Notification } from "../api";
 import { h } from "../dom";
-import { timeAgo } from "../format";
-import { lang, t } from "../i18n";
+import { dateTime, timeAgo } from "../format";
+import { t } from "../i18n";
 import { problemText } from "../messages";
 import { showUnread } from "../notify";
 import { navigate, type PageFn } from "../router";
@@ -51,7 +51,7 @@ function reportResolvedText(outcome: string | undefined, target: string | undefi
 /** My account's standing changed: suspended (until when), banned, or active again. */
 function standingText(standing: string | undefined, until: string | undefined, reason: string | undefined): string {
   if (standing === "suspended") {
-    const when = until ? new Date(until).toLocaleString(lang() === "ru" ? "ru-RU" : "en-GB", { dateStyle: "long", timeStyle: "short" }) : "?";
+    const when = until ? dateTime(until) : "?";
     return withReason(t("notif.suspended", { until: when }), reason);
   }
   if (standing === "banned") return withReason(t("notif.banned"), reason);

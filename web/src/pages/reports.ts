@@ -5,7 +5,7 @@
 // by the user it was about.
 import { call, currentUser, get, isModerator, type AdminUser, type LogEntry, type ReportCase, type User } from "../api";
 import { h } from "../dom";
-import { formatBytes, timeAgo } from "../format";
+import { dateTime, formatBytes, timeAgo } from "../format";
 import { formatCount, t, type Key } from "../i18n";
 import { logActions, sanctionReasonLimit, suspensionDays } from "../limits";
 import { problemText } from "../messages";
@@ -193,7 +193,7 @@ function logRow(e: LogEntry): HTMLElement {
   return h(
     "li.log-entry",
     { dataset: { testid: "log-entry", action: e.action } },
-    h("time.muted.small", { dateTime: e.created_at, title: new Date(e.created_at).toLocaleString() }, timeAgo(e.created_at)),
+    h("time.muted.small", { dateTime: e.created_at, title: dateTime(e.created_at) }, timeAgo(e.created_at)),
     h(
       "div.log-main",
       {},
@@ -202,7 +202,7 @@ function logRow(e: LogEntry): HTMLElement {
       e.subject ? person(e.subject) : null,
       e.object_type ? h("span.muted.small", {}, ` · ${t(e.object_type === "user" ? "mod.account" : TARGETS[e.object_type])}`) : null,
       change ? h("span.muted.small", {}, ` · ${change}`) : null,
-      e.until ? h("span.muted.small", {}, ` · ${t("mod.until", { when: new Date(e.until).toLocaleString() })}`) : null,
+      e.until ? h("span.muted.small", {}, ` · ${t("mod.until", { when: dateTime(e.until) })}`) : null,
       e.reason ? h("div.log-reason", { dataset: { testid: "log-reason" } }, e.reason) : null,
     ),
     h("div.muted.small.log-actor", {}, t("mod.by"), " ", person(e.actor)),
