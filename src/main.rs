@@ -240,8 +240,12 @@ async fn run_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Res
     result
 }
 
-async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listen = config.server.listen;
+    // Bound first: with port 0 the worker's absolute links (in mail) need the port chosen.
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    config.server.listen = listener.local_addr()?;
     {
         let migrations = migrations_pool(&config).await?;
         kadr_migration::up(&migrations).await?;
@@ -253,7 +257,7 @@ async fn serve_all(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let worker = kadr_worker::start_daemon(ctx.rt.clone(), shutdown.clone());
     let (api, views) = kadr_catalog::start(&ctx, shutdown.clone())?;
     let api = api.with_doc(kadr_upload_api::openapi());
-    let server = kadr_http::bind(listen, ctx, move |cfg| {
+    let server = kadr_http::serve(listener, ctx, move |cfg| {
         // The catalog first: its media routes (segments) lead its table.
         kadr_catalog::configure(cfg, &api);
         kadr_upload_api::configure(cfg);

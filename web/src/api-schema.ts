@@ -1325,7 +1325,7 @@ export interface paths {
         /**
          * Videos related to one: a few of its channel's newest, then those whose titles and tags
          *     share the most words with it; without it, and without what the caller just watched (given
-         *     in `exclude`, and the last of a signed-in caller's history).
+         *     in `exclude`, and the 5 latest of a signed-in caller's history).
          */
         get: operations["history_related"];
         put?: never;
@@ -1468,6 +1468,8 @@ export interface components {
             links: components["schemas"]["LinkJson"][];
             /** @description Whether the caller owns it. */
             mine: boolean;
+            /** @description Who owns it (to block them, to report them). */
+            owner: components["schemas"]["ChannelOwner"];
             /** @description Whether the caller is subscribed (signed-in callers only). */
             subscribed?: boolean | null;
             /**
@@ -1486,6 +1488,12 @@ export interface components {
             items: components["schemas"]["ChannelJson"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
+        };
+        /** @description The owner of a channel. */
+        ChannelOwner: {
+            /** Format: uuid */
+            id: string;
+            username: string;
         };
         /** @description What may be changed of a channel: any subset of these. */
         ChannelPatch: {

@@ -77,6 +77,15 @@ pub struct ChannelJson {
     pub subscribed: Option<bool>,
     /// Whether the caller owns it.
     pub mine: bool,
+    /// Who owns it (to block them, to report them).
+    pub owner: ChannelOwner,
+}
+
+/// The owner of a channel.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChannelOwner {
+    pub id: Uuid,
+    pub username: String,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -93,11 +102,13 @@ struct ChannelRow {
     images: Option<serde_json::Value>,
     subscribed: Option<bool>,
     sort_at: Option<DateTime<FixedOffset>>,
+    owner_name: String,
 }
 
 /// The columns of a channel as [`ChannelJson`] needs them; `$1` is the caller (or NULL).
 const CHANNEL_COLUMNS: &str = "c.id, c.owner_id, c.handle, c.display_name, c.description,
     c.links, c.created_at, c.subscriber_count, c.view_count,
+    (SELECT u.username FROM users u WHERE u.id = c.owner_id) AS owner_name,
     (SELECT jsonb_object_agg(i.image, i.version) FROM channel_images i WHERE i.channel_id = c.id)
         AS images,
     CASE WHEN $1::uuid IS NULL THEN NULL
@@ -133,6 +144,10 @@ impl ChannelRow {
             views: self.view_count.max(0),
             subscribed: self.subscribed,
             mine: me == Some(self.owner_id),
+            owner: ChannelOwner {
+                id: self.owner_id,
+                username: self.owner_name,
+            },
         }
     }
 }

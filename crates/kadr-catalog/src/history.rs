@@ -213,12 +213,14 @@ pub struct RelatedQuery {
     pub limit: Option<u32>,
 }
 
-/// The most related videos kept from the worker's list, before leaving some out.
+/// The channel's newest videos considered.
 const FROM_CHANNEL: i64 = 8;
+/// The latest videos of a signed-in caller's history left out ("just watched").
+const JUST_WATCHED: i64 = 5;
 
 /// Videos related to one: a few of its channel's newest, then those whose titles and tags
 /// share the most words with it; without it, and without what the caller just watched (given
-/// in `exclude`, and the last of a signed-in caller's history).
+/// in `exclude`, and the 5 latest of a signed-in caller's history).
 #[utoipa::path(get, path = "/api/v1/videos/{id}/related", tag = "history", operation_id = "history_related",
     params(("id" = Uuid, Path, description = "Video id"), RelatedQuery),
     responses((status = 200, body = VideoPage), (status = 400, content_type = "application/problem+json"), (status = 404)))]
@@ -254,9 +256,10 @@ pub async fn related(
         let recent = ctx
             .db
             .query_all_raw(crate::model::stmt(
-                "SELECT video_id FROM watch_history WHERE user_id = $1
-                 ORDER BY watched_at DESC LIMIT 20"
-                    .to_owned(),
+                format!(
+                    "SELECT video_id FROM watch_history WHERE user_id = $1
+                     ORDER BY watched_at DESC LIMIT {JUST_WATCHED}"
+                ),
                 vec![u.into()],
             ))
             .await?;

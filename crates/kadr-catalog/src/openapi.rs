@@ -102,6 +102,7 @@ use crate::{
         catalog::Playback,
         channels::ChannelJson,
         channels::LinkJson,
+        channels::ChannelOwner,
         channels::Picture,
         channels::ChannelCreate,
         channels::ChannelPatch,

@@ -105,6 +105,18 @@ where
         addr: listen,
         source,
     })?;
+    serve(listener, ctx, configure)
+}
+
+/// [`bind`] on a listener bound already (so the caller knows the port before the app starts).
+pub fn serve<F>(listener: TcpListener, ctx: AppContext, configure: F) -> Result<Server, StartError>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let listen = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: listen,
         source,
