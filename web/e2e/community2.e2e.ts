@@ -290,14 +290,16 @@ function mailText(raw: string): string {
   return body;
 }
 
-/** Waits for a mail to `to` that the SMTP server received; its text. */
-async function mailTo(to: string, ms = 30_000): Promise<string> {
+/** Waits for a mail to `to` that the SMTP server received and whose text has `has`; its text. */
+async function mailTo(to: string, has: string, ms = 30_000): Promise<string> {
   let found = "";
   const look = () => {
     for (const name of readdirSync(mailDir).filter((f) => f.endsWith(".eml")).sort().reverse()) {
       const raw = readFileSync(join(mailDir, name), "utf8");
-      if (new RegExp(`^To:.*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(raw)) {
-        found = mailText(raw);
+      if (!new RegExp(`^To:.*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(raw)) continue;
+      const text = mailText(raw);
+      if (text.includes(has)) {
+        found = text;
         return true;
       }
     }
@@ -325,12 +327,12 @@ test("a forgotten password: asked for on /forgot-password, the mail's link opene
     expect(await page.textContent("[data-testid=forgot-message]")).toContain("a mail with a link is on its way");
 
     // The mail, from the SMTP server, carries a link to this site's reset page.
-    const text = await mailTo(email);
+    const text = await mailTo(email, "/reset-password?token=");
     const link = /https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(text)?.[0];
     expect(link, text).toBeTruthy();
-    // Its address is the server's (public_url, else the listening address; see the notes on
-    // the port); the page is opened on this server either way.
+    // On this server (public_url unset: the address it listens on).
     const url = new URL(link!);
+    expect(url.origin).toBe(base);
     await page.goto(url.pathname + url.search);
     const fresh = "a brand new password";
     await page.fill("[data-testid=reset-password]", fresh);
@@ -363,6 +365,36 @@ test("a forgotten password: asked for on /forgot-password, the mail's link opene
     expect(errors).toEqual([]);
   } finally {
     await shot(page, "community2-reset");
+    await ctx.close();
+  }
+});
+
+test("a channel's owner blocked from the channel page is listed in settings and unblocked there", async () => {
+  const owner = await newUser(base, "blocked");
+  const handle = (await api<{ items: { handle: string }[] }>(base, "GET", "/api/v1/me/channels", owner.token)).items[0].handle;
+  const viewer = await newUser(base, "blocker");
+  const ctx = await context(browser, base, viewer.token, { width: 375, height: 812 });
+  const page = await ctx.newPage();
+  const errors = guard(page);
+  try {
+    await page.goto(`/c/${encodeURIComponent(handle)}`);
+    await page.click("[data-testid=channel-menu] summary");
+    await page.click("[data-testid=channel-block]");
+    await eventually("the block kept", async () => {
+      const page = await api<{ items: { username: string }[] }>(base, "GET", "/api/v1/me/blocks", viewer.token);
+      return page.items.some((b) => b.username === owner.username);
+    });
+    // Settings, on a phone: the blocked list, and the current session marked.
+    await page.goto("/settings");
+    const row = `[data-testid=blocked][data-username="${owner.username}"]`;
+    await page.waitForSelector(row);
+    await page.waitForSelector("[data-testid=session][data-current=true] [data-testid=session-current]");
+    await page.click(`${row} [data-testid=unblock]`);
+    await page.waitForSelector(row, { state: "detached" });
+    expect((await api<{ items: unknown[] }>(base, "GET", "/api/v1/me/blocks", viewer.token)).items).toEqual([]);
+    expect(errors).toEqual([]);
+  } finally {
+    await shot(page, "community2-settings-phone");
     await ctx.close();
   }
 });

@@ -4,11 +4,12 @@ import { isAdmin, type User } from "./api";
 import { h } from "./dom";
 import { t, type Key } from "./i18n";
 
-export type ModTab = "videos" | "comments" | "reports" | "log" | "users";
+export type ModTab = "videos" | "comments" | "playlists" | "reports" | "log" | "users";
 
 const TABS: { id: ModTab; href: string; label: Key; admin?: boolean }[] = [
   { id: "videos", href: "/moderation", label: "mod.videos" },
   { id: "comments", href: "/moderation?tab=comments", label: "mod.comments" },
+  { id: "playlists", href: "/moderation?tab=playlists", label: "mod.playlists" },
   { id: "reports", href: "/moderation/reports", label: "mod.reports" },
   { id: "log", href: "/moderation/log", label: "mod.log" },
   { id: "users", href: "/admin/users", label: "admin.users", admin: true },

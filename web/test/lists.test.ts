@@ -129,6 +129,10 @@ describe("words", () => {
     expect(notificationText(n("standing", { standing: "suspended", until: "2027-01-05T10:00:00Z", reason: null }))).toMatch(/^Your account is suspended until .*2027.*\.$/);
     expect(notificationText(n("standing", { standing: "active" }))).toBe("Your account is active again.");
     expect(notificationHref(n("standing", { standing: "active" }))).toBe("/settings");
+    const rejected = n("moderation", { decision: "rejected", reason: "Ads", playlist_id: "p1", playlist_title: "Mine" });
+    expect(notificationText(rejected)).toBe("Your playlist “Mine” was rejected by moderation: Ads");
+    expect(notificationHref(rejected)).toBe("/playlist/p1");
+    expect(notificationText(n("moderation", { decision: "approved", playlist_id: "p1", playlist_title: "Mine" }))).toBe("Your playlist “Mine” was approved and is now visible");
     expect(notificationHref(n("report_resolved", { outcome: "removed" }))).toBeNull();
   });
 });

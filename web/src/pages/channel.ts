@@ -55,26 +55,13 @@ function channelPlaylists(root: HTMLElement, handle: string): void {
   void load();
 }
 
-/** The channel's "⋯" menu: report it; block its owner when their name is known (a channel
- * does not name its owner: one of its playlists does). */
+/** The channel's "⋯" menu: report it, block its owner. */
 function channelMenu(c: Channel, user: User | null): HTMLElement {
-  const slot = h("span.menu-slot");
-  const build = (owner: string | null) =>
-    slot.replaceChildren(
-      menu("channel-menu", [
-        { label: t("report.action"), testid: "channel-report", run: () => (user ? reportDialog("channel", c.id) : toLogin()) },
-        ...(owner && user && owner !== user.username
-          ? [{ label: t("block.action"), testid: "channel-block", danger: true, run: () => void blockUser(owner) }]
-          : []),
-      ]),
-    );
-  build(null);
-  if (user) {
-    get("/api/v1/channels/{handle}/playlists", { path: { handle: c.handle }, query: { limit: 1 } })
-      .then((page) => page.items[0] && build(page.items[0].owner.username))
-      .catch(() => {});
-  }
-  return slot;
+  const owner = c.owner.username;
+  return menu("channel-menu", [
+    { label: t("report.action"), testid: "channel-report", run: () => (user ? reportDialog("channel", c.id) : toLogin()) },
+    ...(user && owner !== user.username ? [{ label: t("block.action"), testid: "channel-block", danger: true, run: () => void blockUser(owner) }] : []),
+  ]);
 }
 
 const channelPath = (handle: string, tab: Tab = "videos") => `/c/${encodeURIComponent(handle)}${tab === "videos" ? "" : `?tab=${tab}`}`;

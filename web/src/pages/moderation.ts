@@ -1,12 +1,13 @@
 // The moderation queue: preview, approve, reject with a reason the uploader sees; and the
 // comments held on every video, approved or deleted from one list.
-import { call, currentUser, get, isModerator, playback, type Comment, type Video } from "../api";
+import { call, currentUser, get, isModerator, playback, type Comment, type Playlist, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { t } from "../i18n";
 import { reasonLimit } from "../limits";
-import { problemText } from "../messages";
+import { privacyLabel, problemText } from "../messages";
+import { playlistHref } from "../playlists";
 import { createPlayer, type Player } from "../player";
 import { richText } from "../richtext";
 import type { PageFn } from "../router";
@@ -74,6 +75,77 @@ function heldComments(root: HTMLElement): void {
   void load();
 }
 
+/** Playlists waiting for review (an untrusted owner's words), the longest waiting first. */
+function heldPlaylists(root: HTMLElement): void {
+  const list = h("div.mod-list", { dataset: { testid: "mod-playlists" } });
+  const status = h("div.list-status", {}, t("list.more"));
+  const more = h("button.more", { type: "button", hidden: true }, t("list.showmore"));
+  let cursor: string | undefined;
+  const empty = () => {
+    status.textContent = list.childElementCount ? "" : t("mod.playlistsempty");
+  };
+  const item = (p: Playlist) => {
+    const reason = h("input", { placeholder: t("mod.reason"), "aria-label": t("mod.reason"), maxLength: reasonLimit, dataset: { testid: "reason" } });
+    const error = h("div.error", { role: "alert", hidden: true });
+    const el = h(
+      "div.mod-item",
+      { dataset: { playlistId: p.id, testid: "mod-playlist" } },
+      h("a.mod-preview", { href: playlistHref(p.id) }, p.thumbnail ? h("img", { src: p.thumbnail, alt: "" }) : null),
+      h(
+        "div.mod-meta",
+        {},
+        h("a.card-title", { href: playlistHref(p.id) }, p.title),
+        h("div.muted", {}, p.owner.username, " · ", t("playlist.count", { n: p.count }), " · ", privacyLabel(p.privacy), " · ", timeAgo(p.updated_at)),
+        p.description ? h("p.description", {}, p.description) : null,
+        h(
+          "div.mod-actions",
+          {},
+          h("button.primary", { type: "button", dataset: { testid: "approve" }, onclick: () => void decide("approve") }, t("mod.approve")),
+          reason,
+          h("button.danger", { type: "button", dataset: { testid: "reject" }, onclick: () => void decide("reject") }, t("mod.reject")),
+        ),
+        error,
+      ),
+    );
+    const decide = async (action: "approve" | "reject") => {
+      if (action === "reject" && !reason.value.trim()) {
+        reason.focus();
+        error.textContent = t("mod.reason");
+        error.hidden = false;
+        return;
+      }
+      try {
+        const path = { id: p.id };
+        if (action === "reject") await call("post", "/api/v1/moderation/playlists/{id}/reject", { path, body: { reason: reason.value.trim() } });
+        else await call("post", "/api/v1/moderation/playlists/{id}/approve", { path, body: null });
+        el.remove();
+        empty();
+      } catch (e) {
+        error.textContent = problemText(e);
+        error.hidden = false;
+      }
+    };
+    return el;
+  };
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const page = await get("/api/v1/moderation/playlists", { query: { cursor, limit: 24 } });
+      list.append(...page.items.map(item));
+      cursor = page.next_cursor ?? undefined;
+      more.hidden = !cursor;
+      empty();
+    } catch (e) {
+      status.textContent = problemText(e);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener("click", () => void load());
+  root.append(list, status, more);
+  void load();
+}
+
 export const moderation: PageFn = async (root, _params, url) => {
   root.append(h("h1.page-title", {}, t("mod.title")));
   const user = await currentUser();
@@ -81,9 +153,10 @@ export const moderation: PageFn = async (root, _params, url) => {
     root.append(h("p.notice", {}, t("mod.denied")));
     return;
   }
-  const comments = url.searchParams.get("tab") === "comments";
-  root.append(modTabs(comments ? "comments" : "videos", user));
-  if (comments) return heldComments(root);
+  const tab = url.searchParams.get("tab");
+  root.append(modTabs(tab === "comments" ? "comments" : tab === "playlists" ? "playlists" : "videos", user));
+  if (tab === "comments") return heldComments(root);
+  if (tab === "playlists") return heldPlaylists(root);
   const players = new Set<Player>();
   let stopped = false;
   const list = h("div.mod-list");

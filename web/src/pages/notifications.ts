@@ -26,6 +26,10 @@ export function notificationText(n: Notification): string {
     case "like_milestone":
       return t("notif.like_milestone", { title, n: Number(datum(n, "likes") ?? 0) });
     case "moderation":
+      if (datum(n, "playlist_id")) {
+        const name = datum(n, "playlist_title") ?? "";
+        return datum(n, "decision") === "rejected" ? t("notif.playlist_rejected", { title: name, reason: datum(n, "reason") ?? "" }) : t("notif.playlist_approved", { title: name });
+      }
       return datum(n, "decision") === "rejected" ? t("notif.rejected", { title, reason: datum(n, "reason") ?? "" }) : t("notif.approved", { title });
     case "processed":
       return t("notif.processed", { title });
@@ -61,6 +65,8 @@ function standingText(standing: string | undefined, until: string | undefined, r
 /** Where a notification leads: its video's watch page; for my account's standing, settings. */
 export function notificationHref(n: Notification): string | null {
   if (n.video) return `/watch/${encodeURIComponent(n.video.id)}`;
+  const list = datum(n, "playlist_id");
+  if (list) return `/playlist/${encodeURIComponent(list)}`;
   if (n.type === "warning" || n.type === "standing") return "/settings";
   return null;
 }

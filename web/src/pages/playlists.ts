@@ -136,6 +136,14 @@ function editor(p: Playlist, done: (changed: Playlist | null) => void): HTMLElem
   return form;
 }
 
+/** What its owner is told of a playlist's review: waiting, or rejected and why. */
+function reviewLine(p: Playlist): HTMLElement | null {
+  const m = p.moderation;
+  if (!m || m.state === "approved") return null;
+  const text = m.state === "pending" ? t("playlist.pending") : t("playlist.rejected", { reason: m.reason ?? "" });
+  return h("div.video-status", { dataset: { testid: "playlist-review", state: m.state } }, text);
+}
+
 export const playlist: PageFn = async (root, [id]) => {
   let p: Playlist;
   try {
@@ -204,6 +212,7 @@ export const playlist: PageFn = async (root, [id]) => {
           h("span", { dataset: { testid: "playlist-privacy" } }, privacyLabel(p.privacy)),
         ),
         p.description ? h("p.description", { dataset: { testid: "playlist-description" } }, richText(p.description)) : null,
+        reviewLine(p),
         h("div.form-actions", {}, play, edit),
       ),
     );

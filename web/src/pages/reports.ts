@@ -39,6 +39,8 @@ export const isAction = (value: unknown): value is Action => typeof value === "s
 export const actionLabel = (a: Action) => t(ACTIONS[a]);
 
 const TARGETS: Record<ReportCase["target_type"], Key> = { video: "report.target.video", comment: "report.target.comment", channel: "report.target.channel" };
+/** What an entry of the record is about. */
+const OBJECTS: Record<NonNullable<LogEntry["object_type"]>, Key> = { ...TARGETS, user: "mod.account", playlist: "mod.playlist" };
 
 /** A decision's form: the action, a suspension's days, the reason; `apply` sends it. */
 export function decisionForm<A extends Action>(
@@ -200,7 +202,7 @@ function logRow(e: LogEntry): HTMLElement {
       h("span.pill.action", { dataset: { testid: "log-action" } }, actionLabel(e.action)),
       " ",
       e.subject ? person(e.subject) : null,
-      e.object_type ? h("span.muted.small", {}, ` · ${t(e.object_type === "user" ? "mod.account" : TARGETS[e.object_type])}`) : null,
+      e.object_type ? h("span.muted.small", {}, ` · ${t(OBJECTS[e.object_type])}`) : null,
       change ? h("span.muted.small", {}, ` · ${change}`) : null,
       e.until ? h("span.muted.small", {}, ` · ${t("mod.until", { when: dateTime(e.until) })}`) : null,
       e.reason ? h("div.log-reason", { dataset: { testid: "log-reason" } }, e.reason) : null,
