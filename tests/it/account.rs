@@ -140,6 +140,13 @@ async fn password_reset_and_address_checks_go_by_mail() {
     let (_, m) = me(&base, &bob).await;
     let email = m["email"].as_str().unwrap().to_owned();
     assert_eq!(m["email_verified"], false);
+    // Registering sends the address check.
+    let (head, text) = smtp.message(1).await;
+    assert!(head.contains(&format!("To: {email}")), "{head}");
+    assert!(
+        text.contains("https://video.example.org/verify-email?token="),
+        "{text}"
+    );
 
     // Asked for by address (any case); an unknown login gets the same answer and no mail.
     let reset = format!("{base}/api/v1/auth/password-reset");
@@ -147,13 +154,13 @@ async fn password_reset_and_address_checks_go_by_mail() {
     assert_eq!(status, 202);
     let (status, _) = send_json(c.post(&reset), &json!({ "login": email.to_uppercase() })).await;
     assert_eq!(status, 202);
-    let (head, text) = smtp.message(1).await;
+    let (head, text) = smtp.message(2).await;
     assert!(head.contains(&format!("To: {email}")), "{head}");
     assert!(head.contains("noreply@video.example.org"), "{head}");
     assert!(text.contains("Здравствуйте, bob"), "{text}");
     let token = token_in(&text, "https://video.example.org/reset-password");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smtp.messages().len(), 1, "no mail for an unknown login");
+    assert_eq!(smtp.messages().len(), 2, "no mail for an unknown login");
 
     // The token sets a new password once; every session ends.
     let confirm = format!("{base}/api/v1/auth/password-reset/confirm");
@@ -200,7 +207,7 @@ async fn password_reset_and_address_checks_go_by_mail() {
         (&m["email"], &m["email_verified"], &m["display_name"]),
         (&json!("bob.new@example.org"), &json!(false), &json!("Боб"))
     );
-    let (head, text) = smtp.message(2).await;
+    let (head, text) = smtp.message(3).await;
     assert!(head.contains("To: bob.new@example.org"), "{head}");
     let check = token_in(&text, "https://video.example.org/verify-email");
     let (status, _) = send_json(

@@ -94,6 +94,18 @@ async fn register(
     let hash = crate::password::hash(body.password).await?;
     let user = accounts::create_user(&ctx.db, username, &email, hash, Role::User, false).await?;
     tracing::info!(user = %user.id, username = %user.username, "user registered");
+    // The address is checked by mail when mail is set up (the account works meanwhile).
+    if ctx.config.mail.enabled()
+        && let Err(e) = kadr_core::mail::enqueue(
+            &ctx.db,
+            &ctx.config,
+            user.id,
+            kadr_core::state::TokenPurpose::EmailVerification,
+        )
+        .await
+    {
+        tracing::warn!(user = %user.id, error = %e, "could not ask for the address check mail");
+    }
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
         .json(json!({ "user": UserView::from(&user), "channel": { "handle": user.username } })))
