@@ -398,3 +398,29 @@ test("a channel's owner blocked from the channel page is listed in settings and 
     await ctx.close();
   }
 });
+
+test("an address is confirmed through the link of the mail sent from settings", async () => {
+  const { username, token } = await newUser(base, "checker");
+  const email = `${username}@example.org`;
+  const ctx = await context(browser, base, token);
+  const page = await ctx.newPage();
+  const errors = guard(page);
+  try {
+    await page.goto("/settings");
+    await page.waitForSelector("[data-testid=email-state]:text-is('Not confirmed')");
+    await page.click("[data-testid=email-check]");
+    await page.waitForSelector("[data-testid=profile-message]:visible");
+    expect(await page.textContent("[data-testid=profile-message]")).toBe(`A mail with a link is on its way to ${email}.`);
+    const text = await mailTo(email, "/verify-email?token=");
+    const url = new URL(/https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(text)![0]);
+    await page.goto(url.pathname + url.search);
+    await page.waitForSelector("[data-testid=verify-message][data-ok=true]");
+    expect(await page.textContent("[data-testid=verify-message]")).toBe("Your e-mail address is confirmed.");
+    await page.goto("/settings");
+    await page.waitForSelector("[data-testid=email-state]:text-is('Confirmed')");
+    expect(await page.isHidden("[data-testid=email-check]")).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await ctx.close();
+  }
+});
