@@ -5,6 +5,7 @@ import { debounce, h } from "./dom";
 import { initLang, lang, setLang, t, type Lang } from "./i18n";
 import { bell, refreshUnread } from "./notify";
 import { pages } from "./pages";
+import { closesItself } from "./safety";
 import { navigate, onNavigate, refresh, routeTable, startRouter } from "./router";
 import routes from "./routes.json";
 
@@ -60,17 +61,11 @@ async function header(top: HTMLElement): Promise<void> {
       )
     : null;
   if (account) {
-    // A choice closes it, and so does a click elsewhere.
+    // A choice closes it, and so do a click elsewhere and Escape.
     account.addEventListener("click", (e) => {
       if ((e.target as Element).closest(".menu-item")) account.open = false;
     });
-    const outside = (e: MouseEvent) => {
-      if (!account.contains(e.target as Node)) account.open = false;
-    };
-    account.addEventListener("toggle", () => {
-      if (account.open) document.addEventListener("click", outside);
-      else document.removeEventListener("click", outside);
-    });
+    closesItself(account);
   }
   out.classList.add("menu-item");
   out.setAttribute("role", "menuitem");

@@ -100,6 +100,12 @@ export function menu(testid: string, items: { label: string; testid: string; run
       ),
     );
   }
+  closesItself(el);
+  return el;
+}
+
+/** A <details> menu closes on a click elsewhere, and on Escape (the focus back on its button). */
+export function closesItself(el: HTMLDetailsElement): void {
   const outside = (e: MouseEvent) => {
     if (!el.contains(e.target as Node)) el.open = false;
   };
@@ -107,5 +113,9 @@ export function menu(testid: string, items: { label: string; testid: string; run
     if (el.open) document.addEventListener("click", outside);
     else document.removeEventListener("click", outside);
   });
-  return el;
+  el.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || !el.open) return;
+    el.open = false;
+    el.querySelector("summary")?.focus();
+  });
 }
