@@ -115,6 +115,8 @@ test.skipIf(!out)("screenshots of every main page at desktop and phone sizes", a
       privacy: "public",
     });
     for (const id of [...studioIds, ids[0], ids[3]]) await api(base, "PUT", `/api/v1/playlists/${pl.id}/videos/${id}`, v.token);
+    // A viewer's words wait for a moderator before others see them.
+    await api(base, "POST", `/api/v1/moderation/playlists/${pl.id}/approve`, admin, null);
     lists[me] = pl.id;
     const later = await api<{ id: string }>(base, "GET", "/api/v1/me/watch-later", v.token);
     await api(base, "PUT", `/api/v1/playlists/${later.id}/videos/${ids[1]}`, v.token);
