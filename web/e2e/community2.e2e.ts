@@ -424,3 +424,44 @@ test("an address is confirmed through the link of the mail sent from settings", 
     await ctx.close();
   }
 });
+
+test("an administrator finds a user, marks them verified and suspends them; their sign-in is refused in words", async () => {
+  const target = await newUser(base, "suspect");
+  const ctx = await context(browser, base, admin);
+  const page = await ctx.newPage();
+  const errors = guard(page);
+  const theirs = await context(browser, base);
+  const them = await theirs.newPage();
+  try {
+    // From the moderation page's tabs to the users, searched by the start of the name.
+    await page.goto("/moderation");
+    await page.click("[data-testid=mod-tab-users]");
+    await page.waitForURL("**/admin/users");
+    await page.fill("[data-testid=user-search]", target.username);
+    await page.press("[data-testid=user-search]", "Enter");
+    const row = `[data-testid=admin-user][data-username="${target.username}"]`;
+    await page.waitForURL(`**/admin/users?q=${target.username}`);
+    await page.waitForSelector(row);
+    expect(await page.$$("[data-testid=admin-user]")).toHaveLength(1);
+    await page.check(`${row} [data-testid=user-verified]`);
+    await eventually("verified", async () => (await api<{ verified: boolean }>(base, "GET", "/api/v1/me", target.token).catch(() => ({ verified: false }))).verified);
+    await page.selectOption(`${row} [data-testid=sanction-action]`, "suspend");
+    await page.fill(`${row} [data-testid=sanction-days]`, "3");
+    await page.fill(`${row} [data-testid=sanction-reason]`, "Спам");
+    await page.click(`${row} [data-testid=sanction-apply]`);
+    await page.waitForSelector(`${row} [data-testid=user-standing]:text-is("Suspended")`);
+
+    // Their sign-in says so, with the date.
+    await them.goto("/login");
+    await them.fill("input[name=username]", target.username);
+    await them.fill("input[name=password]", "correct horse battery");
+    await them.click("form.auth-form button[type=submit]");
+    await them.waitForSelector("[data-testid=auth-error]:visible");
+    expect(await them.textContent("[data-testid=auth-error]")).toMatch(/^This account is suspended until \d+ \w+ \d{4}/);
+    expect(errors).toEqual([]);
+  } finally {
+    await shot(page, "community2-admin-users");
+    await ctx.close();
+    await theirs.close();
+  }
+});
