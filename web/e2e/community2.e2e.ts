@@ -2,8 +2,10 @@
 // a playlist made from the watch page's "Save" dialog, reordered by dragging and with the
 // up/down buttons, played in order (each next entry starting when one ends); the position
 // saved while watching and resumed after a reload; a comment reported, removed by a moderator
-// from the reports queue, and the reporter told; a forgotten password reset through a mail
-// read from a real SMTP server.
+// from the reports queue, and the reporter told; a forgotten password reset, and an address
+// confirmed, through mail read from a real SMTP server; a channel's owner blocked and unblocked
+// in settings; a user marked verified and suspended from the administrators' page, their
+// sign-in refused in words.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
