@@ -250,27 +250,54 @@ pub async fn related(
         }
     }
     let viewer = user.viewer();
-    let video = visible_row(&ctx, path.into_inner(), &viewer).await?;
-    exclude.push(video.id);
-    if let Some(u) = viewer.user {
-        let recent = ctx
-            .db
-            .query_all_raw(crate::model::stmt(
-                format!(
-                    "SELECT video_id FROM watch_history WHERE user_id = $1
-                     ORDER BY watched_at DESC LIMIT {JUST_WATCHED}"
-                ),
-                vec![u.into()],
-            ))
+    let id = path.into_inner();
+    let (ctx, api, req) = (&ctx, &api, &req);
+    let make = |viewer: kadr_core::visibility::Viewer| {
+        let mut exclude = exclude.clone();
+        async move {
+            let video = visible_row(ctx, id, &viewer).await?;
+            exclude.push(video.id);
+            if let Some(u) = viewer.user {
+                let recent = ctx
+                    .db
+                    .query_all_raw(crate::model::stmt(
+                        format!(
+                            "SELECT video_id FROM watch_history WHERE user_id = $1
+                             ORDER BY watched_at DESC LIMIT {JUST_WATCHED}"
+                        ),
+                        vec![u.into()],
+                    ))
+                    .await?;
+                for r in recent {
+                    exclude.push(r.try_get("", "video_id")?);
+                }
+            }
+            let similar = kadr_core::related::stored(&ctx.db, video.id).await?;
+            let found = rows(
+                ctx,
+                related_sql(limit),
+                vec![video.channel_id.into(), similar.into(), exclude.into()],
+            )
             .await?;
-        for r in recent {
-            exclude.push(r.try_get("", "video_id")?);
+            Ok(page(found, limit as u64, &viewer, api, req, |_| {
+                crate::cursor::Cursor::Seq { n: 0 }
+            }))
         }
+    };
+    // Anonymous viewers share the answer through the page cache (the watch page of a popular
+    // video asks for it with every view); signed-in ones leave their own history out.
+    if viewer.user.is_none() {
+        return crate::page_cache::cached(api, &viewer, req, make).await;
     }
-    let similar = kadr_core::related::stored(&ctx.db, video.id).await?;
-    // The channel's newest few first, then the similar ones in order, each once; listed
-    // videos only (related lists are public).
-    let sql = format!(
+    let page = make(viewer).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .json(page))
+}
+
+/// The related videos' query: `$1` the channel, `$2` the stored list, `$3` what to leave out.
+fn related_sql(limit: i64) -> String {
+    format!(
         "WITH own AS (
              SELECT v.id, 0 AS part, row_number() OVER () AS n FROM (
                  SELECT v.id FROM videos v WHERE v.channel_id = $1 AND {LISTED}
@@ -292,17 +319,5 @@ pub async fn related(
          WHERE {LISTED}
          ORDER BY (CASE WHEN p.part = 0 AND p.n <= 4 THEN 0 WHEN p.part = 1 THEN 1 ELSE 2 END), p.n
          LIMIT {limit}"
-    );
-    let found = rows(
-        &ctx,
-        sql,
-        vec![video.channel_id.into(), similar.into(), exclude.into()],
     )
-    .await?;
-    let page = page(found, limit as u64, &viewer, &api, &req, |_| {
-        crate::cursor::Cursor::Seq { n: 0 }
-    });
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "private, max-age=60"))
-        .json(page))
 }

@@ -341,22 +341,35 @@ pub async fn videos(
     let limit = cursor::limit(q.limit)?;
     let viewer = user.viewer();
     let id = path.into_inner();
-    // The playlist itself first: one the caller may not see has no entries to show.
-    playlists::get(&ctx.db, &viewer, id, false).await?;
-    let mut values: Vec<sea_orm::Value> = vec![id.into()];
-    let after = Cursor::after_pos(q.cursor.as_deref(), "i.position", &mut values)?;
-    let visible = visible_sql(&viewer, &mut values);
-    let columns = COLUMNS.replace(NO_SEQ, "i.position AS seq");
-    let sql = format!(
-        "SELECT {columns} FROM playlist_items i JOIN videos v ON v.id = i.video_id
-         JOIN channels c ON c.id = v.channel_id
-         WHERE i.playlist_id = $1 AND {visible}{after} ORDER BY i.position LIMIT {}",
-        limit + 1
-    );
-    let found = rows(&ctx, sql, values).await?;
-    let page = page(found, limit, &viewer, &api, &req, |r| Cursor::Pos {
-        n: r.seq.unwrap_or(0),
-    });
+    let cursor = q.cursor.clone();
+    let (ctx, api, req) = (&ctx, &api, &req);
+    let make = |viewer: Viewer| {
+        let cursor = cursor.clone();
+        async move {
+            // The playlist itself first: one the caller may not see has no entries to show.
+            playlists::get(&ctx.db, &viewer, id, false).await?;
+            let mut values: Vec<sea_orm::Value> = vec![id.into()];
+            let after = Cursor::after_pos(cursor.as_deref(), "i.position", &mut values)?;
+            let visible = visible_sql(&viewer, &mut values);
+            let columns = COLUMNS.replace(NO_SEQ, "i.position AS seq");
+            let sql = format!(
+                "SELECT {columns} FROM playlist_items i JOIN videos v ON v.id = i.video_id
+                 JOIN channels c ON c.id = v.channel_id
+                 WHERE i.playlist_id = $1 AND {visible}{after} ORDER BY i.position LIMIT {}",
+                limit + 1
+            );
+            let found = rows(ctx, sql, values).await?;
+            Ok(page(found, limit, &viewer, api, req, |r| Cursor::Pos {
+                n: r.seq.unwrap_or(0),
+            }))
+        }
+    };
+    // Anonymous readers share pages through the page cache (a public playlist read by a
+    // crowd costs a query a second); signed-in ones may see entries others do not.
+    if viewer.user.is_none() {
+        return crate::page_cache::cached(api, &viewer, req, make).await;
+    }
+    let page = make(viewer).await?;
     Ok(private(page))
 }
 

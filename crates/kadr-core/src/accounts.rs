@@ -203,7 +203,8 @@ pub async fn issue_token(
         name: Set(name.unwrap_or_default()),
         created_at: Set(now.fixed_offset()),
         expires_at: Set(expires_at.fixed_offset()),
-        last_used_at: Set(None),
+        // Issued at sign-in, which is a use.
+        last_used_at: Set(Some(now.fixed_offset())),
         revoked_at: Set(None),
         user_agent: Set(user_agent
             .chars()

@@ -46,9 +46,10 @@ pub async fn caller<C: ConnectionTrait>(db: &C, hash: Vec<u8>) -> Result<Caller,
             if u.deleting_at.is_some() {
                 return Err(unauthorized("the account is being deleted"));
             }
-            // When it was last used, for the list of sessions (at most one write a minute).
+            // When it was last used, for the list of sessions: to the hour, so a busy token
+            // writes once an hour, not with every request.
             if t.last_used_at
-                .is_none_or(|at| now - at.to_utc() > chrono::Duration::minutes(1))
+                .is_none_or(|at| now - at.to_utc() > chrono::Duration::hours(1))
             {
                 db.execute_raw(sea_orm::Statement::from_sql_and_values(
                     sea_orm::DbBackend::Postgres,

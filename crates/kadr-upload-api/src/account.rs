@@ -254,7 +254,7 @@ pub struct SessionJson {
     /// The client that signed in.
     pub user_agent: String,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
-    /// To the minute.
+    /// To the hour.
     pub last_used_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
     /// The session making this request.
