@@ -2061,7 +2061,7 @@ export interface components {
             id: string;
             /**
              * Format: date-time
-             * @description To the minute.
+             * @description To the hour.
              */
             last_used_at?: string | null;
             /** @description The name given at sign-in. */

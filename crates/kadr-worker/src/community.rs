@@ -139,6 +139,7 @@ impl Handler for ChannelImages {
             };
             let stamp = kadr_core::channels::stamp();
             let mut old = Vec::new();
+            let mut stored = Vec::new();
             for ((image, _, _), m) in sizes.iter().zip(made) {
                 let key = kadr_core::keys::channel_image(work.channel_id, image.as_str(), stamp);
                 let (w, h) = (m.width as i32, m.height as i32);
@@ -149,7 +150,12 @@ impl Handler for ChannelImages {
                 {
                     return retry("storage", e);
                 }
-                match kadr_core::channels::set_image(&ctx.db, work.channel_id, *image, &key, w, h)
+                stored.push((*image, key, w, h));
+            }
+            // The small sizes first: a channel shows its picture once the large one is set, and
+            // by then every size is there.
+            for (image, key, w, h) in stored.into_iter().rev() {
+                match kadr_core::channels::set_image(&ctx.db, work.channel_id, image, &key, w, h)
                     .await
                 {
                     Ok(prev) => old.extend(prev),
