@@ -30,7 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn require_moderator(auth: &AuthUser) -> Result<(), ApiError> {
+/// Moderators and administrators only (403 otherwise).
+pub(crate) fn require_moderator(auth: &AuthUser) -> Result<(), ApiError> {
     if auth.user.is_moderator() {
         Ok(())
     } else {

@@ -592,12 +592,7 @@ pub async fn queue(
     req: HttpRequest,
     q: web::Query<EntriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth.user.is_moderator() {
-        return Err(ApiError::new(
-            kadr_core::Code::Forbidden,
-            "Moderators and administrators only",
-        ));
-    }
+    crate::moderation::require_moderator(&auth)?;
     let limit = cursor::limit(q.limit)?;
     let viewer = auth.viewer();
     let mut values: Vec<sea_orm::Value> = vec![Option::<Uuid>::None.into()];

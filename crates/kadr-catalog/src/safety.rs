@@ -4,7 +4,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
-use kadr_core::Code;
 use kadr_core::reports::{self, Resolution};
 use kadr_core::standing::{self, Sanction};
 use kadr_core::state::{ModerationAction, ReportReason, ReportTarget};
@@ -17,6 +16,7 @@ use uuid::Uuid;
 use crate::cursor::{self, Cursor};
 use crate::listing::{PageQuery, db_err};
 use crate::model::stmt;
+use crate::moderation::require_moderator;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/reports", web::post().to(report))
@@ -37,17 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(sanction),
         )
         .route("/api/v1/moderation/log", web::get().to(log));
-}
-
-fn require_moderator(auth: &AuthUser) -> Result<(), ApiError> {
-    if auth.user.is_moderator() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            Code::Forbidden,
-            "Moderators and administrators only",
-        ))
-    }
 }
 
 fn target(text: &str) -> Result<ReportTarget, ApiError> {
