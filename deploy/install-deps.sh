@@ -75,6 +75,7 @@ if [ "${1:-}" = "--test" ]; then
   extra=()
   python3 -m venv --help >/dev/null 2>&1 || extra+=(python3-venv)
   command -v systemd-analyze >/dev/null 2>&1 || extra+=(systemd)
+  command -v curl >/dev/null 2>&1 || extra+=(curl)
   [ -x /usr/bin/chromium ] || extra+=(chromium)
   if [ ${#extra[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "kadr: installing ${extra[*]}" >&2
