@@ -143,7 +143,26 @@ pub async fn get(url: &str) -> (u16, String, String) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Local,
+    /// The in-process s3s-fs server.
     S3,
+    /// A bucket of the test's own on the real S3 cluster `KADR_TEST_S3_ENDPOINT` names:
+    /// SeaweedFS in `make test` (tests/s3/with-seaweed.sh). Tests on it are `#[ignore]`d
+    /// so that a bare `cargo nextest run` passes; `make test` runs them.
+    Seaweed,
+}
+
+/// The S3 server a backend stores on, if any.
+pub async fn s3_server(backend: Backend) -> Option<kadr_storage::testing::S3TestServer> {
+    match backend {
+        Backend::Local => None,
+        Backend::S3 => Some(kadr_storage::testing::S3TestServer::start().await.unwrap()),
+        Backend::Seaweed => Some(
+            kadr_storage::testing::S3TestServer::external()
+                .await
+                .expect("KADR_TEST_S3_ENDPOINT names the S3 cluster (make test starts SeaweedFS)")
+                .unwrap(),
+        ),
+    }
 }
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -159,10 +178,7 @@ pub struct Stack {
 impl Stack {
     pub async fn start(backend: Backend, env: &[(&str, &str)]) -> Stack {
         let dir = tempfile::tempdir().unwrap();
-        let s3 = match backend {
-            Backend::Local => None,
-            Backend::S3 => Some(kadr_storage::testing::S3TestServer::start().await.unwrap()),
-        };
+        let s3 = s3_server(backend).await;
         let mut cmd = command(&[
             "all",
             "--data-dir",
@@ -199,7 +215,7 @@ impl Stack {
     }
 }
 
-/// Points a kadr command at the in-process S3 server.
+/// Points a kadr command at a test S3 server.
 pub fn s3_env(cmd: &mut Command, s3: &kadr_storage::testing::S3TestServer) {
     cmd.env("KADR_STORAGE__BACKEND", "s3")
         .env("KADR_STORAGE__S3__ENDPOINT", s3.endpoint())

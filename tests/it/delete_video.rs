@@ -9,7 +9,7 @@ async fn stored_objects(stack: &Stack) -> usize {
     match &stack.s3 {
         Some(s3) => {
             let storage = kadr_storage::Storage::s3(s3.options()).await.unwrap();
-            storage.list("").await.unwrap().len() + s3.unfinished_uploads().unwrap()
+            storage.list("").await.unwrap().len() + s3.unfinished_uploads().await.unwrap()
         }
         None => {
             fn files(dir: &std::path::Path) -> usize {
@@ -128,6 +128,12 @@ async fn delete_on_s3() {
     delete_removes_everything(Backend::S3).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn delete_on_seaweedfs() {
+    delete_removes_everything(Backend::Seaweed).await;
+}
+
 /// Objects stored for `video` under every prefix the platform writes for it.
 async fn media_of(stack: &Stack, video: &str) -> usize {
     let prefixes = [
@@ -219,6 +225,12 @@ async fn delete_during_transcode_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_during_transcode_on_s3() {
     delete_during_transcode(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn delete_during_transcode_on_seaweedfs() {
+    delete_during_transcode(Backend::Seaweed).await;
 }
 
 /// Objects no row owns (a crash, a write that raced a delete) are removed by the
@@ -350,4 +362,10 @@ async fn delete_during_the_last_patch_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_during_the_last_patch_on_s3() {
     delete_during_the_last_patch(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn delete_during_the_last_patch_on_seaweedfs() {
+    delete_during_the_last_patch(Backend::Seaweed).await;
 }

@@ -130,7 +130,7 @@ async fn simple_upload(backend: Backend) {
             .filter(|d| d.as_ref().unwrap().path().join("source").is_file())
             .count(),
         Some(s3) => {
-            assert_eq!(s3.unfinished_uploads().unwrap(), 0);
+            assert_eq!(s3.unfinished_uploads().await.unwrap(), 0);
             let storage = kadr_storage::Storage::s3(s3.options()).await.unwrap();
             storage.list("originals/").await.unwrap().len()
         }
@@ -146,4 +146,10 @@ async fn simple_upload_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simple_upload_on_s3() {
     simple_upload(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn simple_upload_on_seaweedfs() {
+    simple_upload(Backend::Seaweed).await;
 }

@@ -121,7 +121,7 @@ async fn upload_interrupt_resume(backend: Backend, client: Client) {
     }
     if let Some(s3) = &stack.s3 {
         assert_eq!(
-            s3.unfinished_uploads().unwrap(),
+            s3.unfinished_uploads().await.unwrap(),
             0,
             "no multipart upload left behind"
         );
@@ -139,6 +139,12 @@ async fn tus_js_client_on_s3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn tus_js_client_on_seaweedfs() {
+    upload_interrupt_resume(Backend::Seaweed, Client::TusJs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspy_on_local_disk() {
     upload_interrupt_resume(Backend::Local, Client::TusPy).await;
 }
@@ -146,4 +152,10 @@ async fn tuspy_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspy_on_s3() {
     upload_interrupt_resume(Backend::S3, Client::TusPy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn tuspy_on_seaweedfs() {
+    upload_interrupt_resume(Backend::Seaweed, Client::TusPy).await;
 }

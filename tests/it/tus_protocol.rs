@@ -507,7 +507,7 @@ async fn bad_input_is_refused_and_loses_nothing(backend: Backend) {
     );
     if let Some(s3) = &stack.s3 {
         assert_eq!(
-            s3.unfinished_uploads().unwrap(),
+            s3.unfinished_uploads().await.unwrap(),
             0,
             "terminated and expired multipart uploads are aborted"
         );
@@ -542,6 +542,12 @@ async fn bad_input_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_on_s3() {
     bad_input_is_refused_and_loses_nothing(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn bad_input_on_seaweedfs() {
+    bad_input_is_refused_and_loses_nothing(Backend::Seaweed).await;
 }
 
 /// A PATCH whose body breaks after its last byte (a client that timed out just as it
@@ -608,4 +614,10 @@ async fn broken_body_after_the_last_byte_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_body_after_the_last_byte_on_s3() {
     a_body_broken_after_its_last_byte_completes(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn broken_body_after_the_last_byte_on_seaweedfs() {
+    a_body_broken_after_its_last_byte_completes(Backend::Seaweed).await;
 }

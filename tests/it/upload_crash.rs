@@ -17,10 +17,7 @@ const MIB: usize = 1024 * 1024;
 async fn killed_mid_upload(backend: Backend) {
     let tdb = TestDatabase::new().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let s3 = match backend {
-        Backend::S3 => Some(kadr_storage::testing::S3TestServer::start().await.unwrap()),
-        Backend::Local => None,
-    };
+    let s3 = crate::common::s3_server(backend).await;
     let media = dir.path().join("media");
     let upload_api = |listen: &str| {
         let mut cmd = command(&["upload-api"]);
@@ -153,7 +150,7 @@ async fn killed_mid_upload(backend: Backend) {
     assert_eq!(len, 200 * MIB as u64);
     assert_eq!(sha, sha256_file(&file), "killed at offset {killed_at}");
     if let Some(s3) = &s3 {
-        assert_eq!(s3.unfinished_uploads().unwrap(), 0);
+        assert_eq!(s3.unfinished_uploads().await.unwrap(), 0);
     }
 }
 
@@ -165,4 +162,10 @@ async fn sigkill_mid_upload_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_upload_on_s3() {
     killed_mid_upload(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn sigkill_mid_upload_on_seaweedfs() {
+    killed_mid_upload(Backend::Seaweed).await;
 }

@@ -278,6 +278,12 @@ async fn worker_on_s3() {
     upload_to_ladder(Backend::S3).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn worker_on_seaweedfs() {
+    upload_to_ladder(Backend::Seaweed).await;
+}
+
 /// Uploads whose bytes are a playlist or a concat script naming a local listener and another
 /// file on the worker's machine: each ends `failed` with `not_a_video`, and the listener sees
 /// no connection. On local disk and on S3 (where the worker reads a local copy, never a URL).
@@ -332,4 +338,10 @@ async fn hostile_uploads_on_local_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_uploads_on_s3() {
     hostile_uploads_open_nothing(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn hostile_uploads_on_seaweedfs() {
+    hostile_uploads_open_nothing(Backend::Seaweed).await;
 }

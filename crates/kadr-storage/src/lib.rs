@@ -22,7 +22,7 @@ pub use error::StorageError;
 pub use key::{content_type_for_key, validate_key};
 pub use local::{LocalOptions, LocalStorage};
 pub use range::ByteRange;
-pub use s3::{DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Options, S3Storage, UploadedPart};
+pub use s3::{DEFAULT_PART_SIZE, ListedPart, MIN_PART_SIZE, S3Options, S3Storage, UploadedPart};
 
 /// An object body: a stream of chunks, which ends early with an error when the
 /// transfer fails.

@@ -106,6 +106,17 @@ pub struct UploadedPart {
     pub etag: String,
 }
 
+/// A part of an unfinished multipart upload, as [`S3Storage::list_parts`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPart {
+    /// The part's number, from 1 to 10000.
+    pub part_number: i32,
+    /// The part's ETag, as completing the upload needs it.
+    pub etag: String,
+    /// The part's size in bytes.
+    pub size: u64,
+}
+
 /// Objects in an S3 bucket.
 #[derive(Debug, Clone)]
 pub struct S3Storage {
@@ -389,6 +400,123 @@ impl S3Storage {
                 Ok(())
             }
             Err(e) => Err(backend_error("AbortMultipartUpload", &e)),
+        }
+    }
+
+    /// The parts uploaded so far to a multipart upload, by part number (all pages).
+    /// `NotFound` when the upload is unknown (never started, completed or aborted).
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<ListedPart>, StorageError> {
+        validate_key(key)?;
+        let mut pages = self
+            .client
+            .list_parts()
+            .bucket(&*self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .into_paginator()
+            .send();
+        let mut parts = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if e.code() == Some("NoSuchUpload") || status(&e) == Some(404) => {
+                    return Err(StorageError::NotFound {
+                        key: key.to_owned(),
+                    });
+                }
+                Err(e) => return Err(backend_error("ListParts", &e)),
+            };
+            parts.extend(page.parts().iter().filter_map(|p| {
+                Some(ListedPart {
+                    part_number: p.part_number()?,
+                    etag: p.e_tag()?.to_owned(),
+                    size: non_negative(p.size()),
+                })
+            }));
+        }
+        parts.sort_by_key(|p| p.part_number);
+        Ok(parts)
+    }
+
+    /// The multipart uploads started under `prefix` and neither completed nor aborted,
+    /// as (key, upload id).
+    pub async fn list_multipart_uploads(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let mut uploads = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut id_marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&*self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| backend_error("ListMultipartUploads", &e))?;
+            uploads.extend(
+                out.uploads()
+                    .iter()
+                    .filter_map(|u| Some((u.key()?.to_owned(), u.upload_id()?.to_owned()))),
+            );
+            if out.is_truncated() != Some(true) {
+                return Ok(uploads);
+            }
+            key_marker = out.next_key_marker().map(str::to_owned);
+            id_marker = out.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() && id_marker.is_none() {
+                return Ok(uploads);
+            }
+        }
+    }
+
+    /// A URL a client can PUT part `part_number` of a multipart upload to, for `ttl`,
+    /// without credentials of its own.
+    pub async fn presign_upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        ttl: Duration,
+    ) -> Result<String, StorageError> {
+        validate_key(key)?;
+        let config = PresigningConfig::expires_in(ttl).map_err(|e| StorageError::Backend {
+            op: "UploadPart (presign)",
+            message: e.to_string(),
+        })?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&*self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .presigned(config)
+            .await
+            .map_err(|e| backend_error("UploadPart (presign)", &e))?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// Makes the bucket; one that exists already and is ours is success.
+    pub async fn create_bucket(&self) -> Result<(), StorageError> {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&*self.bucket)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+            Err(e) => Err(backend_error("CreateBucket", &e)),
         }
     }
 

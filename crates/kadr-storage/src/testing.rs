@@ -1,5 +1,6 @@
-//! An S3 server inside the test process (feature `test-server`): s3s-fs over a
-//! temporary directory, listening on a free loopback port.
+//! S3 servers for tests (feature `test-server`): s3s-fs inside the test process, over a
+//! temporary directory on a free loopback port; or a bucket of its own on the real server
+//! `KADR_TEST_S3_ENDPOINT` names (SeaweedFS in `make test`, see tests/s3/).
 
 use std::net::Ipv4Addr;
 
@@ -12,8 +13,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::S3Options;
 
-/// A running in-process S3 server with one empty bucket. It stops, and its
-/// files are removed, when dropped.
+/// A running S3 server with one empty bucket for this test. An in-process one stops,
+/// and its files are removed, when dropped; on an external server the bucket stays
+/// (the run's server is thrown away with its data).
 pub struct S3TestServer {
     endpoint: String,
     /// The bucket made for this server.
@@ -22,8 +24,15 @@ pub struct S3TestServer {
     pub access_key_id: String,
     /// Secret access key the server accepts.
     pub secret_access_key: String,
-    server: JoinHandle<()>,
-    root: tempfile::TempDir,
+    inner: Inner,
+}
+
+enum Inner {
+    InProcess {
+        server: JoinHandle<()>,
+        root: tempfile::TempDir,
+    },
+    External,
 }
 
 impl S3TestServer {
@@ -53,9 +62,41 @@ impl S3TestServer {
             bucket,
             access_key_id,
             secret_access_key,
-            server,
-            root,
+            inner: Inner::InProcess { server, root },
         })
+    }
+
+    /// A fresh bucket on the server `KADR_TEST_S3_ENDPOINT` names (with
+    /// `KADR_TEST_S3_ACCESS_KEY_ID` and `KADR_TEST_S3_SECRET_ACCESS_KEY`), or `None`
+    /// when the variable is not set.
+    pub async fn external() -> Option<std::io::Result<S3TestServer>> {
+        let endpoint = std::env::var("KADR_TEST_S3_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty())?;
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        let server = S3TestServer {
+            endpoint,
+            bucket: format!("kadr-{}", uuid::Uuid::new_v4().simple()),
+            access_key_id: var("KADR_TEST_S3_ACCESS_KEY_ID"),
+            secret_access_key: var("KADR_TEST_S3_SECRET_ACCESS_KEY"),
+            inner: Inner::External,
+        };
+        let made = async {
+            let storage = crate::S3Storage::new(server.options()).await?;
+            storage.create_bucket().await
+        };
+        Some(match made.await {
+            Ok(()) => Ok(server),
+            Err(e) => Err(std::io::Error::other(format!(
+                "making a bucket on {}: {e}",
+                server.endpoint
+            ))),
+        })
+    }
+
+    /// Whether this is a real server rather than the in-process one.
+    pub fn is_external(&self) -> bool {
+        matches!(self.inner, Inner::External)
     }
 
     /// The server's URL, e.g. `http://127.0.0.1:38021`.
@@ -64,10 +105,24 @@ impl S3TestServer {
     }
 
     /// How many multipart uploads were started and neither completed nor
-    /// aborted (s3s-fs keeps one `.upload-<id>.json` file for each).
-    pub fn unfinished_uploads(&self) -> std::io::Result<usize> {
+    /// aborted (s3s-fs keeps one `.upload-<id>.json` file for each and does not
+    /// list them; a real server is asked).
+    pub async fn unfinished_uploads(&self) -> std::io::Result<usize> {
+        let root = match &self.inner {
+            Inner::InProcess { root, .. } => root,
+            Inner::External => {
+                let storage = crate::S3Storage::new(self.options())
+                    .await
+                    .map_err(std::io::Error::other)?;
+                return storage
+                    .list_multipart_uploads("")
+                    .await
+                    .map(|u| u.len())
+                    .map_err(std::io::Error::other);
+            }
+        };
         let mut count = 0;
-        for entry in std::fs::read_dir(self.root.path())? {
+        for entry in std::fs::read_dir(root.path())? {
             let name = entry?.file_name();
             let name = name.to_string_lossy();
             if name.starts_with(".upload-") && name.ends_with(".json") {
@@ -94,7 +149,9 @@ impl S3TestServer {
 
 impl Drop for S3TestServer {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Inner::InProcess { server, .. } = &self.inner {
+            server.abort();
+        }
     }
 }
 

@@ -134,7 +134,7 @@ async fn big_object_round_trip(fx: &Fixture) {
         assert!(meta.etag.ends_with("-13"), "{backend}: ETag {}", meta.etag);
     }
     if let Some(server) = &fx.server {
-        assert_eq!(server.unfinished_uploads().unwrap(), 0);
+        assert_eq!(server.unfinished_uploads().await.unwrap(), 0);
     }
     let expected = hash.lock().unwrap().clone().finalize();
 

@@ -473,7 +473,7 @@ async fn failed_put_stream_leaves_nothing(fx: &Fixture) {
     );
     if let Some(server) = &fx.server {
         assert_eq!(
-            server.unfinished_uploads().unwrap(),
+            server.unfinished_uploads().await.unwrap(),
             0,
             "multipart upload not aborted"
         );
@@ -558,10 +558,10 @@ async fn s3_cancelled_put_stream_aborts_the_upload() {
         result = &mut put => panic!("the upload finished: {result:?}"),
         _ = reached => {}
     }
-    assert_eq!(server.unfinished_uploads().unwrap(), 1);
+    assert_eq!(server.unfinished_uploads().await.unwrap(), 1);
     drop(put); // as when the client of an upload goes away
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while server.unfinished_uploads().unwrap() != 0 {
+    while server.unfinished_uploads().await.unwrap() != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the upload was not aborted"
