@@ -175,6 +175,10 @@ async fn each_role_runs_on_its_own_against_postgres_and_s3() {
             .env("KADR_STORAGE__S3__BUCKET", &s3.bucket)
             .env("KADR_STORAGE__S3__ACCESS_KEY_ID", &s3.access_key_id)
             .env("KADR_STORAGE__S3__SECRET_ACCESS_KEY", &s3.secret_access_key)
+            .env(
+                "KADR_API__MEDIA_SECRET",
+                "a-media-key-shared-by-every-api-replica",
+            )
             .env("KADR_UPLOAD_API__LISTEN", "127.0.0.1:0")
             .env("KADR_API__LISTEN", "127.0.0.1:0")
             .env("KADR_WORKER__LISTEN", "127.0.0.1:0");
@@ -229,7 +233,11 @@ async fn readyz_fails_with_a_problem_when_storage_is_unreachable() {
         .env("KADR_STORAGE__BACKEND", "s3")
         .env("KADR_STORAGE__S3__ENDPOINT", format!("http://{closed}"))
         .env("KADR_STORAGE__S3__ACCESS_KEY_ID", "x")
-        .env("KADR_STORAGE__S3__SECRET_ACCESS_KEY", "y");
+        .env("KADR_STORAGE__S3__SECRET_ACCESS_KEY", "y")
+        .env(
+            "KADR_API__MEDIA_SECRET",
+            "a-media-key-shared-by-every-api-replica",
+        );
     let kadr = Kadr::start(cmd);
     let (code, _, _) = get(&kadr.url("/healthz")).await;
     assert_eq!(code, 200, "the process is up");
@@ -246,6 +254,25 @@ async fn readyz_fails_with_a_problem_when_storage_is_unreachable() {
         !problem["detail"].as_str().unwrap().contains("database"),
         "{body}"
     );
+}
+
+/// Replicas of `kadr api` on S3 must share one media key: without `api.media_secret` the role
+/// refuses to start and says why (`kadr all`, one process, keeps its key in its data dir).
+#[test]
+fn api_on_s3_needs_a_media_secret() {
+    let out = command(&["api"])
+        .env("KADR_DATABASE__URL", "postgres://kadr@127.0.0.1:1/kadr")
+        .env("KADR_API__LISTEN", "127.0.0.1:0")
+        .env("KADR_STORAGE__BACKEND", "s3")
+        .env("KADR_STORAGE__S3__ENDPOINT", "http://127.0.0.1:1")
+        .env("KADR_STORAGE__S3__ACCESS_KEY_ID", "x")
+        .env("KADR_STORAGE__S3__SECRET_ACCESS_KEY", "y")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("KADR_API__MEDIA_SECRET"), "{err}");
+    assert!(err.contains("every api replica"), "{err}");
 }
 
 #[test]

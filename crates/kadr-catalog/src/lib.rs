@@ -135,6 +135,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
 /// Runs the service on its own at `api.listen` until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let listen = config.api.listen;
+    if config.storage.backend == kadr_config::StorageBackend::S3
+        && config.api.media_secret.is_none()
+    {
+        // Without a configured key each process would make its own in its data_dir, and a
+        // media URL signed by one api replica would be refused by the others.
+        return Err(StartError::Other(
+            "api.media_secret (KADR_API__MEDIA_SECRET) must be set when media is on S3: \
+             every api replica signs and checks media URLs with it, and a key made by one \
+             process alone would make the URLs it signs fail on the others"
+                .to_owned(),
+        ));
+    }
     let ctx = AppContext::open(config).await?;
     let (api, flusher) = start(&ctx, shutdown.clone())?;
     let server = kadr_http::bind(listen, ctx, move |cfg| configure(cfg, &api))?;

@@ -22,6 +22,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+pub mod depth;
 pub mod runner;
 
 /// The queues Kadr uses.

@@ -236,7 +236,13 @@ pub fn runner(ctx: &Context) -> Runner {
         let every = Duration::from_secs(u.reconcile_interval_secs);
         runner = runner.periodic("reconcile", every, every, sweeps::Reconcile(ctx.clone()));
     }
-    runner
+    // Every worker, whatever its kinds: the work waiting, for /metrics (autoscaling, alerts).
+    runner.periodic(
+        "queue_depth",
+        metrics::QUEUE_DEPTH_EVERY,
+        Duration::ZERO,
+        metrics::QueueDepth::new(ctx.clone()),
+    )
 }
 
 /// Starts the worker's runner; the handle ends when every kind has stopped after `shutdown`.

@@ -1,9 +1,14 @@
-//! The worker's Prometheus metrics: jobs by outcome, queue wait, transcoding speed.
+//! The worker's Prometheus metrics: jobs by outcome, queue wait, transcoding speed, and the
+//! work waiting (`kadr_queue_depth`, `kadr_queue_oldest_seconds` by kind, refreshed by
+//! [`QueueDepth`] every [`QUEUE_DEPTH_EVERY`]; what autoscalers and alerts read).
 
-use std::sync::LazyLock;
+use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use prometheus::{Gauge, Histogram, HistogramOpts, IntCounterVec, Opts};
+use kadr_queue::runner::{BoxFuture, Control, Periodic};
+use kadr_runtime::Context;
+use prometheus::{Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGaugeVec, Opts};
 
 struct Metrics {
     jobs: IntCounterVec,
@@ -13,6 +18,8 @@ struct Metrics {
     realtime: Gauge,
     decode_fps: Gauge,
     ladder_secs: Histogram,
+    queue_depth: IntGaugeVec,
+    queue_oldest: GaugeVec,
 }
 
 static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
@@ -65,7 +72,25 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         .buckets(vec![0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0]),
     )
     .ok()?;
+    let queue_depth = IntGaugeVec::new(
+        Opts::new(
+            "queue_depth",
+            "Jobs ready to run now (queued, due, not leased), by kind; the same figure on every worker",
+        ),
+        &["kind"],
+    )
+    .ok()?;
+    let queue_oldest = GaugeVec::new(
+        Opts::new(
+            "queue_oldest_seconds",
+            "Seconds since the oldest ready job of a kind became due; 0 when none waits",
+        ),
+        &["kind"],
+    )
+    .ok()?;
     let r = kadr_runtime::metrics::registry();
+    r.register(Box::new(queue_depth.clone())).ok()?;
+    r.register(Box::new(queue_oldest.clone())).ok()?;
     r.register(Box::new(playable.clone())).ok()?;
     r.register(Box::new(first_segment.clone())).ok()?;
     r.register(Box::new(jobs.clone())).ok()?;
@@ -81,6 +106,8 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         realtime,
         decode_fps,
         ladder_secs,
+        queue_depth,
+        queue_oldest,
     })
 });
 
@@ -119,5 +146,71 @@ pub fn playable(since_enqueue: Duration) {
 pub fn first_segment(after: Duration) {
     if let Some(m) = METRICS.as_ref() {
         m.first_segment.observe(after.as_secs_f64());
+    }
+}
+
+/// How often [`QueueDepth`] reads the queue.
+pub const QUEUE_DEPTH_EVERY: Duration = Duration::from_secs(5);
+
+/// The queued kinds, shown at 0 while nothing waits so a query on one of them (an
+/// autoscaler's) always finds a series.
+const QUEUED_KINDS: &[&str] = &[
+    kadr_core::jobs::TRANSCODE,
+    kadr_core::jobs::CLEANUP,
+    kadr_core::jobs::NOTIFY,
+    kadr_core::jobs::FANOUT,
+    kadr_core::jobs::CHANNEL_IMAGE,
+    kadr_core::jobs::DELETE_CHANNEL,
+    kadr_core::jobs::MAIL,
+    kadr_core::jobs::DELETE_ACCOUNT,
+];
+
+/// A periodic pass setting `kadr_queue_depth` and `kadr_queue_oldest_seconds` from one query.
+/// A kind seen once stays, at 0 when its queue is empty; on a failed read the gauges keep
+/// their last values (the log says why).
+pub struct QueueDepth {
+    ctx: Context,
+    seen: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl QueueDepth {
+    pub fn new(ctx: Context) -> QueueDepth {
+        let seen = QUEUED_KINDS.iter().map(|k| (*k).to_owned()).collect();
+        QueueDepth {
+            ctx,
+            seen: Arc::new(Mutex::new(seen)),
+        }
+    }
+}
+
+impl Periodic for QueueDepth {
+    fn run(&self, _control: Control) -> BoxFuture<()> {
+        let (ctx, seen) = (self.ctx.clone(), self.seen.clone());
+        Box::pin(async move { refresh_depth(&ctx, &seen).await })
+    }
+}
+
+async fn refresh_depth(ctx: &Context, seen: &Mutex<BTreeSet<String>>) {
+    let Some(m) = METRICS.as_ref() else { return };
+    let depths = match kadr_queue::depth::ready_by_kind(&ctx.db).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the queue depth");
+            return;
+        }
+    };
+    let mut seen = match seen.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    seen.extend(depths.iter().map(|d| d.kind.clone()));
+    for kind in seen.iter() {
+        let found = depths.iter().find(|d| &d.kind == kind);
+        m.queue_depth
+            .with_label_values(&[kind.as_str()])
+            .set(found.map_or(0, |d| d.ready));
+        m.queue_oldest
+            .with_label_values(&[kind.as_str()])
+            .set(found.map_or(0.0, |d| d.oldest_secs));
     }
 }
