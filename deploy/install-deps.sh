@@ -77,6 +77,13 @@ if [ "${1:-}" = "--test" ]; then
   command -v systemd-analyze >/dev/null 2>&1 || extra+=(systemd)
   command -v curl >/dev/null 2>&1 || extra+=(curl)
   [ -x /usr/bin/chromium ] || extra+=(chromium)
+  # deploy/check.sh: kubectl (kustomize), promtool (the alert rules), and nginx, which both
+  # it and tests/it/deploy.rs run on the proxy's config. (Debian's prometheus package also
+  # installs a Prometheus service; where systemd runs it, `systemctl disable --now
+  # prometheus` stops it.)
+  command -v kubectl >/dev/null 2>&1 || extra+=(kubernetes-client)
+  command -v promtool >/dev/null 2>&1 || extra+=(prometheus)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || extra+=(nginx-light)
   if [ ${#extra[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "kadr: installing ${extra[*]}" >&2
     ${SUDO:-} apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null
