@@ -753,6 +753,15 @@ async fn deploy_worker_exports_the_queue_depth_and_oldest_job_age() {
         sample(&metrics, "kadr_queue_depth{kind=\"mail\"}"),
         Some(1.0)
     );
+    // The running one is counted apart (an autoscaler adds it, so as not to stop busy workers).
+    assert_eq!(
+        sample(&metrics, "kadr_queue_running{kind=\"transcode\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&metrics, "kadr_queue_running{kind=\"mail\"}"),
+        Some(0.0)
+    );
     // Queued kinds with nothing ready are there, at 0 (autoscalers find a series).
     assert_eq!(
         sample(&metrics, "kadr_queue_depth{kind=\"cleanup\"}"),

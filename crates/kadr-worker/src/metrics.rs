@@ -1,6 +1,7 @@
 //! The worker's Prometheus metrics: jobs by outcome, queue wait, transcoding speed, and the
-//! work waiting (`kadr_queue_depth`, `kadr_queue_oldest_seconds` by kind, refreshed by
-//! [`QueueDepth`] every [`QUEUE_DEPTH_EVERY`]; what autoscalers and alerts read).
+//! work waiting (`kadr_queue_depth`, `kadr_queue_oldest_seconds` and `kadr_queue_running` by
+//! kind, refreshed by [`QueueDepth`] every [`QUEUE_DEPTH_EVERY`]; what autoscalers and alerts
+//! read).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -20,6 +21,7 @@ struct Metrics {
     ladder_secs: Histogram,
     queue_depth: IntGaugeVec,
     queue_oldest: GaugeVec,
+    queue_running: IntGaugeVec,
 }
 
 static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
@@ -88,8 +90,17 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         &["kind"],
     )
     .ok()?;
+    let queue_running = IntGaugeVec::new(
+        Opts::new(
+            "queue_running",
+            "Jobs leased by a worker now, by kind; the same figure on every worker",
+        ),
+        &["kind"],
+    )
+    .ok()?;
     let r = kadr_runtime::metrics::registry();
     r.register(Box::new(queue_depth.clone())).ok()?;
+    r.register(Box::new(queue_running.clone())).ok()?;
     r.register(Box::new(queue_oldest.clone())).ok()?;
     r.register(Box::new(playable.clone())).ok()?;
     r.register(Box::new(first_segment.clone())).ok()?;
@@ -108,6 +119,7 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
         ladder_secs,
         queue_depth,
         queue_oldest,
+        queue_running,
     })
 });
 
@@ -165,7 +177,8 @@ const QUEUED_KINDS: &[&str] = &[
     kadr_core::jobs::DELETE_ACCOUNT,
 ];
 
-/// A periodic pass setting `kadr_queue_depth` and `kadr_queue_oldest_seconds` from one query.
+/// A periodic pass setting `kadr_queue_depth`, `kadr_queue_oldest_seconds` and
+/// `kadr_queue_running` from one query.
 /// A kind seen once stays, at 0 when its queue is empty; on a failed read the gauges keep
 /// their last values (the log says why).
 pub struct QueueDepth {
@@ -212,5 +225,8 @@ async fn refresh_depth(ctx: &Context, seen: &Mutex<BTreeSet<String>>) {
         m.queue_oldest
             .with_label_values(&[kind.as_str()])
             .set(found.map_or(0.0, |d| d.oldest_secs));
+        m.queue_running
+            .with_label_values(&[kind.as_str()])
+            .set(found.map_or(0, |d| d.running));
     }
 }
