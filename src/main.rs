@@ -1,6 +1,7 @@
 //! `kadr`: one binary, one role per subcommand.
 
 mod upload_cli;
+mod upload_direct;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

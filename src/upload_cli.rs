@@ -1,6 +1,7 @@
 //! `kadr upload FILE`: a tus client for scripts and terminals. It creates the video, sends the
 //! file in chunks with a progress bar, rides out server restarts, resumes an interrupted upload
-//! of the same file (it remembers the upload URL), and prints the video id.
+//! of the same file (it remembers the upload URL), and prints the video id. With `--direct`,
+//! when the server offers it, the parts go straight to storage instead (`upload_direct`).
 
 use std::collections::BTreeMap;
 use std::io::SeekFrom;
@@ -53,6 +54,10 @@ pub struct UploadArgs {
     /// Allow plain http:// to a host other than this machine (the token travels unencrypted).
     #[arg(long)]
     pub insecure: bool,
+    /// Send the file straight to the server's storage (S3 presigned part URLs) when the server
+    /// offers it; otherwise through tus.
+    #[arg(long)]
+    pub direct: bool,
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -108,6 +113,9 @@ struct ResumeState {
 struct Remembered {
     url: String,
     video_id: String,
+    /// A direct upload (`url` is its id).
+    #[serde(default)]
+    direct: bool,
 }
 
 fn state_path() -> PathBuf {
@@ -169,13 +177,24 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
     let mut state = load_state(&state_file);
     let key = file_key(&server, &path, &meta);
 
+    if args.direct {
+        let direct = crate::upload_direct::Direct {
+            http: http.clone(),
+            server: server.clone(),
+            token: args.token.clone(),
+        };
+        if direct.offered().await? {
+            return run_direct(&direct, &args, &path, size, &key).await;
+        }
+        eprintln!("kadr: the server takes uploads through tus only; using tus");
+    }
     let client = Client {
         http,
         token: args.token.clone(),
     };
     let mut resumed = None;
     if !args.restart
-        && let Some(r) = state.uploads.get(&key).cloned()
+        && let Some(r) = state.uploads.get(&key).filter(|r| !r.direct).cloned()
     {
         same_origin(&server_url, &r.url)?;
         match client.offset(&r.url).await {
@@ -205,14 +224,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
         }
     };
 
-    let bar = ProgressBar::new(size);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar(size);
     bar.set_position(offset);
     bar.reset_eta();
 
@@ -266,6 +278,79 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn progress_bar(size: u64) -> ProgressBar {
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// The direct path: resume the remembered upload of this file, or start one; send what
+/// storage lacks; complete.
+async fn run_direct(
+    direct: &crate::upload_direct::Direct,
+    args: &UploadArgs,
+    path: &Path,
+    size: u64,
+    key: &str,
+) -> anyhow::Result<()> {
+    let state_file = state_path();
+    let mut state = load_state(&state_file);
+    let mut upload = None;
+    if !args.restart
+        && let Some(r) = state.uploads.get(key).filter(|r| r.direct).cloned()
+    {
+        match direct.show(&r.url).await {
+            Ok(Some(found)) => {
+                eprintln!("kadr: resuming video {}", found.1);
+                upload = Some(found);
+            }
+            Ok(None) => {
+                state.uploads.remove(key);
+            }
+            Err(e) => return Err(e.context("cannot reach the server to resume")),
+        }
+    }
+    let (id, _video) = match upload {
+        Some(u) => u,
+        None => {
+            let (id, video) = direct.create(args, path, size).await?;
+            state.uploads.insert(
+                key.to_owned(),
+                Remembered {
+                    url: id.clone(),
+                    video_id: video.clone(),
+                    direct: true,
+                },
+            );
+            save_state(&state_file, &state).context("cannot remember the upload for resuming")?;
+            (id, video)
+        }
+    };
+    let bar = progress_bar(size);
+    let video = match direct.send(&id, path, &bar).await {
+        Ok(v) => v,
+        Err(e) => {
+            bar.abandon();
+            return Err(e);
+        }
+    };
+    bar.finish();
+    state.uploads.remove(key);
+    save_state(&state_file, &state)?;
+    eprintln!(
+        "kadr: uploaded {} straight to storage as video {video}",
+        bytes(size)
+    );
+    println!("{video}");
+    Ok(())
+}
+
 fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
@@ -281,7 +366,7 @@ struct Client {
 }
 
 /// The problem+json an error answer carries, in words.
-async fn describe(res: reqwest::Response) -> String {
+pub(crate) async fn describe(res: reqwest::Response) -> String {
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     match serde_json::from_str::<serde_json::Value>(&text) {
@@ -341,6 +426,7 @@ impl Client {
         Ok(Remembered {
             url: url.to_owned(),
             video_id: video_id.to_owned(),
+            direct: false,
         })
     }
 

@@ -9,6 +9,7 @@ mod m20261124_000002_catalog;
 mod m20261201_000003_hardening;
 mod m20261202_000004_community;
 mod m20261203_000005_safety;
+mod m20261204_000006_direct_uploads;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_hardening::Migration),
             Box::new(m20261202_000004_community::Migration),
             Box::new(m20261203_000005_safety::Migration),
+            Box::new(m20261204_000006_direct_uploads::Migration),
         ]
     }
 }

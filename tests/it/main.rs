@@ -13,6 +13,7 @@ mod collections;
 mod community;
 mod delete_video;
 mod deploy;
+mod direct_upload;
 mod moderation_rules;
 mod openapi_snapshot;
 mod roles;

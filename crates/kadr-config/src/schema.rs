@@ -297,6 +297,11 @@ pub struct UploadConfig {
     pub max_uploads_in_progress: u64,
     /// Videos of one user that may wait for the transcoder at once.
     pub max_videos_waiting: u64,
+    /// On the S3 backend, offer direct uploads (parts sent by the client straight to the
+    /// bucket with presigned URLs; clients must be able to reach `storage.s3.endpoint`).
+    pub direct: bool,
+    /// How long a presigned part URL of a direct upload stays valid.
+    pub direct_url_ttl_secs: u64,
     /// Unfinished uploads are aborted and cleaned up after this long.
     pub expiration_hours: u64,
     /// How often the janitor looks for expired uploads.

@@ -190,6 +190,7 @@ impl UploadConfig {
             ("upload.max_size_bytes", self.max_size_bytes),
             ("upload.expiration_hours", self.expiration_hours),
             ("upload.janitor_interval_secs", self.janitor_interval_secs),
+            ("upload.direct_url_ttl_secs", self.direct_url_ttl_secs),
         ])
     }
 }

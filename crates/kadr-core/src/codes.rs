@@ -110,6 +110,9 @@ codes! {
         OffsetMismatch = "offset_mismatch", 409, "tus `Upload-Offset` differs from the server's; ask with HEAD and resume there.";
         UploadComplete = "upload_complete", 409, "The upload already has all its bytes.";
         VideoHasUpload = "video_has_upload", 409, "The video already has an upload in progress.";
+        DirectUploadOff = "direct_upload_off", 409, "Direct uploads need the S3 backend and `upload.direct`; use tus.";
+        UploadIncomplete = "upload_incomplete", 409, "A direct upload was completed with parts missing; the detail names them. Upload them and complete again.";
+        PartMismatch = "part_mismatch", 409, "A part of a direct upload has the wrong size; the detail names it. Upload it again and complete again.";
         UploadExpired = "upload_expired", 410, "The upload was not finished in time and its bytes were removed.";
         UnsupportedTusVersion = "unsupported_tus_version", 412, "`Tus-Resumable` names a version other than 1.0.0.";
         BodyTooLarge = "body_too_large", 413, "The request body is larger than this route takes.";

@@ -10,6 +10,7 @@ pub mod channels;
 pub mod codes;
 pub mod comments;
 pub mod counters;
+pub mod direct;
 pub mod entities;
 pub mod error;
 pub mod feed;

@@ -234,6 +234,8 @@ pub struct Staging {
     pub part_size: i64,
     /// The S3 multipart upload, on S3.
     pub multipart_id: Option<String>,
+    /// The client sends the parts to storage itself ([`crate::direct`]).
+    pub direct: bool,
 }
 
 /// Creates the upload resource for `video`, into what was staged for it. The caller has
@@ -275,6 +277,7 @@ pub async fn insert_upload(
         created_at: Set(now.fixed_offset()),
         updated_at: Set(now.fixed_offset()),
         completed_at: Set(None),
+        direct: Set(staging.direct),
     }
     .insert(tx)
     .await
@@ -315,6 +318,7 @@ pub async fn insert_upload_record(
         created_at: Set(now),
         updated_at: Set(now),
         completed_at: Set(Some(now)),
+        direct: Set(false),
     }
     .insert(tx)
     .await?)

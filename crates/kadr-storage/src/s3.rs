@@ -403,7 +403,8 @@ impl S3Storage {
         }
     }
 
-    /// The parts uploaded so far to a multipart upload, by part number (all pages).
+    /// The parts uploaded so far to a multipart upload, by part number (all pages). A number
+    /// may appear more than once on servers that keep replaced parts (see below).
     /// `NotFound` when the upload is unknown (never started, completed or aborted).
     pub async fn list_parts(
         &self,
@@ -431,15 +432,21 @@ impl S3Storage {
                 Err(e) => return Err(backend_error("ListParts", &e)),
             };
             parts.extend(page.parts().iter().filter_map(|p| {
-                Some(ListedPart {
-                    part_number: p.part_number()?,
-                    etag: p.e_tag()?.to_owned(),
-                    size: non_negative(p.size()),
-                })
+                Some((
+                    ListedPart {
+                        part_number: p.part_number()?,
+                        etag: p.e_tag()?.to_owned(),
+                        size: non_negative(p.size()),
+                    },
+                    system_time(p.last_modified()),
+                ))
             }));
         }
-        parts.sort_by_key(|p| p.part_number);
-        Ok(parts)
+        // S3 lists one entry per number, a part sent again replacing the earlier one;
+        // SeaweedFS (4.48) lists every one sent, so callers choose among equal numbers
+        // (oldest first here, by time and then as listed).
+        parts.sort_by_key(|p| (p.0.part_number, p.1));
+        Ok(parts.into_iter().map(|(p, _)| p).collect())
     }
 
     /// The multipart uploads started under `prefix` and neither completed nor aborted,

@@ -495,6 +495,8 @@ async fn verify_email(
 pub struct Features {
     /// Mail is set up: password reset by mail and address checks work.
     pub mail: bool,
+    /// Direct uploads to storage (`/api/v1/direct-uploads`) are offered.
+    pub direct_upload: bool,
 }
 
 #[utoipa::path(get, path = "/api/v1/features", tag = "accounts",
@@ -502,6 +504,7 @@ pub struct Features {
 async fn features(ctx: web::Data<AppContext>) -> HttpResponse {
     HttpResponse::Ok().json(Features {
         mail: ctx.config.mail.enabled(),
+        direct_upload: crate::direct::offered(&ctx),
     })
 }
 

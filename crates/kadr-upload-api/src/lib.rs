@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod direct;
 pub mod password;
 pub mod pictures;
 pub mod simple;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     account::configure(cfg);
     simple::configure(cfg);
+    direct::configure(cfg);
     videos::configure(cfg);
     tus::configure(cfg);
     pictures::configure(cfg);
@@ -78,6 +80,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         videos::delete,
         videos::source,
         simple::upload,
+        direct::create,
+        direct::show,
+        direct::urls,
+        direct::complete,
         tus::options,
         tus::create,
         tus::head,
@@ -86,7 +92,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         pictures::upload,
         pictures::remove,
     ),
-    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, pictures::PictureAccepted, pictures::PictureBytes)),
+    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),

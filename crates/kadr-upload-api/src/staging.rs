@@ -34,6 +34,7 @@ pub async fn stage(ctx: &AppContext, video_id: Uuid) -> Result<Staging, ApiError
                 backend: UploadBackend::S3,
                 part_size: (ctx.config.storage.s3.part_size_mib * 1024 * 1024) as i64,
                 multipart_id: Some(id),
+                direct: false,
             }
         }
         Storage::Local(_) => Staging {
@@ -41,6 +42,7 @@ pub async fn stage(ctx: &AppContext, video_id: Uuid) -> Result<Staging, ApiError
             backend: UploadBackend::Local,
             part_size: LOCAL_CHECKPOINT,
             multipart_id: None,
+            direct: false,
         },
     })
 }

@@ -305,7 +305,8 @@ async fn owned_upload(
     let up = upload::Entity::find_by_id(id)
         .one(&ctx.db)
         .await?
-        .filter(|u| u.owner_id == auth.user.id)
+        // A direct upload's parts go to storage, never through tus.
+        .filter(|u| u.owner_id == auth.user.id && !u.direct)
         .ok_or_else(ApiError::not_found)?;
     match up.state {
         UploadState::Aborted => Err(ApiError::not_found().detail("the upload was terminated")),

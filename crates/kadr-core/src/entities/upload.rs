@@ -33,6 +33,8 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
     pub completed_at: Option<DateTimeWithTimeZone>,
+    /// The client sends the parts straight to storage (presigned URLs); not a tus upload.
+    pub direct: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
