@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./var
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps web web-test e2e build run test fmt lint nextest fuzz bench clean-data screenshots
+.PHONY: all deps test-deps web web-test e2e build run test fmt lint nextest deploy-check fuzz bench clean-data screenshots
 
 all: build
 
@@ -67,7 +67,12 @@ fuzz:
 	$(CARGO) build --locked -p kadr
 	tests/fuzz/run.sh
 
-test: test-deps lint web-test nextest fuzz e2e
+# The deploy artefacts (Dockerfile, compose, kustomize, alerts, dashboard, proxy routing),
+# validated offline with their own tools (see deploy/README.md).
+deploy-check:
+	deploy/check.sh
+
+test: test-deps lint web-test nextest deploy-check fuzz e2e
 
 # docs/screenshots: home, watch, upload, shorts, moderation, channel, comments, notifications and
 # the subscription feed, at desktop and phone sizes.
