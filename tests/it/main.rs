@@ -16,6 +16,7 @@ mod deploy;
 mod direct_upload;
 mod moderation_rules;
 mod openapi_snapshot;
+mod replicas;
 mod roles;
 mod safety;
 mod simple_upload;

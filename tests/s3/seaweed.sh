@@ -3,7 +3,9 @@
 # (installed into target/seaweed-venv by `make test-deps`).
 #
 #   tests/s3/seaweed.sh start DIR [BASE_PORT]   starts `weed mini` with its data in DIR, waits
-#                                               until S3 answers, writes DIR/env (KADR_TEST_S3_*)
+#                                               until S3 answers, writes DIR/env (KADR_TEST_S3_*);
+#                                               started again on the same DIR, it keeps its
+#                                               ports, credentials and data
 #   tests/s3/seaweed.sh stop DIR                stops it (SIGTERM, then SIGKILL after 10 s)
 #
 # `weed mini` runs a master, a volume server, a filer, the S3 gateway, an admin server and
@@ -34,10 +36,20 @@ case "$cmd" in
 stop) stop ;;
 start)
   stop
-  base=${3:-$((20000 + RANDOM % 9000))}
+  if [ -f "$dir/base_port" ] && [ -z "${3:-}" ]; then
+    base=$(cat "$dir/base_port")
+  else
+    base=${3:-$((20000 + RANDOM % 9000))}
+  fi
+  echo "$base" >"$dir/base_port"
   p() { echo $((base + $1)); }
   key=kadr-test
-  secret=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  if [ -f "$dir/secret" ]; then
+    secret=$(cat "$dir/secret")
+  else
+    secret=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    echo "$secret" >"$dir/secret"
+  fi
   cat >"$dir/s3.json" <<JSON
 {"identities":[{"name":"kadr","credentials":[{"accessKey":"$key","secretKey":"$secret"}],
   "actions":["Admin","Read","Write","List","Tagging"]}]}
@@ -52,7 +64,7 @@ JSON
     -webdav.port="$(p 11)" -debug.port="$(p 12)" -metricsPort="$(p 13)" \
     -admin.port="$(p 14)" -admin.port.grpc="$(( $(p 14) + 10000 ))" \
     -s3.config="$dir/s3.json" -bucket=kadr-test \
-    >"$dir/log" 2>&1 </dev/null &
+    >>"$dir/log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   endpoint="http://127.0.0.1:$(p 7)"
   # Up once the bucket made at start answers (any HTTP status but a refused connection).
@@ -61,7 +73,7 @@ JSON
       echo "seaweedfs exited; its log:" >&2; tail -30 "$dir/log" >&2; exit 1
     fi
     code=$(curl -s -o /dev/null -w '%{http_code}' "$endpoint/kadr-test" || true)
-    [ "$code" != "000" ] && grep -q "S3 Endpoint" "$dir/log" && break
+    [ "$code" != "000" ] && [ "$code" != "503" ] && break
     sleep 0.1
   done
   cat >"$dir/env" <<ENV
