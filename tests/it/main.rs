@@ -14,6 +14,7 @@ mod community;
 mod delete_video;
 mod deploy;
 mod direct_upload;
+mod faults;
 mod moderation_rules;
 mod openapi_snapshot;
 mod replicas;

@@ -172,12 +172,15 @@ impl Cluster {
         sea_orm::Database::connect(&self.db_url).await.unwrap()
     }
 
-    /// Stops Postgres (fast shutdown) and starts it again after `down`, on the same socket.
-    pub async fn restart_postgres(&mut self, down: Duration) {
+    /// Stops Postgres (fast shutdown: every connection is cut).
+    pub async fn stop_postgres(&mut self) {
         if let Some(pg) = self.pg.take() {
             pg.stop(Duration::from_secs(10)).await.unwrap();
         }
-        tokio::time::sleep(down).await;
+    }
+
+    /// Starts Postgres again on the same data and socket.
+    pub async fn start_postgres(&mut self) {
         let pg = EmbeddedPostgres::start(
             &self.dir.path().join("db"),
             EmbeddedOptions { throwaway: true },
@@ -534,9 +537,11 @@ async fn two_of_each_share_one_state() {
         a[0].url("/api/v1/me/history"),
         a[1].url("/api/v1/me/history"),
     ] {
-        eventually(Duration::from_secs(30), "the ban on every replica", || async {
-            get_json(&url, Some(&alice)).await.0 == 401
-        })
+        eventually(
+            Duration::from_secs(30),
+            "the ban on every replica",
+            || async { get_json(&url, Some(&alice)).await.0 == 401 },
+        )
         .await;
     }
     // The banned owner's video is withheld on both.

@@ -194,6 +194,12 @@ impl Job {
     pub fn has_attempts_left(&self) -> bool {
         self.attempt < self.max_attempts
     }
+
+    /// Every attempt was spent by workers that died (their leases lapsed): this claim is
+    /// only to record the failure.
+    pub fn is_exhausted(&self) -> bool {
+        self.attempt > self.max_attempts
+    }
 }
 
 /// The state of a job as stored.
@@ -320,17 +326,17 @@ impl Queue {
         })
     }
 
-    /// Jobs whose lease lapsed (their worker died or hung) go back to the queue, or to `failed`
-    /// when that was their last attempt.
+    /// Jobs whose lease lapsed (their worker died or hung) go back to the queue. One that was
+    /// on its last attempt goes back too: its next claim has `attempt > max_attempts`, and the
+    /// runner then only records the failure through its handler ([`runner::Handler::exhausted`])
+    /// — so what the job was working on (a video) ends failed too, instead of waiting forever.
     pub async fn reap_expired(&self, queue: &str) -> Result<u64, QueueError> {
         let res = self
             .db
             .execute_raw(stmt(
-                "UPDATE jobs SET
-                     state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                "UPDATE jobs SET state = 'queued',
                      last_error = 'lease expired: the worker stopped renewing it (attempt '
                                   || attempts || ' of ' || max_attempts || ')',
-                     finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
                      locked_by = NULL, lease_expires_at = NULL, run_at = now(), updated_at = now()
                  WHERE queue = $1 AND state = 'running' AND lease_expires_at < now()",
                 vec![queue.into()],

@@ -67,6 +67,14 @@ impl Control {
 /// Runs jobs of one queue.
 pub trait Handler: Send + Sync + 'static {
     fn run(&self, job: Job, control: Control) -> BoxFuture<Outcome>;
+
+    /// A job whose every attempt ended with its worker gone (leases lapsed): it is not run
+    /// again. The handler records what that means for its subject (say, the video fails) and
+    /// answers the job's outcome; by default the job fails with `reason`.
+    fn exhausted(&self, job: Job, reason: String) -> BoxFuture<Outcome> {
+        let _ = job;
+        Box::pin(async move { Outcome::Fail(reason) })
+    }
 }
 
 /// Runs one pass of a periodic kind.
@@ -248,7 +256,16 @@ async fn run_one(
         stop,
         queue: Some(queue.clone()),
     };
-    let outcome = handler.run(job.clone(), control).await;
+    let outcome = if job.is_exhausted() {
+        let reason = format!(
+            "its worker stopped (lease expired) on each of its {} attempts",
+            job.max_attempts
+        );
+        tracing::warn!(reason, "a job out of attempts; recording its failure");
+        handler.exhausted(job.clone(), reason).await
+    } else {
+        handler.run(job.clone(), control).await
+    };
     stopper.abort();
     drop(heartbeat);
     let recorded = match &outcome {

@@ -28,6 +28,25 @@ impl Handler for Transcodes {
         let span = tracing::info_span!("transcode", video = video.map(tracing::field::display));
         Box::pin(async move { run(&ctx, job, control).await }.instrument(span))
     }
+
+    /// Every attempt's worker died (killed, out of memory) before finishing: the video fails
+    /// with the reason, rather than waiting for a transcode nobody will run.
+    fn exhausted(&self, job: Job, reason: String) -> BoxFuture<Outcome> {
+        let ctx = self.0.clone();
+        Box::pin(async move {
+            match job.payload::<Transcode>() {
+                Ok(t) => match outcome::give_up(&ctx, t.video_id).await {
+                    Ok(()) => Outcome::Fail(reason),
+                    // Not recorded: handed back, the next claim tries again.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not record the failure; handing the job back");
+                        Outcome::Release
+                    }
+                },
+                Err(_) => Outcome::Fail(reason),
+            }
+        })
+    }
 }
 
 async fn run(ctx: &Context, job: Job, control: Control) -> Outcome {

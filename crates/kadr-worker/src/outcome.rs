@@ -172,6 +172,19 @@ async fn settle_or_err(
     }
 }
 
+/// Fails the video of a transcode whose workers all died mid-way.
+pub async fn give_up(ctx: &Context, id: Uuid) -> Result<(), JobError> {
+    metrics::job("failed");
+    tracing::warn!(video = %id, "transcode abandoned: its worker died on every attempt");
+    fail_video(
+        ctx,
+        id,
+        Failure::ProcessingFailed,
+        "Kadr could not process this video: its transcoder stopped on every attempt",
+    )
+    .await
+}
+
 /// Fails the video with `code`; nothing half-made stays behind.
 async fn fail_video(ctx: &Context, id: Uuid, code: Failure, message: &str) -> Result<(), JobError> {
     transcodes::fail(&ctx.db, id, code, message).await?;
