@@ -232,13 +232,74 @@ async fn database(config: &mut Config) -> anyhow::Result<Option<EmbeddedPostgres
 
 const POSTGRES_STOP_DEADLINE: Duration = Duration::from_secs(5);
 
+/// Restarts of the embedded Postgres in a row (each after a longer pause) before `kadr all`
+/// gives up and exits non-zero for its supervisor.
+const POSTGRES_RESTARTS: u32 = 6;
+
 async fn run_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let embedded = database(&mut config).await?;
-    let result = serve_all(config, shutdown).await;
+    let mut embedded = database(&mut config).await?;
+    let data_dir = config.data_dir.clone();
+    let serve = serve_all(config, shutdown.clone());
+    tokio::pin!(serve);
+    let result = tokio::select! {
+        served = &mut serve => served,
+        gave_up = supervise_postgres(&mut embedded, &data_dir, &shutdown) => {
+            shutdown.cancel();
+            let _ = serve.await;
+            Err(gave_up)
+        }
+    };
     if let Some(pg) = embedded {
         pg.stop(POSTGRES_STOP_DEADLINE).await?;
     }
     result
+}
+
+/// Keeps the embedded Postgres running: when it exits (killed, crashed) it is started again on
+/// the same data (the pools reconnect; requests meanwhile answer 503). Returns only when it
+/// cannot be started again.
+async fn supervise_postgres(
+    embedded: &mut Option<EmbeddedPostgres>,
+    data_dir: &std::path::Path,
+    shutdown: &CancellationToken,
+) -> anyhow::Error {
+    loop {
+        let how = match embedded.as_mut() {
+            Some(pg) => pg.exited().await,
+            None => std::future::pending().await,
+        };
+        // A Ctrl-C reaches Postgres too (one process group): not a crash.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if shutdown.is_cancelled() {
+            *embedded = None;
+            return std::future::pending().await;
+        }
+        tracing::error!(status = %how, "the embedded Postgres exited; starting it again");
+        let mut tries = 0;
+        loop {
+            match EmbeddedPostgres::start(data_dir, EmbeddedOptions::default()).await {
+                Ok(pg) => {
+                    tracing::info!("the embedded Postgres is running again");
+                    *embedded = Some(pg);
+                    break;
+                }
+                Err(e) if tries + 1 < POSTGRES_RESTARTS => {
+                    tries += 1;
+                    let wait = Duration::from_millis(500 << tries);
+                    tracing::warn!(error = %e, ?wait, "the embedded Postgres did not start; trying again");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return std::future::pending().await,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                Err(e) => {
+                    return anyhow::anyhow!(
+                        "the embedded Postgres exited ({how}) and could not be started again: {e}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 async fn serve_all(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -284,3 +284,55 @@ fn roles_other_than_all_need_a_database_url() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KADR_DATABASE__URL"));
 }
+
+/// `kadr all` keeps its embedded Postgres running: killed, it is started again on the same
+/// data; requests answer 503 meanwhile and then work again, with nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_restarts_its_postgres_when_it_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("var");
+    let mut cmd = command(&[
+        "all",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    cmd.env("KADR_ADMIN_PASSWORD", crate::common::ADMIN_PASSWORD);
+    let kadr = Kadr::start(cmd);
+    let base = kadr.url("");
+    let token = crate::common::register_and_login(&base, "survivor").await;
+    let first = postmaster_pid(&data).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let again = postmaster_pid(&data).filter(|p| *p != first && process_alive(*p));
+        let (status, _, _) = get(&kadr.url("/readyz")).await;
+        if again.is_some() && status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Postgres not back: {}",
+            kadr.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(kadr.log().contains("starting it again"), "{}", kadr.log());
+    // The account made before is there; its token still works.
+    let (status, me) = crate::common::get_json(&format!("{base}/api/v1/me"), Some(&token)).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["username"], "survivor");
+    let (status, elapsed) = kadr.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    assert!(elapsed < Duration::from_secs(30));
+    let last = postmaster_pid(&data);
+    assert!(
+        last.is_none_or(|p| !process_alive(p)),
+        "Postgres left running"
+    );
+}

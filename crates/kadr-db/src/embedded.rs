@@ -246,6 +246,22 @@ impl EmbeddedPostgres {
         &self.pgdata
     }
 
+    /// Waits until the postmaster exits (killed, crashed) and says how; never returns while
+    /// it runs, nor for a cluster already stopped.
+    pub async fn exited(&mut self) -> String {
+        match self.child.as_mut() {
+            Some(child) => {
+                let status = child.wait().await;
+                self.child = None;
+                match status {
+                    Ok(s) => s.to_string(),
+                    Err(e) => e.to_string(),
+                }
+            }
+            None => std::future::pending().await,
+        }
+    }
+
     /// Process id of the postmaster.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
