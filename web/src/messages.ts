@@ -91,3 +91,27 @@ export function problemText(e: unknown): string {
   }
   return t("error.generic", { reason: e instanceof Error ? e.message : String(e) });
 }
+
+// The upload page's words for direct uploads to storage (parts sent a few at once, a
+// cancel button), in both languages.
+const UPLOAD_WORDS = {
+  en: {
+    cancel: "Cancel",
+    cancelled: "The upload was stopped. Choose Upload to go on from where it stopped.",
+    retrying: "Part {part} did not get through; trying again in {secs} s…",
+    restarted: "The earlier upload of this file is gone from the server; it starts anew.",
+  },
+  ru: {
+    cancel: "Отменить",
+    cancelled: "Загрузка остановлена. Нажмите «Загрузить», чтобы продолжить с того же места.",
+    retrying: "Часть {part} не дошла; повтор через {secs} с…",
+    restarted: "Начатой ранее загрузки этого файла на сервере больше нет; она начнётся заново.",
+  },
+} as const satisfies Record<"en" | "ru", Record<string, string>>;
+export type UploadWord = keyof (typeof UPLOAD_WORDS)["en"];
+
+/** One of the upload page's sentences about direct uploads, with `{name}` filled in. */
+export function uploadWords(key: UploadWord, vars: Record<string, string | number> = {}, l: string = lang()): string {
+  const words = l === "ru" ? UPLOAD_WORDS.ru : UPLOAD_WORDS.en;
+  return words[key].replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? String(vars[name]) : `{${name}}`));
+}

@@ -1,14 +1,31 @@
-// The upload page: pick or drop a file, channel/title/description/visibility, tus upload with progress,
-// rate and ETA (resumed after a page reload: tus-js-client keeps the upload URL in
-// localStorage under the file's fingerprint), then the transcode's progress until playable.
+// The upload page: pick or drop a file, channel/title/description/visibility, upload with progress,
+// rate and ETA, then the transcode's progress until playable. Where the server offers direct
+// uploads (S3 storage), the file's parts go straight to the bucket a few at once (../direct.ts);
+// elsewhere by tus. Either is resumed after a page reload: tus-js-client keeps the upload URL in
+// localStorage under the file's fingerprint, the direct path the upload's id under the file's
+// name, size and date. Cancel stops the requests in flight; Upload then goes on.
 import * as tus from "tus-js-client";
-import { call, currentUser, field, get, myChannels, token, type Channel, type NewVideo, type PathOf, type VideoPatch } from "../api";
+import {
+  ApiError,
+  call,
+  currentUser,
+  field,
+  get,
+  myChannels,
+  serverFeatures,
+  token,
+  type Channel,
+  type NewVideo,
+  type PathOf,
+  type VideoPatch,
+} from "../api";
+import { DirectTransfer, forget, isAbort, PutError, recall, remember, type DirectNew, type StartedWith } from "../direct";
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
 import { t } from "../i18n";
 import { isPrivacy, privacyChoices, videoLimits } from "../limits";
 import type { PageFn } from "../router";
-import { privacyLabel, statusLine, uploadError } from "../messages";
+import { privacyLabel, statusLine, uploadError, uploadWords } from "../messages";
 
 /** The tus endpoint (creation, and discovery by OPTIONS). */
 const UPLOADS = "/api/v1/uploads" satisfies PathOf<"post"> & PathOf<"options">;
@@ -20,7 +37,9 @@ type Field = (typeof FIELDS)[number];
 /** Their values, of the types both schemas take (the visibility is the document's enum). */
 type Fields = { [K in Field]: NonNullable<NewVideo[K]> & NonNullable<VideoPatch[K]> };
 /** The metadata key of the channel (a handle); an edit cannot move a video to another. */
-const CHANNEL = "channel" satisfies keyof NewVideo;
+const CHANNEL = "channel" satisfies keyof NewVideo & keyof DirectNew;
+/** What an upload started earlier was given (tus metadata, or what the direct path kept). */
+type Earlier = Record<string, string | undefined>;
 
 async function maxSize(): Promise<number | null> {
   try {
@@ -38,7 +57,9 @@ export const upload: PageFn = async (root, _params, url) => {
     root.append(h("p.notice", {}, h("a", { href: "/login?next=/upload" }, t("upload.signin"))));
     return;
   }
-  const [limit, channels] = await Promise.all([maxSize(), myChannels().catch((): Channel[] => [])]);
+  const [limit, channels, features] = await Promise.all([maxSize(), myChannels().catch((): Channel[] => []), serverFeatures()]);
+  // Straight to storage when the server offers it (until it says otherwise: then by tus).
+  let direct = features.direct_upload === true;
   // Which of my channels the video goes to (tus metadata `channel`, a handle; without it
   // the server takes my first channel). The one asked for by ?channel= is chosen.
   const asked = url.searchParams.get("channel");
@@ -64,6 +85,7 @@ export const upload: PageFn = async (root, _params, url) => {
     ...privacyChoices.map((p) => h("option", { value: p }, privacyLabel(p))),
   );
   const start = h("button.primary", { type: "submit", disabled: true, dataset: { testid: "start" } }, t("upload.start"));
+  const cancel = h("button", { type: "button", hidden: true, dataset: { testid: "cancel" } }, uploadWords("cancel"));
   const bar = h("progress.progress", { max: 100, value: 0, hidden: true });
   const info = h("div.upload-info", { dataset: { testid: "upload-info" }, "aria-live": "polite" });
   const error = h("div.error", { role: "alert", hidden: true, dataset: { testid: "upload-error" } });
@@ -77,6 +99,7 @@ export const upload: PageFn = async (root, _params, url) => {
     h("label", {}, t("upload.field.description"), description),
     h("label", {}, t("upload.field.privacy"), privacy),
     start,
+    cancel,
     bar,
     info,
     error,
@@ -84,7 +107,8 @@ export const upload: PageFn = async (root, _params, url) => {
   root.append(form);
 
   let file: File | null = null;
-  let current: tus.Upload | null = null;
+  /** The upload going on (either path). */
+  let running: { abort(): void } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const fail = (msg: string) => {
@@ -106,8 +130,9 @@ export const upload: PageFn = async (root, _params, url) => {
     }
     // The same file started earlier (before a reload or a closed tab) goes on where it
     // stopped, under the title and visibility it was given then.
-    const previous = await new tus.Upload(f, { endpoint: UPLOADS }).findPreviousUploads().catch(() => []);
-    const meta = previous[0]?.metadata;
+    const kept: Earlier | undefined = direct ? recall(f)?.fields : undefined;
+    const previous = kept ? [] : await new tus.Upload(f, { endpoint: UPLOADS }).findPreviousUploads().catch(() => []);
+    const meta = kept ?? previous[0]?.metadata;
     if (file !== f) return;
     if (meta) {
       title.value = meta.title ?? title.value;
@@ -156,7 +181,7 @@ export const upload: PageFn = async (root, _params, url) => {
   };
 
   const begin = async () => {
-    if (!file || current) return;
+    if (!file || running) return;
     const chosenPrivacy = privacy.value;
     if (!isPrivacy(chosenPrivacy)) throw new Error(`unknown visibility "${chosenPrivacy}"`);
     start.disabled = true;
@@ -170,10 +195,9 @@ export const upload: PageFn = async (root, _params, url) => {
       description: description.value,
       privacy: chosenPrivacy,
     };
-    let resumedFrom: Record<string, string> | null = null;
     // Uploaded: a resumed upload was created with the fields given then, later edits go by
     // PATCH; then the transcode is followed.
-    const finish = async (id: string) => {
+    const finish = async (id: string, resumedFrom: Earlier | null) => {
       const edits: Partial<Fields> = {};
       const editIfChanged = <K extends Field>(k: K) => {
         const before = resumedFrom?.[k];
@@ -187,6 +211,72 @@ export const upload: PageFn = async (root, _params, url) => {
       }
       await follow(id);
     };
+    const progress = (sent: number, total: number) => {
+      meter.add(performance.now(), sent);
+      bar.value = total ? (sent / total) * 100 : 0;
+      info.textContent = t("upload.progress", {
+        done: formatBytes(sent),
+        total: formatBytes(total),
+        rate: formatBytes(meter.rate()),
+        eta: formatEta(meter.eta(total)),
+      });
+    };
+    const ended = () => {
+      running = null;
+      cancel.hidden = true;
+    };
+    const uploaded = (id: string, resumedFrom: Earlier | null) => {
+      ended();
+      info.textContent = t("upload.uploaded");
+      bar.value = 0;
+      void finish(id, resumedFrom);
+    };
+    const chosenChannel: Record<typeof CHANNEL, string> | Record<never, never> = channel.value ? { [CHANNEL]: channel.value } : {};
+
+    // Straight to storage, unless this file's tus upload was begun earlier (it goes on so).
+    const byTus = await new tus.Upload(f, { endpoint: UPLOADS }).findPreviousUploads().catch(() => []);
+    if (direct && !byTus.length) {
+      const earlier = recall(f);
+      const transfer = new DirectTransfer(f, {
+        onProgress: progress,
+        onRetry(part, _attempt, wait) {
+          info.textContent = uploadWords("retrying", { part, secs: Math.max(1, Math.round(wait / 1000)) });
+        },
+        onCreated(up) {
+          const fields: StartedWith = { ...wanted, ...chosenChannel };
+          remember(f, { id: up.id, videoId: up.video_id, fields, expiresAt: up.expires_at });
+          if (earlier) info.textContent = uploadWords("restarted");
+        },
+      });
+      running = transfer;
+      cancel.hidden = false;
+      if (earlier) info.textContent = t("upload.resumed");
+      try {
+        const body: DirectNew = { size: f.size, filename: f.name, ...wanted, ...chosenChannel };
+        const done = await transfer.run(body, earlier?.id);
+        forget(f);
+        uploaded(done.video_id, done.resumed && earlier ? earlier.fields : null);
+        return;
+      } catch (e) {
+        ended();
+        if (stopped) return;
+        if (isAbort(e)) {
+          info.textContent = uploadWords("cancelled");
+          start.disabled = false;
+          return;
+        }
+        if (!(e instanceof ApiError && e.status === 409 && e.code === "direct_upload_off")) {
+          if (e instanceof ApiError) fail(uploadError(e.status, e.code, e.detail, limit));
+          else fail(uploadError(e instanceof PutError ? e.status : 0, "", e instanceof Error ? e.message : String(e), limit));
+          return;
+        }
+        // Not offered after all (the server's setting changed): by tus.
+        direct = false;
+        forget(f);
+      }
+    }
+
+    let resumedFrom: Earlier | null = null;
     const up = new tus.Upload(f, {
       endpoint: UPLOADS,
       chunkSize: 16 * 1024 * 1024,
@@ -195,7 +285,7 @@ export const upload: PageFn = async (root, _params, url) => {
       metadata: {
         filename: f.name,
         filetype: f.type,
-        ...(channel.value ? { [CHANNEL]: channel.value } : {}),
+        ...chosenChannel,
         ...wanted,
       },
       storeFingerprintForResuming: true,
@@ -203,18 +293,9 @@ export const upload: PageFn = async (root, _params, url) => {
       onAfterResponse(_req, res) {
         videoId = res.getHeader("Kadr-Video-Id") || videoId;
       },
-      onProgress(sent, total) {
-        meter.add(performance.now(), sent);
-        bar.value = total ? (sent / total) * 100 : 0;
-        info.textContent = t("upload.progress", {
-          done: formatBytes(sent),
-          total: formatBytes(total),
-          rate: formatBytes(meter.rate()),
-          eta: formatEta(meter.eta(total)),
-        });
-      },
+      onProgress: progress,
       onError(err) {
-        current = null;
+        ended();
         const res = err instanceof tus.DetailedError ? err.originalResponse : null;
         let problem: unknown = null;
         try {
@@ -226,14 +307,24 @@ export const upload: PageFn = async (root, _params, url) => {
         fail(uploadError(res?.getStatus() ?? 0, field(problem, "code") ?? "", detail, limit));
       },
       onSuccess() {
-        current = null;
-        info.textContent = t("upload.uploaded");
-        bar.value = 0;
-        if (videoId) void finish(videoId);
+        if (videoId) uploaded(videoId, resumedFrom);
+        else ended();
       },
     });
-    current = up;
+    // Stopped, it stays resumable (its URL is kept); Upload goes on with it.
+    const handle = {
+      abort() {
+        void up.abort();
+        ended();
+        if (stopped) return;
+        info.textContent = uploadWords("cancelled");
+        start.disabled = false;
+      },
+    };
+    running = handle;
+    cancel.hidden = false;
     const previous = await up.findPreviousUploads();
+    if (running !== handle) return; // cancelled meanwhile
     if (previous.length) {
       up.resumeFromPreviousUpload(previous[0]);
       resumedFrom = previous[0].metadata;
@@ -241,11 +332,13 @@ export const upload: PageFn = async (root, _params, url) => {
     }
     up.start();
   };
+  cancel.addEventListener("click", () => running?.abort());
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     begin().catch((err: unknown) => {
       // Before the upload started (its earlier parts could not be looked up).
-      current = null;
+      running = null;
+      cancel.hidden = true;
       fail(uploadError(0, "", err instanceof Error ? err.message : String(err), limit));
     });
   });
@@ -253,6 +346,6 @@ export const upload: PageFn = async (root, _params, url) => {
   return () => {
     stopped = true;
     if (timer) clearTimeout(timer);
-    void current?.abort();
+    running?.abort();
   };
 };
