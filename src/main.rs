@@ -1,5 +1,6 @@
 //! `kadr`: one binary, one role per subcommand.
 
+mod answer;
 mod upload_cli;
 mod upload_direct;
 

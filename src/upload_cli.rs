@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use crate::answer::describe;
+
 #[derive(Debug, Args)]
 pub struct UploadArgs {
     /// The video file.
@@ -319,7 +321,16 @@ async fn run_direct(
     let (id, _video) = match upload {
         Some(u) => u,
         None => {
-            let (id, video) = direct.create(args, path, size).await?;
+            let meta = json!({
+                "filename": path.file_name().map(|s| s.to_string_lossy().into_owned()),
+                "title": args.title,
+                "description": args.description,
+                "privacy": args.privacy,
+                "tags": args.tags,
+                "language": args.language,
+                "channel": args.channel,
+            });
+            let (id, video) = direct.create(meta, size).await?;
             state.uploads.insert(
                 key.to_owned(),
                 Remembered {
@@ -363,23 +374,6 @@ enum Failure {
 struct Client {
     http: reqwest::Client,
     token: String,
-}
-
-/// The problem+json an error answer carries, in words.
-pub(crate) async fn describe(res: reqwest::Response) -> String {
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(p) => format!(
-            "{status}: {}{}",
-            p["title"].as_str().unwrap_or(""),
-            p["detail"]
-                .as_str()
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default()
-        ),
-        Err(_) => format!("{status}"),
-    }
 }
 
 impl Client {

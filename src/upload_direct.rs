@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::upload_cli::{UploadArgs, describe};
+use crate::answer::describe;
 
 /// Parts in flight at once.
 const PARALLEL: usize = 4;
@@ -98,24 +98,15 @@ impl Direct {
         }
     }
 
-    /// Starts a direct upload; returns (upload id, video id).
+    /// Starts a direct upload of `size` bytes described by `meta` (file name and the video's
+    /// fields); returns (upload id, video id).
     pub async fn create(
         &self,
-        args: &UploadArgs,
-        path: &Path,
+        meta: serde_json::Value,
         size: u64,
     ) -> anyhow::Result<(String, String)> {
-        let filename = path.file_name().map(|s| s.to_string_lossy().into_owned());
-        let body = json!({
-            "size": size,
-            "filename": filename,
-            "title": args.title,
-            "description": args.description,
-            "privacy": args.privacy,
-            "tags": args.tags,
-            "language": args.language,
-            "channel": args.channel,
-        });
+        let mut body = meta;
+        body["size"] = json!(size);
         let res = self
             .http
             .post(format!("{}/api/v1/direct-uploads", self.server))

@@ -291,6 +291,40 @@ async fn direct_uploads_are_bounded_on_seaweedfs() {
         (429, Some("too_many_uploads")),
         "{p}"
     );
+    // Abandoning one frees its place (and its share of the quota); abandoned, it is gone.
+    let small = {
+        use sea_orm::ConnectionTrait;
+        let row = stack
+            .db()
+            .await
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT id::text AS id FROM uploads WHERE direct AND length = 1000000",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "id").unwrap()
+    };
+    let abandon = |id: String| {
+        let (bob, base) = (bob.clone(), base.clone());
+        async move {
+            http()
+                .delete(format!("{base}/api/v1/direct-uploads/{id}"))
+                .bearer_auth(&bob)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(abandon(small.clone()).await, 204);
+    assert_eq!(abandon(small.clone()).await, 404);
+    let (s, _) = get_json(&format!("{base}/api/v1/direct-uploads/{small}"), Some(&bob)).await;
+    assert_eq!(s, 404);
+    let (s, p) = create(serde_json::json!(1_000_000)).await;
+    assert_eq!(s, 201, "{p}");
 
     let id = first["id"].as_str().unwrap();
     let count = first["part_count"].as_u64().unwrap();

@@ -240,7 +240,7 @@ let features: Promise<Schemas["Features"]> | undefined;
 export function serverFeatures(): Promise<Schemas["Features"]> {
   features ??= get("/api/v1/features").catch(() => {
     features = undefined;
-    return { mail: false };
+    return { mail: false, direct_upload: false };
   });
   return features;
 }

@@ -30,6 +30,7 @@ use crate::videos::NewVideo;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/direct-uploads", web::post().to(create))
         .route("/api/v1/direct-uploads/{id}", web::get().to(show))
+        .route("/api/v1/direct-uploads/{id}", web::delete().to(abort))
         .route("/api/v1/direct-uploads/{id}/urls", web::post().to(urls))
         .route(
             "/api/v1/direct-uploads/{id}/complete",
@@ -490,6 +491,48 @@ async fn complete(
         .await?
         .ok_or_else(ApiError::not_found)?;
     completed(&ctx, &up).await
+}
+
+/// Abandons an unfinished direct upload: its parts are removed from storage and its size no
+/// longer counts against the quota; the video stays, waiting for a file.
+#[utoipa::path(delete, path = "/api/v1/direct-uploads/{id}", tag = "uploads",
+    params(("id" = Uuid, Path, description = "Upload id")),
+    responses((status = 204), (status = 404),
+        (status = 409, description = "`upload_complete`: delete the video instead", content_type = "application/problem+json"),
+        (status = 410, content_type = "application/problem+json"),
+        (status = 423, description = "Being completed", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn abort(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let up = owned(&ctx, &auth, path.into_inner()).await?;
+    if up.state == UploadState::Complete {
+        return Err(ApiError::new(
+            Code::UploadComplete,
+            "The upload is complete; delete the video instead",
+        ));
+    }
+    let Some(token) = direct::claim(&ctx.db, up.id, up.owner_id, COMPLETE_LEASE_SECS).await? else {
+        return Err(ApiError::new(
+            Code::UploadBusy,
+            "Another request is completing this upload",
+        ));
+    };
+    let ended =
+        kadr_core::maintenance::end_upload(&ctx.db, &ctx.storage, &up, UploadState::Aborted)
+            .await
+            .map_err(|e| match e {
+                kadr_core::maintenance::EndError::Domain(e) => ApiError::from(e),
+                kadr_core::maintenance::EndError::Storage(e) => storage_error(e),
+            });
+    if ended.is_err() {
+        direct::release(&ctx.db, up.id, token).await?;
+    }
+    ended?;
+    tracing::info!(upload = %up.id, video = %up.video_id, "direct upload abandoned");
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn completed(ctx: &AppContext, up: &upload::Model) -> Result<HttpResponse, ApiError> {

@@ -82,6 +82,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         simple::upload,
         direct::create,
         direct::show,
+        direct::abort,
         direct::urls,
         direct::complete,
         tus::options,
