@@ -19,6 +19,10 @@
 # CPU seconds of each api replica (and of nginx, SeaweedFS, Postgres, the client) come from
 # /proc/PID/stat before and after; api CPU-s per viewer-minute and p99s are compared with
 # nginx's. Figures are printed and written to target/bench-viewers/result.json.
+# Also printed, to tell where time went: the replicas' own /media latency (their /metrics
+# histograms, bucket bounds), the client's CPU and event-loop lag, and the machine's busy
+# share with what other processes took meanwhile (a build or a test run on the same machine
+# makes the figures those of a busy machine; a NOTE says so).
 #
 #   VIEWERS=500 SECONDS=60 bench/viewers.sh      (the defaults)
 #   RAMP=20                                      (viewers start evenly over this long)
@@ -27,6 +31,7 @@
 #   CLIENT_ARGS="--procs 2 --skip-storage"       (more options of bench/viewers.py: --procs,
 #                                                 --pool viewer, --link-mbps, --skip-storage
 #                                                 for a load on the api alone, ...)
+#   MAX_PER_ADDRESS=64                           (keep server.max_requests_per_address)
 #   KADR_BIN=...                                 (another kadr binary)
 #
 # Every viewer comes from 127.0.0.1 here, where a real audience comes from many addresses:
@@ -78,6 +83,7 @@ rm -rf "$WORK"; mkdir -p "$WORK"; chmod 755 "$WORK"
 PIDS=()
 NGINX_PID=""
 CLIENT_PID=""
+METRICS=""
 PG_STARTED=""
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
@@ -120,6 +126,45 @@ print(f"{total / hz:.2f}")
 PY
 }
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+# CPU ticks of every process now ("pid comm ticks" lines), to name what else ran meanwhile.
+snapshot() {
+  python3 - <<'PY'
+import os
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            head, tail = open(f"/proc/{pid}/stat").read().rsplit(")", 1)
+            f = tail.split()
+            print(pid, head.split("(", 1)[1].replace(" ", "_"), sum(int(x) for x in f[11:15]))
+        except OSError:
+            pass
+PY
+}
+# The processes other than ours that took the most CPU between two snapshots (% of a core).
+others() { # before after wall ours...
+  python3 - "$@" <<'PY'
+import os, sys
+before, after, wall, ours = sys.argv[1], sys.argv[2], float(sys.argv[3]), set(sys.argv[4:])
+def read(path):
+    return {l.split()[0]: (l.split()[1], int(l.split()[2])) for l in open(path) if l.strip()}
+b, a = read(before), read(after)
+mine = set()
+for pid in ours:  # ours and their children
+    mine.add(pid)
+    try:
+        mine.update(open(f"/proc/{pid}/task/{pid}/children").read().split())
+    except OSError:
+        pass
+hz = os.sysconf("SC_CLK_TCK")
+use = {}
+for pid, (comm, t) in a.items():
+    if pid in mine or pid == str(os.getppid()):
+        continue
+    use[comm] = use.get(comm, 0) + t - b.get(pid, (comm, 0))[1]
+top = sorted(((v, k) for k, v in use.items() if v > 0), reverse=True)[:4]
+print(" ".join(f"{k}:{100 * v / hz / wall:.0f}" for v, k in top) or "-")
+PY
+}
 
 # Postgres: a throwaway cluster on a free port (durability off).
 echo "bench/viewers: starting Postgres, SeaweedFS and kadr" >&2
@@ -232,6 +277,8 @@ audience() {
   local -n procs=$1; shift
   local before=() after=() label b0 b1 t0 t1 i
   for label in "${!procs[@]}"; do before+=("$(cpu ${procs[$label]})"); done
+  snapshot > "$WORK/$name.before"
+  for m in $METRICS; do curl -sf "$m/metrics"; done > "$WORK/$name.metrics.before"
   b0=$(busy); t0=$(date +%s.%N)
   # In the background, so that a signal to this script stops the run at once (see cleanup).
   "${CLIENT[@]}" "$@" --out "$WORK/$name.json" > /dev/null &
@@ -239,6 +286,8 @@ audience() {
   wait "$CLIENT_PID"
   CLIENT_PID=""
   t1=$(date +%s.%N); b1=$(busy)
+  snapshot > "$WORK/$name.after"
+  for m in $METRICS; do curl -sf "$m/metrics"; done > "$WORK/$name.metrics.after"
   : > "$WORK/$name.cpu"
   i=0
   for label in "${!procs[@]}"; do
@@ -249,13 +298,20 @@ audience() {
   echo "wall $(echo "$t1 - $t0" | bc -l)" >> "$WORK/$name.cpu"
   read -r busy0 all0 <<< "$b0"; read -r busy1 all1 <<< "$b1"
   echo "machine_busy_pct $(echo "100 * ($busy1 - $busy0) / ($all1 - $all0)" | bc -l)" >> "$WORK/$name.cpu"
+  # shellcheck disable=SC2086
+  others "$WORK/$name.before" "$WORK/$name.after" "$(echo "$t1 - $t0" | bc -l)" $$ ${procs[*]} \
+    > "$WORK/$name.others"
 }
 
 echo "bench/viewers: $VIEWERS viewers for $RUN_SECS s (ramp $RAMP s) through api replicas $API1 and $API2" >&2
 # shellcheck disable=SC2034
 declare -A KPROCS=([api1]="$API1_PID" [api2]="$API2_PID" [seaweedfs]="$WEED_PID"
   [postgres]="$PG_PID" [upload_api]="$UP_PID" [worker]="$WORKER_PID")
+# The replicas' own latency histograms (/metrics) are read around the run too: time spent
+# inside the api, against what the client saw.
+METRICS="$API1 $API2"
 audience kadr KPROCS --api "$API1" --api "$API2"
+METRICS=""
 
 if [ "$PART" != kadr ]; then
   # The baseline origin: nginx with the api's playlists as files and its redirects as a map.
@@ -349,7 +405,33 @@ ncpu = os.cpu_count()
 def load(name):
     d = json.load(open(os.path.join(work, f"{name}.json")))
     d["cpu_s"] = {k: float(v) for k, v in (line.split() for line in open(os.path.join(work, f"{name}.cpu")))}
+    d["other_processes"] = open(os.path.join(work, f"{name}.others")).read().strip()
+    d["server_media_ms"] = server_latency(name)
     return d
+
+def server_latency(name):
+    """p50/p99 (bucket upper bounds) of the /media route from the replicas' histograms."""
+    def buckets(path):
+        out = {}
+        if not os.path.exists(path):
+            return out
+        for line in open(path):
+            if line.startswith("kadr_http_request_duration_seconds_bucket") and 'route="/media/{id}/{tail:.*}"' in line \
+                    and 'method="GET"' in line:
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                out[le] = out.get(le, 0) + float(line.rsplit(" ", 1)[1])
+        return out
+    b0 = buckets(os.path.join(work, f"{name}.metrics.before"))
+    b1 = buckets(os.path.join(work, f"{name}.metrics.after"))
+    if not b1:
+        return None
+    delta = sorted(((float("inf") if le == "+Inf" else float(le), b1[le] - b0.get(le, 0)) for le in b1))
+    total = delta[-1][1]
+    def q(x):
+        for le, n in delta:
+            if n >= x * total:
+                return "inf" if le == float("inf") else round(le * 1000, 1)
+    return {"n": int(total), "p50_at_most": q(0.5), "p99_at_most": q(0.99)}
 
 runs = {"kadr": load("kadr")}
 if part != "kadr":
@@ -378,6 +460,8 @@ def figures(name, d):
         # What the machine spent beyond the processes above: another user's work (a build, a
         # test run) when large; the figures are then to be taken with care.
         "others_pct_of_a_core": round(max(0.0, busy * ncpu - 100 * sum(cpu.values()) / wall), 1),
+        "other_processes": d["other_processes"],
+        "server_media_ms": d["server_media_ms"],
         "client_loop_lag_ms": d["client"]["loop_lag_ms"],
     }
 
@@ -408,20 +492,27 @@ rows = [
     ("storage fetch ms, p50 / p99", lambda f: pq(f["storage_fetch_ms"])),
     ("startup ms, p50 / p99", lambda f: pq(f["startup_ms"])),
     ("stalls (viewers with one)", lambda f: f"{f['stalls']} ({f['viewers_with_stalls']})"),
+    ("inside the api, /media ms, p50 / p99", lambda f: f"<= {f['server_media_ms']['p50_at_most']} / <= {f['server_media_ms']['p99_at_most']}"
+        if f["server_media_ms"] else "-"),
     ("origin CPU-s per viewer-minute", lambda f: f["origin_cpu_s_per_viewer_minute"]),
     ("machine busy %", lambda f: f["machine_busy_pct"]),
     ("other processes, % of a core", lambda f: f["others_pct_of_a_core"]),
     ("client loop lag ms, p99 / max", lambda f: f"{f['client_loop_lag_ms']['p99']} / {f['client_loop_lag_ms']['max']}"),
 ]
-print(f"  {'':<34} {'kadr api x2':>18} {'nginx' if n else '':>18}")
+print(f"  {'':<38} {'kadr api x2':>18} {'nginx' if n else '':>18}")
 for label, get in rows:
-    print(f"  {label:<34} {str(get(k)):>18} {str(get(n)) if n else '':>18}")
+    print(f"  {label:<38} {str(get(k)):>18} {str(get(n)) if n else '':>18}")
 for name, f in figs.items():
-    print(f"  CPU % of a core, {name} run: " + ", ".join(f"{p} {v}" for p, v in f["cpu_pct_of_a_core"].items()))
+    print(f"  CPU % of a core, {name} run: " + ", ".join(f"{p} {v}" for p, v in f["cpu_pct_of_a_core"].items())
+          + f"; the most of the rest: {f['other_processes']}")
 if n:
     r = result["ratios_kadr_to_nginx"]
     print(f"  kadr/nginx: origin CPU-s per viewer-minute {r['cpu_s_per_viewer_minute']}x, "
           f"p99 playlist {r['p99_playlist']}x, p99 segment redirect {r['p99_segment_redirect']}x")
+for name, f in figs.items():
+    if f["others_pct_of_a_core"] > 25:
+        print(f"  NOTE: other work took {f['others_pct_of_a_core']} % of a core during the {name} run "
+              f"({f['other_processes']}): its figures are not those of a quiet machine")
 for name, dd in runs.items():
     if dd["error_count"]:
         print(f"  {name} errors: {json.dumps(dd['errors'])}; first: {dd['first_errors'][:3]}")
