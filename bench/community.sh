@@ -29,6 +29,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KADR=${KADR_BIN:-$ROOT/target/release/kadr}
+# kadr reads every KADR_* variable as configuration and refuses unknown ones.
+unset KADR_BIN
 WORK=${BENCH_DIR:-$ROOT/target/bench-community}
 SECS=${BENCH_COMMUNITY_SECS:-10}
 SCALE=${BENCH_COMMUNITY_SCALE:-1}

@@ -17,6 +17,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KADR=${KADR_BIN:-$ROOT/target/release/kadr}
+# kadr reads every KADR_* variable as configuration and refuses unknown ones.
+unset KADR_BIN
 WORK=${BENCH_DIR:-$ROOT/target/bench-serve}
 SECS=${BENCH_SERVE_SECS:-10}
 BIG=${BENCH_SERVE_BIG:-1000000}

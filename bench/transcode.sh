@@ -12,6 +12,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KADR=${KADR_BIN:-$ROOT/target/release/kadr}
+# kadr reads every KADR_* variable as configuration and refuses unknown ones.
+unset KADR_BIN
 WORK=${BENCH_DIR:-$ROOT/target/bench-transcode}
 CLIP=$ROOT/../shared/media/bigbuckbunny.mp4
 SECS=${BENCH_TRANSCODE_SECS:-60}

@@ -10,6 +10,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KADR=${KADR_BIN:-$ROOT/target/release/kadr}
+# kadr reads every KADR_* variable as configuration and refuses unknown ones.
+unset KADR_BIN
 WORK=${BENCH_DIR:-$ROOT/target/bench-upload}
 MIB=${BENCH_UPLOAD_MIB:-2048}
 [ -x "$KADR" ] || { echo "bench: build first (cargo build --release)" >&2; exit 1; }
