@@ -87,6 +87,7 @@ bench: build
 	bench/transcode.sh
 	bench/serve.sh
 	bench/community.sh
+	bench/viewers.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)
