@@ -179,6 +179,8 @@ mod tests {
         let file = dir.path().join("site.toml");
         std::fs::write(&file, "[queue]\nmax_attempts = 9\nlease_secs = 60\n").unwrap();
         figment::Jail::expect_with(|jail| {
+            // The suite may run with KADR_TEST_* variables set (the S3 cluster's address).
+            jail.clear_env();
             jail.set_env("KADR_QUEUE__LEASE_SECS", "90");
             jail.set_env("KADR_STORAGE__S3__BUCKET", "videos");
             jail.set_env("KADR_STORAGE__S3__PATH_STYLE", "false");
@@ -196,6 +198,7 @@ mod tests {
     #[test]
     fn bad_value_names_the_key_and_the_variable() {
         figment::Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("KADR_SERVER__LISTEN", "not-an-address");
             let err = Config::load_from(None, Env::prefixed("KADR_").split("__")).unwrap_err();
             assert_eq!(err.key(), Some("server.listen"));
