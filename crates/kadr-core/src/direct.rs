@@ -71,8 +71,9 @@ impl PartPlan {
         (1..=self.count).contains(&n)
     }
 
-    /// One listed entry per part number: the newest of the planned size, else the newest.
-    /// (`stored` is oldest first; some S3 servers keep every copy of a part sent again.)
+    /// One listed entry per part number: one of the planned size (the later listed if
+    /// several), else the later listed. (Some S3 servers, SeaweedFS 4.48 among them, keep
+    /// every copy of a part sent again, not always in the order sent.)
     /// Returns indexes into `stored`, by part number.
     pub fn pick(&self, stored: &[(i32, u64)]) -> Vec<usize> {
         let mut chosen: Vec<usize> = Vec::new();

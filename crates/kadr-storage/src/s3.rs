@@ -443,8 +443,8 @@ impl S3Storage {
             }));
         }
         // S3 lists one entry per number, a part sent again replacing the earlier one;
-        // SeaweedFS (4.48) lists every one sent, so callers choose among equal numbers
-        // (oldest first here, by time and then as listed).
+        // SeaweedFS (4.48) lists every one sent (copies sent within the same second in no
+        // set order), so callers choose among equal numbers (by time here, then as listed).
         parts.sort_by_key(|p| (p.0.part_number, p.1));
         Ok(parts.into_iter().map(|(p, _)| p).collect())
     }
