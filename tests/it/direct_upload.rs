@@ -157,12 +157,13 @@ async fn direct_protocol(backend: Backend) {
     );
     assert!(p["detail"].as_str().unwrap().contains("2, 3"), "{p}");
 
-    // A part of the wrong size (one byte short) is named too.
+    // A part of another size than planned is refused by storage itself (the URL signs the
+    // size); the part stays missing.
     let (status, list) = urls(&base, &alice, &id, &[2, 3]).await;
     assert_eq!(status, 200, "{list}");
     let url2 = list["urls"][0]["url"].as_str().unwrap().to_owned();
     let url3 = list["urls"][1]["url"].as_str().unwrap().to_owned();
-    assert_eq!(put(&url2, slice(&file, part, part - 1)).await, 200);
+    assert_eq!(put(&url2, slice(&file, part, part - 1)).await, 403);
     assert_eq!(
         put(&url3, slice(&file, 2 * part, size - 2 * part)).await,
         200
@@ -170,10 +171,13 @@ async fn direct_protocol(backend: Backend) {
     let (status, p) = complete(&base, &alice, &id).await;
     assert_eq!(
         (status, p["code"].as_str()),
-        (409, Some("part_mismatch")),
+        (409, Some("upload_incomplete")),
         "{p}"
     );
-    assert!(p["detail"].as_str().unwrap().contains("part 2"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().ends_with("missing parts: 2"),
+        "{p}"
+    );
     let (_, v) = get_json(&format!("{base}/api/v1/videos/{video}"), Some(&alice)).await;
     assert_eq!(v["status"], "awaiting_upload", "{v}");
 
@@ -349,8 +353,8 @@ async fn direct_uploads_are_bounded_on_seaweedfs() {
     let many: Vec<u64> = (1..=101).collect();
     let (s, _) = urls(&base, &bob, id, &many).await;
     assert_eq!(s, 400);
-    // Every planned part, plus bytes stored past the plan through a URL of the last part made
-    // too long: storage takes it, completion does not.
+    // Bytes past the plan cannot be stored: a URL takes exactly its part's planned size, so
+    // neither the quota nor the bucket can be overrun through them.
     let part = first["part_size"].as_u64().unwrap();
     let all: Vec<u64> = (1..=count).collect();
     let (_, list) = urls(&base, &bob, id, &all).await;
@@ -359,15 +363,20 @@ async fn direct_uploads_are_bounded_on_seaweedfs() {
         let len = if n < count {
             part
         } else {
-            16_000_000 - part * (count - 1) + 1
+            16_000_000 - part * (count - 1)
         };
-        assert_eq!(
-            put(u["url"].as_str().unwrap(), vec![7u8; len as usize]).await,
-            200
-        );
+        let url = u["url"].as_str().unwrap();
+        assert_eq!(put(url, vec![7u8; len as usize + 1]).await, 403, "part {n}");
+        if n < count {
+            assert_eq!(put(url, vec![7u8; len as usize]).await, 200);
+        }
     }
     let (s, p) = complete(&base, &bob, id).await;
-    assert_eq!((s, p["code"].as_str()), (409, Some("part_mismatch")), "{p}");
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (409, Some("upload_incomplete")),
+        "{p}"
+    );
     // Unknown ids are 404; deleting the video ends its upload and its parts.
     let (s, _) = complete(&base, &bob, &uuid::Uuid::new_v4().to_string()).await;
     assert_eq!(s, 404);

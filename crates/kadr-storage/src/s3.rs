@@ -486,12 +486,14 @@ impl S3Storage {
     }
 
     /// A URL a client can PUT part `part_number` of a multipart upload to, for `ttl`,
-    /// without credentials of its own.
+    /// without credentials of its own. The part's `size` is signed with it: storage refuses
+    /// a body of any other length, so a URL cannot store more than it was made for.
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
+        size: u64,
         ttl: Duration,
     ) -> Result<String, StorageError> {
         validate_key(key)?;
@@ -506,6 +508,7 @@ impl S3Storage {
             .key(key)
             .upload_id(upload_id)
             .part_number(part_number)
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
             .presigned(config)
             .await
             .map_err(|e| backend_error("UploadPart (presign)", &e))?;

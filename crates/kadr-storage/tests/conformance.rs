@@ -402,7 +402,7 @@ async fn presigned_parts_upload_and_list(fx: &Fixture) {
     // Part 1 is sent twice, first too short: the second replaces it, as S3 defines.
     for (n, body) in [(1, &wrong), (1, &part1), (2, &part2)] {
         let url = s3
-            .presign_upload_part(&key, &id, n, Duration::from_secs(300))
+            .presign_upload_part(&key, &id, n, body.len() as u64, Duration::from_secs(300))
             .await
             .unwrap();
         let res = reqwest::Client::new()
@@ -413,6 +413,18 @@ async fn presigned_parts_upload_and_list(fx: &Fixture) {
             .unwrap();
         assert_eq!(res.status(), 200, "{url}");
     }
+    // The size is signed: a longer body through the same kind of URL is refused.
+    let url = s3
+        .presign_upload_part(&key, &id, 3, 10, Duration::from_secs(300))
+        .await
+        .unwrap();
+    let res = reqwest::Client::new()
+        .put(&url)
+        .body(vec![0u8; 11])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a body longer than signed was taken");
     let listed = s3.list_parts(&key, &id).await.unwrap();
     let mut seen: Vec<(i32, u64)> = listed.iter().map(|p| (p.part_number, p.size)).collect();
     // S3 lists the part sent last; SeaweedFS lists both, in no order it promises.

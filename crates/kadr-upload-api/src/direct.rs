@@ -164,6 +164,8 @@ async fn presign(
     up: &upload::Model,
     parts: impl Iterator<Item = i32>,
 ) -> Result<(Vec<PartUrl>, DateTime<Utc>), ApiError> {
+    // Each URL is signed with its part's planned size: storage refuses any other length.
+    let plan = plan_of(up)?;
     let ttl = Duration::from_secs(ctx.config.upload.direct_url_ttl_secs);
     let expires = Utc::now() + chrono::Duration::seconds(ttl.as_secs() as i64);
     let multipart = up
@@ -173,7 +175,13 @@ async fn presign(
     let mut urls = Vec::new();
     for part in parts {
         let url = s3
-            .presign_upload_part(&up.storage_key, multipart, part, ttl)
+            .presign_upload_part(
+                &up.storage_key,
+                multipart,
+                part,
+                plan.size_of(part) as u64,
+                ttl,
+            )
             .await
             .map_err(storage_error)?;
         urls.push(PartUrl { part, url });
