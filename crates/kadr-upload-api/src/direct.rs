@@ -189,24 +189,6 @@ async fn presign(
     Ok((urls, expires))
 }
 
-/// The caller's direct upload: 404 for unknown ones, others', tus uploads and terminated
-/// ones; 410 for expired ones.
-async fn owned(ctx: &AppContext, auth: &AuthUser, id: Uuid) -> Result<upload::Model, ApiError> {
-    let up = upload::Entity::find_by_id(id)
-        .one(&ctx.db)
-        .await?
-        .filter(|u| u.owner_id == auth.user.id && u.direct)
-        .ok_or_else(ApiError::not_found)?;
-    match up.state {
-        UploadState::Aborted => Err(ApiError::not_found().detail("the upload was terminated")),
-        UploadState::Expired => Err(ApiError::new(Code::UploadExpired, "The upload expired")),
-        UploadState::Active if up.expires_at < Utc::now() => {
-            Err(ApiError::new(Code::UploadExpired, "The upload expired"))
-        }
-        _ => Ok(up),
-    }
-}
-
 /// Starts a direct upload: the video is created, the quota reserved for `size`, an S3
 /// multipart upload started; the answer has the part plan and URLs for the first parts.
 #[utoipa::path(post, path = "/api/v1/direct-uploads", tag = "uploads", request_body = DirectNew,
@@ -322,7 +304,7 @@ async fn show(
     auth: AuthUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let up = owned(&ctx, &auth, path.into_inner()).await?;
+    let up = crate::staging::owned_upload(&ctx, auth.user.id, path.into_inner(), true).await?;
     let plan = plan_of(&up)?;
     let mut parts = Vec::new();
     if up.state == UploadState::Active
@@ -373,7 +355,7 @@ async fn urls(
     body: web::Json<UrlRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let s3 = s3(&ctx)?;
-    let up = owned(&ctx, &auth, path.into_inner()).await?;
+    let up = crate::staging::owned_upload(&ctx, auth.user.id, path.into_inner(), true).await?;
     if up.state != UploadState::Active {
         return Err(ApiError::new(
             Code::UploadComplete,
@@ -418,7 +400,7 @@ async fn complete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let s3 = s3(&ctx)?;
-    let up = owned(&ctx, &auth, path.into_inner()).await?;
+    let up = crate::staging::owned_upload(&ctx, auth.user.id, path.into_inner(), true).await?;
     if up.state == UploadState::Complete {
         return completed(&ctx, &up).await;
     }
@@ -515,7 +497,7 @@ async fn abort(
     auth: AuthUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let up = owned(&ctx, &auth, path.into_inner()).await?;
+    let up = crate::staging::owned_upload(&ctx, auth.user.id, path.into_inner(), true).await?;
     if up.state == UploadState::Complete {
         return Err(ApiError::new(
             Code::UploadComplete,

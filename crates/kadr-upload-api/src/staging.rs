@@ -94,3 +94,27 @@ pub async fn complete(
     tracing::info!(upload = %up.id, video = %up.video_id, bytes = up.length, "upload complete; transcode queued");
     Ok(())
 }
+
+/// The caller's upload of the given kind (`direct`, or tus): 404 for unknown uploads, other
+/// people's, the other kind's and terminated ones; 410 for expired ones.
+pub async fn owned_upload(
+    ctx: &AppContext,
+    owner: Uuid,
+    id: Uuid,
+    direct: bool,
+) -> Result<upload::Model, ApiError> {
+    use kadr_core::state::UploadState;
+    use sea_orm::EntityTrait;
+    let up = upload::Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .filter(|u| u.owner_id == owner && u.direct == direct)
+        .ok_or_else(ApiError::not_found)?;
+    let expired = || ApiError::new(kadr_core::Code::UploadExpired, "The upload expired");
+    match up.state {
+        UploadState::Aborted => Err(ApiError::not_found().detail("the upload was terminated")),
+        UploadState::Expired => Err(expired()),
+        UploadState::Active if up.expires_at < chrono::Utc::now() => Err(expired()),
+        _ => Ok(up),
+    }
+}

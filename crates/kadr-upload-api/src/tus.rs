@@ -295,27 +295,13 @@ async fn current_offset(ctx: &AppContext, id: Uuid) -> Result<i64, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
-/// The caller's upload: 404 for unknown uploads and other people's, 404 for terminated ones,
-/// 410 for expired ones.
+/// The caller's tus upload (a direct upload's parts never go through tus).
 async fn owned_upload(
     ctx: &AppContext,
     auth: &AuthUser,
     id: Uuid,
 ) -> Result<upload::Model, ApiError> {
-    let up = upload::Entity::find_by_id(id)
-        .one(&ctx.db)
-        .await?
-        // A direct upload's parts go to storage, never through tus.
-        .filter(|u| u.owner_id == auth.user.id && !u.direct)
-        .ok_or_else(ApiError::not_found)?;
-    match up.state {
-        UploadState::Aborted => Err(ApiError::not_found().detail("the upload was terminated")),
-        UploadState::Expired => Err(ApiError::new(Code::UploadExpired, "The upload expired")),
-        UploadState::Active if up.expires_at < chrono::Utc::now() => {
-            Err(ApiError::new(Code::UploadExpired, "The upload expired"))
-        }
-        _ => Ok(up),
-    }
+    staging::owned_upload(ctx, auth.user.id, id, false).await
 }
 
 fn parse_id(path: &web::Path<String>) -> Result<Uuid, ApiError> {
