@@ -1,10 +1,13 @@
 // Interface strings in English and Russian. The language comes from the header switch (kept in
 // localStorage), else from the browser's languages.
 
+import { playerStrings } from "./player-strings";
+
 export type Lang = "en" | "ru";
 const LANG_KEY = "kadr.lang";
 
 const en = {
+  ...playerStrings.en,
   "app.name": "Kadr",
   "nav.home": "Home",
   "nav.shorts": "Shorts",
@@ -33,16 +36,6 @@ const en = {
   "video.private": "Private",
   "video.unlisted": "Unlisted",
   "video.public": "Public",
-  "player.play": "Play",
-  "player.pause": "Pause",
-  "player.mute": "Mute",
-  "player.unmute": "Unmute",
-  "player.quality": "Quality",
-  "player.auto": "Auto",
-  "player.fullscreen": "Full screen",
-  "player.tapunmute": "Tap to unmute",
-  "player.failed": "The video stopped loading.",
-  "player.retry": "Try again",
   "upload.title": "Upload a video",
   "upload.drop": "Drop a video file here, or choose one",
   "upload.choose": "Choose file",
@@ -418,6 +411,7 @@ type Key = keyof typeof en;
 type Entry = string | { one: string; few: string; many: string; other: string };
 
 const ru: Record<Key, Entry> = {
+  ...playerStrings.ru,
   "app.name": "Кадр",
   "nav.home": "Главная",
   "nav.shorts": "Shorts",
@@ -446,16 +440,6 @@ const ru: Record<Key, Entry> = {
   "video.private": "Личное",
   "video.unlisted": "По ссылке",
   "video.public": "Открытое",
-  "player.play": "Смотреть",
-  "player.pause": "Пауза",
-  "player.mute": "Выключить звук",
-  "player.unmute": "Включить звук",
-  "player.quality": "Качество",
-  "player.auto": "Авто",
-  "player.fullscreen": "Во весь экран",
-  "player.tapunmute": "Нажмите, чтобы включить звук",
-  "player.failed": "Видео перестало загружаться.",
-  "player.retry": "Повторить",
   "upload.title": "Загрузка видео",
   "upload.drop": "Перетащите сюда видеофайл или выберите его",
   "upload.choose": "Выбрать файл",
