@@ -19,14 +19,15 @@ declare module "vitest" {
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const ADMIN_PASSWORD = "e2e-admin-password";
-/** Variables read by the tests themselves (the binary, where `make screenshots` writes). */
-const HARNESS_VARS = ["KADR_BIN", "KADR_SCREENSHOTS"];
+/** Variables read by the tests themselves (the binary, the built UI, where `make screenshots`
+ * writes). */
+const HARNESS_VARS = ["KADR_BIN", "KADR_WEB_DIST", "KADR_SCREENSHOTS"];
 
 export default async function setup(project: TestProject) {
   const bin = process.env.KADR_BIN ?? join(ROOT, "target/debug/kadr");
   if (!existsSync(bin)) throw new Error(`no kadr binary at ${bin}: run cargo build first`);
-  const web = join(ROOT, "web/dist");
-  if (!existsSync(join(web, "index.html"))) throw new Error("web/dist is not built: run npm run build");
+  const web = process.env.KADR_WEB_DIST ?? join(ROOT, "web/dist");
+  if (!existsSync(join(web, "index.html"))) throw new Error(`${web} is not built: run npm run build`);
   const dir = mkdtempSync(join(tmpdir(), "kadr-e2e-"));
   // Postgres runs as an unprivileged account when the tests run as root.
   chmodSync(dir, 0o755);
