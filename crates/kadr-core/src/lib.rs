@@ -19,6 +19,7 @@ pub mod history;
 pub mod jobs;
 pub mod keys;
 pub mod leaving;
+pub mod locale;
 pub mod mail;
 pub mod maintenance;
 pub mod notifications;
