@@ -4,7 +4,7 @@
 // comments and the owner's policy. Text is shown as text (richtext.ts).
 import { call, get, type Comment, type CommentPage, type CommentPolicy, type User, type Video } from "./api";
 import { h } from "./dom";
-import { timeAgo } from "./format";
+import { dateTime, timeAgo } from "./format";
 import { formatCount, t, type Key } from "./i18n";
 import { icon } from "./icons";
 import { commentLimits, commentPolicyChoices, isCommentPolicy } from "./limits";
@@ -129,7 +129,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
       c.pinned && where === "list" ? h("span.pill.pin", { dataset: { testid: "pinned" } }, icon("pin"), t("comments.pinned")) : null,
       author,
       c.by_owner ? h("span.pill.owner", {}, t("comments.byowner")) : null,
-      h("time.muted", { dateTime: c.created_at, title: new Date(c.created_at).toLocaleString() }, timeAgo(c.created_at)),
+      h("time.muted", { dateTime: c.created_at, title: dateTime(c.created_at) }, timeAgo(c.created_at)),
       c.edited_at ? h("span.muted.edited", { dataset: { testid: "edited" } }, t("comments.edited")) : null,
       c.held ? h("span.pill.held", { dataset: { testid: "held" } }, t("comments.held")) : null,
     );

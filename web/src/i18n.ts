@@ -1,10 +1,24 @@
-// Interface strings in English and Russian. The language comes from the header switch (kept in
-// localStorage), else from the browser's languages.
+// Interface strings in English, Russian and Arabic. The language comes from the header switch
+// (kept in localStorage), else from the browser's languages; Arabic turns the page right to left.
 
 import { playerStrings } from "./player-strings";
 
-export type Lang = "en" | "ru";
+export type Lang = "en" | "ru" | "ar";
+/** The interface's languages, in the switch's order. */
+export const LANGS: readonly Lang[] = ["en", "ru", "ar"];
+/** Each language's name in itself, as the switch offers it (a reader of any of them finds theirs). */
+export const LANG_NAMES: Record<Lang, string> = { en: "English", ru: "Русский", ar: "العربية" };
 const LANG_KEY = "kadr.lang";
+
+/** The plural forms each language's Intl.PluralRules chooses among (CLDR's categories): a
+ * dictionary gives all of its language's, and no others. */
+interface Forms {
+  en: "one" | "other";
+  ru: "one" | "few" | "many" | "other";
+  ar: "zero" | "one" | "two" | "few" | "many" | "other";
+}
+/** A string, or one per plural form of its language, chosen by `vars.n`. */
+type Entry<L extends Lang> = string | Readonly<Record<Forms[L], string>>;
 
 const en = {
   ...playerStrings.en,
@@ -25,8 +39,8 @@ const en = {
   "list.empty": "No videos yet.",
   "list.more": "Loading…",
   "list.showmore": "Show more",
-  "video.views": { one: "{n} view", few: "{n} views", many: "{n} views", other: "{n} views" },
-  "video.likes": { one: "{n} like", few: "{n} likes", many: "{n} likes", other: "{n} likes" },
+  "video.views": { one: "{n} view", other: "{n} views" },
+  "video.likes": { one: "{n} like", other: "{n} likes" },
   "video.processing": "Processing: {stage} {progress}%",
   "video.waiting": "Waiting to be processed",
   "video.failed": "Processing failed: {reason}",
@@ -88,7 +102,7 @@ const en = {
   "nav.channels": "My channels",
   "nav.liked": "Liked",
   "nav.notifications": "Notifications",
-  "nav.unread": { one: "Notifications, {n} unread", few: "Notifications, {n} unread", many: "Notifications, {n} unread", other: "Notifications, {n} unread" },
+  "nav.unread": { one: "Notifications, {n} unread", other: "Notifications, {n} unread" },
   "home.subscriptions": "Subscriptions",
   "feed.empty": "No videos from your subscriptions yet. Subscribe to channels to see their new videos here.",
   "feed.following": "Channels you follow",
@@ -98,11 +112,11 @@ const en = {
   "shorts.subscriptions": "Subscriptions",
   "channel.shorts": "Shorts",
   "channel.about": "About",
-  "channel.subscribers": { one: "{n} subscriber", few: "{n} subscribers", many: "{n} subscribers", other: "{n} subscribers" },
+  "channel.subscribers": { one: "{n} subscriber", other: "{n} subscribers" },
   "channel.subscribe": "Subscribe",
   "channel.subscribed": "Subscribed",
   "channel.unsubscribe": "Unsubscribe",
-  "channel.totalviews": { one: "{n} view in total", few: "{n} views in total", many: "{n} views in total", other: "{n} views in total" },
+  "channel.totalviews": { one: "{n} view in total", other: "{n} views in total" },
   "channel.joined": "Joined {date}",
   "channel.links": "Links",
   "channel.stats": "Stats",
@@ -143,7 +157,7 @@ const en = {
   "rating.like": "Like",
   "rating.dislike": "Dislike",
   "comments.title": "Comments",
-  "comments.count": { one: "{n} comment", few: "{n} comments", many: "{n} comments", other: "{n} comments" },
+  "comments.count": { one: "{n} comment", other: "{n} comments" },
   "comments.sort": "Sort comments",
   "comments.sort.new": "Newest first",
   "comments.sort.top": "Top comments",
@@ -166,7 +180,7 @@ const en = {
   "comments.approve": "Approve",
   "comments.heldlist": "Held comments",
   "comments.heldempty": "No comments are waiting for approval.",
-  "comments.showreplies": { one: "Show {n} reply", few: "Show {n} replies", many: "Show {n} replies", other: "Show {n} replies" },
+  "comments.showreplies": { one: "Show {n} reply", other: "Show {n} replies" },
   "comments.hidereplies": "Hide replies",
   "comments.more": "Show more comments",
   "comments.morereplies": "Show more replies",
@@ -183,7 +197,7 @@ const en = {
   "notif.markall": "Mark all as read",
   "notif.new_video": "{channel} uploaded “{title}”",
   "notif.comment_reply": "{actor} replied to your comment: “{excerpt}”",
-  "notif.like_milestone": { one: "“{title}” got {n} like", few: "“{title}” got {n} likes", many: "“{title}” got {n} likes", other: "“{title}” got {n} likes" },
+  "notif.like_milestone": { one: "“{title}” got {n} like", other: "“{title}” got {n} likes" },
   "notif.approved": "“{title}” was approved and is now visible",
   "notif.rejected": "“{title}” was rejected by moderation: {reason}",
   "notif.processed": "“{title}” is processed and ready",
@@ -213,7 +227,7 @@ const en = {
   "home.history": "History",
   "watch.related": "Related videos",
   "playlist.watchlater": "Watch later",
-  "playlist.count": { one: "{n} video", few: "{n} videos", many: "{n} videos", other: "{n} videos" },
+  "playlist.count": { one: "{n} video", other: "{n} videos" },
   "playlist.save": "Save",
   "playlist.saveto": "Save to…",
   "playlist.new": "New playlist",
@@ -320,7 +334,7 @@ const en = {
   "mod.playlist": "playlist",
   "mod.log": "Record",
   "mod.noreports": "No open reports.",
-  "mod.reportcount": { one: "{n} report", few: "{n} reports", many: "{n} reports", other: "{n} reports" },
+  "mod.reportcount": { one: "{n} report", other: "{n} reports" },
   "mod.author": "Author:",
   "mod.lastreported": "last reported {when}",
   "mod.openreports": "Reports and decision",
@@ -330,7 +344,7 @@ const en = {
   "mod.daysunit": "days",
   "mod.decisionreason": "Reason (kept in the record; the user sees it)",
   "mod.apply": "Apply",
-  "mod.resolved": { one: "{action}: {n} report closed.", few: "{action}: {n} reports closed.", many: "{action}: {n} reports closed.", other: "{action}: {n} reports closed." },
+  "mod.resolved": { one: "{action}: {n} report closed.", other: "{action}: {n} reports closed." },
   "mod.system": "the system",
   "mod.gone": "(deleted account)",
   "mod.by": "by",
@@ -405,12 +419,23 @@ const en = {
   "error.email_taken": "An account with this e-mail address exists.",
   "error.username_taken": "That username is taken.",
   "error.generic": "Something went wrong: {reason}",
-};
+  "lang.label": "Language",
+  "a11y.skip": "Skip to content",
+  "nav.label": "Main menu",
+  "settings.language": "Language",
+  "settings.interface": "Interface language",
+  "settings.interfacehint": "Kept in this browser.",
+  "settings.videolanguage": "Language of my videos",
+  "settings.videolanguagehint": "The upload form starts with it; each video can have its own.",
+  "upload.field.language": "Language of the video",
+  "language.none": "Not set",
+} satisfies Record<string, Entry<"en">>;
 
 type Key = keyof typeof en;
-type Entry = string | { one: string; few: string; many: string; other: string };
+/** The player's own words (./player-strings.ts), whose Arabic its author writes. */
+type PlayerKey = keyof typeof playerStrings.en;
 
-const ru: Record<Key, Entry> = {
+const ru: Record<Key, Entry<"ru">> = {
   ...playerStrings.ru,
   "app.name": "Кадр",
   "nav.home": "Главная",
@@ -809,25 +834,483 @@ const ru: Record<Key, Entry> = {
   "error.email_taken": "Аккаунт с таким адресом уже есть.",
   "error.username_taken": "Это имя пользователя занято.",
   "error.generic": "Что-то пошло не так: {reason}",
+  "lang.label": "Язык",
+  "a11y.skip": "Перейти к содержимому",
+  "nav.label": "Главное меню",
+  "settings.language": "Язык",
+  "settings.interface": "Язык интерфейса",
+  "settings.interfacehint": "Запоминается в этом браузере.",
+  "settings.videolanguage": "Язык моих видео",
+  "settings.videolanguagehint": "Подставляется в форму загрузки; у каждого видео можно выбрать свой.",
+  "upload.field.language": "Язык видео",
+  "language.none": "Не указан",
 };
 
-const dicts: Record<Lang, Record<Key, Entry>> = { en, ru };
+// Modern Standard Arabic, in the words YouTube's Arabic interface uses. The player's words
+// come from its own file; until they are there in Arabic they fall back to English.
+const ar: Record<Exclude<Key, PlayerKey>, Entry<"ar">> & Partial<Record<PlayerKey, Entry<"ar">>> = {
+  ...((playerStrings as Partial<Record<Lang, Partial<Record<PlayerKey, string>>>>).ar ?? {}),
+  "app.name": "كادر",
+  "nav.home": "الصفحة الرئيسية",
+  "nav.shorts": "Shorts",
+  "nav.upload": "تحميل",
+  "nav.mine": "فيديوهاتي",
+  "nav.moderation": "الإشراف",
+  "nav.login": "تسجيل الدخول",
+  "nav.logout": "تسجيل الخروج",
+  "nav.register": "إنشاء حساب",
+  "search.placeholder": "بحث",
+  "search.results": "نتائج البحث عن «{q}»",
+  "search.none": "لم يُعثر على أي نتائج لـ«{q}».",
+  "home.new": "الأحدث",
+  "home.popular": "الأكثر رواجًا",
+  "list.empty": "لا توجد فيديوهات بعد.",
+  "list.more": "جارٍ التحميل…",
+  "list.showmore": "عرض المزيد",
+  "video.views": { zero: "لا مشاهدات", one: "مشاهدة واحدة", two: "مشاهدتان", few: "{n} مشاهدات", many: "{n} مشاهدة", other: "{n} مشاهدة" },
+  "video.likes": { zero: "لا إعجابات", one: "إعجاب واحد", two: "إعجابان", few: "{n} إعجابات", many: "{n} إعجابًا", other: "{n} إعجاب" },
+  "video.processing": "جارٍ المعالجة: {stage} {progress}%",
+  "video.waiting": "في انتظار المعالجة",
+  "video.failed": "تعذّرت المعالجة: {reason}",
+  "video.pending": "في انتظار المراجعة",
+  "video.rejected": "رفضه المشرفون: {reason}",
+  "video.notfound": "هذا الفيديو غير موجود أو غير متاح لك.",
+  "video.private": "خاص",
+  "video.unlisted": "غير مدرج",
+  "video.public": "عام",
+  "upload.title": "تحميل فيديو",
+  "upload.drop": "أفلِت ملف فيديو هنا، أو اختر ملفًا",
+  "upload.choose": "اختيار ملف",
+  "upload.field.title": "العنوان",
+  "upload.field.description": "الوصف",
+  "upload.field.privacy": "مستوى الظهور",
+  "upload.start": "تحميل",
+  "upload.progress": "{done} من {total} · {rate}/ث · يتبقى {eta}",
+  "upload.resumed": "جارٍ استئناف التحميل الذي بدأ سابقًا",
+  "upload.resumable": "سبق تحميل جزء من هذا الملف: سيُستأنف التحميل من حيث توقف.",
+  "upload.uploaded": "اكتمل التحميل. جارٍ المعالجة…",
+  "upload.playable": "جاهز للتشغيل",
+  "upload.ready": "جاهز",
+  "upload.watch": "الانتقال إلى الفيديو",
+  "upload.signin": "سجّل الدخول لتحميل الفيديوهات.",
+  "upload.error.too_large": "الملف كبير جدًا (الحد الأقصى {limit}).",
+  "upload.error.quota": "استُنفدت مساحة التخزين المخصصة لك.",
+  "upload.error.failed": "رُفض الملف: {reason}",
+  "upload.error.other": "تعذّر التحميل: {reason}",
+  "mine.title": "فيديوهاتي",
+  "mine.status": "الحالة",
+  "mine.privacy": "مستوى الظهور",
+  "mine.delete": "حذف",
+  "mine.confirm": "هل تريد حذف «{title}»؟ لا يمكن التراجع عن ذلك.",
+  "mine.empty": "لم تحمّل أي فيديوهات.",
+  "status.awaiting_upload": "جارٍ التحميل",
+  "status.queued": "في قائمة الانتظار",
+  "status.processing": "جارٍ المعالجة",
+  "status.ready": "جاهز",
+  "status.failed": "تعذّرت المعالجة",
+  "mod.title": "قائمة المراجعة",
+  "mod.empty": "القائمة فارغة.",
+  "mod.approve": "موافقة",
+  "mod.reject": "رفض",
+  "mod.reason": "السبب الذي سيظهر لصاحب الفيديو",
+  "mod.denied": "لا يرى قائمة المراجعة إلا المشرفون.",
+  "mod.videos": "الفيديوهات",
+  "mod.comments": "التعليقات المعلّقة",
+  "mod.commentsempty": "لا توجد تعليقات في انتظار الموافقة.",
+  "mod.open": "فتح الفيديو",
+  "auth.login": "تسجيل الدخول",
+  "auth.register": "إنشاء حساب",
+  "auth.username": "اسم المستخدم",
+  "auth.email": "البريد الإلكتروني",
+  "auth.password": "كلمة المرور",
+  "auth.noaccount": "ليس لديك حساب؟ أنشئ حسابًا",
+  "auth.haveaccount": "لديك حساب بالفعل؟ سجّل الدخول",
+  "channel.videos": "الفيديوهات",
+  "shorts.empty": "لا توجد فيديوهات Shorts بعد.",
+  "nav.channels": "قنواتي",
+  "nav.liked": "الفيديوهات التي أعجبتني",
+  "nav.notifications": "الإشعارات",
+  "nav.unread": { zero: "الإشعارات، لا إشعارات غير مقروءة", one: "الإشعارات، إشعار واحد غير مقروء", two: "الإشعارات، إشعاران غير مقروءين", few: "الإشعارات، {n} إشعارات غير مقروءة", many: "الإشعارات، {n} إشعارًا غير مقروء", other: "الإشعارات، {n} إشعار غير مقروء" },
+  "home.subscriptions": "الاشتراكات",
+  "feed.empty": "لا توجد فيديوهات من اشتراكاتك بعد. اشترك في القنوات لترى فيديوهاتها الجديدة هنا.",
+  "feed.following": "القنوات التي تتابعها",
+  "liked.title": "الفيديوهات التي أعجبتني",
+  "liked.empty": "لم تُبدِ إعجابك بأي فيديو بعد.",
+  "shorts.all": "الكل",
+  "shorts.subscriptions": "الاشتراكات",
+  "channel.shorts": "Shorts",
+  "channel.about": "لمحة",
+  "channel.subscribers": { zero: "لا مشتركين", one: "مشترك واحد", two: "مشتركان", few: "{n} مشتركين", many: "{n} مشتركًا", other: "{n} مشترك" },
+  "channel.subscribe": "اشتراك",
+  "channel.subscribed": "مشترك",
+  "channel.unsubscribe": "إلغاء الاشتراك",
+  "channel.totalviews": { zero: "لا مشاهدات إجمالًا", one: "مشاهدة واحدة إجمالًا", two: "مشاهدتان إجمالًا", few: "{n} مشاهدات إجمالًا", many: "{n} مشاهدة إجمالًا", other: "{n} مشاهدة إجمالًا" },
+  "channel.joined": "تاريخ الانضمام: {date}",
+  "channel.links": "الروابط",
+  "channel.stats": "الإحصاءات",
+  "channel.description": "الوصف",
+  "channel.nodescription": "ليس لهذه القناة وصف.",
+  "channel.edit": "تخصيص القناة",
+  "channel.upload": "تحميل فيديو",
+  "channel.save": "حفظ",
+  "channel.saved": "تم الحفظ.",
+  "channel.cancel": "إلغاء",
+  "channel.field.name": "الاسم",
+  "channel.field.handle": "المعرّف",
+  "channel.field.description": "الوصف",
+  "channel.field.links": "الروابط (بحد أقصى {n})",
+  "channel.link.title": "عنوان الرابط",
+  "channel.link.url": "العنوان (https://…)",
+  "channel.link.add": "إضافة رابط",
+  "channel.link.remove": "إزالة",
+  "channel.avatar": "الصورة الرمزية",
+  "channel.banner": "صورة البانر",
+  "channel.picture.choose": "اختيار صورة",
+  "channel.picture.remove": "إزالة",
+  "channel.picture.hint": "JPEG أو PNG أو WebP، حتى 10 ميغابايت",
+  "channel.picture.processing": "جارٍ معالجة الصورة…",
+  "channel.picture.done": "تم تحديث الصورة.",
+  "channel.picture.slow": "لا تزال الصورة قيد المعالجة، وستظهر قريبًا.",
+  "channel.delete": "حذف القناة",
+  "channel.delete.warning": "يؤدي حذف القناة إلى حذف كل فيديوهاتها. لا يمكن التراجع عن ذلك. اكتب معرّف القناة، {handle}، للتأكيد.",
+  "channel.delete.confirm": "معرّف القناة",
+  "channel.deleted": "جارٍ حذف القناة.",
+  "channels.title": "قنواتي",
+  "channels.create": "إنشاء قناة",
+  "channels.handlehint": "من 3 إلى 32 حرفًا أو رقمًا أو «_» أو «.» أو «-»، تبدأ بحرف أو رقم. عنوان القناة هو \u2066/c/handle\u2069.",
+  "channels.empty": "ليست لديك قنوات.",
+  "channels.following": "الاشتراكات",
+  "channels.nofollowing": "لم تشترك في أي قناة بعد.",
+  "upload.field.channel": "القناة",
+  "rating.like": "أعجبني",
+  "rating.dislike": "لم يعجبني",
+  "comments.title": "التعليقات",
+  "comments.count": { zero: "لا تعليقات", one: "تعليق واحد", two: "تعليقان", few: "{n} تعليقات", many: "{n} تعليقًا", other: "{n} تعليق" },
+  "comments.sort": "ترتيب التعليقات",
+  "comments.sort.new": "الأحدث أولًا",
+  "comments.sort.top": "أهم التعليقات",
+  "comments.placeholder": "أضف تعليقًا…",
+  "comments.replyplaceholder": "أضف ردًا…",
+  "comments.post": "تعليق",
+  "comments.reply": "رد",
+  "comments.cancel": "إلغاء",
+  "comments.edit": "تعديل",
+  "comments.save": "حفظ",
+  "comments.delete": "حذف",
+  "comments.deleteconfirm": "هل تريد حذف هذا التعليق؟ ستُحذف الردود عليه معه.",
+  "comments.pin": "تثبيت",
+  "comments.unpin": "إلغاء التثبيت",
+  "comments.pinned": "مثبّت",
+  "comments.edited": "(معدَّل)",
+  "comments.byowner": "صاحب القناة",
+  "comments.held": "في انتظار الموافقة",
+  "comments.heldnotice": "سيظهر تعليقك للآخرين بعد أن يوافق عليه صاحب القناة أو أحد المشرفين.",
+  "comments.approve": "موافقة",
+  "comments.heldlist": "التعليقات المعلّقة",
+  "comments.heldempty": "لا توجد تعليقات في انتظار الموافقة.",
+  "comments.showreplies": { zero: "عرض الردود", one: "عرض ردّ واحد", two: "عرض ردّين", few: "عرض {n} ردود", many: "عرض {n} ردًّا", other: "عرض {n} ردّ" },
+  "comments.hidereplies": "إخفاء الردود",
+  "comments.more": "عرض المزيد من التعليقات",
+  "comments.morereplies": "عرض المزيد من الردود",
+  "comments.off": "التعليقات متوقفة.",
+  "comments.empty": "لا توجد تعليقات بعد.",
+  "comments.signin": "سجّل الدخول لتكتب تعليقًا.",
+  "comments.policy": "من يمكنه التعليق",
+  "comments.policy.open": "الجميع",
+  "comments.policy.hold": "الجميع، بعد موافقتي",
+  "comments.policy.off": "لا أحد (التعليقات متوقفة)",
+  "comments.close": "إغلاق",
+  "notif.title": "الإشعارات",
+  "notif.empty": "لا توجد إشعارات بعد.",
+  "notif.markall": "وضع علامة «مقروء» على الكل",
+  "notif.new_video": "حمّلت {channel} فيديو «{title}»",
+  "notif.comment_reply": "ردّ {actor} على تعليقك: «{excerpt}»",
+  "notif.like_milestone": { zero: "لا إعجابات على «{title}»", one: "حصل «{title}» على إعجاب واحد", two: "حصل «{title}» على إعجابين", few: "حصل «{title}» على {n} إعجابات", many: "حصل «{title}» على {n} إعجابًا", other: "حصل «{title}» على {n} إعجاب" },
+  "notif.approved": "تمت الموافقة على «{title}» وأصبح مرئيًا الآن",
+  "notif.rejected": "رفض المشرفون «{title}»: {reason}",
+  "notif.processed": "اكتملت معالجة «{title}» وأصبح جاهزًا",
+  "notif.processing_failed": "تعذّرت معالجة «{title}» ({code})",
+  "notif.someone": "شخص ما",
+  "notif.avideo": "فيديو",
+  "error.signin": "سجّل الدخول أولًا.",
+  "error.forbidden": "غير مسموح لك بفعل ذلك.",
+  "error.too_many_actions": "أجريت إجراءات كثيرة متتالية؛ حاول مجددًا بعد {secs} ث.",
+  "error.too_many": "أجريت إجراءات كثيرة متتالية؛ حاول مجددًا لاحقًا.",
+  "error.comments_off": "التعليقات متوقفة على هذا الفيديو.",
+  "error.last_channel": "هذه قناتك الوحيدة: لا يمكن حذفها.",
+  "error.handle_taken": "هذا المعرّف مستخدم بالفعل.",
+  "error.too_many_channels": "لديك الحد الأقصى من القنوات المسموح به لحساب واحد.",
+  "error.own_channel": "لا يمكنك الاشتراك في قناتك.",
+  "error.not_an_image": "الملف ليس صورة بتنسيق JPEG أو PNG أو WebP.",
+  "error.picture_too_large": "الصورة كبيرة جدًا (10 ميغابايت و8192 بكسل للضلع كحد أقصى).",
+  "error.confirmation_required": "اكتب معرّف القناة للتأكيد.",
+  "nav.playlists": "قوائم التشغيل",
+  "nav.history": "السجلّ",
+  "nav.admin": "المستخدمون",
+  "nav.settings": "الإعدادات",
+  "nav.account": "حسابي",
+  "dialog.close": "إغلاق",
+  "menu.more": "إجراءات أخرى",
+  "home.continue": "متابعة المشاهدة",
+  "home.history": "السجلّ",
+  "watch.related": "فيديوهات ذات صلة",
+  "playlist.watchlater": "مشاهدة لاحقًا",
+  "playlist.count": { zero: "لا فيديوهات", one: "فيديو واحد", two: "فيديوهان", few: "{n} فيديوهات", many: "{n} فيديو", other: "{n} فيديو" },
+  "playlist.save": "حفظ",
+  "playlist.saveto": "حفظ في…",
+  "playlist.new": "قائمة تشغيل جديدة",
+  "playlist.newtitle": "اسم قائمة التشغيل",
+  "playlist.create": "إنشاء",
+  "playlist.field.title": "العنوان",
+  "playlist.field.description": "الوصف",
+  "playlist.field.channel": "تظهر على القناة",
+  "playlist.pending": "في انتظار المراجعة: سيرى الآخرون عنوانها ووصفها بعد موافقة أحد المشرفين عليهما.",
+  "playlist.rejected": "رفضها المشرفون: {reason}. عدّل عنوانها أو وصفها لتُراجَع مجددًا.",
+  "playlist.nochannel": "لا شيء (عبر رابطها وفي قوائم التشغيل الخاصة بي فقط)",
+  "playlist.edit": "تعديل",
+  "playlist.delete": "حذف قائمة التشغيل",
+  "playlist.deleteconfirm": "هل تريد حذف قائمة التشغيل «{title}»؟ ستبقى الفيديوهات.",
+  "playlist.playall": "تشغيل الكل",
+  "playlist.up": "نقل لأعلى",
+  "playlist.down": "نقل لأسفل",
+  "playlist.drag": "اسحب لتغيير الترتيب",
+  "playlist.remove": "إزالة",
+  "playlist.empty": "قائمة التشغيل هذه فارغة. أضف إليها فيديوهات بزر «حفظ» أسفل الفيديو.",
+  "playlist.notfound": "قائمة التشغيل هذه غير موجودة أو غير متاحة لك.",
+  "playlists.title": "قوائم التشغيل الخاصة بي",
+  "playlists.empty": "ليست لديك قوائم تشغيل بعد.",
+  "channel.playlists": "قوائم التشغيل",
+  "channel.noplaylists": "ليست لهذه القناة قوائم تشغيل.",
+  "history.title": "سجلّ المشاهدة",
+  "history.empty": "سجلّك فارغ.",
+  "history.remove": "إزالة",
+  "history.clear": "محو سجلّ المشاهدة بالكامل",
+  "history.clearconfirm": "هل تريد محو سجلّ المشاهدة بالكامل؟ لا يمكن التراجع عن ذلك.",
+  "history.pause": "إيقاف السجلّ مؤقتًا",
+  "history.resume": "تفعيل السجلّ",
+  "history.pausednote": "أثناء إيقاف السجلّ مؤقتًا، لا يُسجَّل ما تشاهده ولا تُستأنف الفيديوهات من حيث توقفت.",
+  "report.action": "إبلاغ",
+  "report.video": "الإبلاغ عن الفيديو",
+  "report.comment": "الإبلاغ عن التعليق",
+  "report.channel": "الإبلاغ عن القناة",
+  "report.why": "ما المشكلة؟",
+  "report.details": "التفاصيل (اختياري)",
+  "report.send": "إبلاغ",
+  "report.thanks": "شكرًا لك. سيطّلع عليه المشرفون، وستُبلَّغ بقرارهم.",
+  "report.reason.spam": "محتوى غير مرغوب فيه أو مضلِّل",
+  "report.reason.harassment": "مضايقة أو تنمّر",
+  "report.reason.hate": "محتوى يحض على الكراهية",
+  "report.reason.violence": "عنف",
+  "report.reason.sexual": "محتوى جنسي",
+  "report.reason.child_safety": "سلامة الأطفال",
+  "report.reason.misinformation": "معلومات مضلِّلة",
+  "report.reason.copyright": "انتهاك حقوق الطبع والنشر",
+  "report.reason.other": "سبب آخر",
+  "report.target.video": "فيديو",
+  "report.target.comment": "تعليق",
+  "report.target.channel": "قناة",
+  "block.action": "حظر المستخدم",
+  "block.confirm": "هل تريد حظر {name}؟ لن ترى تعليقاته، ولن يتمكن من التعليق على فيديوهاتك.",
+  "block.title": "المستخدمون المحظورون",
+  "block.explain": "لا ترى تعليقاتهم، ولا يمكنهم التعليق على فيديوهاتك.",
+  "block.none": "لم تحظر أحدًا.",
+  "block.undo": "إلغاء الحظر",
+  "settings.title": "الإعدادات",
+  "settings.profile": "الملف الشخصي",
+  "settings.name": "الاسم المعروض",
+  "settings.namehint": "يبقى اسم المستخدم، {username}، كما هو.",
+  "settings.bio": "نبذة عني",
+  "settings.verified": "مؤكَّد",
+  "settings.unverified": "غير مؤكَّد",
+  "settings.sendcheck": "إرسال رسالة تأكيد",
+  "settings.checksent": "رسالة تحتوي على رابط في طريقها إلى {email}.",
+  "settings.savedcheck": "تم الحفظ. رسالة تحتوي على رابط في طريقها إلى {email} لتأكيده.",
+  "settings.storage": "مساحة التخزين المستخدمة: {used} من {quota}.",
+  "settings.password": "كلمة المرور",
+  "settings.currentpassword": "كلمة المرور الحالية",
+  "settings.newpassword": "كلمة المرور الجديدة",
+  "settings.passwordhint": { zero: "{n} حرف على الأقل.", one: "حرف واحد على الأقل.", two: "حرفان على الأقل.", few: "{n} أحرف على الأقل.", many: "{n} حرفًا على الأقل.", other: "{n} حرف على الأقل." },
+  "settings.changepassword": "تغيير كلمة المرور",
+  "settings.passwordchanged": "تم تغيير كلمة المرور، وسُجّل خروجك من جلساتك الأخرى.",
+  "settings.sessions": "الأجهزة التي سجّلت الدخول منها",
+  "settings.session": "جلسة",
+  "settings.thisdevice": "هذا الجهاز",
+  "settings.signedin": "سُجّل الدخول {when}",
+  "settings.lastused": "آخر استخدام {when}",
+  "settings.revoke": "تسجيل الخروج",
+  "settings.pausehistory": "إيقاف سجلّ المشاهدة مؤقتًا",
+  "settings.openhistory": "فتح السجلّ",
+  "settings.delete": "حذف الحساب",
+  "settings.deletewarning": "سيُحذف حسابك وقنواتك وفيديوهاتك وتعليقاتك وقوائم التشغيل الخاصة بك. لا يمكن التراجع عن ذلك. اكتب اسم المستخدم، {username}، وكلمة المرور للتأكيد.",
+  "settings.deleteusername": "اسم المستخدم",
+  "auth.forgot": "هل نسيت كلمة المرور؟",
+  "auth.forgottitle": "إعادة تعيين كلمة المرور",
+  "auth.forgothint": "أدخل اسم المستخدم أو عنوان البريد الإلكتروني: سنرسل إليك رابطًا لاختيار كلمة مرور جديدة.",
+  "auth.login_or_email": "اسم المستخدم أو البريد الإلكتروني",
+  "auth.sendlink": "إرسال الرابط",
+  "auth.linksent": "إذا كان هناك حساب بهذا الاسم أو العنوان، فرسالة تحتوي على رابط في طريقها إليه. تحقّق من بريدك الوارد.",
+  "auth.resettitle": "اختيار كلمة مرور جديدة",
+  "auth.again": "كلمة المرور الجديدة مرة أخرى",
+  "auth.mismatch": "كلمتا المرور غير متطابقتين.",
+  "auth.setpassword": "تعيين كلمة المرور",
+  "auth.passwordset": "تم تغيير كلمة المرور. سجّل الدخول بها.",
+  "auth.verifytitle": "تأكيد البريد الإلكتروني",
+  "auth.verified": "تم تأكيد عنوان بريدك الإلكتروني.",
+  "mod.reports": "البلاغات",
+  "mod.playlists": "قوائم التشغيل",
+  "mod.playlistsempty": "لا توجد قوائم تشغيل في انتظار المراجعة.",
+  "mod.playlist": "قائمة تشغيل",
+  "mod.log": "السجلّ",
+  "mod.noreports": "لا توجد بلاغات مفتوحة.",
+  "mod.reportcount": { zero: "لا بلاغات", one: "بلاغ واحد", two: "بلاغان", few: "{n} بلاغات", many: "{n} بلاغًا", other: "{n} بلاغ" },
+  "mod.author": "الكاتب:",
+  "mod.lastreported": "آخر بلاغ {when}",
+  "mod.openreports": "البلاغات والقرار",
+  "mod.targetgone": "(محذوف)",
+  "mod.action": "القرار",
+  "mod.days": "أيام الإيقاف",
+  "mod.daysunit": "يوم",
+  "mod.decisionreason": "السبب (يُحفظ في السجلّ ويراه المستخدم)",
+  "mod.apply": "تطبيق",
+  "mod.resolved": { zero: "{action}: لم يُغلق أي بلاغ.", one: "{action}: أُغلق بلاغ واحد.", two: "{action}: أُغلق بلاغان.", few: "{action}: أُغلقت {n} بلاغات.", many: "{action}: أُغلق {n} بلاغًا.", other: "{action}: أُغلق {n} بلاغ." },
+  "mod.system": "النظام",
+  "mod.gone": "(حساب محذوف)",
+  "mod.by": "بواسطة",
+  "mod.account": "الحساب",
+  "mod.until": "حتى {when}",
+  "mod.filteraction": "الإجراء",
+  "mod.allactions": "كل الإجراءات",
+  "mod.aboutuser": "عن مستخدم واحد",
+  "mod.clear": "عرض الكل",
+  "mod.logempty": "لا شيء في السجلّ بعد.",
+  "action.dismiss": "رُفض البلاغ",
+  "action.remove": "أُزيل",
+  "action.warn": "تحذير",
+  "action.suspend": "إيقاف مؤقت",
+  "action.ban": "حظر نهائي",
+  "action.reinstate": "أُعيد تفعيله",
+  "action.approve": "تمت الموافقة",
+  "action.reject": "مرفوض",
+  "action.role": "تغيير الدور",
+  "action.verified": "علامة التوثيق",
+  "action.quota": "تغيير الحصة",
+  "admin.users": "المستخدمون",
+  "admin.denied": "لا يرى هذه الصفحة إلا المسؤولون.",
+  "admin.search": "الاسم أو البريد الإلكتروني يبدأ بـ…",
+  "admin.standing": "الوضع",
+  "admin.allstandings": "أي وضع",
+  "admin.standing.active": "نشط",
+  "admin.standing.suspended": "موقوف مؤقتًا",
+  "admin.standing.banned": "محظور",
+  "admin.role": "الدور",
+  "admin.role.user": "مستخدم",
+  "admin.role.moderator": "مشرف",
+  "admin.role.admin": "مسؤول",
+  "admin.verified": "موثَّق (تتخطى فيديوهاته المراجعة)",
+  "admin.quota": "الحصة",
+  "admin.gib": "غيبيبايت",
+  "admin.quotadefault": "الافتراضية",
+  "admin.quotainvalid": "الحصة عدد من الغيبيبايت (0: بلا حد؛ فارغة: الافتراضية).",
+  "admin.used": "{used} مستخدمة من {quota}",
+  "admin.joined": "انضم {when}",
+  "admin.leaving": "جارٍ الحذف",
+  "admin.record": "السجلّ الخاص بهذا المستخدم",
+  "admin.nousers": "لم يُعثر على مستخدمين.",
+  "notif.report_dismissed": "راجع المشرفون بلاغك عن {what} ولم يجدوا فيه ما يخالف القواعد.",
+  "notif.report_actioned": "بفضل بلاغك، اتخذ المشرفون إجراءً بشأن {what}.",
+  "notif.thevideo": "فيديو",
+  "notif.thecomment": "تعليق",
+  "notif.thechannel": "قناة",
+  "notif.playlist_approved": "تمت الموافقة على قائمة التشغيل «{title}» وأصبحت مرئية الآن",
+  "notif.playlist_rejected": "رفض المشرفون قائمة التشغيل «{title}»: {reason}",
+  "notif.warning": "تلقّيت تحذيرًا من المشرفين.",
+  "notif.reason": "السبب: {reason}",
+  "notif.suspended": "حسابك موقوف حتى {until}.",
+  "notif.banned": "حسابك محظور.",
+  "notif.reinstated": "حسابك نشط مجددًا.",
+  "error.invalid_credentials": "اسم المستخدم أو كلمة المرور غير صحيحة.",
+  "error.account_suspended": "هذا الحساب موقوف مؤقتًا.",
+  "error.account_suspended_until": "هذا الحساب موقوف حتى {until}.",
+  "error.account_banned": "هذا الحساب محظور.",
+  "error.blocked": "حظرك صاحب القناة: لا يمكنك التعليق على فيديوهاته.",
+  "error.playlist_full": "قائمة التشغيل هذه ممتلئة (5000 فيديو كحد أقصى).",
+  "error.too_many_playlists": "لديك الحد الأقصى من قوائم التشغيل المسموح به لحساب واحد.",
+  "error.watch_later": "تبقى قائمة «مشاهدة لاحقًا» خاصة، ولا يمكن إعادة تسميتها أو حذفها.",
+  "error.already_reported": "سبق أن أبلغت عن هذا؛ سيطّلع عليه المشرفون.",
+  "error.own_account": "لا يمكنك فعل ذلك بنفسك أو بمحتواك.",
+  "error.wrong_password": "كلمة المرور الحالية غير صحيحة.",
+  "error.mail_off": "لا يرسل هذا الخادم رسائل بريد إلكتروني، لذا هذه الميزة غير متاحة. تواصل مع المسؤول.",
+  "error.too_many_mails": "طُلبت رسائل كثيرة جدًا؛ حاول مجددًا لاحقًا.",
+  "error.too_many_mails_wait": "طُلبت رسائل كثيرة جدًا؛ حاول مجددًا بعد {mins} د.",
+  "error.invalid_account_token": "هذا الرابط غير صالح: سبق استخدامه أو انتهت صلاحيته. اطلب رابطًا جديدًا.",
+  "error.moderator_target": "لا يمكن معاقبة المشرفين والمسؤولين؛ على أحد المسؤولين تغيير دورهم أولًا.",
+  "error.email_taken": "يوجد حساب بعنوان البريد الإلكتروني هذا.",
+  "error.username_taken": "اسم المستخدم هذا مستخدم بالفعل.",
+  "error.generic": "حدث خطأ ما: {reason}",
+  "lang.label": "اللغة",
+  "a11y.skip": "الانتقال إلى المحتوى",
+  "nav.label": "القائمة الرئيسية",
+  "settings.language": "اللغة",
+  "settings.interface": "لغة الواجهة",
+  "settings.interfacehint": "تُحفظ في هذا المتصفح.",
+  "settings.videolanguage": "لغة فيديوهاتي",
+  "settings.videolanguagehint": "تُحدَّد مسبقًا في نموذج التحميل، ويمكن اختيار لغة مختلفة لكل فيديو.",
+  "upload.field.language": "لغة الفيديو",
+  "language.none": "غير محددة",
+};
 
-/** The first of the browser's languages we have, else English. */
+const dicts: { [L in Lang]: Partial<Record<Key, Entry<L>>> } = { en, ru, ar };
+/** Every dictionary, for the tests that check them against each other. */
+export const dictionaries: Readonly<typeof dicts> = dicts;
+
+/** The Intl locale numbers are written in. Arabic keeps Western digits (`nu-latn`), as
+ * YouTube's Arabic interface shows them in most regions and CLDR's own `ar` now does; pinned,
+ * so a browser whose ICU still gives `ar` Arabic-Indic digits writes the same. */
+const NUMBER_LOCALE: Record<Lang, string> = { en: "en-US", ru: "ru-RU", ar: "ar-u-nu-latn" };
+/** The Intl locale dates are written in: English the British way ("5 January 2027"), Arabic
+ * in the Gregorian calendar (as `ar` gives, and not the Hijri one of `ar-SA`). */
+const DATE_LOCALE: Record<Lang, string> = { en: "en-GB", ru: "ru-RU", ar: "ar-u-ca-gregory-nu-latn" };
+
+export function numberLocale(l: Lang = current): string {
+  return NUMBER_LOCALE[l];
+}
+
+export function dateLocale(l: Lang = current): string {
+  return DATE_LOCALE[l];
+}
+
+/** The writing direction of a language. */
+export function dir(l: Lang = current): "ltr" | "rtl" {
+  return l === "ar" ? "rtl" : "ltr";
+}
+
+function isLang(l: unknown): l is Lang {
+  return typeof l === "string" && (LANGS as readonly string[]).includes(l);
+}
+
+/** The first of the browser's languages we have (ar-EG, ar-SA… are Arabic), else English. */
 export function detectLang(languages: readonly string[]): Lang {
   for (const l of languages) {
     const base = l.toLowerCase().split("-")[0];
-    if (base === "ru" || base === "en") return base;
+    if (isLang(base)) return base;
   }
   return "en";
 }
 
 let current: Lang = "en";
 
+/** The page's language and direction follow the interface's, so that screen readers speak it
+ * and the layout (logical properties in style.css) mirrors for Arabic. */
+function applyToDocument(l: Lang): void {
+  if (typeof document === "undefined") return;
+  document.documentElement.lang = l;
+  document.documentElement.dir = dir(l);
+}
+
 export function initLang(): Lang {
   const saved = typeof localStorage === "undefined" ? null : localStorage.getItem(LANG_KEY);
-  current = saved === "ru" || saved === "en" ? saved : detectLang(globalThis.navigator?.languages ?? []);
-  if (typeof document !== "undefined") document.documentElement.lang = current;
+  current = isLang(saved) ? saved : detectLang(globalThis.navigator?.languages ?? []);
+  applyToDocument(current);
   return current;
 }
 
@@ -838,26 +1321,75 @@ export function lang(): Lang {
 export function setLang(l: Lang): void {
   current = l;
   localStorage.setItem(LANG_KEY, l);
-  document.documentElement.lang = l;
+  applyToDocument(l);
+}
+
+type Vars = Record<string, string | number>;
+
+/** The entry's string for plural form `form` (its "other" where it has no plural forms). */
+function pick(key: Key, l: Lang, form: Intl.LDMLPluralRule | null): string {
+  const entry: string | Readonly<Partial<Record<Intl.LDMLPluralRule, string>>> = dicts[l][key] ?? en[key];
+  if (typeof entry === "string") return entry;
+  return (form && entry[form]) ?? entry.other ?? "";
+}
+
+function fill(s: string, vars: Vars, n: string): string {
+  return s.replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? (name === "n" ? n : String(vars[name])) : `{${name}}`));
 }
 
 /** The string for `key` in the current language with `{name}` placeholders filled; entries
  * with plural forms pick one by `vars.n` under the language's plural rules. */
-export function t(key: Key, vars: Record<string, string | number> = {}, l: Lang = current): string {
-  const entry = dicts[l][key] ?? en[key];
-  let s: string;
-  if (typeof entry === "string") s = entry;
-  else {
-    const form = new Intl.PluralRules(l).select(Number(vars.n ?? 0)) as keyof typeof entry;
-    s = entry[form] ?? entry.other;
-  }
-  return s.replace(/\{(\w+)\}/g, (_, name: string) =>
-    name in vars ? (name === "n" ? formatCount(Number(vars.n), l) : String(vars[name])) : `{${name}}`,
-  );
+export function t(key: Key, vars: Vars = {}, l: Lang = current): string {
+  const n = Number(vars.n ?? 0);
+  return fill(pick(key, l, new Intl.PluralRules(l).select(n)), vars, formatCount(n, l));
+}
+
+/** After a word for thousands or millions the noun takes the form of a round large number:
+ * "1,2 тыс. просмотров", "1.2 ألف مشاهدة", "1.2K views". */
+const ABBREVIATED: Record<Lang, Intl.LDMLPluralRule> = { en: "other", ru: "many", ar: "other" };
+
+/** `key` about `n` with the number short, as under a video: "1.2K views", "1,2 тыс.
+ * просмотров", "1.2 ألف مشاهدة"; exact below a thousand. */
+export function tCompact(key: Key, n: number, vars: Vars = {}, l: Lang = current): string {
+  const short = formatCompact(n, l);
+  const form = short === formatCount(n, l) ? new Intl.PluralRules(l).select(n) : ABBREVIATED[l];
+  return fill(pick(key, l, form), { ...vars, n }, short);
 }
 
 export function formatCount(n: number, l: Lang = current): string {
-  return new Intl.NumberFormat(l === "ru" ? "ru-RU" : "en-US").format(n);
+  return new Intl.NumberFormat(NUMBER_LOCALE[l]).format(n);
+}
+
+/** A count the short way: "1.2K", "1,2 тыс.", "1.2 ألف"; exact below a thousand. */
+export function formatCompact(n: number, l: Lang = current): string {
+  return new Intl.NumberFormat(NUMBER_LOCALE[l], { notation: "compact", maximumFractionDigits: 1 }).format(n);
+}
+
+// The language of my videos: a BCP 47 tag the upload form starts with (the API's `language`).
+const VIDEO_LANG_KEY = "kadr.videoLang";
+
+/** Languages offered for a video: the interface's first, then widely spoken ones. */
+export const VIDEO_LANGUAGES: readonly string[] = [
+  "ar", "en", "ru", "de", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "kk", "ko", "pt", "tr", "uk", "ur", "uz", "zh",
+];
+
+/** A language's name in the interface's language: "Arabic", "арабский", "العربية". */
+export function languageName(tag: string, l: Lang = current): string {
+  try {
+    return new Intl.DisplayNames([l], { type: "language" }).of(tag) ?? tag;
+  } catch {
+    return tag;
+  }
+}
+
+/** The language chosen for my videos in settings; empty when none is. */
+export function videoLanguage(): string {
+  return (typeof localStorage === "undefined" ? null : localStorage.getItem(VIDEO_LANG_KEY)) ?? "";
+}
+
+export function setVideoLanguage(tag: string): void {
+  if (tag) localStorage.setItem(VIDEO_LANG_KEY, tag);
+  else localStorage.removeItem(VIDEO_LANG_KEY);
 }
 
 export type { Key };

@@ -1,7 +1,7 @@
 // Sentences about a video's state and an upload's failure, in the current language.
 import { ApiError, type Privacy, type Video } from "./api";
-import { formatBytes } from "./format";
-import { lang, t, type Key } from "./i18n";
+import { dateTime, formatBytes } from "./format";
+import { lang, t, type Key, type Lang } from "./i18n";
 
 /** The line under a video that is not (yet) an ordinary public one; empty when there is none. */
 export function statusLine(v: Video): string {
@@ -61,12 +61,12 @@ const PROBLEMS: Partial<Record<string, Key>> = {
 
 /** The first date and time in `text` (the server's detail of a suspension), in the viewer's
  * words; `null` without one. */
-export function dateIn(text: string, l: string = lang()): string | null {
+export function dateIn(text: string, l: Lang = lang()): string | null {
   const m = /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?/.exec(text);
   if (!m) return null;
   const d = new Date(m[0].replace(" ", "T"));
   if (Number.isNaN(d.getTime())) return null;
-  return new Intl.DateTimeFormat(l === "ru" ? "ru-RU" : "en-GB", { dateStyle: "long", timeStyle: "short" }).format(d);
+  return dateTime(d, l);
 }
 
 /** A failed call in words: the problem's code where the interface has words for it (a
@@ -93,7 +93,7 @@ export function problemText(e: unknown): string {
 }
 
 // The upload page's words for direct uploads to storage (parts sent a few at once, a
-// cancel button), in both languages.
+// cancel button), in each language.
 const UPLOAD_WORDS = {
   en: {
     cancel: "Cancel",
@@ -107,11 +107,17 @@ const UPLOAD_WORDS = {
     retrying: "Часть {part} не дошла; повтор через {secs} с…",
     restarted: "Начатой ранее загрузки этого файла на сервере больше нет; она начнётся заново.",
   },
-} as const satisfies Record<"en" | "ru", Record<string, string>>;
+  ar: {
+    cancel: "إلغاء",
+    cancelled: "توقّف التحميل. اختر «تحميل» لمتابعته من حيث توقّف.",
+    retrying: "لم يصل الجزء {part}؛ ستُعاد المحاولة بعد {secs} ث…",
+    restarted: "لم يعد التحميل السابق لهذا الملف موجودًا على الخادم؛ سيبدأ من جديد.",
+  },
+} as const satisfies Record<Lang, Record<string, string>>;
 export type UploadWord = keyof (typeof UPLOAD_WORDS)["en"];
 
 /** One of the upload page's sentences about direct uploads, with `{name}` filled in. */
-export function uploadWords(key: UploadWord, vars: Record<string, string | number> = {}, l: string = lang()): string {
-  const words = l === "ru" ? UPLOAD_WORDS.ru : UPLOAD_WORDS.en;
+export function uploadWords(key: UploadWord, vars: Record<string, string | number> = {}, l: Lang = lang()): string {
+  const words = UPLOAD_WORDS[l];
   return words[key].replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? String(vars[name]) : `{${name}}`));
 }

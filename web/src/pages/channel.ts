@@ -20,7 +20,8 @@ import {
 } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
-import { lang, t, type Key } from "../i18n";
+import { formatDate } from "../format";
+import { t, type Key } from "../i18n";
 import { channelLimits } from "../limits";
 import { problemText } from "../messages";
 import { safeHref, UGC_REL, richText } from "../richtext";
@@ -66,10 +67,6 @@ function channelMenu(c: Channel, user: User | null): HTMLElement {
 
 const channelPath = (handle: string, tab: Tab = "videos") => `/c/${encodeURIComponent(handle)}${tab === "videos" ? "" : `?tab=${tab}`}`;
 
-/** "12 March 2026" / "12 марта 2026 г.". */
-function day(iso: string): string {
-  return new Intl.DateTimeFormat(lang() === "ru" ? "ru-RU" : "en-GB", { dateStyle: "long" }).format(new Date(iso));
-}
 
 /** A channel's link, opened in a new tab; only http(s) addresses are links at all. */
 function linkEl(l: Link): HTMLElement {
@@ -96,7 +93,7 @@ function about(c: Channel): HTMLElement {
       h("h2", {}, t("channel.stats")),
       h("p", { dataset: { testid: "about-subscribers" } }, t("channel.subscribers", { n: c.subscribers })),
       h("p", { dataset: { testid: "about-views" } }, t("channel.totalviews", { n: c.views })),
-      h("p", {}, t("channel.joined", { date: day(c.created_at) })),
+      h("p", {}, t("channel.joined", { date: formatDate(c.created_at) })),
     ),
   );
 }
