@@ -157,8 +157,9 @@ pub struct Message {
     pub text: String,
 }
 
-/// The message carrying `token` to `username` at `to`, in English and Russian. `base` is the
-/// public address of the site.
+/// The message carrying `token` to `username` at `to`, in English, Russian and Arabic (each
+/// part whole: greeting, the link, how long it works). `base` is the public address of the
+/// site.
 pub fn compose(
     purpose: TokenPurpose,
     base: &str,
@@ -174,7 +175,8 @@ pub fn compose(
             let link = format!("{base}/reset-password?token={token}");
             Message {
                 to: to.to_owned(),
-                subject: "Kadr: reset your password / сброс пароля".to_owned(),
+                subject: "Kadr: reset your password / сброс пароля / إعادة تعيين كلمة المرور"
+                    .to_owned(),
                 text: format!(
                     "Hello, {username}.\n\n\
                      Someone (you, we hope) asked to reset the password of your Kadr account. \
@@ -186,7 +188,13 @@ pub fn compose(
                      Кто-то (надеемся, вы) попросил сбросить пароль вашей учётной записи Kadr. \
                      Чтобы выбрать новый, откройте:\n\n{link}\n\n\
                      Ссылка действует один раз, до {until}. Если вы не просили, не обращайте \
-                     внимания на это письмо: пароль останется прежним.\n"
+                     внимания на это письмо: пароль останется прежним.\n\n\
+                     ---\n\n\
+                     مرحبًا {username}،\n\n\
+                     طلب أحدهم (ونأمل أن تكون أنت) إعادة تعيين كلمة مرور حسابك في Kadr. \
+                     لاختيار كلمة مرور جديدة، افتح الرابط التالي:\n\n{link}\n\n\
+                     يمكن استخدام الرابط مرة واحدة فقط، وهو صالح حتى {until}. إن لم تطلب \
+                     ذلك، فتجاهل هذه الرسالة، وستبقى كلمة مرورك كما هي.\n"
                 ),
             }
         }
@@ -194,7 +202,9 @@ pub fn compose(
             let link = format!("{base}/verify-email?token={token}");
             Message {
                 to: to.to_owned(),
-                subject: "Kadr: confirm your address / подтвердите адрес".to_owned(),
+                subject:
+                    "Kadr: confirm your address / подтвердите адрес / تأكيد عنوان البريد الإلكتروني"
+                        .to_owned(),
                 text: format!(
                     "Hello, {username}.\n\n\
                      To confirm that this address belongs to your Kadr account, open:\n\n\
@@ -204,7 +214,12 @@ pub fn compose(
                      Здравствуйте, {username}.\n\n\
                      Чтобы подтвердить, что этот адрес принадлежит вашей учётной записи Kadr, \
                      откройте:\n\n{link}\n\n\
-                     Ссылка действует один раз, до {until}.\n"
+                     Ссылка действует один раз, до {until}.\n\n\
+                     ---\n\n\
+                     مرحبًا {username}،\n\n\
+                     لتأكيد أن عنوان البريد الإلكتروني هذا يخص حسابك في Kadr، افتح الرابط \
+                     التالي:\n\n{link}\n\n\
+                     يمكن استخدام الرابط مرة واحدة فقط، وهو صالح حتى {until}.\n"
                 ),
             }
         }
@@ -215,8 +230,50 @@ pub fn compose(
 mod tests {
     use super::*;
 
+    /// The three parts of a message, in English, Russian and Arabic.
+    fn parts(m: &Message) -> Vec<&str> {
+        m.text.split("\n---\n").map(str::trim).collect()
+    }
+
+    fn has_arabic(text: &str) -> bool {
+        text.chars().any(|c| ('\u{0621}'..='\u{064A}').contains(&c))
+    }
+
+    fn has_cyrillic(text: &str) -> bool {
+        text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c))
+    }
+
+    /// Plain UTF-8 that survives base64 and a text/plain part as it is: no control characters
+    /// but line ends (and no CR), no invisible direction marks or byte order mark.
+    fn assert_clean(m: &Message) {
+        for c in m.text.chars() {
+            assert!(c == '\n' || !c.is_control(), "{c:?} in the text");
+        }
+        for c in m.subject.chars() {
+            assert!(!c.is_control(), "{c:?} in the subject");
+        }
+        for text in [&m.text, &m.subject] {
+            assert!(
+                !text.contains([
+                    '\u{feff}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}',
+                    '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+                ]),
+                "{text}"
+            );
+        }
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let back = engine
+            .decode(engine.encode(m.text.as_bytes()))
+            .unwrap_or_default();
+        assert_eq!(
+            String::from_utf8(back).ok().as_deref(),
+            Some(m.text.as_str())
+        );
+    }
+
     #[test]
-    fn messages_carry_the_link_in_both_languages() {
+    fn messages_carry_the_link_in_every_language() {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap_or_default();
         let m = compose(
             TokenPurpose::PasswordReset,
@@ -231,7 +288,7 @@ mod tests {
             m.text
                 .matches("https://video.example.org/reset-password?token=abc")
                 .count(),
-            2
+            3
         );
         assert!(m.text.contains("Здравствуйте, Иван"));
         assert!(m.text.contains("2026-12-01 10:00 UTC"));
@@ -246,6 +303,64 @@ mod tests {
         assert!(
             v.text
                 .contains("http://127.0.0.1:8080/verify-email?token=t")
+        );
+    }
+
+    #[test]
+    fn every_part_is_whole_in_its_language() {
+        let at =
+            chrono::DateTime::parse_from_rfc3339("2026-12-01T12:30:00+02:00").unwrap_or_default();
+        for (purpose, path) in [
+            (TokenPurpose::PasswordReset, "reset-password"),
+            (TokenPurpose::EmailVerification, "verify-email"),
+        ] {
+            let m = compose(
+                purpose,
+                "https://v.example/",
+                "lena",
+                "l@v.example",
+                "tok",
+                at,
+            );
+            let link = format!("https://v.example/{path}?token=tok");
+            let parts = parts(&m);
+            assert_eq!(parts.len(), 3, "{purpose:?}: {}", m.text);
+            for part in &parts {
+                assert_eq!(part.matches(link.as_str()).count(), 1, "{part}");
+                assert!(part.contains("2026-12-01 10:30 UTC"), "{part}");
+                assert!(part.contains("lena"), "{part}");
+            }
+            let (en, ru, ar) = (parts[0], parts[1], parts[2]);
+            assert!(en.starts_with("Hello, lena."));
+            assert!(!has_cyrillic(en) && !has_arabic(en));
+            assert!(ru.starts_with("Здравствуйте, lena."));
+            assert!(has_cyrillic(ru) && !has_arabic(ru));
+            assert!(ar.starts_with("مرحبًا lena،"));
+            assert!(has_arabic(ar) && !has_cyrillic(ar));
+            assert!(has_cyrillic(&m.subject) && has_arabic(&m.subject));
+            assert!(m.subject.starts_with("Kadr: "));
+            // The line for whoever did not ask, in every language.
+            let ignore = ["ignore this mail", "не обращайте", "فتجاهل هذه الرسالة"];
+            for (part, words) in parts.iter().zip(ignore) {
+                assert_eq!(
+                    part.contains(words),
+                    purpose == TokenPurpose::PasswordReset,
+                    "{part}"
+                );
+            }
+            assert_clean(&m);
+        }
+        let m = compose(
+            TokenPurpose::PasswordReset,
+            "https://v.example",
+            "u",
+            "u@v.example",
+            "x",
+            at,
+        );
+        assert_eq!(
+            m.subject,
+            "Kadr: reset your password / сброс пароля / إعادة تعيين كلمة المرور"
         );
     }
 }
