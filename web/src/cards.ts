@@ -1,8 +1,11 @@
-// Video cards and an infinitely scrolling grid that follows the API's cursor.
+// Video cards and an infinitely scrolling grid that follows the API's cursor. A title or a
+// channel's name is the uploader's text in any language: each is isolated (<bdi>), so that an
+// English title keeps its punctuation in an Arabic page and the other way round, while the line
+// still aligns with the page's writing.
 import type { Page, Video } from "./api";
 import { h } from "./dom";
-import { formatDuration, timeAgo } from "./format";
-import { t } from "./i18n";
+import { dateTime, formatDuration, timeAgo } from "./format";
+import { t, tCompact } from "./i18n";
 import { watchedFraction } from "./lists";
 
 /** The red bar under a poster: how much of it the viewer watched (their history only). */
@@ -29,17 +32,18 @@ export function compactCard(v: Video, href = `/watch/${v.id}`, lead?: Node): HTM
     h(
       "span.compact-meta",
       {},
-      h("span.card-title", { title: v.title }, v.title),
-      h("span.card-channel", {}, v.channel.display_name),
-      h("span.card-stats", {}, t("video.views", { n: v.views })),
+      h("span.card-title", { title: v.title }, h("bdi", {}, v.title)),
+      h("span.card-channel", {}, h("bdi", {}, v.channel.display_name)),
+      h("span.card-stats", {}, tCompact("video.views", v.views)),
     ),
   );
 }
 
 export function card(v: Video): HTMLElement {
+  // The poster leads where the title does: one link for a screen reader and the keyboard.
   const thumb = h(
     "a.thumb",
-    { href: `/watch/${v.id}` },
+    { href: `/watch/${v.id}`, tabIndex: -1, "aria-hidden": "true" },
     v.images ? h("img", { src: v.images.poster_small, alt: "", loading: "lazy" }) : h("div.noimg"),
     v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null,
     watchedBar(v),
@@ -51,14 +55,14 @@ export function card(v: Video): HTMLElement {
     h(
       "div.card-meta",
       {},
-      h("a.card-title", { href: `/watch/${v.id}`, title: v.title }, v.title),
-      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, v.channel.display_name),
+      h("a.card-title", { href: `/watch/${v.id}`, title: v.title }, h("bdi", {}, v.title)),
+      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, v.channel.display_name)),
       h(
         "div.card-stats",
         {},
-        t("video.views", { n: v.views }),
-        v.likes > 0 ? ` · ${t("video.likes", { n: v.likes })}` : "",
-        v.published_at ? ` · ${timeAgo(v.published_at)}` : "",
+        tCompact("video.views", v.views),
+        v.likes > 0 ? ` · ${tCompact("video.likes", v.likes)}` : "",
+        v.published_at ? [" · ", h("time", { dateTime: v.published_at, title: dateTime(v.published_at) }, timeAgo(v.published_at))] : "",
       ),
     ),
   );

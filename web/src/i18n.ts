@@ -1284,7 +1284,7 @@ export function dir(l: Lang = current): "ltr" | "rtl" {
   return l === "ar" ? "rtl" : "ltr";
 }
 
-function isLang(l: unknown): l is Lang {
+export function isLang(l: unknown): l is Lang {
   return typeof l === "string" && (LANGS as readonly string[]).includes(l);
 }
 

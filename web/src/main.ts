@@ -2,7 +2,7 @@
 import "./style.css";
 import { currentUser, isAdmin, isModerator, logout } from "./api";
 import { debounce, h } from "./dom";
-import { initLang, lang, setLang, t, type Lang } from "./i18n";
+import { initLang, isLang, LANG_NAMES, LANGS, lang, setLang, t } from "./i18n";
 import { bell, refreshUnread } from "./notify";
 import { pages } from "./pages";
 import { closesItself } from "./safety";
@@ -22,13 +22,15 @@ async function header(top: HTMLElement): Promise<void> {
   }, 300);
   box.addEventListener("input", () => go(box.value));
   const form = h("form.search-form", { role: "search", onsubmit: (e: Event) => (e.preventDefault(), go(box.value)) }, box);
+  // Each language in its own name and marked as such, so that a screen reader says it right.
   const langs = h(
     "select.lang",
-    { "aria-label": "Language", dataset: { testid: "lang" } },
-    ...(["ru", "en"] as Lang[]).map((l) => h("option", { value: l, selected: l === lang() }, l === "ru" ? "Русский" : "English")),
+    { "aria-label": t("lang.label"), dataset: { testid: "lang" } },
+    ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === lang() }, LANG_NAMES[l])),
   );
   langs.addEventListener("change", () => {
-    setLang(langs.value as Lang);
+    if (!isLang(langs.value)) return;
+    setLang(langs.value);
     void header(top);
     refresh();
   });
@@ -69,15 +71,17 @@ async function header(top: HTMLElement): Promise<void> {
   }
   out.classList.add("menu-item");
   out.setAttribute("role", "menuitem");
+  skip.textContent = t("a11y.skip");
+  document.title = t("app.name");
   top.replaceChildren(
     h(
       "div.bar",
       {},
-      h("a.logo", { href: "/" }, h("span.logo-mark", {}, "▶"), t("app.name")),
+      h("a.logo", { href: "/", dir: "ltr" }, h("span.logo-mark", { "aria-hidden": "true" }, "▶"), t("app.name")),
       form,
       h(
         "nav.nav",
-        {},
+        { "aria-label": t("nav.label") },
         h("a", { href: "/" }, t("nav.home")),
         h("a", { href: "/shorts" }, t("nav.shorts")),
         h("a", { href: "/upload" }, t("nav.upload")),
@@ -96,11 +100,20 @@ async function header(top: HTMLElement): Promise<void> {
 
 initLang();
 const top = document.getElementById("top")!;
+const main = document.getElementById("main")!;
+// The first stop of the keyboard: past the header's links, straight to the page. (Its own
+// handler: the router would take the click for a navigation.)
+const skip = h("a.skip-link", { href: "#main" }, t("a11y.skip"));
+skip.addEventListener("click", (e) => {
+  e.preventDefault();
+  e.stopPropagation();
+  main.focus();
+});
+document.body.prepend(skip);
 // Full-height pages (shorts) fit under the header, whatever its height on this screen.
 new ResizeObserver(() => {
   document.documentElement.style.setProperty("--header-height", `${top.offsetHeight}px`);
 }).observe(top);
-const main = document.getElementById("main")!;
 let lastUser: string | null | undefined;
 // The header changes when the account does (sign in, sign out).
 const followAccount = async () => {
