@@ -3,7 +3,10 @@
 // subscribe button, likes and dislikes, "Save" to playlists, reporting, views, date,
 // description and the comments. Beside it (below it on a phone): the playlist being played
 // (`?list=`: the current entry marked, the next one started at the end) and related videos,
-// leaving out those watched earlier in this tab.
+// leaving out those watched earlier in this tab. `?t=` (seconds or "1m30s") starts the video
+// there instead of where the viewer stopped. The chapters are listed under the video; "Share"
+// opens the share dialog (link, at the current time, embed code); the player's theatre mode
+// widens the page's layout (the stage over both columns), remembered for the next visit.
 import { ApiError, call, currentUser, get, isAdmin, isModerator, myChannels, playback, type Playlist, type User, type Video } from "../api";
 import { compactCard } from "../cards";
 import { commentsSection } from "../comments";
@@ -11,14 +14,16 @@ import { h } from "../dom";
 import { timeAgo } from "../format";
 import { icon } from "../icons";
 import { t } from "../i18n";
+import { chapterList, normalizeChapters, videoChapters } from "../chapters";
 import { markWatched, nextInList, watchedInTab } from "../lists";
-import { createPlayer, type Player } from "../player";
+import { createPlayer, theatrePref, type Player } from "../player";
 import { privacyLabel, statusLine } from "../messages";
 import { inListHref, playlistHref, playlistTitle, requestAutoplay, saveDialog, takeAutoplay } from "../playlists";
 import { resumeAt, trackPosition } from "../resume";
 import { richText } from "../richtext";
 import { navigate, type PageFn } from "../router";
 import { menu, reportDialog } from "../safety";
+import { parseStart, shareDialog } from "../share";
 import { avatar, ratingButtons, subscribeButton, toLogin } from "../social";
 
 /** How many entries of a playlist the side list reads (pages of 100). */
@@ -119,10 +124,20 @@ export const watch: PageFn = async (root, [id], url) => {
   // A time written in the description or a comment: the player goes there.
   const seek = (secs: number) => {
     if (!player) return;
-    player.video.currentTime = secs;
+    player.seek(secs);
     void player.video.play().catch(() => {});
     stage.scrollIntoView({ behavior: "smooth", block: "nearest" });
   };
+  // `?t=` wins over where the viewer stopped last time.
+  const askedStart = parseStart(url.searchParams.get("t"));
+  const chapterData = videoChapters(v);
+  const listed = normalizeChapters(chapterData, v.duration_secs ?? 0);
+  const chapters = listed.length ? chapterList(listed, seek) : null;
+  const share = h(
+    "button.action",
+    { type: "button", dataset: { testid: "share" }, onclick: () => shareDialog(v, player?.video.currentTime ?? askedStart ?? 0) },
+    t("share.button"),
+  );
   const comments = commentsSection({ video: v, user, owner, reviewer, seek });
   const save = h("button.action", { type: "button", dataset: { testid: "save" }, onclick: () => (user ? saveDialog(v.id) : toLogin()) }, icon("save"), t("playlist.save"));
   const more = menu("video-menu", [{ label: t("report.action"), testid: "video-report", run: () => (user ? reportDialog("video", v.id) : toLogin()) }]);
@@ -135,41 +150,43 @@ export const watch: PageFn = async (root, [id], url) => {
     list ? listPanel(list, id) : null,
     relatedList(id, exclude, () => stopped),
   );
-  root.append(
+  const layout = h(
+    "div.watch-layout",
+    { dataset: { testid: "watch-layout" } },
+    h("div.watch-stage", {}, stage),
     h(
-      "div.watch-layout",
+      "div.watch.watch-main",
       {},
+      h("h1.watch-title", { dataset: { testid: "watch-title" } }, v.title),
       h(
-        "div.watch.watch-main",
+        "div.watch-bar",
         {},
-        stage,
-        h("h1.watch-title", { dataset: { testid: "watch-title" } }, v.title),
         h(
-          "div.watch-bar",
+          "div.watch-channel",
           {},
-          h(
-            "div.watch-channel",
-            {},
-            channelPicture,
-            h("div", {}, h("a.card-channel.watch-channel-name", { href: channelHref }, v.channel.display_name), subscribers),
-            subscribeSlot,
-          ),
-          h("div.watch-actions", {}, ratingButtons(v, user), save, more),
+          channelPicture,
+          h("div", {}, h("a.card-channel.watch-channel-name", { href: channelHref }, v.channel.display_name), subscribers),
+          subscribeSlot,
         ),
-        h(
-          "div.watch-meta",
-          {},
-          views,
-          v.published_at ? ` · ${timeAgo(v.published_at)}` : ` · ${timeAgo(v.created_at)}`,
-          v.privacy !== "public" ? h("span.pill", {}, privacyLabel(v.privacy)) : null,
-        ),
-        status,
-        v.description ? h("p.description", { dataset: { testid: "watch-description" } }, richText(v.description, { seek, duration: v.duration_secs })) : null,
+        h("div.watch-actions", {}, ratingButtons(v, user), share, save, more),
       ),
-      side,
-      h("div.watch.watch-comments", {}, comments.el),
+      h(
+        "div.watch-meta",
+        {},
+        views,
+        v.published_at ? ` · ${timeAgo(v.published_at)}` : ` · ${timeAgo(v.created_at)}`,
+        v.privacy !== "public" ? h("span.pill", {}, privacyLabel(v.privacy)) : null,
+      ),
+      status,
+      v.description ? h("p.description", { dataset: { testid: "watch-description" } }, richText(v.description, { seek, duration: v.duration_secs })) : null,
+      chapters ? chapters.el : null,
     ),
+    side,
+    h("div.watch.watch-comments", {}, comments.el),
   );
+  // Theatre mode as the viewer left it.
+  layout.classList.toggle("theatre", theatrePref());
+  root.append(layout);
   // The channel's picture, subscribers and whether I follow it.
   get("/api/v1/channels/{handle}", { path: { handle: v.channel.handle } })
     .then((c) => {
@@ -206,11 +223,20 @@ export const watch: PageFn = async (root, [id], url) => {
   };
   const next = list ? nextInList(list.items.map((x) => x.id), id) : null;
   const startPlayer = async (u: User | null) => {
-    const [pb, start] = await Promise.all([playback(id), resumeAt(id, !!u)]);
+    const [pb, start] = await Promise.all([playback(id), askedStart ?? resumeAt(id, !!u)]);
     if (stopped) return;
-    player = createPlayer(pb, { keyboard: true, onGone: gone, start, autoplay });
+    player = createPlayer(pb, {
+      keyboard: true,
+      onGone: gone,
+      start,
+      autoplay,
+      chapters: chapterData,
+      theatre: layout.classList.contains("theatre"),
+      onTheatre: (on) => layout.classList.toggle("theatre", on),
+    });
     stage.replaceChildren(player.el);
     const video = player.video;
+    if (chapters) video.addEventListener("timeupdate", () => chapters.mark(video.currentTime));
     if (u) stopTracking = trackPosition(video, id);
     video.addEventListener("playing", () => {
       if (counted) return;

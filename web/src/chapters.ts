@@ -1,0 +1,114 @@
+// Chapters of a video: titled parts from the `chapters` field of the video object (each a start
+// in seconds and a title), shown as segments of the player's seek bar, in its time display and
+// as a list under the video on the watch page.
+import { h } from "./dom";
+import { formatDuration } from "./format";
+import { t } from "./i18n";
+
+/** A chapter as the server sends it. */
+export interface ChapterJson {
+  start: number;
+  title: string;
+}
+
+/** A chapter as the player uses it: where it ends too (the next one's start, or the end). */
+export interface Chapter {
+  start: number;
+  end: number;
+  title: string;
+}
+
+/** The chapters of a video object; a server that does not send the field yet gives none. */
+export function videoChapters(video: object): ChapterJson[] {
+  const raw = (video as { chapters?: unknown }).chapters;
+  if (!Array.isArray(raw)) return [];
+  return raw.filter(
+    (c): c is ChapterJson =>
+      typeof c === "object" && c !== null && typeof (c as ChapterJson).start === "number" && typeof (c as ChapterJson).title === "string",
+  );
+}
+
+/**
+ * The chapters in order with their ends, as far as `duration` (seconds; 0 or less: unknown, the
+ * last chapter then ends at its own start). Starts that are not finite, negative or at or past
+ * the end are dropped; two chapters at the same second keep the first; the first chapter is
+ * made to start at 0 (a bar with a hole before it would read as broken). One chapter alone is no
+ * chapters: nothing to tell apart.
+ */
+export function normalizeChapters(chapters: readonly ChapterJson[], duration: number): Chapter[] {
+  const known = Number.isFinite(duration) && duration > 0;
+  const starts = chapters
+    .filter((c) => Number.isFinite(c.start) && c.start >= 0 && (!known || c.start < duration))
+    .map((c) => ({ start: c.start, title: c.title.trim() }))
+    .sort((a, b) => a.start - b.start)
+    .filter((c, i, all) => i === 0 || Math.floor(c.start) !== Math.floor(all[i - 1].start));
+  if (starts.length < 2) return [];
+  starts[0].start = 0;
+  return starts.map((c, i) => ({
+    start: c.start,
+    end: i + 1 < starts.length ? starts[i + 1].start : known ? duration : c.start,
+    title: c.title,
+  }));
+}
+
+/** The index of the chapter playing at `time` (the last one starting at or before it), or -1. */
+export function chapterIndexAt(chapters: readonly Chapter[], time: number): number {
+  let lo = 0;
+  let hi = chapters.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (chapters[mid].start <= time) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** The chapter playing at `time`, if any. */
+export function chapterAt(chapters: readonly Chapter[], time: number): Chapter | undefined {
+  const i = chapterIndexAt(chapters, time);
+  return i >= 0 ? chapters[i] : undefined;
+}
+
+/** The share (0 to 1) of chapter `c` that has played by `time`. */
+export function playedShare(c: Chapter, time: number): number {
+  if (time <= c.start) return 0;
+  if (time >= c.end || c.end <= c.start) return 1;
+  return (time - c.start) / (c.end - c.start);
+}
+
+/** The chapter list under the video: a button per chapter that seeks there; the one playing
+ * marked (`mark(time)` moves the mark). */
+export function chapterList(chapters: readonly Chapter[], seek: (secs: number) => void): { el: HTMLElement; mark(time: number): void } {
+  const items = chapters.map((c) =>
+    h(
+      "li",
+      {},
+      h(
+        "button.chapter-item",
+        { type: "button", dataset: { testid: "chapter-item", start: String(c.start) }, onclick: () => seek(c.start) },
+        h("span.chapter-time", {}, formatDuration(c.start)),
+        h("span.chapter-title", { dir: "auto" }, c.title),
+      ),
+    ),
+  );
+  const el = h(
+    "section.chapters",
+    { dataset: { testid: "chapters" }, "aria-label": t("player.chapters") },
+    h("h2.side-title", {}, t("player.chapters")),
+    h("ol.chapter-list", {}, ...items),
+  );
+  let current = -1;
+  return {
+    el,
+    mark(time: number) {
+      const i = chapterIndexAt(chapters, time);
+      if (i === current) return;
+      items[current]?.firstElementChild?.removeAttribute("aria-current");
+      items[i]?.firstElementChild?.setAttribute("aria-current", "true");
+      current = i;
+    },
+  };
+}
