@@ -15,10 +15,11 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 28] = [
+const ALL: [&str; 29] = [
     "account_tokens",
     "api_tokens",
     "auth_throttle",
+    "captions",
     "channel_images",
     "channels",
     "comment_likes",

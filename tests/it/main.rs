@@ -20,6 +20,7 @@ mod openapi_snapshot;
 mod replicas;
 mod roles;
 mod safety;
+mod share;
 mod simple_upload;
 mod strangers;
 mod tus_clients;

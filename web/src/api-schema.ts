@@ -1022,6 +1022,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/oembed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** oEmbed for a watch, embed or playlist URL of this site. */
+        get: operations["oembed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/playlists": {
         parameters: {
             query?: never;
@@ -1587,6 +1604,15 @@ export interface components {
             /** Format: uuid */
             id: string;
         };
+        /** @description A chapter: where it starts and its title. */
+        ChapterJson: {
+            /**
+             * Format: int32
+             * @description Seconds from the beginning.
+             */
+            start: number;
+            title: string;
+        };
         /** @description A comment's new text. */
         CommentEdit: {
             body: string;
@@ -1958,6 +1984,29 @@ export interface components {
             poster_small?: string | null;
             title: string;
         };
+        /** @description The oEmbed 1.0 answer (type `video`, or `rich` for a playlist without a poster). */
+        Oembed: {
+            author_name?: string | null;
+            author_url?: string | null;
+            /** Format: int32 */
+            cache_age: number;
+            /** Format: int32 */
+            height: number;
+            /** @description The `<iframe>` of the player. */
+            html: string;
+            provider_name: string;
+            provider_url: string;
+            /** Format: int32 */
+            thumbnail_height?: number | null;
+            thumbnail_url?: string | null;
+            /** Format: int32 */
+            thumbnail_width?: number | null;
+            title: string;
+            type: string;
+            version: string;
+            /** Format: int32 */
+            width: number;
+        };
         /** @description A presigned URL to PUT one part to. */
         PartUrl: {
             /** Format: int32 */
@@ -2081,7 +2130,7 @@ export interface components {
         /** @description An RFC 7807 problem, as every error is answered. */
         Problem: {
             /** @enum {string} */
-            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "direct_upload_off" | "upload_incomplete" | "part_mismatch" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "unavailable" | "busy";
+            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_captions" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "direct_upload_off" | "upload_incomplete" | "part_mismatch" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "format_unsupported" | "unavailable" | "busy";
             detail?: string | null;
             /** @description The request field at fault. */
             field?: string | null;
@@ -2284,6 +2333,11 @@ export interface components {
         /** @description A video as the catalog shows it. */
         VideoJson: {
             channel: components["schemas"]["ChannelRef"];
+            /**
+             * @description Chapters read from the description (`0:00 Intro` lines; see the README), on a single
+             *     video's page only: absent from lists.
+             */
+            chapters?: components["schemas"]["ChapterJson"][] | null;
             /** @enum {string} */
             comment_policy: "open" | "hold" | "off";
             /**
@@ -2299,8 +2353,15 @@ export interface components {
              * @description Dislikes: for the owner and admins, or everyone with `community.public_dislikes`.
              */
             dislikes?: number | null;
+            /** @description Viewers may download the MP4/M4A files when the transcode made them. */
+            downloadable: boolean;
             /** Format: double */
             duration_secs?: number | null;
+            /**
+             * @description Origins whose pages may embed it (owner and admins only): `["*"]` follows the site's
+             *     `site.embed_origins`, `[]` is nowhere.
+             */
+            embed_origins?: string[] | null;
             failure?: null | components["schemas"]["Failure"];
             /** Format: double */
             fps?: number | null;
@@ -2360,6 +2421,14 @@ export interface components {
             /** @enum {string|null} */
             comments?: "open" | "hold" | "off" | null;
             description?: string | null;
+            /** @description Viewers may download the MP4/M4A files (when the transcode makes them). */
+            downloadable?: boolean | null;
+            /**
+             * @description Origins whose pages may embed the video (at most 20, like `https://news.example.org`);
+             *     `[]` nowhere; `["*"]` as the site allows (`site.embed_origins`). The site's rule is
+             *     never widened.
+             */
+            embed_origins?: string[] | null;
             language?: string | null;
             /** @enum {string|null} */
             privacy?: "public" | "unlisted" | "private" | null;
@@ -6899,6 +6968,68 @@ export interface operations {
             };
             /** @description Too many requests; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oembed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watch, embed or playlist page of this site. */
+                url: string;
+                /** @description `json` (the only format offered; `xml` answers 501). */
+                format: string | null;
+                maxwidth: number | null;
+                maxheight: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Oembed"];
+                };
+            };
+            /** @description Not a video or playlist of this site that anyone may see and embed */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A format other than json */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };

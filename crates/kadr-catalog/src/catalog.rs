@@ -131,7 +131,7 @@ pub async fn detail(
     let base = base_url(&req);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "private, no-cache"))
-        .json(VideoJson::of(row, &viewer, &api, &base)))
+        .json(VideoJson::of(row, &viewer, &api, &base).with_chapters()))
 }
 
 /// What may be changed: any subset of these.
@@ -150,6 +150,12 @@ pub struct VideoPatch {
     /// Who may comment: `open`, `hold` (every comment waits for you) or `off`.
     #[schema(schema_with = kadr_http::schema::comment_policy_given)]
     pub comments: Option<String>,
+    /// Origins whose pages may embed the video (at most 20, like `https://news.example.org`);
+    /// `[]` nowhere; `["*"]` as the site allows (`site.embed_origins`). The site's rule is
+    /// never widened.
+    pub embed_origins: Option<Vec<String>>,
+    /// Viewers may download the MP4/M4A files (when the transcode makes them).
+    pub downloadable: Option<bool>,
 }
 
 /// Edits a video (owner or admin).
@@ -192,12 +198,17 @@ pub async fn update(
                 .field("comments")
         })?),
     };
+    let origins = match &body.embed_origins {
+        Some(list) => Some(kadr_core::videos::check_embed_origins(list)?),
+        None => None,
+    };
     if kadr_core::videos::edit(&ctx.db, &ctx.config, &auth.user, id, &current, &asked).await? {
         api.access.forget(id);
     }
     if let Some(p) = policy {
         kadr_core::comments::set_policy(&ctx.db, id, p).await?;
     }
+    kadr_core::videos::set_sharing(&ctx.db, id, origins, body.downloadable).await?;
     let row = visible_row(&ctx, id, &viewer).await?;
     Ok(HttpResponse::Ok().json(VideoJson::of(row, &viewer, &api, &base_url(&req))))
 }

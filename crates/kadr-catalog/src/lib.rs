@@ -17,6 +17,7 @@ pub mod page_cache;
 pub mod playlists;
 pub mod safety;
 pub mod search;
+pub mod share;
 pub mod token;
 pub mod views;
 pub mod webui;
@@ -48,6 +49,8 @@ pub struct Api {
     pub doc: Arc<utoipa::openapi::OpenApi>,
     /// Everyone sees dislike counts (`community.public_dislikes`).
     pub public_dislikes: bool,
+    /// Where each sitemap file starts, walked at most once per `site.sitemap_cache_secs`.
+    pub sitemaps: Arc<share::SitemapCache>,
 }
 
 impl Api {
@@ -102,6 +105,7 @@ pub fn start(
         pages: Arc::new(page_cache::PageCache::new(Duration::from_secs(1))),
         doc: Arc::new(openapi::document()),
         public_dislikes: ctx.config.community.public_dislikes,
+        sitemaps: Arc::new(share::SitemapCache::default()),
     };
     let flusher = views::spawn_flusher(
         ctx.db.clone(),
@@ -129,6 +133,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     views::configure(cfg);
     moderation::configure(cfg);
     openapi::configure(cfg);
+    share::configure(cfg);
     webui::configure(cfg);
 }
 

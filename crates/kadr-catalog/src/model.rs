@@ -17,6 +17,7 @@ pub const COLUMNS: &str =
     v.moderation, v.moderation_reason, v.moderated_at, v.duration_ms, v.width, v.height, v.fps,
     v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at, v.media_epoch,
     v.like_count, v.dislike_count, v.comment_count, v.comment_policy, v.withheld,
+    v.embed_origins, v.downloadable,
     c.handle AS channel_handle, c.display_name AS channel_name, NULL::timestamptz AS sort_at,
     NULL::real AS rank, NULL::bigint AS seq, NULL::bigint AS resume_ms";
 
@@ -72,6 +73,9 @@ pub struct VideoRow {
     pub comment_policy: kadr_core::state::CommentPolicy,
     /// Its owner is suspended, banned or leaving.
     pub withheld: bool,
+    /// Its own embedding origins (`None`: the site's).
+    pub embed_origins: Option<Vec<String>>,
+    pub downloadable: bool,
     pub channel_handle: String,
     pub channel_name: String,
     /// When it entered the list being read (liked, put in the feed), in such lists only.
@@ -179,6 +183,41 @@ pub struct VideoJson {
     /// Where I stopped watching (my history and "continue watching" only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_secs: Option<f64>,
+    /// Viewers may download the MP4/M4A files when the transcode made them.
+    pub downloadable: bool,
+    /// Origins whose pages may embed it (owner and admins only): `["*"]` follows the site's
+    /// `site.embed_origins`, `[]` is nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed_origins: Option<Vec<String>>,
+    /// Chapters read from the description (`0:00 Intro` lines; see the README), on a single
+    /// video's page only: absent from lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chapters: Option<Vec<ChapterJson>>,
+}
+
+/// A chapter: where it starts and its title.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChapterJson {
+    /// Seconds from the beginning.
+    pub start: u32,
+    pub title: String,
+}
+
+impl VideoJson {
+    /// With its chapters, for the video's own page.
+    pub fn with_chapters(mut self) -> VideoJson {
+        let chapters = kadr_core::chapters::parse(&self.description, self.duration_secs);
+        self.chapters = Some(
+            chapters
+                .into_iter()
+                .map(|c| ChapterJson {
+                    start: c.start,
+                    title: c.title,
+                })
+                .collect(),
+        );
+        self
+    }
 }
 
 impl VideoJson {
@@ -236,6 +275,10 @@ impl VideoJson {
             published_at: row.published_at,
             images,
             resume_secs: row.resume_ms.map(|ms| ms as f64 / 1000.0),
+            downloadable: row.downloadable,
+            embed_origins: manages
+                .then(|| row.embed_origins.unwrap_or_else(|| vec!["*".to_owned()])),
+            chapters: None,
         }
     }
 }

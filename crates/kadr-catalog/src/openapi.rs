@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::{
     catalog, channels, comments, community, history, model, moderation, playlists, safety, search,
-    views,
+    share, views,
 };
 
 #[derive(OpenApi)]
@@ -90,9 +90,12 @@ use crate::{
         safety::resolve,
         safety::sanction,
         safety::log,
+        share::oembed,
     ),
     components(schemas(
         model::VideoJson,
+        model::ChapterJson,
+        share::Oembed,
         model::VideoPage,
         model::ChannelRef,
         model::Failure,

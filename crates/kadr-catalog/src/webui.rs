@@ -14,13 +14,12 @@ const ROUTES: &str = include_str!("../../../web/src/routes.json");
 #[derive(serde::Deserialize)]
 struct Route {
     path: String,
+    page: String,
 }
 
-/// The UI's own paths (its router's table); everything else stays an API 404. A table that
-/// does not parse is caught by the test below; here it serves no page rather than panic.
-pub fn pages() -> Vec<String> {
+fn routes() -> Vec<Route> {
     match serde_json::from_str::<Vec<Route>>(ROUTES) {
-        Ok(routes) => routes.into_iter().map(|r| r.path).collect(),
+        Ok(routes) => routes,
         Err(e) => {
             tracing::error!(error = %e, "web/src/routes.json does not parse; no UI pages served");
             Vec::new()
@@ -28,11 +27,45 @@ pub fn pages() -> Vec<String> {
     }
 }
 
+/// The UI's own paths (its router's table); everything else stays an API 404. A table that
+/// does not parse is caught by the test below; here it serves no page rather than panic.
+pub fn pages() -> Vec<String> {
+    routes().into_iter().map(|r| r.path).collect()
+}
+
+/// Pages whose `<head>` carries a link preview (see [`crate::share`]).
+const PREVIEWED: [&str; 3] = ["watch", "channel", "playlist"];
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for page in pages() {
-        cfg.route(&page, web::get().to(index));
+    for route in routes() {
+        if PREVIEWED.contains(&route.page.as_str()) {
+            cfg.route(&route.path, web::get().to(previewed));
+        } else {
+            cfg.route(&route.path, web::get().to(index));
+        }
     }
     cfg.route("/assets/{name}", web::get().to(asset));
+}
+
+/// A page with a preview: its one path parameter names what it shows.
+async fn previewed(
+    ctx: web::Data<AppContext>,
+    api: web::Data<crate::Api>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = match req.match_pattern().as_deref() {
+        Some(p) if p.starts_with("/watch/") => "watch",
+        Some(p) if p.starts_with("/c/") => "channel",
+        Some(p) if p.starts_with("/playlist/") => "playlist",
+        _ => "",
+    };
+    let param = req
+        .match_info()
+        .iter()
+        .next()
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default();
+    crate::share::page(&ctx, &api, &req, page, &param).await
 }
 
 /// A built file's name: letters, digits, `-`, `_` and dots, not starting with a dot.

@@ -60,6 +60,7 @@ defaults_of!(
     transcode: TranscodeConfig,
     community: CommunityConfig,
     mail: MailConfig,
+    site: SiteConfig,
 );
 
 impl Config {

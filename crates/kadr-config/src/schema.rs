@@ -29,6 +29,7 @@ pub struct Config {
     pub transcode: TranscodeConfig,
     pub community: CommunityConfig,
     pub mail: MailConfig,
+    pub site: SiteConfig,
     /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
     /// means a generated one, printed once.
     pub admin_password: Option<Secret>,
@@ -324,6 +325,23 @@ pub struct ModerationConfig {
     pub review_edits: bool,
     /// Comments by unverified users wait for the video's owner or a moderator.
     pub hold_comments: bool,
+}
+
+/// How the site presents itself to the rest of the web: link previews, embeds, search engines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The site's name in link previews (`og:site_name`), oEmbed and page titles.
+    pub name: String,
+    /// Origins allowed to frame `/embed/…` pages (`frame-ancestors`): `"*"` for any web page,
+    /// or origins such as `https://news.example.org`; empty = no embedding anywhere. An owner
+    /// can narrow it per video; every other page stays unframeable.
+    pub embed_origins: Vec<String>,
+    /// Search engines welcome: `robots.txt` allows the public pages and names the sitemap.
+    /// Off: `robots.txt` disallows everything and no sitemap is served.
+    pub indexable: bool,
+    /// How long a sitemap index is reused before the video table is walked again.
+    pub sitemap_cache_secs: u64,
 }
 
 /// Channels, subscriptions, ratings, comments and notifications.

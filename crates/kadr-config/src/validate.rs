@@ -3,8 +3,8 @@
 
 use crate::schema::{
     ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, LogConfig, MailConfig,
-    QueueConfig, ServerConfig, StorageBackend, StorageConfig, TranscodeConfig, UploadConfig,
-    WorkerConfig, parse_net,
+    QueueConfig, ServerConfig, SiteConfig, StorageBackend, StorageConfig, TranscodeConfig,
+    UploadConfig, WorkerConfig, parse_net,
 };
 use crate::{ConfigError, WORKER_KINDS};
 
@@ -37,7 +37,40 @@ impl Config {
         self.transcode.validate()?;
         self.community.validate()?;
         self.mail.validate()?;
+        self.site.validate()?;
         self.log.validate()
+    }
+}
+
+/// `scheme://host[:port]` with nothing after it, and no characters that would end a CSP
+/// source expression.
+fn plain_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*' | '[' | ']'))
+}
+
+impl SiteConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.name.trim().is_empty() || self.name.chars().count() > 60 {
+            return Err(ConfigError::invalid("site.name", "1 to 60 characters"));
+        }
+        for o in &self.embed_origins {
+            if o != "*" && !plain_origin(o) {
+                return Err(ConfigError::invalid(
+                    "site.embed_origins",
+                    format!("{o:?} is not \"*\" or an origin like https://news.example.org"),
+                ));
+            }
+        }
+        at_least_one(&[("site.sitemap_cache_secs", self.sitemap_cache_secs)])
     }
 }
 

@@ -70,6 +70,7 @@ codes! {
         DeferLengthUnsupported = "defer_length_unsupported", 400, "tus `Upload-Defer-Length` is not offered.";
         ExceedsLength = "exceeds_length", 400, "A PATCH would go past the upload's declared length.";
         BodyInterrupted = "body_interrupted", 400, "The request body ended early or the connection broke; what arrived before is kept (tus).";
+        InvalidCaptions = "invalid_captions", 400, "A caption file is not WebVTT or SRT, or breaks a rule (times, size, cue count); the detail names the line at fault.";
         InvalidCursor = "invalid_cursor", 400, "A page cursor was not made by this server or has been altered.";
         InvalidLimit = "invalid_limit", 400, "`limit` is outside 1 to 100.";
         InvalidSort = "invalid_sort", 400, "`sort` is not one of the offered orders.";
@@ -133,6 +134,7 @@ codes! {
         TooManyMails = "too_many_mails", 429, "Too many mails asked for this account or address this hour; see `Retry-After`.";
         ChecksumMismatch = "checksum_mismatch", 460, "tus: the PATCH body does not match its `Upload-Checksum`; nothing of it was kept.";
         Internal = "internal", 500, "Something failed on the server; the log has the cause under the request id.";
+        FormatUnsupported = "format_unsupported", 501, "oEmbed: a `format` other than `json`.";
         Unavailable = "unavailable", 503, "A service Kadr depends on (database, storage) did not answer in time; see `Retry-After`.";
         Busy = "busy", 503, "Too many password checks or picture uploads at once; see `Retry-After`.";
     }

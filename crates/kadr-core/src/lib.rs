@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod auth;
 pub mod blocks;
 pub mod channels;
+pub mod chapters;
 pub mod codes;
 pub mod comments;
 pub mod counters;

@@ -278,6 +278,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Соединение прервалось до того, как запрос был передан полностью.",
             "انقطع الاتصال قبل اكتمال إرسال الطلب.",
         ),
+        Code::InvalidCaptions => (
+            "This caption file cannot be used; the detail names the line at fault.",
+            "Этот файл субтитров не подходит; в подробностях указана строка с ошибкой.",
+            "لا يمكن استخدام ملف الترجمة هذا؛ تذكر التفاصيل السطر الذي فيه الخطأ.",
+        ),
         Code::InvalidCursor => (
             "This page link is not valid; start again from the first page.",
             "Ссылка на страницу недействительна; начните с первой страницы.",
@@ -592,6 +597,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Something went wrong on the server; try again later.",
             "На сервере произошла ошибка; попробуйте позже.",
             "حدث خطأ في الخادم؛ يُرجى المحاولة لاحقًا.",
+        ),
+        Code::FormatUnsupported => (
+            "Only the JSON format is offered.",
+            "Доступен только формат JSON.",
+            "لا يتوفر إلا تنسيق JSON.",
         ),
         Code::Unavailable => (
             "The service is temporarily unavailable; try again shortly.",

@@ -210,3 +210,124 @@ pub async fn owned<C: ConnectionTrait>(
         .filter(|v| v.owner_id == by.id || by.is_admin())
         .ok_or(DomainError::NotFound)
 }
+
+/// Most origins one video may name for embedding.
+pub const MAX_EMBED_ORIGINS: usize = 20;
+
+/// A video's own embedding rule from what its owner sent: `["*"]` (alone) follows the site
+/// (`None`), `[]` is nowhere, else each an `http(s)://host[:port]` origin, lower-cased.
+pub fn check_embed_origins(list: &[String]) -> Result<Option<Vec<String>>, DomainError> {
+    if list.len() == 1 && list[0] == "*" {
+        return Ok(None);
+    }
+    if list.len() > MAX_EMBED_ORIGINS {
+        return Err(DomainError::invalid(
+            "embed_origins",
+            format!("At most {MAX_EMBED_ORIGINS} origins"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for o in list {
+        let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
+        let host = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+            .unwrap_or("");
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (host, None),
+        };
+        let name_ok = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+        if !name_ok || !port_ok {
+            return Err(DomainError::invalid(
+                "embed_origins",
+                "Each origin is like https://news.example.org (a scheme and a host, no path), or [\"*\"] alone for the site's rule",
+            ));
+        }
+        if !out.contains(&o) {
+            out.push(o);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Sets who may embed the video and whether viewers may download it (each when given).
+/// Neither changes what viewers see of the video, so neither goes back to review.
+pub async fn set_sharing(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    embed_origins: Option<Option<Vec<String>>>,
+    downloadable: Option<bool>,
+) -> Result<(), DomainError> {
+    let mut sets = Vec::new();
+    let mut values: Vec<sea_orm::Value> = vec![id.into()];
+    if let Some(o) = embed_origins {
+        values.push(o.into());
+        sets.push(format!("embed_origins = ${}", values.len()));
+    }
+    if let Some(d) = downloadable {
+        values.push(d.into());
+        sets.push(format!("downloadable = ${}", values.len()));
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "UPDATE videos SET {}, updated_at = now() WHERE id = $1",
+            sets.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod sharing_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn embed_origins_are_origins() {
+        assert_eq!(check_embed_origins(&s(&["*"])).unwrap(), None);
+        assert_eq!(check_embed_origins(&s(&[])).unwrap(), Some(vec![]));
+        assert_eq!(
+            check_embed_origins(&s(&[
+                "HTTPS://News.Example.org/",
+                "https://news.example.org",
+                "http://localhost:8080"
+            ]))
+            .unwrap(),
+            Some(s(&["https://news.example.org", "http://localhost:8080"]))
+        );
+        for bad in [
+            "news.example.org",
+            "https://",
+            "https://a.example/path",
+            "javascript:alert(1)",
+            "https://a.example:99999",
+            "https://a b.example",
+            "https://a.example; script-src *",
+            "*.example.org",
+            "https://a.example'",
+        ] {
+            assert!(check_embed_origins(&s(&[bad])).is_err(), "{bad}");
+        }
+        assert!(check_embed_origins(&s(&["*", "https://a.example"])).is_err());
+        let many: Vec<String> = (0..21).map(|i| format!("https://a{i}.example")).collect();
+        assert!(check_embed_origins(&many).is_err());
+    }
+}

@@ -75,6 +75,12 @@ pub fn media_origins(config: &Config) -> Vec<String> {
 
 /// The Content-Security-Policy of every response.
 pub fn content_security_policy(config: &Config) -> String {
+    content_security_policy_framed(config, "'none'")
+}
+
+/// The Content-Security-Policy of a page that `ancestors` (a `frame-ancestors` source list)
+/// may frame: the embedded player.
+pub fn content_security_policy_framed(config: &Config, ancestors: &str) -> String {
     let media = media_origins(config).join(" ");
     let extra = |list: &str| {
         if list.is_empty() {
@@ -87,7 +93,7 @@ pub fn content_security_policy(config: &Config) -> String {
         "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; \
          img-src 'self' data: blob:{m}; media-src 'self' blob:{m}; worker-src 'self' blob:; \
          connect-src 'self'{m}; object-src 'none'; base-uri 'self'; form-action 'self'; \
-         frame-ancestors 'none'",
+         frame-ancestors {ancestors}",
         m = extra(&media)
     )
 }
@@ -112,6 +118,28 @@ pub fn security_headers(config: &Config) -> DefaultHeaders {
         h = h.add(("Strict-Transport-Security", "max-age=31536000"));
     }
     h
+}
+
+/// Drops `X-Frame-Options: DENY` from a page whose own Content-Security-Policy lets others
+/// frame it (the embedded player): browsers that know `frame-ancestors` already ignore it, and
+/// the others would refuse the frame.
+pub async fn framing(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let framable = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| {
+            csp.contains("frame-ancestors") && !csp.contains("frame-ancestors 'none'")
+        });
+    if framable {
+        res.headers_mut()
+            .remove(actix_web::http::header::X_FRAME_OPTIONS);
+    }
+    Ok(res)
 }
 
 /// Requests in flight per client address.

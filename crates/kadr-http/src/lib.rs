@@ -142,6 +142,7 @@ where
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(guard::request))
             .wrap(guard::security_headers(&config))
+            .wrap(from_fn(guard::framing))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .configure(|cfg| {
