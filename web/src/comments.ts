@@ -136,7 +136,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
     const actions = h("div.comment-actions");
     // Like.
     const likeCount = h("span.count");
-    const like = h("button.rate.small", { type: "button", "aria-label": t("rating.like"), title: t("rating.like"), dataset: { testid: "comment-like" } }, icon("like"), likeCount);
+    const like = h("button.rate.small", { type: "button", title: t("rating.like"), dataset: { testid: "comment-like" } }, icon("like"), h("span.visually-hidden", {}, t("rating.like")), likeCount);
     const likes = new Optimistic<Toggle>(
       { on: !!c.liked, count: c.likes },
       {

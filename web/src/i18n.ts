@@ -432,8 +432,6 @@ const en = {
 } satisfies Record<string, Entry<"en">>;
 
 type Key = keyof typeof en;
-/** The player's own words (./player-strings.ts), whose Arabic its author writes. */
-type PlayerKey = keyof typeof playerStrings.en;
 
 const ru: Record<Key, Entry<"ru">> = {
   ...playerStrings.ru,
@@ -846,10 +844,10 @@ const ru: Record<Key, Entry<"ru">> = {
   "language.none": "Не указан",
 };
 
-// Modern Standard Arabic, in the words YouTube's Arabic interface uses. The player's words
-// come from its own file; until they are there in Arabic they fall back to English.
-const ar: Record<Exclude<Key, PlayerKey>, Entry<"ar">> & Partial<Record<PlayerKey, Entry<"ar">>> = {
-  ...((playerStrings as Partial<Record<Lang, Partial<Record<PlayerKey, string>>>>).ar ?? {}),
+// Modern Standard Arabic, in the words YouTube's Arabic interface uses (the player's own from
+// its file).
+const ar: Record<Key, Entry<"ar">> = {
+  ...playerStrings.ar,
   "app.name": "كادر",
   "nav.home": "الصفحة الرئيسية",
   "nav.shorts": "Shorts",
@@ -1259,7 +1257,7 @@ const ar: Record<Exclude<Key, PlayerKey>, Entry<"ar">> & Partial<Record<PlayerKe
   "language.none": "غير محددة",
 };
 
-const dicts: { [L in Lang]: Partial<Record<Key, Entry<L>>> } = { en, ru, ar };
+const dicts: { [L in Lang]: Record<Key, Entry<L>> } = { en, ru, ar };
 /** Every dictionary, for the tests that check them against each other. */
 export const dictionaries: Readonly<typeof dicts> = dicts;
 
@@ -1318,10 +1316,18 @@ export function lang(): Lang {
   return current;
 }
 
+const langListeners: ((l: Lang) => void)[] = [];
+
+/** `fn` hears every change of the interface's language (the header redraws itself and the page). */
+export function onLangChange(fn: (l: Lang) => void): void {
+  langListeners.push(fn);
+}
+
 export function setLang(l: Lang): void {
   current = l;
   localStorage.setItem(LANG_KEY, l);
   applyToDocument(l);
+  langListeners.forEach((fn) => fn(l));
 }
 
 type Vars = Record<string, string | number>;
@@ -1368,10 +1374,17 @@ export function formatCompact(n: number, l: Lang = current): string {
 // The language of my videos: a BCP 47 tag the upload form starts with (the API's `language`).
 const VIDEO_LANG_KEY = "kadr.videoLang";
 
-/** Languages offered for a video: the interface's first, then widely spoken ones. */
+/** Languages offered for a video (BCP 47 primary tags, as the API takes): the interface's and
+ * widely spoken ones. */
 export const VIDEO_LANGUAGES: readonly string[] = [
   "ar", "en", "ru", "de", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "kk", "ko", "pt", "tr", "uk", "ur", "uz", "zh",
 ];
+
+/** The video languages with their names in the interface's language, in its alphabetical order. */
+export function videoLanguageChoices(l: Lang = current): { tag: string; name: string }[] {
+  const collator = new Intl.Collator(l);
+  return VIDEO_LANGUAGES.map((tag) => ({ tag, name: languageName(tag, l) })).sort((a, b) => collator.compare(a.name, b.name));
+}
 
 /** A language's name in the interface's language: "Arabic", "арабский", "العربية". */
 export function languageName(tag: string, l: Lang = current): string {

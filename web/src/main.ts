@@ -2,7 +2,7 @@
 import "./style.css";
 import { currentUser, isAdmin, isModerator, logout } from "./api";
 import { debounce, h } from "./dom";
-import { initLang, isLang, LANG_NAMES, LANGS, lang, setLang, t } from "./i18n";
+import { initLang, isLang, LANG_NAMES, LANGS, lang, onLangChange, setLang, t } from "./i18n";
 import { bell, refreshUnread } from "./notify";
 import { pages } from "./pages";
 import { closesItself } from "./safety";
@@ -28,11 +28,9 @@ async function header(top: HTMLElement): Promise<void> {
     { "aria-label": t("lang.label"), dataset: { testid: "lang" } },
     ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === lang() }, LANG_NAMES[l])),
   );
+  // The header and the page redraw themselves on the change (onLangChange below).
   langs.addEventListener("change", () => {
-    if (!isLang(langs.value)) return;
-    setLang(langs.value);
-    void header(top);
-    refresh();
+    if (isLang(langs.value)) setLang(langs.value);
   });
   const out = h("button.link", { type: "button", dataset: { testid: "logout" } }, t("nav.logout"));
   const signOut = async () => {
@@ -123,6 +121,11 @@ const followAccount = async () => {
     await header(top);
   }
 };
+// From the header's switch or the settings page: everything in the new language at once.
+onLangChange(() => {
+  void header(top);
+  refresh();
+});
 onNavigate(() => {
   void followAccount();
   void refreshUnread();

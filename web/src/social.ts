@@ -73,11 +73,14 @@ export function subscribeButton(c: Subscribable, user: User | null, onCount?: (n
 export function ratingButtons(v: Pick<Video, "id" | "likes" | "dislikes">, user: User | null, opts: { vertical?: boolean } = {}): HTMLElement {
   const likeCount = h("span.count", { dataset: { testid: "likes" } });
   const dislikeCount = h("span.count", { dataset: { testid: "dislikes" } });
-  const like = h("button.rate.like", { type: "button", "aria-label": t("rating.like"), title: t("rating.like"), dataset: { testid: "like" } }, icon("like"), likeCount);
+  // Named by words a screen reader reads before the count ("Like 12"): the visible count is
+  // part of the name, as it must be for those who speak to their computer.
+  const like = h("button.rate.like", { type: "button", title: t("rating.like"), dataset: { testid: "like" } }, icon("like"), h("span.visually-hidden", {}, t("rating.like")), likeCount);
   const dislike = h(
     "button.rate.dislike",
-    { type: "button", "aria-label": t("rating.dislike"), title: t("rating.dislike"), dataset: { testid: "dislike" } },
+    { type: "button", title: t("rating.dislike"), dataset: { testid: "dislike" } },
     icon("dislike"),
+    h("span.visually-hidden", {}, t("rating.dislike")),
     dislikeCount,
   );
   const error = h("span.error.inline", { role: "alert", hidden: true });

@@ -14,7 +14,7 @@ function homeTabs(current: HomeTab, user: User | null): HTMLElement {
     h("a.tab", { href, "aria-current": current === id ? "page" : undefined, dataset: { testid: `home-${id}` } }, label);
   return h(
     "nav.tabs",
-    {},
+    { "aria-label": t("nav.home") },
     tab("new", "/", t("home.new")),
     tab("popular", "/?sort=popular", t("home.popular")),
     user ? tab("subscriptions", "/feed", t("home.subscriptions")) : null,
@@ -24,7 +24,8 @@ function homeTabs(current: HomeTab, user: User | null): HTMLElement {
 export const home: PageFn = async (root, _params, url) => {
   const sort = url.searchParams.get("sort") === "popular" ? "popular" : "new";
   const user = await currentUser();
-  root.append(homeTabs(sort, user));
+  // The page's heading for screen readers' outline (the tabs say the rest).
+  root.append(h("h1.visually-hidden", {}, t("nav.home")), homeTabs(sort, user));
   if (user) root.append(continueWatching());
   return infiniteList(root, (cursor) => get("/api/v1/videos", { query: { sort, cursor, limit: 24 } }), t("list.empty"));
 };
@@ -49,8 +50,8 @@ export const feed: PageFn = async (root) => {
     navigate("/login?next=/feed", true);
     return;
   }
-  const strip = h("div.sub-strip", { dataset: { testid: "sub-strip" }, "aria-label": t("feed.following") });
-  root.append(homeTabs("subscriptions", user), strip);
+  const strip = h("nav.sub-strip", { dataset: { testid: "sub-strip" }, "aria-label": t("feed.following") });
+  root.append(h("h1.visually-hidden", {}, t("home.subscriptions")), homeTabs("subscriptions", user), strip);
   get("/api/v1/me/subscriptions", { query: { limit: 30 } })
     .then((page) => {
       strip.append(

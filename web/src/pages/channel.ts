@@ -21,7 +21,7 @@ import {
 import { infiniteList } from "../cards";
 import { h } from "../dom";
 import { formatDate } from "../format";
-import { t, type Key } from "../i18n";
+import { t, tCompact, type Key } from "../i18n";
 import { channelLimits } from "../limits";
 import { problemText } from "../messages";
 import { safeHref, UGC_REL, richText } from "../richtext";
@@ -301,9 +301,9 @@ export const channel: PageFn = async (root, [handle], url) => {
     c = ch;
     if (typeof stop === "function") stop();
     stop = undefined;
-    const subscribers = h("span", { dataset: { testid: "subscribers" } }, t("channel.subscribers", { n: c.subscribers }));
+    const subscribers = h("span", { dataset: { testid: "subscribers" } }, tCompact("channel.subscribers", c.subscribers));
     const subscribe = subscribeButton(c, user, (n) => {
-      subscribers.textContent = t("channel.subscribers", { n });
+      subscribers.textContent = tCompact("channel.subscribers", n);
     });
     const edit = manage ? h("button", { type: "button", dataset: { testid: "channel-edit" } }, t("channel.edit")) : null;
     const panel = h("div.channel-panel", { hidden: true });
@@ -331,7 +331,7 @@ export const channel: PageFn = async (root, [handle], url) => {
           "div.channel-title",
           {},
           h("h1", { dataset: { testid: "channel-name" } }, c.display_name),
-          h("div.muted", {}, h("span", { dataset: { testid: "channel-handle" } }, `@${c.handle}`), " · ", subscribers),
+          h("div.muted", {}, h("bdi", { dataset: { testid: "channel-handle" } }, `@${c.handle}`), " · ", subscribers),
           c.description ? h("p.channel-desc", {}, c.description.split("\n")[0]) : null,
         ),
         h(
@@ -375,7 +375,7 @@ function channelRow(c: Channel): HTMLElement {
     "a.channel-row",
     { href: channelPath(c.handle), dataset: { testid: "channel-row", handle: c.handle } },
     avatar(c.display_name, c.avatar),
-    h("div", {}, h("div.card-title", {}, c.display_name), h("div.muted", {}, `@${c.handle} · `, t("channel.subscribers", { n: c.subscribers }))),
+    h("div", {}, h("div.card-title", {}, h("bdi", {}, c.display_name)), h("div.muted", {}, h("bdi", {}, `@${c.handle}`), " · ", tCompact("channel.subscribers", c.subscribers))),
   );
 }
 

@@ -4,7 +4,7 @@ import { call, currentUser, forgetMe, get, type Video } from "../api";
 import { infiniteList, watchedBar } from "../cards";
 import { h } from "../dom";
 import { formatDuration, timeAgo } from "../format";
-import { t } from "../i18n";
+import { t, tCompact } from "../i18n";
 import { problemText } from "../messages";
 import { navigate, refresh, type PageFn } from "../router";
 
@@ -25,7 +25,7 @@ function row(v: Video, fail: (e: unknown) => void): HTMLElement {
       {},
       h("a.card-title", { href: `/watch/${v.id}` }, v.title),
       h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, v.channel.display_name),
-      h("div.muted", {}, t("video.views", { n: v.views }), v.published_at ? ` · ${timeAgo(v.published_at)}` : ""),
+      h("div.muted", {}, tCompact("video.views", v.views), v.published_at ? ` · ${timeAgo(v.published_at)}` : ""),
     ),
     remove,
   );

@@ -1,10 +1,11 @@
-// Settings (/settings): my profile (name shown, about me, e-mail with its checked state and a
+// Settings (/settings): the interface's language and the language of my videos (both kept in
+// this browser), my profile (name shown, about me, e-mail with its checked state and a
 // check mail on request), my password, my sessions (the current one marked, the others
 // revoked one by one), my watch history's pause, the users I blocked, and deleting my account.
 import { call, currentUser, forgetMe, get, logout, serverFeatures, setToken, type Blocked, type Me, type Session } from "../api";
 import { h } from "../dom";
 import { formatBytes, timeAgo } from "../format";
-import { t } from "../i18n";
+import { isLang, LANG_NAMES, LANGS, lang, setLang, setVideoLanguage, t, videoLanguage, videoLanguageChoices } from "../i18n";
 import { passwordLimits } from "../limits";
 import { problemText } from "../messages";
 import { navigate, type PageFn } from "../router";
@@ -17,6 +18,37 @@ function say(el: HTMLElement, text: string, error = false): void {
   el.textContent = text;
   el.classList.toggle("error", error);
   el.hidden = !text;
+}
+
+/** The interface's language (the header's switch too) and the one my uploads start with. */
+function languages(): HTMLElement {
+  const ui = h(
+    "select",
+    { name: "interface-language", dataset: { testid: "settings-lang" } },
+    ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === lang() }, LANG_NAMES[l])),
+  );
+  // The whole page redraws itself in the new language.
+  ui.addEventListener("change", () => {
+    if (isLang(ui.value)) setLang(ui.value);
+  });
+  const mine = videoLanguage();
+  const videos = h(
+    "select",
+    { name: "video-language", dataset: { testid: "settings-video-lang" } },
+    h("option", { value: "" }, t("language.none")),
+    ...videoLanguageChoices().map((c) => h("option", { value: c.tag, selected: c.tag === mine }, c.name)),
+  );
+  videos.addEventListener("change", () => setVideoLanguage(videos.value));
+  return section(
+    t("settings.language"),
+    "settings-language",
+    h(
+      "div.channel-form",
+      {},
+      h("label", {}, t("settings.interface"), ui, h("span.muted.hint", {}, t("settings.interfacehint"))),
+      h("label", {}, t("settings.videolanguage"), videos, h("span.muted.hint", {}, t("settings.videolanguagehint"))),
+    ),
+  );
 }
 
 function profile(me: Me, mail: boolean): HTMLElement {
@@ -257,6 +289,7 @@ export const settings: PageFn = async (root) => {
       "div.settings-page",
       {},
       h("h1.page-title", {}, t("settings.title")),
+      languages(),
       profile(me, mail),
       password(mine.load),
       mine.el,

@@ -161,7 +161,7 @@ export const shorts: PageFn = async (root, _params, url) => {
         "div.short-meta",
         {},
         h("a.card-title", { href: `/watch/${v.id}` }, v.title),
-        h("a.short-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, `@${v.channel.handle}`),
+        h("a.short-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, `@${v.channel.handle}`)),
       ),
       h("div.short-actions", {}, commentButton),
     );

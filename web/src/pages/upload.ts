@@ -22,7 +22,7 @@ import {
 import { DirectTransfer, forget, isAbort, PutError, recall, remember, type DirectNew, type StartedWith } from "../direct";
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
-import { t } from "../i18n";
+import { t, videoLanguage, videoLanguageChoices } from "../i18n";
 import { isPrivacy, privacyChoices, videoLimits } from "../limits";
 import type { PageFn } from "../router";
 import { privacyLabel, statusLine, uploadError, uploadWords } from "../messages";
@@ -32,7 +32,7 @@ const UPLOADS = "/api/v1/uploads" satisfies PathOf<"post"> & PathOf<"options">;
 
 /** The fields the form sends as tus metadata (which the server reads as a `NewVideo`), and
  * by PATCH (a `VideoPatch`) when a resumed upload was started with others. */
-const FIELDS = ["title", "description", "privacy"] as const satisfies readonly (keyof NewVideo & keyof VideoPatch)[];
+const FIELDS = ["title", "description", "privacy", "language"] as const satisfies readonly (keyof NewVideo & keyof VideoPatch)[];
 type Field = (typeof FIELDS)[number];
 /** Their values, of the types both schemas take (the visibility is the document's enum). */
 type Fields = { [K in Field]: NonNullable<NewVideo[K]> & NonNullable<VideoPatch[K]> };
@@ -68,11 +68,13 @@ export const upload: PageFn = async (root, _params, url) => {
     { name: "channel", dataset: { testid: "channel" } },
     ...channels.map((c) => h("option", { value: c.handle, selected: c.handle === asked }, `${c.display_name} (@${c.handle})`)),
   );
-  const input = h("input#file", { type: "file", accept: "video/*", hidden: true, dataset: { testid: "file" } });
+  // Out of sight but in the keyboard's path: Tab reaches it (the drop zone shows the focus),
+  // Enter or Space opens the file chooser.
+  const input = h("input.visually-hidden", { id: "file", type: "file", accept: "video/*", dataset: { testid: "file" } });
   const chosen = h("div.chosen");
   const drop = h(
     "label.drop",
-    { htmlFor: "file", dataset: { testid: "drop" } },
+    { for: "file", dataset: { testid: "drop" } },
     h("div", {}, t("upload.drop")),
     h("span.button", {}, t("upload.choose")),
     chosen,
@@ -83,6 +85,14 @@ export const upload: PageFn = async (root, _params, url) => {
     "select",
     { name: "privacy", dataset: { testid: "privacy" } },
     ...privacyChoices.map((p) => h("option", { value: p }, privacyLabel(p))),
+  );
+  // The video's language (a BCP 47 tag, the API's `language`), first the one chosen in settings.
+  const mine = videoLanguage();
+  const language = h(
+    "select",
+    { name: "language", dataset: { testid: "language" } },
+    h("option", { value: "" }, t("language.none")),
+    ...videoLanguageChoices().map((c) => h("option", { value: c.tag, selected: c.tag === mine }, c.name)),
   );
   const start = h("button.primary", { type: "submit", disabled: true, dataset: { testid: "start" } }, t("upload.start"));
   const cancel = h("button", { type: "button", hidden: true, dataset: { testid: "cancel" } }, uploadWords("cancel"));
@@ -98,6 +108,7 @@ export const upload: PageFn = async (root, _params, url) => {
     h("label", {}, t("upload.field.title"), title),
     h("label", {}, t("upload.field.description"), description),
     h("label", {}, t("upload.field.privacy"), privacy),
+    h("label", {}, t("upload.field.language"), language),
     start,
     cancel,
     bar,
@@ -140,6 +151,7 @@ export const upload: PageFn = async (root, _params, url) => {
       // Kept in this browser's storage: only a visibility the form offers is taken, and
       // only a channel it offers (the upload goes on into the channel it was started in).
       if (isPrivacy(meta.privacy)) privacy.value = meta.privacy;
+      if (meta.language && [...language.options].some((o) => o.value === meta.language)) language.value = meta.language;
       const startedIn = meta[CHANNEL];
       if (startedIn && channels.some((c) => c.handle === startedIn)) channel.value = startedIn;
       channel.disabled = !!startedIn;
@@ -194,6 +206,7 @@ export const upload: PageFn = async (root, _params, url) => {
       title: title.value.trim(),
       description: description.value,
       privacy: chosenPrivacy,
+      language: language.value,
     };
     // Uploaded: a resumed upload was created with the fields given then, later edits go by
     // PATCH; then the transcode is followed.
