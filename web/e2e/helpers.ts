@@ -203,3 +203,33 @@ export async function channelPicture(base: string, token: string, handle: string
   if (res.status !== 202) throw new Error(`PUT ${kind}: ${res.status} ${await res.text()}`);
   await eventually(`the ${kind} of ${handle}`, async () => !!(await api<Record<string, unknown>>(base, "GET", `/api/v1/channels/${encodeURIComponent(handle)}`, token))[kind]);
 }
+
+/** The accessibility findings of axe-core (the standard engine, from node_modules) on the page
+ * or on one of its frames, of impact "serious" or "critical", each with the elements it names. */
+export async function axeSerious(target: Page | import("playwright-core").Frame): Promise<{ id: string; impact: string; help: string; nodes: string[] }[]> {
+  const { createRequire } = await import("node:module");
+  const source = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  await target.evaluate(source);
+  return target.evaluate(async () => {
+    type Result = { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] };
+    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: Result[] }> } }).axe;
+    const { violations } = await axe.run(document);
+    return violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => ({ id: v.id, impact: v.impact ?? "", help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
+  });
+}
+
+/** An HTTP server on a free loopback port answering every request with `html`; resolves with
+ * its port and the way to stop it. */
+export async function serveHtml(html: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const { createServer } = await import("node:http");
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(html);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { port, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+}

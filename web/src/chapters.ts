@@ -1,15 +1,14 @@
 // Chapters of a video: titled parts from the `chapters` field of the video object (each a start
 // in seconds and a title), shown as segments of the player's seek bar, in its time display and
-// as a list under the video on the watch page.
+// as a list under the video on the watch page. The server reads them from the description
+// (`0:00 Intro` lines) and sends them on a single video's object only.
+import type { Video } from "./api";
 import { h } from "./dom";
 import { formatDuration } from "./format";
 import { t } from "./i18n";
 
-/** A chapter as the server sends it. */
-export interface ChapterJson {
-  start: number;
-  title: string;
-}
+/** A chapter as the server sends it: its start in seconds and its title. */
+export type ChapterJson = NonNullable<Video["chapters"]>[number];
 
 /** A chapter as the player uses it: where it ends too (the next one's start, or the end). */
 export interface Chapter {
@@ -18,14 +17,9 @@ export interface Chapter {
   title: string;
 }
 
-/** The chapters of a video object; a server that does not send the field yet gives none. */
-export function videoChapters(video: object): ChapterJson[] {
-  const raw = (video as { chapters?: unknown }).chapters;
-  if (!Array.isArray(raw)) return [];
-  return raw.filter(
-    (c): c is ChapterJson =>
-      typeof c === "object" && c !== null && typeof (c as ChapterJson).start === "number" && typeof (c as ChapterJson).title === "string",
-  );
+/** The chapters of a video object (none in lists, where the server leaves them out). */
+export function videoChapters(video: Pick<Video, "chapters">): ChapterJson[] {
+  return video.chapters ?? [];
 }
 
 /**

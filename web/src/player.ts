@@ -813,7 +813,6 @@ function controls(
   const setChapters = () => {
     chapters = normalizeChapters(opts.chapters ?? [], view.duration());
     root.classList.toggle("has-chapters", chapters.length > 0);
-    track.replaceChildren();
     render();
   };
   for (const ev of ["play", "pause", "timeupdate", "volumechange", "ratechange", "progress", "seeking", "loadedmetadata"]) {
@@ -884,6 +883,10 @@ function controls(
     const i = pickCaption(tracks, pref);
     chooseCaption(i >= 0 ? i : 0);
   };
+  const setRate = (r: number) => {
+    view.rate(r);
+    render();
+  };
   const jump = (s: number) => {
     const d = view.duration();
     view.seek(Math.min(d, Math.max(0, view.time() + s)));
@@ -915,7 +918,7 @@ function controls(
       SPEEDS.map((s) => ({
         label: speedLabel(s, t("player.normal")),
         checked: s === video.playbackRate,
-        choose: () => view.rate(s),
+        choose: () => setRate(s),
         data: { speed: String(s) },
       })),
     );
@@ -1144,7 +1147,7 @@ function controls(
         toggleCaptions();
         break;
       case "speed":
-        view.rate(stepSpeed(video.playbackRate, action.dir));
+        setRate(stepSpeed(video.playbackRate, action.dir));
         break;
       case "help":
         if (help.el.hidden) openHelp();
