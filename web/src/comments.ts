@@ -12,7 +12,7 @@ import { problemText } from "./messages";
 import { Optimistic, toggled, type Toggle } from "./optimistic";
 import { richText } from "./richtext";
 import { blockUser, menu, reportDialog } from "./safety";
-import { avatar, toLogin } from "./social";
+import { avatar, named, toLogin } from "./social";
 
 export interface CommentsOptions {
   video: Pick<Video, "id" | "comments" | "comment_policy" | "duration_secs">;
@@ -136,7 +136,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
     const actions = h("div.comment-actions");
     // Like.
     const likeCount = h("span.count");
-    const like = h("button.rate.small", { type: "button", title: t("rating.like"), dataset: { testid: "comment-like" } }, icon("like"), h("span.visually-hidden", {}, t("rating.like")), likeCount);
+    const like = h("button.rate.small", { type: "button", title: t("rating.like"), dataset: { testid: "comment-like" } }, icon("like"), likeCount);
     const likes = new Optimistic<Toggle>(
       { on: !!c.liked, count: c.likes },
       {
@@ -147,6 +147,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
         },
         show(s) {
           likeCount.textContent = s.count ? formatCount(s.count) : "";
+          named(like, t("rating.like"), likeCount.textContent);
           like.setAttribute("aria-pressed", String(s.on));
         },
         failed: fail,
@@ -154,6 +155,7 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
       },
     );
     likeCount.textContent = c.likes ? formatCount(c.likes) : "";
+    named(like, t("rating.like"), likeCount.textContent);
     like.setAttribute("aria-pressed", String(!!c.liked));
     like.addEventListener("click", () => {
       if (!o.user) return toLogin();

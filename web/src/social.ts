@@ -68,25 +68,25 @@ export function subscribeButton(c: Subscribable, user: User | null, onCount?: (n
   return h("span.subscribe-wrap", {}, button, error);
 }
 
+/** Names an icon button with a count for screen readers: "Like 12". The visible count is part
+ * of the name, as it must be for those who speak to their computer (WCAG 2.5.3). */
+export function named(button: HTMLElement, label: string, count: string): void {
+  button.setAttribute("aria-label", count ? `${label} ${count}` : label);
+}
+
 /** Like and dislike buttons of a video with its counts; the dislike count shows where the
  * server tells it (the owner, or everyone when so configured). */
 export function ratingButtons(v: Pick<Video, "id" | "likes" | "dislikes">, user: User | null, opts: { vertical?: boolean } = {}): HTMLElement {
   const likeCount = h("span.count", { dataset: { testid: "likes" } });
   const dislikeCount = h("span.count", { dataset: { testid: "dislikes" } });
-  // Named by words a screen reader reads before the count ("Like 12"): the visible count is
-  // part of the name, as it must be for those who speak to their computer.
-  const like = h("button.rate.like", { type: "button", title: t("rating.like"), dataset: { testid: "like" } }, icon("like"), h("span.visually-hidden", {}, t("rating.like")), likeCount);
-  const dislike = h(
-    "button.rate.dislike",
-    { type: "button", title: t("rating.dislike"), dataset: { testid: "dislike" } },
-    icon("dislike"),
-    h("span.visually-hidden", {}, t("rating.dislike")),
-    dislikeCount,
-  );
+  const like = h("button.rate.like", { type: "button", title: t("rating.like"), dataset: { testid: "like" } }, icon("like"), likeCount);
+  const dislike = h("button.rate.dislike", { type: "button", title: t("rating.dislike"), dataset: { testid: "dislike" } }, icon("dislike"), dislikeCount);
   const error = h("span.error.inline", { role: "alert", hidden: true });
   const show = (s: Tally) => {
     likeCount.textContent = formatCount(s.likes);
     dislikeCount.textContent = s.dislikes === null ? "" : formatCount(s.dislikes);
+    named(like, t("rating.like"), likeCount.textContent);
+    named(dislike, t("rating.dislike"), dislikeCount.textContent);
     like.setAttribute("aria-pressed", String(s.rating === "like"));
     dislike.setAttribute("aria-pressed", String(s.rating === "dislike"));
   };

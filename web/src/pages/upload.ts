@@ -32,7 +32,7 @@ const UPLOADS = "/api/v1/uploads" satisfies PathOf<"post"> & PathOf<"options">;
 
 /** The fields the form sends as tus metadata (which the server reads as a `NewVideo`), and
  * by PATCH (a `VideoPatch`) when a resumed upload was started with others. */
-const FIELDS = ["title", "description", "privacy", "language"] as const satisfies readonly (keyof NewVideo & keyof VideoPatch)[];
+const FIELDS = ["title", "description", "privacy"] as const satisfies readonly (keyof NewVideo & keyof VideoPatch)[];
 type Field = (typeof FIELDS)[number];
 /** Their values, of the types both schemas take (the visibility is the document's enum). */
 type Fields = { [K in Field]: NonNullable<NewVideo[K]> & NonNullable<VideoPatch[K]> };
@@ -151,7 +151,8 @@ export const upload: PageFn = async (root, _params, url) => {
       // Kept in this browser's storage: only a visibility the form offers is taken, and
       // only a channel it offers (the upload goes on into the channel it was started in).
       if (isPrivacy(meta.privacy)) privacy.value = meta.privacy;
-      if (meta.language && [...language.options].some((o) => o.value === meta.language)) language.value = meta.language;
+      const startedLanguage = meta.language;
+      if (startedLanguage && [...language.options].some((o) => o.value === startedLanguage)) language.value = startedLanguage;
       const startedIn = meta[CHANNEL];
       if (startedIn && channels.some((c) => c.handle === startedIn)) channel.value = startedIn;
       channel.disabled = !!startedIn;
@@ -206,8 +207,9 @@ export const upload: PageFn = async (root, _params, url) => {
       title: title.value.trim(),
       description: description.value,
       privacy: chosenPrivacy,
-      language: language.value,
     };
+    // Sent when chosen (the API takes none as "not said").
+    const chosenLanguage: { language?: string } = language.value ? { language: language.value } : {};
     // Uploaded: a resumed upload was created with the fields given then, later edits go by
     // PATCH; then the transcode is followed.
     const finish = async (id: string, resumedFrom: Earlier | null) => {
@@ -265,7 +267,7 @@ export const upload: PageFn = async (root, _params, url) => {
       cancel.hidden = false;
       if (earlier) info.textContent = t("upload.resumed");
       try {
-        const body: DirectNew = { size: f.size, filename: f.name, ...wanted, ...chosenChannel };
+        const body: DirectNew = { size: f.size, filename: f.name, ...wanted, ...chosenLanguage, ...chosenChannel };
         const done = await transfer.run(body, earlier?.id);
         forget(f);
         uploaded(done.video_id, done.resumed && earlier ? earlier.fields : null);
@@ -300,6 +302,7 @@ export const upload: PageFn = async (root, _params, url) => {
         filetype: f.type,
         ...chosenChannel,
         ...wanted,
+        ...chosenLanguage,
       },
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
