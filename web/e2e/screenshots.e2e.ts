@@ -2,7 +2,8 @@
 // channel, comments under a video, notifications, the subscription feed), and its second part
 // (a playlist, the watch page playing it beside related videos, history, settings, the
 // administrators' users, the reports queue and the moderators' record) at desktop and phone
-// sizes, written to $KADR_SCREENSHOTS (docs/screenshots). Skipped in `make test`.
+// sizes, in Russian, and home, watch and a channel in Arabic (right to left: ar-*.png), written
+// to $KADR_SCREENSHOTS (docs/screenshots). Skipped in `make test`.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -145,16 +146,18 @@ test.skipIf(!out)("screenshots of every main page at desktop and phone sizes", a
   await eventually("related videos", async () => (await api<{ items: unknown[] }>(base, "GET", `/api/v1/videos/${studioIds[1]}/related`)).items.length > 2);
 
   for (const [size, viewport] of Object.entries(sizes)) {
-    const snap = async (token: string | undefined, path: string, name: string, ready: (p: Page) => Promise<void>) => {
+    // In Russian, or in another language with its code before the name (ar-home-desktop.png).
+    const snap = async (token: string | undefined, path: string, name: string, ready: (p: Page) => Promise<void>, lang = "ru") => {
       const ctx = await context(browser, base, token, viewport);
-      await ctx.addInitScript(() => localStorage.setItem("kadr.lang", "ru"));
+      await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
       const page = await ctx.newPage();
+      const file = `${lang === "ru" ? "" : `${lang}-`}${name}-${size}.png`;
       await page.goto(path);
       await ready(page).catch(async (e: unknown) => {
-        await page.screenshot({ path: join(ARTIFACTS, `failed-${name}-${size}.png`) });
+        await page.screenshot({ path: join(ARTIFACTS, `failed-${file}`) });
         throw e;
       });
-      await page.screenshot({ path: join(dir, `${name}-${size}.png`) });
+      await page.screenshot({ path: join(dir, file) });
       await ctx.close();
     };
     await snap(undefined, "/", "home", async (p) => {
@@ -235,5 +238,23 @@ test.skipIf(!out)("screenshots of every main page at desktop and phone sizes", a
     await snap(admin, "/moderation/log", "moderation-log", async (p) => {
       await p.waitForSelector("[data-testid=log-entry]");
     });
+
+    // The Arabic interface, right to left: home, a video with an Arabic title playing, and the
+    // channel (its Russian words as they are, isolated in the Arabic page).
+    await snap(viewer, "/", "home", async (p) => {
+      await p.waitForSelector("[data-testid=video-card] img");
+      await p.waitForLoadState("networkidle");
+    }, "ar");
+    await snap(viewer, `/watch/${ids[2]}`, "watch", async (p) => {
+      await p.click(".controls .play");
+      await playsPast(p, 2);
+      await p.evaluate(() => document.querySelector("video")!.pause());
+      await p.hover(".seek");
+    }, "ar");
+    await snap(viewer, `/c/${handle}`, "channel", async (p) => {
+      await p.waitForSelector("[data-testid=video-card] img");
+      await p.waitForSelector(".channel-banner img");
+      await p.waitForLoadState("networkidle");
+    }, "ar");
   }
 });

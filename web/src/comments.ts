@@ -120,9 +120,10 @@ export function commentsSection(o: CommentsOptions): { el: HTMLElement; destroy(
     el.classList.toggle("held", c.held);
     el.classList.toggle("pinned", c.pinned);
     const author = c.author.channel_handle
-      ? h("a.comment-author", { href: `/c/${encodeURIComponent(c.author.channel_handle)}` }, c.author.username)
-      : h("span.comment-author", {}, c.author.username);
-    const body = h("div.comment-body", { dataset: { testid: "comment-body" } }, richText(c.body, seekOpts));
+      ? h("a.comment-author", { href: `/c/${encodeURIComponent(c.author.channel_handle)}`, dir: "auto" }, c.author.username)
+      : h("span.comment-author", { dir: "auto" }, c.author.username);
+    // A comment reads in its own direction (a Russian one left to right in an Arabic page).
+    const body = h("div.comment-body", { dir: "auto", dataset: { testid: "comment-body" } }, richText(c.body, seekOpts));
     const head = h(
       "div.comment-head",
       {},

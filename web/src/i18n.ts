@@ -1339,15 +1339,19 @@ function pick(key: Key, l: Lang, form: Intl.LDMLPluralRule | null): string {
   return (form && entry[form]) ?? entry.other ?? "";
 }
 
-function fill(s: string, vars: Vars, n: string): string {
-  return s.replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? (name === "n" ? n : String(vars[name])) : `{${name}}`));
+/** Fills `{name}` placeholders. In a right-to-left language each word given (a title, a name,
+ * a date) is isolated (U+2068 … U+2069), so that an English or Russian title in an Arabic
+ * sentence keeps its quotes and punctuation where they belong. */
+function fill(s: string, vars: Vars, n: string, l: Lang): string {
+  const isolate = (v: string | number) => (typeof v === "string" && dir(l) === "rtl" ? `\u2068${v}\u2069` : String(v));
+  return s.replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? (name === "n" ? n : isolate(vars[name])) : `{${name}}`));
 }
 
 /** The string for `key` in the current language with `{name}` placeholders filled; entries
  * with plural forms pick one by `vars.n` under the language's plural rules. */
 export function t(key: Key, vars: Vars = {}, l: Lang = current): string {
   const n = Number(vars.n ?? 0);
-  return fill(pick(key, l, new Intl.PluralRules(l).select(n)), vars, formatCount(n, l));
+  return fill(pick(key, l, new Intl.PluralRules(l).select(n)), vars, formatCount(n, l), l);
 }
 
 /** After a word for thousands or millions the noun takes the form of a round large number:
@@ -1359,7 +1363,7 @@ const ABBREVIATED: Record<Lang, Intl.LDMLPluralRule> = { en: "other", ru: "many"
 export function tCompact(key: Key, n: number, vars: Vars = {}, l: Lang = current): string {
   const short = formatCompact(n, l);
   const form = short === formatCount(n, l) ? new Intl.PluralRules(l).select(n) : ABBREVIATED[l];
-  return fill(pick(key, l, form), { ...vars, n }, short);
+  return fill(pick(key, l, form), { ...vars, n }, short, l);
 }
 
 export function formatCount(n: number, l: Lang = current): string {

@@ -76,6 +76,16 @@ describe("Arabic plurals", () => {
   });
 });
 
+describe("words put into sentences", () => {
+  it("are isolated in Arabic, so a Latin or Cyrillic title keeps its punctuation", () => {
+    expect(t("search.results", { q: "Hello!" }, "ar")).toBe("نتائج البحث عن «\u2068Hello!\u2069»");
+    expect(t("search.results", { q: "Hello!" }, "en")).toBe("Results for “Hello!”");
+    expect(t("search.results", { q: "Привет!" }, "ru")).toBe("Результаты по запросу «Привет!»");
+    // Counts are not words: Western digits read the same either way.
+    expect(t("mod.resolved", { action: "تحذير", n: 3 }, "ar")).toBe("\u2068تحذير\u2069: أُغلقت 3 بلاغات.");
+  });
+});
+
 describe("short counts", () => {
   it("shorten from a thousand with the noun of a round number", () => {
     expect(tCompact("video.views", 532, {}, "en")).toBe("532 views");

@@ -83,7 +83,7 @@ function about(c: Channel): HTMLElement {
       "section",
       {},
       h("h2", {}, t("channel.description")),
-      c.description ? h("p.description", { dataset: { testid: "channel-description" } }, richText(c.description)) : h("p.muted", {}, t("channel.nodescription")),
+      c.description ? h("p.description", { dir: "auto", dataset: { testid: "channel-description" } }, richText(c.description)) : h("p.muted", {}, t("channel.nodescription")),
       c.links.length ? h("h2", {}, t("channel.links")) : null,
       c.links.length ? h("ul.channel-links", { dataset: { testid: "channel-links" } }, c.links.map((l) => h("li", {}, linkEl(l)))) : null,
     ),
@@ -330,9 +330,9 @@ export const channel: PageFn = async (root, [handle], url) => {
         h(
           "div.channel-title",
           {},
-          h("h1", { dataset: { testid: "channel-name" } }, c.display_name),
+          h("h1", { dataset: { testid: "channel-name" } }, h("bdi", {}, c.display_name)),
           h("div.muted", {}, h("bdi", { dataset: { testid: "channel-handle" } }, `@${c.handle}`), " · ", subscribers),
-          c.description ? h("p.channel-desc", {}, c.description.split("\n")[0]) : null,
+          c.description ? h("p.channel-desc", {}, h("bdi", {}, c.description.split("\n")[0])) : null,
         ),
         h(
           "div.channel-actions",
