@@ -46,8 +46,8 @@ export function playlistCard(p: Playlist): HTMLElement {
     h(
       "div.card-meta",
       {},
-      h("a.card-title", { href: playlistHref(p.id), title: playlistTitle(p) }, playlistTitle(p)),
-      h("div.card-stats", {}, p.privacy !== "public" ? `${privacyLabel(p.privacy)} · ` : "", p.owner.username),
+      h("a.card-title", { href: playlistHref(p.id), title: playlistTitle(p) }, h("bdi", {}, playlistTitle(p))),
+      h("div.card-stats", {}, p.privacy !== "public" ? `${privacyLabel(p.privacy)} · ` : "", h("bdi", {}, p.owner.username)),
     ),
   );
 }

@@ -68,8 +68,8 @@ function userRow(u0: AdminUser, me: string): HTMLElement {
         h(
           "div.case-head",
           {},
-          h("strong", { dataset: { testid: "user-name" } }, u.username),
-          u.display_name && u.display_name !== u.username ? h("span.muted", {}, u.display_name) : null,
+          h("strong", { dir: "auto", dataset: { testid: "user-name" } }, u.username),
+          u.display_name && u.display_name !== u.username ? h("span.muted", { dir: "auto" }, u.display_name) : null,
           h(`span.pill.standing.${u.standing}`, { dataset: { testid: "user-standing" } }, t(STANDINGS[u.standing])),
           u.leaving ? h("span.pill", {}, t("admin.leaving")) : null,
         ),

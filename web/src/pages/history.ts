@@ -23,8 +23,8 @@ function row(v: Video, fail: (e: unknown) => void): HTMLElement {
     h(
       "div.mine-meta",
       {},
-      h("a.card-title", { href: `/watch/${v.id}` }, v.title),
-      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, v.channel.display_name),
+      h("a.card-title", { href: `/watch/${v.id}` }, h("bdi", {}, v.title)),
+      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, v.channel.display_name)),
       h("div.muted", {}, tCompact("video.views", v.views), v.published_at ? ` · ${timeAgo(v.published_at)}` : ""),
     ),
     remove,

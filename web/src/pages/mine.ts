@@ -37,9 +37,9 @@ function row(v: Video): HTMLElement {
     h(
       "div.mine-meta",
       {},
-      h("a.card-title", { href: `/watch/${v.id}` }, v.title),
+      h("a.card-title", { href: `/watch/${v.id}` }, h("bdi", {}, v.title)),
       // Which of my channels it is on.
-      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, v.channel.display_name),
+      h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, v.channel.display_name)),
       h("div.muted", { dataset: { testid: "status" } }, t(`status.${v.status}`), " ", statusLine(v)),
       v.status === "processing" ? h("progress.progress", { max: 100, value: v.progress }) : null,
     ),

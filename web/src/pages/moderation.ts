@@ -30,7 +30,7 @@ function heldComments(root: HTMLElement): void {
       h(
         "div.mod-meta",
         {},
-        h("div.comment-head", {}, h("span.comment-author", {}, c.author.username), h("time.muted", { dateTime: c.created_at }, timeAgo(c.created_at))),
+        h("div.comment-head", {}, h("span.comment-author", { dir: "auto" }, c.author.username), h("time.muted", { dateTime: c.created_at }, timeAgo(c.created_at))),
         h("div.comment-body", { dataset: { testid: "comment-body" } }, richText(c.body)),
         h("a.card-channel", { href: `/watch/${encodeURIComponent(c.video_id)}` }, t("mod.open")),
         h(
@@ -94,7 +94,7 @@ function heldPlaylists(root: HTMLElement): void {
       h(
         "div.mod-meta",
         {},
-        h("a.card-title", { href: playlistHref(p.id) }, p.title),
+        h("a.card-title", { href: playlistHref(p.id) }, h("bdi", {}, p.title)),
         h("div.muted", {}, p.owner.username, " · ", t("playlist.count", { n: p.count }), " · ", privacyLabel(p.privacy), " · ", timeAgo(p.updated_at)),
         p.description ? h("p.description", {}, p.description) : null,
         h(
@@ -173,8 +173,8 @@ export const moderation: PageFn = async (root, _params, url) => {
       h(
         "div.mod-meta",
         {},
-        h("a.card-title", { href: `/watch/${v.id}` }, v.title),
-        h("div.muted", {}, v.channel.display_name, " · ", timeAgo(v.created_at)),
+        h("a.card-title", { href: `/watch/${v.id}` }, h("bdi", {}, v.title)),
+        h("div.muted", {}, h("bdi", {}, v.channel.display_name), " · ", timeAgo(v.created_at)),
         h("p.description", {}, v.description),
         h("div.mod-actions", {}, approve, reason, reject),
         error,

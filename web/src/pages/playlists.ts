@@ -236,7 +236,7 @@ export const playlist: PageFn = async (root, [id]) => {
         v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null,
         watchedBar(v),
       ),
-      h("div.entry-meta", {}, h("a.card-title", { href, draggable: "false" }, v.title), h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, v.channel.display_name)),
+      h("div.entry-meta", {}, h("a.card-title", { href, draggable: "false" }, h("bdi", {}, v.title)), h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, v.channel.display_name))),
       p.mine ? h("div.entry-actions", {}, up, down, remove) : null,
     );
     if (p.mine) {

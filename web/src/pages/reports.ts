@@ -6,7 +6,7 @@
 import { call, currentUser, get, isModerator, type AdminUser, type LogEntry, type ReportCase, type User } from "../api";
 import { h } from "../dom";
 import { dateTime, formatBytes, timeAgo } from "../format";
-import { formatCount, t, type Key } from "../i18n";
+import { dir, formatCount, t, type Key } from "../i18n";
 import { logActions, sanctionReasonLimit, suspensionDays } from "../limits";
 import { problemText } from "../messages";
 import { modTabs } from "../modtabs";
@@ -85,7 +85,7 @@ export function decisionForm<A extends Action>(
 /** Who a report or an entry names: a link to their entries in the record. */
 function person(p: { id: string; username?: string | null } | null | undefined): HTMLElement {
   if (!p) return h("span.muted", {}, t("mod.system"));
-  return h("a.person", { href: `/moderation/log?subject=${encodeURIComponent(p.id)}`, dataset: { testid: "person" } }, p.username ?? t("mod.gone"));
+  return h("a.person", { href: `/moderation/log?subject=${encodeURIComponent(p.id)}`, dir: "auto", dataset: { testid: "person" } }, p.username ?? t("mod.gone"));
 }
 
 function caseItem(c: ReportCase, done: () => void): HTMLElement {
@@ -100,7 +100,7 @@ function caseItem(c: ReportCase, done: () => void): HTMLElement {
       "div.mod-meta",
       {},
       h("div.case-head", {}, h("span.pill.kind", {}, t(TARGETS[c.target_type])), h("strong.case-count", { dataset: { testid: "case-count" } }, t("mod.reportcount", { n: c.reports }))),
-      where ? h("a.card-title.case-summary", { href: where, dataset: { testid: "case-summary" } }, summary) : h("div.card-title.case-summary", { dataset: { testid: "case-summary" } }, summary),
+      where ? h("a.card-title.case-summary", { href: where, dataset: { testid: "case-summary" } }, h("bdi", {}, summary)) : h("div.card-title.case-summary", { dataset: { testid: "case-summary" } }, h("bdi", {}, summary)),
       h("div.muted.small", {}, t("mod.author"), " ", person(c.subject), " · ", t("mod.lastreported", { when: timeAgo(c.last_reported_at) })),
       h("div.reason-chips", {}, c.reasons.map((r) => h("span.pill", {}, `${reasonLabel(r.reason)} × ${formatCount(r.count)}`))),
       h("div.mod-actions", {}, open),
@@ -191,7 +191,8 @@ function logRow(e: LogEntry): HTMLElement {
     if (typeof x === "string" && e.action === "role" && isRole(x)) return roleLabel(x);
     return JSON.stringify(x).replace(/^"|"$/g, "");
   };
-  const change = "from" in data || "to" in data ? `${shown(data.from)} → ${shown(data.to)}` : "";
+  // The arrow points the way the line reads.
+  const change = "from" in data || "to" in data ? `${shown(data.from)} ${dir() === "rtl" ? "←" : "→"} ${shown(data.to)}` : "";
   return h(
     "li.log-entry",
     { dataset: { testid: "log-entry", action: e.action } },

@@ -211,7 +211,7 @@ function blocks(): HTMLElement {
   let cursor: string | undefined;
   const item = (b: Blocked) => {
     const unblock = h("button.small", { type: "button", dataset: { testid: "unblock" } }, t("block.undo"));
-    const el = h("li.block", { dataset: { testid: "blocked", username: b.username } }, h("span", {}, h("strong", {}, b.username), " ", h("span.muted.small", {}, timeAgo(b.blocked_at))), unblock);
+    const el = h("li.block", { dataset: { testid: "blocked", username: b.username } }, h("span", {}, h("strong", { dir: "auto" }, b.username), " ", h("span.muted.small", {}, timeAgo(b.blocked_at))), unblock);
     unblock.addEventListener("click", () => {
       call("delete", "/api/v1/me/blocks/{username}", { path: { username: b.username } })
         .then(() => {

@@ -160,7 +160,7 @@ export const shorts: PageFn = async (root, _params, url) => {
       h(
         "div.short-meta",
         {},
-        h("a.card-title", { href: `/watch/${v.id}` }, v.title),
+        h("a.card-title", { href: `/watch/${v.id}` }, h("bdi", {}, v.title)),
         h("a.short-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, `@${v.channel.handle}`)),
       ),
       h("div.short-actions", {}, commentButton),
