@@ -34,11 +34,16 @@ CREATE TABLE captions (
     lang text NOT NULL,
     lang_key text NOT NULL,
     label text NOT NULL,
-    -- Bumped by every replacement: the segment URLs carry it, so they can be cached forever.
-    version integer NOT NULL DEFAULT 1,
+    -- New for every file sent: its objects live under captions/{video}/{lang_key}/{revision}/,
+    -- so URLs can be cached forever and two uploads at once never mix their segments.
+    revision uuid NOT NULL,
     segment_secs integer NOT NULL,
     segments integer NOT NULL,
+    -- What the segments cover: the video's length, or the last cue's end if later.
+    covers_ms bigint NOT NULL,
     cues integer NOT NULL,
+    -- The cues' words for the search (`api.search_captions`).
+    plain text NOT NULL DEFAULT '',
     -- `vtt` or `srt`: what the owner sent (always stored as WebVTT).
     source_format text NOT NULL,
     uploaded_by uuid REFERENCES users (id) ON DELETE SET NULL,

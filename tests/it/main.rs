@@ -8,6 +8,7 @@ mod abuse;
 mod account;
 mod accounts;
 mod architecture;
+mod captions;
 mod catalog;
 mod collections;
 mod community;

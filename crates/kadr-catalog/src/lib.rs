@@ -2,6 +2,7 @@
 //! search, shorts, channels, views, playback (HLS and images under `/media/…`, signed for
 //! videos that are not public), the moderation queue and the OpenAPI document.
 
+pub mod captions;
 pub mod catalog;
 pub mod channels;
 pub mod comments;
@@ -123,6 +124,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     // registered before theirs (actix tries each pattern in order, a regex per dynamic one).
     media::configure(cfg);
     catalog::configure(cfg);
+    captions::configure(cfg);
     channels::configure(cfg);
     comments::configure(cfg);
     community::configure(cfg);

@@ -46,6 +46,10 @@ pub enum Kind {
     Segment,
     Jpeg,
     Vtt,
+    /// A caption rendition's playlist, written from its row.
+    SubsPlaylist,
+    /// A caption segment or whole file (stored; its path names its revision).
+    Subtitle,
 }
 
 impl Kind {
@@ -55,13 +59,17 @@ impl Kind {
             Kind::Init => "video/mp4",
             Kind::Segment => "video/iso.segment",
             Kind::Jpeg => "image/jpeg",
-            Kind::Vtt => "text/vtt; charset=utf-8",
+            Kind::Vtt | Kind::Subtitle => "text/vtt; charset=utf-8",
+            Kind::SubsPlaylist => "application/vnd.apple.mpegurl",
         }
     }
 
     /// Text the api answers itself (URIs inside may need the token).
     fn is_text(self) -> bool {
-        matches!(self, Kind::Master | Kind::MediaPlaylist | Kind::Vtt)
+        matches!(
+            self,
+            Kind::Master | Kind::MediaPlaylist | Kind::Vtt | Kind::SubsPlaylist
+        )
     }
 }
 
@@ -79,11 +87,25 @@ fn rung_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
+/// A caption language as it appears in paths: a lower-cased tag.
+fn caption_lang(lang: &str) -> bool {
+    kadr_core::subtitles::language_key(lang).is_some_and(|k| k == lang)
+}
+
 /// The kind of `tail` (the path below `/media/{video}/`), if it is one the worker writes.
 pub fn classify(tail: &str) -> Option<Kind> {
     let parts: Vec<&str> = tail.split('/').collect();
     match parts.as_slice() {
         ["hls", "master.m3u8"] => Some(Kind::Master),
+        ["hls", "subs", lang, "index.m3u8"] if caption_lang(lang) => Some(Kind::SubsPlaylist),
+        ["hls", "subs", lang, rev, file]
+            if caption_lang(lang)
+                && rev.len() == 36
+                && Uuid::parse_str(rev).is_ok()
+                && (*file == "full.vtt" || numbered(file, "seg_", ".vtt")) =>
+        {
+            Some(Kind::Subtitle)
+        }
         ["hls", rung, file] if rung_name(rung) => match *file {
             "index.m3u8" => Some(Kind::MediaPlaylist),
             "init.mp4" => Some(Kind::Init),
@@ -102,6 +124,43 @@ pub fn storage_key(video: Uuid, tail: &str) -> Option<String> {
     kadr_core::keys::media(video, tail)
 }
 
+/// The master playlist with a subtitle rendition per caption language: an `EXT-X-MEDIA`
+/// of `TYPE=SUBTITLES` in the group `subs` for each, and every variant naming the group.
+pub fn with_subtitles(master: &str, captions: &[kadr_core::captions::CaptionRow]) -> String {
+    if captions.is_empty() {
+        return master.to_owned();
+    }
+    // Quoted-string attributes may hold neither quotes nor line ends.
+    let quoted = |s: &str| s.replace(['"', '\r', '\n'], "'");
+    let mut media = String::new();
+    for c in captions {
+        media.push_str(&format!(
+            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"{}\",LANGUAGE=\"{}\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"subs/{}/index.m3u8\"\n",
+            quoted(&c.label),
+            quoted(&c.lang),
+            c.lang_key
+        ));
+    }
+    let mut out = String::with_capacity(master.len() + media.len() + 256);
+    let mut placed = false;
+    for line in master.lines() {
+        if line.starts_with("#EXT-X-STREAM-INF:") {
+            if !placed {
+                out.push_str(&media);
+                placed = true;
+            }
+            out.push_str(line);
+            if !line.contains("SUBTITLES=") {
+                out.push_str(",SUBTITLES=\"subs\"");
+            }
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Adds `?token=` to every URI in a playlist or storyboard VTT.
 pub fn with_token(kind: Kind, text: &str, token: &str) -> String {
     let add = |uri: &str| {
@@ -117,9 +176,13 @@ pub fn with_token(kind: Kind, text: &str, token: &str) -> String {
                 _ => l.to_owned(),
             },
             _ => {
-                if let Some(rest) = l.strip_prefix("#EXT-X-MAP:URI=\"") {
-                    match rest.split_once('"') {
-                        Some((uri, after)) => format!("#EXT-X-MAP:URI=\"{}\"{after}", add(uri)),
+                if l.starts_with('#') && l.contains("URI=\"") {
+                    // EXT-X-MAP and EXT-X-MEDIA name their file in a URI attribute.
+                    match l.split_once("URI=\"") {
+                        Some((before, rest)) => match rest.split_once('"') {
+                            Some((uri, after)) => format!("{before}URI=\"{}\"{after}", add(uri)),
+                            None => l.to_owned(),
+                        },
                         None => l.to_owned(),
                     }
                 } else if !l.is_empty() && !l.starts_with('#') {
@@ -226,6 +289,14 @@ fn storage_err(e: StorageError) -> ApiError {
 }
 
 fn cache_control(kind: Kind, signed: bool, ready: bool) -> &'static str {
+    if kind == Kind::SubsPlaylist {
+        // Points at the current revision of a file its owner may replace at any time.
+        return if signed {
+            "private, max-age=30"
+        } else {
+            "public, max-age=30"
+        };
+    }
     match (kind.is_text() && kind != Kind::Vtt, signed, ready) {
         // Segments, init segments and images never change under their names.
         (false, false, _) => "public, max-age=31536000, immutable",
@@ -267,7 +338,7 @@ async fn serve(
     let ready = access.status == VideoStatus::Ready;
     let cc = cache_control(kind, signed, ready);
     if kind.is_text() {
-        return text(&ctx, &req, kind, &key, q.token.as_deref(), cc).await;
+        return text(&ctx, &req, id, kind, &key, &tail, q.token.as_deref(), cc).await;
     }
     deliver(&ctx, &req, &key, kind, cc, access.listed()).await
 }
@@ -363,25 +434,41 @@ async fn deliver(
 
 /// Playlists and the storyboard VTT: read from storage, the token added inside when one was
 /// used, with an ETag of the bytes served.
+#[allow(clippy::too_many_arguments)]
 async fn text(
     ctx: &AppContext,
     req: &HttpRequest,
+    video: Uuid,
     kind: Kind,
     key: &str,
+    tail: &str,
     token: Option<&str>,
     cc: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    let obj = ctx.storage.get(key, None).await.map_err(storage_err)?;
-    let bytes: Vec<u8> = obj
-        .body
-        .map_ok(|b| b.to_vec())
-        .try_concat()
-        .await
-        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
-    let raw = String::from_utf8_lossy(&bytes);
+    let raw = if kind == Kind::SubsPlaylist {
+        let lang = tail.split('/').nth(2).unwrap_or_default();
+        kadr_core::captions::one(&ctx.db, video, lang)
+            .await?
+            .ok_or_else(ApiError::not_found)?
+            .playlist()
+    } else {
+        let obj = ctx.storage.get(key, None).await.map_err(storage_err)?;
+        let bytes: Vec<u8> = obj
+            .body
+            .map_ok(|b| b.to_vec())
+            .try_concat()
+            .await
+            .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        if kind == Kind::Master {
+            with_subtitles(&raw, &kadr_core::captions::list(&ctx.db, video).await?)
+        } else {
+            raw
+        }
+    };
     let body = match token {
         Some(t) => with_token(kind, &raw, t),
-        None => raw.into_owned(),
+        None => raw,
     };
     let etag = {
         use sha2::Digest as _;
@@ -449,6 +536,72 @@ mod tests {
         assert_eq!(
             storage_key(v, "hls/720p/init.mp4").as_deref(),
             Some(format!("hls/{v}/720p/init.mp4").as_str())
+        );
+    }
+
+    #[test]
+    fn caption_paths() {
+        let r = Uuid::now_v7();
+        assert_eq!(classify("hls/subs/ru/index.m3u8"), Some(Kind::SubsPlaylist));
+        assert_eq!(
+            classify("hls/subs/pt-br/index.m3u8"),
+            Some(Kind::SubsPlaylist)
+        );
+        assert_eq!(
+            classify(&format!("hls/subs/ru/{r}/seg_00003.vtt")),
+            Some(Kind::Subtitle)
+        );
+        assert_eq!(
+            classify(&format!("hls/subs/ru/{r}/full.vtt")),
+            Some(Kind::Subtitle)
+        );
+        for bad in [
+            "hls/subs/RU/index.m3u8".to_owned(),
+            "hls/subs/../index.m3u8".to_owned(),
+            format!("hls/subs/ru/{r}/seg_1.m4s"),
+            format!("hls/subs/ru/{r}/other.vtt"),
+            "hls/subs/ru/v1/seg_00001.vtt".to_owned(),
+            format!("hls/subs/ru/{r}/../../x"),
+        ] {
+            assert_eq!(classify(&bad), None, "{bad}");
+        }
+        let v = Uuid::from_u128(9);
+        assert_eq!(
+            storage_key(v, &format!("hls/subs/ru/{r}/seg_00003.vtt")),
+            Some(format!("captions/{v}/ru/{r}/seg_00003.vtt"))
+        );
+    }
+
+    #[test]
+    fn the_master_names_every_caption_language() {
+        let row = |lang: &str, label: &str| kadr_core::captions::CaptionRow {
+            video_id: Uuid::nil(),
+            lang: lang.to_owned(),
+            lang_key: lang.to_ascii_lowercase(),
+            label: label.to_owned(),
+            revision: Uuid::nil(),
+            segment_secs: 30,
+            segments: 1,
+            covers_ms: 1000,
+            cues: 1,
+            source_format: "vtt".to_owned(),
+            updated_at: chrono::DateTime::default(),
+        };
+        let master = "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"avc1\"\n720p/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2\n360p/index.m3u8\n";
+        let out = with_subtitles(master, &[row("ru", "Русский"), row("pt-BR", "Port\"uguês")]);
+        assert_eq!(
+            out,
+            "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"Русский\",LANGUAGE=\"ru\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"subs/ru/index.m3u8\"\n\
+             #EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"Port'uguês\",LANGUAGE=\"pt-BR\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"subs/pt-br/index.m3u8\"\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"avc1\",SUBTITLES=\"subs\"\n720p/index.m3u8\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=2,SUBTITLES=\"subs\"\n360p/index.m3u8\n"
+        );
+        assert_eq!(with_subtitles(master, &[]), master);
+        let signed = with_token(Kind::Master, &out, "T");
+        assert!(
+            signed.contains("URI=\"subs/ru/index.m3u8?token=T\""),
+            "{signed}"
         );
     }
 

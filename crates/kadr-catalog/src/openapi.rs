@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::{
-    catalog, channels, comments, community, history, model, moderation, playlists, safety, search,
-    share, views,
+    captions, catalog, channels, comments, community, history, model, moderation, playlists,
+    safety, search, share, views,
 };
 
 #[derive(OpenApi)]
@@ -91,11 +91,17 @@ use crate::{
         safety::sanction,
         safety::log,
         share::oembed,
+        captions::list,
+        captions::upload,
+        captions::remove,
     ),
     components(schemas(
         model::VideoJson,
         model::ChapterJson,
         share::Oembed,
+        captions::CaptionJson,
+        captions::CaptionList,
+        captions::CaptionSaved,
         model::VideoPage,
         model::ChannelRef,
         model::Failure,

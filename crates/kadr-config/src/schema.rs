@@ -113,6 +113,8 @@ pub struct ApiConfig {
     pub views_flush_secs: u64,
     /// Search ranks only this many of the newest matches.
     pub search_candidates: u32,
+    /// Caption text feeds the search (at a lower weight than titles, tags and descriptions).
+    pub search_captions: bool,
     /// The built web UI (`npm run build` in `web/`), served at `/`; relative paths are from the
     /// working directory.
     pub web_dir: PathBuf,

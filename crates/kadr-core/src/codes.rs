@@ -95,6 +95,7 @@ codes! {
         EmailTaken = "email_taken", 409, "An account with this e-mail address exists.";
         UsernameTaken = "username_taken", 409, "An account with this user name exists.";
         HandleTaken = "handle_taken", 409, "A channel with this handle exists.";
+        TooManyCaptions = "too_many_captions", 409, "A video has captions in 20 languages; remove one before adding another.";
         TooManyChannels = "too_many_channels", 409, "The user owns `community.max_channels` channels.";
         TooManyPlaylists = "too_many_playlists", 409, "The user keeps 500 playlists.";
         LastChannel = "last_channel", 409, "A user's last channel cannot be deleted.";

@@ -7,6 +7,7 @@
 //! | `hls/{video}/master.m3u8` | the master playlist | `videos` |
 //! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung | `videos` |
 //! | `images/{video}/{poster.jpg, poster_small.jpg, storyboard.vtt, storyboard_N.jpg}` | pictures | `videos` |
+//! | `captions/{video}/{lang}/{revision}/{full.vtt, seg_NNNNN.vtt}` | one caption file, whole and in segments | `videos` |
 //! | `uploads/{upload}/data`, `uploads/{upload}/pieces/{offset}` | bytes of an unfinished upload | `uploads` |
 //! | `channels/{channel}/{avatar, avatar_small, banner, banner_small}-{stamp}.jpg` | a channel's pictures | `channels` |
 //! | `channels/{channel}/incoming/{image}-{stamp}` | an uploaded picture waiting for the worker | `channels` |
@@ -32,10 +33,11 @@ impl Owner {
 }
 
 /// Every top-level prefix and the table owning what is under it.
-pub const PREFIXES: [(&str, Owner); 5] = [
+pub const PREFIXES: [(&str, Owner); 6] = [
     ("originals/", Owner::Videos),
     ("hls/", Owner::Videos),
     ("images/", Owner::Videos),
+    ("captions/", Owner::Videos),
     ("uploads/", Owner::Uploads),
     ("channels/", Owner::Channels),
 ];
@@ -51,11 +53,12 @@ pub fn source(video: Uuid) -> String {
 }
 
 /// Everything stored for a video.
-pub fn video_prefixes(video: Uuid) -> [String; 3] {
+pub fn video_prefixes(video: Uuid) -> [String; 4] {
     [
         originals_prefix(video),
         hls_prefix(video),
         images_prefix(video),
+        captions_prefix(video),
     ]
 }
 
@@ -91,13 +94,37 @@ pub fn rung_playlist(video: Uuid, rung: &str) -> String {
     rung_file(video, rung, "index.m3u8")
 }
 
+pub fn captions_prefix(video: Uuid) -> String {
+    format!("captions/{video}/")
+}
+
+/// The objects of one caption file (`lang` is its lower-cased tag).
+pub fn caption_revision_prefix(video: Uuid, lang: &str, revision: Uuid) -> String {
+    format!("captions/{video}/{lang}/{revision}/")
+}
+
+/// A caption segment (`seg_NNNNN.vtt`) or the whole file (`full.vtt`).
+pub fn caption_file(video: Uuid, lang: &str, revision: Uuid, file: &str) -> String {
+    format!("captions/{video}/{lang}/{revision}/{file}")
+}
+
+/// The name of caption segment `n`.
+pub fn caption_segment_name(n: usize) -> String {
+    format!("seg_{n:05}.vtt")
+}
+
 /// A picture of a video.
 pub fn image(video: Uuid, name: &str) -> String {
     format!("images/{video}/{name}")
 }
 
-/// The key of `tail` (`hls/…` or `images/…`, as in media URLs) of a video.
+/// The key of `tail` (`hls/…` or `images/…`, as in media URLs) of a video. Captions are
+/// served below `hls/subs/` (the master playlist's token opens them) and stored under
+/// `captions/`.
 pub fn media(video: Uuid, tail: &str) -> Option<String> {
+    if let Some(rest) = tail.strip_prefix("hls/subs/") {
+        return Some(format!("captions/{video}/{rest}"));
+    }
     let (top, rest) = tail.split_once('/')?;
     Some(format!("{top}/{video}/{rest}"))
 }

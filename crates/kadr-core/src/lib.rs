@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod blocks;
+pub mod captions;
 pub mod channels;
 pub mod chapters;
 pub mod codes;
@@ -33,6 +34,7 @@ pub mod review;
 pub mod standing;
 pub mod state;
 pub mod subscriptions;
+pub mod subtitles;
 pub mod throttle;
 pub mod transcodes;
 pub mod uploads;

@@ -403,6 +403,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Этот адрес канала уже занят.",
             "معرّف القناة هذا محجوز لقناة أخرى.",
         ),
+        Code::TooManyCaptions => (
+            "This video already has captions in 20 languages; remove one first.",
+            "У этого видео уже есть субтитры на 20 языках; сначала удалите одни из них.",
+            "لهذا الفيديو ترجمات بعشرين لغة بالفعل؛ يُرجى حذف إحداها أولًا.",
+        ),
         Code::TooManyChannels => (
             "You already have as many channels as one account may have.",
             "У вас уже максимальное число каналов для одного аккаунта.",
