@@ -114,6 +114,40 @@ test("keyboard alone: Tab to play, Enter plays, k pauses, l seeks, ? shows the h
   }
 });
 
+test("chapters from the description: segments on the seek bar, the title in the time display and on hover, the list seeks", async () => {
+  await api(base, "PATCH", `/api/v1/videos/${long}`, admin, { description: "Три части:\n0:00 Начало\n0:10 Середина\n0:20 Конец" });
+  const ctx = await context(browser, base);
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`/watch/${long}`);
+    await page.waitForSelector(".controls .play");
+    await page.waitForFunction(() => document.querySelectorAll(".seek-seg").length === 3);
+    const items = await page.$$eval("[data-testid=chapter-item]", (els) => els.map((e) => e.textContent));
+    expect(items).toEqual(["0:00Начало", "0:10Середина", "0:20Конец"]);
+    // The segments share the bar as the chapters share the video.
+    const widths = await page.$$eval(".seek-seg", (els) => els.map((e) => e.getBoundingClientRect().width));
+    expect(Math.max(...widths) / Math.min(...widths)).toBeLessThan(1.05);
+    await page.click("[data-testid=chapter-item] >> nth=1");
+    await page.waitForFunction(() => document.querySelector("video")!.currentTime >= 10);
+    await page.waitForFunction(() => document.querySelector(".time-chapter")?.textContent === "Середина");
+    expect(await page.getAttribute("[data-testid=chapter-item] >> nth=1", "aria-current")).toBe("true");
+    // Hovering over the last third of the bar names the last chapter (once the page has
+    // scrolled the player into view, smoothly, after the seek).
+    await page.waitForFunction(() => {
+      const w = window as unknown as { __lastY?: number };
+      const same = w.__lastY === scrollY;
+      w.__lastY = scrollY;
+      return same;
+    }, undefined, { polling: 200 });
+    const box = (await (await page.$(".seek-wrap"))!.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.85, box.y + box.height / 2, { steps: 4 });
+    await page.waitForFunction(() => document.querySelector(".preview-chapter")?.textContent === "Конец");
+    await shot(page, "player-chapters");
+  } finally {
+    await ctx.close();
+  }
+});
+
 test("share dialog: the link, at the current time, and the embed code; ?t= starts there", async () => {
   const ctx = await context(browser, base);
   const page = await ctx.newPage();
@@ -273,10 +307,19 @@ test("the embed on a page of another origin plays, muted with a button to unmute
       `</main></body></html>`,
   );
   try {
+    const seen: string[] = [];
+    page.on("console", (m) => seen.push(`console ${m.type()}: ${m.text()}`));
+    page.on("pageerror", (e) => seen.push(`error: ${e.message}`));
+    page.on("response", (r) => {
+      if (r.url().includes("/embed/")) seen.push(`${r.status()} ${r.url()} ${r.headers()["content-security-policy"] ?? ""}`);
+    });
     await page.goto(`http://localhost:${host.port}/`);
     const frame = await (await page.waitForSelector("iframe")).contentFrame();
     if (!frame) throw new Error("no frame");
-    await frame.waitForSelector("video", { timeout: 30_000 });
+    await frame.waitForSelector("video", { timeout: 30_000 }).catch(async (e: unknown) => {
+      console.log(seen.join("\n"), "\nframe:", frame.url(), await frame.content().catch(() => "?"));
+      throw e;
+    });
     await frame.waitForFunction(() => {
       const v = document.querySelector("video")!;
       return v.currentTime > 4 && !v.paused && v.videoWidth > 0;

@@ -145,8 +145,46 @@ async function start(root: HTMLElement, route: EmbedRoute): Promise<void> {
   await show(first, route.start, route.autoplay, route.autoplay);
 }
 
+/** A Storage kept in memory, for a frame whose storage the browser refuses. */
+export class MemoryStorage implements Storage {
+  private items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  clear(): void {
+    this.items.clear();
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, String(value));
+  }
+}
+
+/** Whether `localStorage` can be used: browsers that block third-party storage (Safari,
+ * Firefox's strict mode, Chrome without third-party cookies) throw on any use of it inside
+ * another site's frame, which is where the embed lives. */
+export function storageUsable(): boolean {
+  try {
+    localStorage.getItem("kadr.lang");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const root = typeof document === "undefined" ? null : document.getElementById("embed");
 if (root) {
+  // The app's modules read the token, the language and the player's preferences from
+  // localStorage; refused, they get a store that lasts as long as the frame.
+  if (!storageUsable()) Object.defineProperty(window, "localStorage", { configurable: true, value: new MemoryStorage() });
   // The viewer's language (and with it the page's direction), as in the app.
   initLang();
   const route = embedRoute(new URL(location.href));

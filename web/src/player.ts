@@ -806,7 +806,7 @@ function controls(
     }
     speedMenu.button.textContent = `${video.playbackRate}×`;
     // The name says the value too: what a screen reader hears of a button is its name.
-    speedMenu.button.setAttribute("aria-label", `${t("player.speed")}: ${speedLabel(video.playbackRate, t("player.normal"))}`);
+    speedMenu.button.setAttribute("aria-label", `${t("player.speed")}: ${video.playbackRate}×`);
     renderTrack();
     renderStatus();
   };

@@ -1,7 +1,7 @@
 // The embed page's address: which video, which playlist, and the options; the playlist's next
 // entry (looping back when asked).
 import { describe, expect, it } from "vitest";
-import { embedPath, embedRoute, nextEntry } from "../src/embed";
+import { embedPath, embedRoute, MemoryStorage, nextEntry } from "../src/embed";
 
 const at = (path: string) => embedRoute(new URL(path, "https://kadr.example"));
 
@@ -36,5 +36,18 @@ describe("nextEntry", () => {
 
   it("keeps the options in the frame's address", () => {
     expect(embedPath("b", { video: "a", playlist: "p1", start: 30, autoplay: true, loop: false })).toBe("/embed/b?list=p1&autoplay=1");
+  });
+});
+
+describe("MemoryStorage", () => {
+  it("stands in for a refused localStorage", () => {
+    const s = new MemoryStorage();
+    s.setItem("a", "1");
+    s.setItem("b", "2");
+    expect([s.getItem("a"), s.getItem("c"), s.length, s.key(1)]).toEqual(["1", null, 2, "b"]);
+    s.removeItem("a");
+    expect(s.length).toBe(1);
+    s.clear();
+    expect(s.key(0)).toBeNull();
   });
 });

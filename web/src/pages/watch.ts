@@ -115,7 +115,8 @@ export const watch: PageFn = async (root, [id], url) => {
   const status = h("div.video-status", { dataset: { testid: "video-status" } });
   const views = h("span", {}, t("video.views", { n: v.views }));
   const channelHref = `/c/${encodeURIComponent(v.channel.handle)}`;
-  const channelPicture = h("a.watch-avatar", { href: channelHref, tabIndex: -1 }, avatar(v.channel.display_name));
+  // Out of the Tab order (the name beside it is the same link), but named for screen readers.
+  const channelPicture = h("a.watch-avatar", { href: channelHref, tabIndex: -1, "aria-label": v.channel.display_name }, avatar(v.channel.display_name));
   const subscribers = h("div.muted.small", { dataset: { testid: "watch-subscribers" } });
   const subscribeSlot = h("div.subscribe-slot");
   let player: Player | null = null;
