@@ -16,6 +16,7 @@ mod delete_video;
 mod deploy;
 mod direct_upload;
 mod faults;
+mod locale;
 mod moderation_rules;
 mod openapi_snapshot;
 mod replicas;

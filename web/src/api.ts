@@ -1,5 +1,6 @@
 // The Kadr HTTP API as the UI uses it: bearer token in localStorage, RFC 7807 errors.
 import type { components, paths } from "./api-schema";
+import { lang } from "./i18n";
 
 const TOKEN_KEY = "kadr.token";
 
@@ -175,7 +176,8 @@ async function request<T>(
   path: string,
   body?: unknown,
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  // The server answers problems in the interface's language, not only the browser's.
+  const headers: Record<string, string> = { accept: "application/json", "accept-language": lang() };
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
   // A file goes as it is, under its own type; anything else as JSON.

@@ -26,6 +26,7 @@ const video: Video = {
   comments: 0,
   comment_policy: "open",
   created_at: "2026-11-23T00:00:00Z",
+  downloadable: true,
 };
 
 type Answer = (init: RequestInit) => Response;

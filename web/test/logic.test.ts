@@ -146,6 +146,7 @@ describe("messages", () => {
     likes: 0,
     comments: 0,
     comment_policy: "open",
+    downloadable: true,
     created_at: "2026-11-23T00:00:00Z",
     ...over,
   });

@@ -138,6 +138,7 @@ where
             .app_data(web::JsonConfig::default().error_handler(problem::json_error_handler))
             .app_data(web::QueryConfig::default().error_handler(problem::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(problem::path_error_handler))
+            .wrap(from_fn(problem::localize))
             .wrap(cors())
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(guard::request))

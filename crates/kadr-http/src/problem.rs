@@ -1,8 +1,13 @@
 //! RFC 7807 `application/problem+json` errors with stable codes.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderValue;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use kadr_core::error::{DbErr, db_unavailable};
+use kadr_core::locale::Locale;
 use kadr_core::{Code, DomainError};
 use serde::Serialize;
 
@@ -98,6 +103,19 @@ impl ApiError {
         ApiError::new(Code::Internal, "Internal server error")
     }
 
+    /// The same answer for a person reading `locale`: the code's title in that language (the
+    /// handler's own English words move to `detail` when it has none). English is as written.
+    pub fn localized(&self, locale: Locale) -> ApiError {
+        let mut out = self.clone();
+        if locale != Locale::En {
+            out.title = kadr_core::locale::code_title(self.code, locale).to_owned();
+            if out.detail.is_none() {
+                out.detail = Some(self.title.clone());
+            }
+        }
+        out
+    }
+
     pub fn problem(&self) -> Problem {
         Problem {
             type_uri: format!("urn:kadr:problem:{}", self.code),
@@ -156,6 +174,53 @@ impl ResponseError for ApiError {
         }
         res.json(self.problem())
     }
+}
+
+/// The language a client reads, from its `Accept-Language` (English when none of ours fits).
+pub fn client_locale(req: &ServiceRequest) -> Locale {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::negotiate)
+        .unwrap_or_default()
+}
+
+/// Answers problems in the client's language (`Accept-Language`: English, Russian or Arabic),
+/// with `Content-Language` saying which. Codes, fields and details stay as they are.
+pub async fn localize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let locale = client_locale(&req);
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            return Err(match e.as_error::<ApiError>() {
+                Some(api) if locale != Locale::En => api.localized(locale).into(),
+                _ => e,
+            });
+        }
+    };
+    if locale == Locale::En {
+        return Ok(res.map_into_boxed_body());
+    }
+    let localized = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .map(|api| api.localized(locale));
+    Ok(match localized {
+        Some(api) => {
+            let mut answer = api.error_response();
+            if let Ok(v) = HeaderValue::from_str(locale.as_str()) {
+                answer
+                    .headers_mut()
+                    .insert(actix_web::http::header::CONTENT_LANGUAGE, v);
+            }
+            res.into_response(answer)
+        }
+        None => res.map_into_boxed_body(),
+    })
 }
 
 /// Turns actix's own extractor failures (bad JSON, bad path, bad query) into problems that
