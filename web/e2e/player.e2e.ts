@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Browser, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { api, ARTIFACTS, axeSerious, CLIP, context, launch, listedVideo, serveHtml, shot, signIn, testClip } from "./helpers";
+import { api, ARTIFACTS, axeSerious, CLIP, context, eventually, launch, listedVideo, serveHtml, shot, signIn, testClip } from "./helpers";
 
 const base = inject("base");
 let browser: Browser;
@@ -143,6 +143,54 @@ test("chapters from the description: segments on the seek bar, the title in the 
     await page.mouse.move(box.x + box.width * 0.85, box.y + box.height / 2, { steps: 4 });
     await page.waitForFunction(() => document.querySelector(".preview-chapter")?.textContent === "Конец");
     await shot(page, "player-chapters");
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("subtitles: the menu lists the video's languages, the choice shows its cues and is taken again on the next visit; c turns them off", async () => {
+  const cues = (word: string) => `WEBVTT\n\n00:00:00.000 --> 00:00:30.000\n${word}\n`;
+  for (const [lang, label, word] of [["en", "English", "Hello"], ["ru", "Русский", "Привет"]]) {
+    const res = await fetch(`${base}/api/v1/videos/${long}/captions/${lang}?label=${encodeURIComponent(label)}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "text/vtt" },
+      body: cues(word),
+    });
+    expect(res.status, await res.clone().text()).toBeLessThan(300);
+  }
+  const ctx = await context(browser, base);
+  const page = await ctx.newPage();
+  /** The language of the text track showing, and its cue there (or "" when none shows). */
+  const showing = () =>
+    page.evaluate(() => {
+      const track = [...document.querySelector("video")!.textTracks].find((tr) => tr.mode === "showing");
+      const cue = track?.activeCues?.[0] as VTTCue | undefined;
+      return track ? `${track.language}:${cue?.text ?? ""}` : "";
+    });
+  try {
+    await page.goto(`/watch/${long}`);
+    await page.waitForSelector(".controls .captions-wrap:not([hidden])", { timeout: 30_000 });
+    // Off until the viewer turns them on.
+    expect(await showing()).toBe("");
+    await page.click(".controls .ctl.captions");
+    const labels = await page.$$eval(".captions-menu .menu-item", (els) => els.map((e) => e.textContent));
+    expect(labels).toEqual(["Off", "English", "Русский"]);
+    await page.click(`.captions-menu .menu-item:text-is("Русский")`);
+    await page.click(".controls .play");
+    await page.waitForFunction(() => document.querySelector("video")!.currentTime > 0.5);
+    await eventually("Russian cues", async () => (await showing()) === "ru:Привет");
+    expect(await page.evaluate(() => localStorage.getItem("kadr.player.captions"))).toBe("ru");
+    expect(await page.getAttribute(".controls .ctl.captions", "aria-pressed")).toBe("true");
+    await shot(page, "player-captions");
+
+    // The next visit: Russian again, by itself.
+    await page.reload();
+    await page.waitForSelector(".controls .captions-wrap:not([hidden])", { timeout: 30_000 });
+    await page.click(".controls .play");
+    await eventually("Russian cues after a reload", async () => (await showing()) === "ru:Привет");
+    await page.keyboard.press("c");
+    await eventually("subtitles off", async () => (await showing()) === "");
+    expect(await page.evaluate(() => localStorage.getItem("kadr.player.captions"))).toBe("off");
   } finally {
     await ctx.close();
   }

@@ -499,9 +499,12 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
         hls.subtitleDisplay = i >= 0;
       },
     };
-    // The remembered language, on every video that has it.
+    // The remembered language, on every video that has it: after hls.js has made its own
+    // choice (from the playlist's DEFAULT flags), which comes right after this event.
     hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => {
-      if (captions) captions.select(pickCaption(captions.tracks(), readPref(PREFS.captions)));
+      setTimeout(() => {
+        if (captions && hls.media) captions.select(pickCaption(captions.tracks(), readPref(PREFS.captions)));
+      }, 0);
     });
     hls.loadSource(pb.hls);
     hls.attachMedia(video);
