@@ -4,10 +4,11 @@
 // that holds the focus and closes on Escape).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { AxeResults, ImpactValue } from "axe-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { api, CLIP, context, launch, newUser, signIn, tusUpload, waitVideo } from "./helpers";
+import { api, ARTIFACTS, CLIP, context, launch, newUser, signIn, tusUpload, verticalClip, waitVideo } from "./helpers";
 
 const base = inject("base");
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -26,7 +27,9 @@ beforeAll(async () => {
   viewer = await newUser(base, "a11y");
   await api(base, "PUT", "/api/v1/channels/admin/subscription", viewer.token);
   video = await tusUpload(base, admin, CLIP, { title: "Accessible bunny", description: "Blender Foundation, CC BY 3.0" });
+  const short = await tusUpload(base, admin, verticalClip(join(ARTIFACTS, "media")), { title: "Accessible short" });
   await waitVideo(base, admin, video, (v) => v.status === "ready");
+  await waitVideo(base, admin, short, (v) => v.status === "ready");
 });
 afterAll(async () => {
   await browser?.close();
@@ -43,6 +46,7 @@ interface Finding {
 /** Where axe looks: the selectors of the parts to include (axe's context, as plain data). */
 interface Within {
   include: string[][];
+  exclude?: string[][];
 }
 
 /** axe's violations on the page (within `within`, the whole document by default). */
@@ -64,6 +68,7 @@ async function audit(page: Page, within?: Within): Promise<Finding[]> {
 }
 
 function report(where: string, findings: Finding[]): void {
+  if (!findings.length) console.log(`[axe] ${where}: no violations`);
   for (const f of findings) {
     console.log(`[axe] ${where}: ${f.impact ?? "?"} ${f.id} — ${f.help}`);
     for (const n of f.nodes) console.log(`        ${n.target}  ${n.html}`);
@@ -73,7 +78,7 @@ function report(where: string, findings: Finding[]): void {
 const blocking = (findings: Finding[]) => findings.filter((f) => f.impact && BLOCKING.includes(f.impact)).map((f) => `${f.id}: ${f.nodes.map((n) => n.target).join(", ")}`);
 
 /** Opens `path` in `lang` (signed in with `token`), waits for `ready`, and audits it. */
-async function pageAudit(lang: string, path: string, ready: string, token?: string, scheme: "light" | "dark" = "light"): Promise<Finding[]> {
+async function pageAudit(lang: string, path: string, ready: string, token?: string, scheme: "light" | "dark" = "light", within?: Within): Promise<Finding[]> {
   const ctx = await context(browser, base, token);
   await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
   const page = await ctx.newPage();
@@ -82,7 +87,7 @@ async function pageAudit(lang: string, path: string, ready: string, token?: stri
     await page.goto(path);
     await page.waitForSelector(ready);
     await page.waitForLoadState("networkidle");
-    const findings = await audit(page);
+    const findings = await audit(page, within);
     report(`${lang} ${path} (${scheme})`, findings);
     return findings;
   } finally {
@@ -90,7 +95,7 @@ async function pageAudit(lang: string, path: string, ready: string, token?: stri
   }
 }
 
-const PAGES: { name: string; path: () => string; ready: string; signedIn?: boolean }[] = [
+const PAGES: { name: string; path: () => string; ready: string; signedIn?: boolean; within?: Within }[] = [
   { name: "home", path: () => "/", ready: "[data-testid=video-card]" },
   { name: "upload", path: () => "/upload", ready: "[data-testid=file]", signedIn: true },
   { name: "channel", path: () => "/c/admin", ready: "[data-testid=video-card]" },
@@ -98,12 +103,14 @@ const PAGES: { name: string; path: () => string; ready: string; signedIn?: boole
   { name: "settings", path: () => "/settings", ready: "[data-testid=session]", signedIn: true },
   { name: "login", path: () => "/login", ready: "form.auth-form" },
   { name: "notifications", path: () => "/notifications", ready: "[data-testid=notification]", signedIn: true },
+  // The feed around the player (the player itself is the watch page's, audited there).
+  { name: "shorts", path: () => "/shorts", ready: "[data-testid=short] video", within: { include: [["#top"], ["main"]], exclude: [[".player"]] } },
 ];
 
 for (const lang of ["en", "ar"]) {
   for (const p of PAGES) {
     test(`axe finds nothing serious on ${p.name} (${lang})`, async () => {
-      const findings = await pageAudit(lang, p.path(), p.ready, p.signedIn ? viewer.token : undefined);
+      const findings = await pageAudit(lang, p.path(), p.ready, p.signedIn ? viewer.token : undefined, "light", p.within);
       expect(blocking(findings)).toEqual([]);
     });
   }

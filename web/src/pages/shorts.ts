@@ -9,7 +9,7 @@ import { formatCount, t } from "../i18n";
 import { icon } from "../icons";
 import { createPlayer, type Player } from "../player";
 import type { PageFn } from "../router";
-import { ratingButtons, subscribeButton } from "../social";
+import { named, ratingButtons, subscribeButton } from "../social";
 
 export const shorts: PageFn = async (root, _params, url) => {
   const user = await currentUser();
@@ -62,6 +62,8 @@ export const shorts: PageFn = async (root, _params, url) => {
       },
       onCount: (n) => {
         counter.textContent = formatCount(n);
+        const button = counter.closest("button");
+        if (button) named(button, t("comments.title"), counter.textContent);
       },
     });
     panel.replaceChildren(
@@ -144,7 +146,8 @@ export const shorts: PageFn = async (root, _params, url) => {
     { threshold: 0.6 },
   );
   const slide = (v: Video) => {
-    const hint = h("div.unmute", { hidden: !muted }, t("player.tapunmute"));
+    // A button, so that the keyboard can unmute as a tap does.
+    const hint = h("button.unmute", { type: "button", hidden: !muted }, t("player.tapunmute"));
     const commentCount = h("span.count", { dataset: { testid: "short-comment-count" } }, formatCount(v.comments));
     const commentButton = h(
       "button.rate.short-comments",
@@ -152,6 +155,7 @@ export const shorts: PageFn = async (root, _params, url) => {
       icon("comment"),
       commentCount,
     );
+    named(commentButton, t("comments.title"), commentCount.textContent ?? "");
     const el = h(
       "section.short",
       { dataset: { videoId: v.id, testid: "short" } },
@@ -167,13 +171,17 @@ export const shorts: PageFn = async (root, _params, url) => {
     );
     const s = { el, video: v };
     commentButton.addEventListener("click", () => void openComments(s, commentCount));
-    el.addEventListener("click", (e) => {
-      if ((e.target as Element).closest("a, button, .short-actions")) return;
+    const toggleSound = () => {
       muted = !muted;
       for (const s of slides) {
         if (s.player) s.player.video.muted = muted;
         s.el.querySelector<HTMLElement>(".unmute")!.hidden = !muted;
       }
+    };
+    hint.addEventListener("click", toggleSound);
+    el.addEventListener("click", (e) => {
+      if ((e.target as Element).closest("a, button, .short-actions")) return;
+      toggleSound();
     });
     slides.push(s);
     feed.appendChild(el);
