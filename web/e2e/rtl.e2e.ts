@@ -102,6 +102,31 @@ test("switching to Arabic turns the whole page right to left at once", async () 
   }
 });
 
+test("on a phone too: the logo at the right, the bell and the account at the left", async () => {
+  const viewer = await newUser(base, "hatif");
+  const ctx = await context(browser, base, viewer.token, { width: 375, height: 812 });
+  await ctx.addInitScript(() => localStorage.setItem("kadr.lang", "ar"));
+  const page = await ctx.newPage();
+  try {
+    await page.goto("/");
+    await page.waitForSelector("[data-testid=video-card]");
+    const logo = await box(page, "#top a.logo");
+    const bell = await box(page, "[data-testid=bell]");
+    const account = await box(page, "[data-testid=account-menu]");
+    expect(375 - logo.right).toBeLessThan(20);
+    expect(account.left).toBeLessThan(20);
+    expect(bell.left).toBeGreaterThan(account.right);
+    expect(bell.right).toBeLessThan(logo.left);
+    // One column of cards, each aligned right.
+    const card = await box(page, `[data-testid=video-card][data-video-id="${video}"]`);
+    const title = await box(page, `[data-video-id="${video}"] .card-title bdi`);
+    expect(Math.abs(title.right - card.right)).toBeLessThan(2);
+    await shot(page, "rtl-phone");
+  } finally {
+    await ctx.close();
+  }
+});
+
 test("a browser in Arabic (ar-EG) gets the Arabic interface on its first visit", async () => {
   const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 800 }, locale: "ar-EG" });
   const page = await ctx.newPage();

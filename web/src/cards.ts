@@ -1,7 +1,8 @@
 // Video cards and an infinitely scrolling grid that follows the API's cursor. A title or a
 // channel's name is the uploader's text in any language: each is isolated (<bdi>), so that an
 // English title keeps its punctuation in an Arabic page and the other way round, while the line
-// still aligns with the page's writing.
+// still aligns with the page's writing; and a title in the language its uploader said it is
+// in, so that a screen reader speaks it in that language.
 import type { Page, Video } from "./api";
 import { h } from "./dom";
 import { dateTime, formatDuration, timeAgo } from "./format";
@@ -32,7 +33,7 @@ export function compactCard(v: Video, href = `/watch/${v.id}`, lead?: Node): HTM
     h(
       "span.compact-meta",
       {},
-      h("span.card-title", { title: v.title }, h("bdi", {}, v.title)),
+      h("span.card-title", { title: v.title }, h("bdi", { lang: v.language || undefined }, v.title)),
       h("span.card-channel", {}, h("bdi", {}, v.channel.display_name)),
       h("span.card-stats", {}, tCompact("video.views", v.views)),
     ),
@@ -55,7 +56,7 @@ export function card(v: Video): HTMLElement {
     h(
       "div.card-meta",
       {},
-      h("a.card-title", { href: `/watch/${v.id}`, title: v.title }, h("bdi", {}, v.title)),
+      h("a.card-title", { href: `/watch/${v.id}`, title: v.title }, h("bdi", { lang: v.language || undefined }, v.title)),
       h("a.card-channel", { href: `/c/${encodeURIComponent(v.channel.handle)}` }, h("bdi", {}, v.channel.display_name)),
       h(
         "div.card-stats",
