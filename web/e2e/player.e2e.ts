@@ -289,6 +289,39 @@ test("right to left: the controls mirror, the seek bar does not", async () => {
   }
 });
 
+test("touch: a double tap on the right third goes forward 10 s with a ripple there, on the left third back", async () => {
+  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 412, height: 860 }, hasTouch: true, isMobile: true, locale: "en-US" });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`/watch/${long}?t=5`);
+    await page.waitForSelector(".controls .play");
+    await page.tap(".controls .play");
+    await page.waitForFunction(() => document.querySelector("video")!.currentTime >= 5);
+    await page.tap(".controls .play");
+    await page.waitForFunction(() => document.querySelector("video")!.paused);
+    const box = (await (await page.$("video"))!.boundingBox())!;
+    const doubleTap = async (share: number) => {
+      const x = box.x + box.width * share;
+      const y = box.y + box.height * 0.4;
+      await page.touchscreen.tap(x, y);
+      await page.touchscreen.tap(x, y);
+    };
+    const before = (await state(page)).time;
+    await doubleTap(0.85);
+    await page.waitForSelector(".player-ripple[data-side='1']:not([hidden])");
+    await page.waitForFunction((t) => Math.abs(document.querySelector("video")!.currentTime - (t + 10)) < 0.6, before);
+    await shot(page, "player-double-tap");
+    await page.waitForSelector(".player-ripple", { state: "hidden" });
+    await doubleTap(0.15);
+    await page.waitForSelector(".player-ripple[data-side='-1']:not([hidden])");
+    await page.waitForFunction((t) => Math.abs(document.querySelector("video")!.currentTime - t) < 0.6, before);
+    // Taps never played or paused the video.
+    expect((await state(page)).paused).toBe(true);
+  } finally {
+    await ctx.close();
+  }
+});
+
 /** Records, in the page, when the first <video> fired `playing` and presented its first frame
  * (ms since navigation began); with `play`, asks it to play as soon as it exists. */
 function measureStartup(play: boolean) {
