@@ -24,6 +24,7 @@ mod roles;
 mod safety;
 mod share;
 mod simple_upload;
+mod stills;
 mod strangers;
 mod tus_clients;
 mod tus_protocol;

@@ -50,6 +50,8 @@ pub enum Kind {
     SubsPlaylist,
     /// A caption segment or whole file (stored; its path names its revision).
     Subtitle,
+    /// A picture at a time and width (`thumbnail.jpg?t=&w=`), made on first request.
+    Still,
 }
 
 impl Kind {
@@ -58,7 +60,7 @@ impl Kind {
             Kind::Master | Kind::MediaPlaylist => "application/vnd.apple.mpegurl",
             Kind::Init => "video/mp4",
             Kind::Segment => "video/iso.segment",
-            Kind::Jpeg => "image/jpeg",
+            Kind::Jpeg | Kind::Still => "image/jpeg",
             Kind::Vtt | Kind::Subtitle => "text/vtt; charset=utf-8",
             Kind::SubsPlaylist => "application/vnd.apple.mpegurl",
         }
@@ -113,6 +115,7 @@ pub fn classify(tail: &str) -> Option<Kind> {
             _ => None,
         },
         ["images", "poster.jpg" | "poster_small.jpg"] => Some(Kind::Jpeg),
+        ["thumbnail.jpg"] => Some(Kind::Still),
         ["images", "storyboard.vtt"] => Some(Kind::Vtt),
         ["images", f] if numbered(f, "storyboard_", ".jpg") => Some(Kind::Jpeg),
         _ => None,
@@ -269,6 +272,73 @@ impl AccessCache {
 #[derive(Debug, Deserialize)]
 pub struct MediaQuery {
     pub token: Option<String>,
+    /// `thumbnail.jpg`: the time, seconds.
+    pub t: Option<String>,
+    /// `thumbnail.jpg`: the width (160, 320, 640 or 1280).
+    pub w: Option<String>,
+}
+
+/// Requests waiting for a still to be made, per process: past it, 503 `busy`.
+static WAITING_FOR_STILLS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+/// How long a request waits for the worker to make a still.
+const STILL_WAIT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, FromQueryResult)]
+struct Length {
+    duration_ms: Option<i64>,
+}
+
+/// A still of a ready video: from storage when made before, else asked of the worker and
+/// waited for.
+async fn still(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    id: Uuid,
+    q: &MediaQuery,
+    cc: &'static str,
+    public: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (Some(t), Some(w)) = (q.t.as_deref(), q.w.as_deref()) else {
+        return Err(ApiError::bad_request(
+            Code::InvalidQuery,
+            "thumbnail.jpg takes t (seconds) and w (160, 320, 640 or 1280)",
+        ));
+    };
+    let length = Length::find_by_statement(stmt(
+        "SELECT duration_ms FROM videos WHERE id = $1".to_owned(),
+        vec![id.into()],
+    ))
+    .one(&ctx.db)
+    .await?
+    .and_then(|l| l.duration_ms)
+    .ok_or_else(ApiError::not_found)?;
+    let (secs, width) = kadr_core::stills::snap(t, w, length as f64 / 1000.0)?;
+    let key = kadr_core::keys::still(id, secs, width);
+    if ctx.storage.head(&key).await.is_ok() {
+        return deliver(ctx, req, &key, Kind::Still, cc, public).await;
+    }
+    let Ok(_slot) = WAITING_FOR_STILLS.try_acquire() else {
+        return Err(
+            ApiError::new(Code::Busy, "Too many pictures are being made; try again").retry_after(1),
+        );
+    };
+    kadr_core::stills::request(&ctx.db, &ctx.config, id, secs, width).await?;
+    let started = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        match ctx.storage.head(&key).await {
+            Ok(_) => return deliver(ctx, req, &key, Kind::Still, cc, public).await,
+            Err(StorageError::NotFound { .. }) => {}
+            Err(e) => return Err(storage_err(e)),
+        }
+        if started.elapsed() > STILL_WAIT {
+            return Err(ApiError::new(
+                Code::Unavailable,
+                "The picture is not made yet; try again shortly",
+            )
+            .retry_after(2));
+        }
+    }
 }
 
 fn token_refused(e: TokenError) -> ApiError {
@@ -289,6 +359,15 @@ fn storage_err(e: StorageError) -> ApiError {
 }
 
 fn cache_control(kind: Kind, signed: bool, ready: bool) -> &'static str {
+    if kind == Kind::Still {
+        // Made again from the same media it is the same picture; a day, as media may be
+        // remade.
+        return if signed {
+            "private, max-age=86400"
+        } else {
+            "public, max-age=86400"
+        };
+    }
     if kind == Kind::SubsPlaylist {
         // Points at the current revision of a file its owner may replace at any time.
         return if signed {
@@ -319,15 +398,25 @@ async fn serve(
     let (id, tail) = path.into_inner();
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let kind = classify(&tail).ok_or_else(ApiError::not_found)?;
-    let key = storage_key(id, &tail).ok_or_else(ApiError::not_found)?;
+    // A still's key depends on its query (see `still`).
+    let key = match kind {
+        Kind::Still => String::new(),
+        _ => storage_key(id, &tail).ok_or_else(ApiError::not_found)?,
+    };
     let access = api.access.get(&ctx, id).await?;
     // A token is checked against the video's current epoch: one issued before a privacy or
     // moderation change no longer opens anything. A bad token is refused whether or not the
     // video exists, so a refusal tells nothing of it.
     if let Some(t) = &q.token {
         let epoch = access.as_ref().map_or(0, |a| a.media_epoch);
+        // A still is a picture: the `images` scope opens it.
+        let scoped = if kind == Kind::Still {
+            "images/thumbnail.jpg"
+        } else {
+            tail.as_str()
+        };
         api.signer
-            .verify(t, id, epoch, &tail)
+            .verify(t, id, epoch, scoped)
             .map_err(token_refused)?;
     }
     let access = access.ok_or_else(ApiError::not_found)?;
@@ -339,6 +428,12 @@ async fn serve(
     let cc = cache_control(kind, signed, ready);
     if kind.is_text() {
         return text(&ctx, &req, id, kind, &key, &tail, q.token.as_deref(), cc).await;
+    }
+    if kind == Kind::Still {
+        if !ready {
+            return Err(ApiError::not_found());
+        }
+        return still(&ctx, &req, id, &q, cc, access.listed()).await;
     }
     deliver(&ctx, &req, &key, kind, cc, access.listed()).await
 }

@@ -162,6 +162,7 @@ pub const WORKER_KINDS: &[&str] = &[
     "prune_notifications",
     "mail",
     "delete_account",
+    "thumbnail",
     "lift_suspensions",
     "relate",
 ];

@@ -24,6 +24,17 @@ pub const DELETE_CHANNEL: &str = "delete_channel";
 pub const MAIL: &str = "mail";
 /// An account removed with everything it made (`delete_account` jobs).
 pub const DELETE_ACCOUNT: &str = "delete_account";
+/// A still picture of a published video at a time and width (`thumbnail` jobs).
+pub const THUMBNAIL: &str = "thumbnail";
+
+/// The payload of a `thumbnail` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThumbnailJob {
+    pub video_id: Uuid,
+    /// Whole seconds from the start.
+    pub at_secs: u32,
+    pub width: u32,
+}
 
 /// The payload of a `delete_channel` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]

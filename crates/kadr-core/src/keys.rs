@@ -8,6 +8,7 @@
 //! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung | `videos` |
 //! | `images/{video}/{poster.jpg, poster_small.jpg, storyboard.vtt, storyboard_N.jpg}` | pictures | `videos` |
 //! | `captions/{video}/{lang}/{revision}/{full.vtt, seg_NNNNN.vtt}` | one caption file, whole and in segments | `videos` |
+//! | `stills/{video}/{seconds}-{width}.jpg` | a picture at a time, made when first asked for | `videos` |
 //! | `uploads/{upload}/data`, `uploads/{upload}/pieces/{offset}` | bytes of an unfinished upload | `uploads` |
 //! | `channels/{channel}/{avatar, avatar_small, banner, banner_small}-{stamp}.jpg` | a channel's pictures | `channels` |
 //! | `channels/{channel}/incoming/{image}-{stamp}` | an uploaded picture waiting for the worker | `channels` |
@@ -33,11 +34,12 @@ impl Owner {
 }
 
 /// Every top-level prefix and the table owning what is under it.
-pub const PREFIXES: [(&str, Owner); 6] = [
+pub const PREFIXES: [(&str, Owner); 7] = [
     ("originals/", Owner::Videos),
     ("hls/", Owner::Videos),
     ("images/", Owner::Videos),
     ("captions/", Owner::Videos),
+    ("stills/", Owner::Videos),
     ("uploads/", Owner::Uploads),
     ("channels/", Owner::Channels),
 ];
@@ -53,12 +55,13 @@ pub fn source(video: Uuid) -> String {
 }
 
 /// Everything stored for a video.
-pub fn video_prefixes(video: Uuid) -> [String; 4] {
+pub fn video_prefixes(video: Uuid) -> [String; 5] {
     [
         originals_prefix(video),
         hls_prefix(video),
         images_prefix(video),
         captions_prefix(video),
+        stills_prefix(video),
     ]
 }
 
@@ -92,6 +95,15 @@ pub fn rung_file(video: Uuid, rung: &str, file: &str) -> String {
 /// A rung's media playlist.
 pub fn rung_playlist(video: Uuid, rung: &str) -> String {
     rung_file(video, rung, "index.m3u8")
+}
+
+pub fn stills_prefix(video: Uuid) -> String {
+    format!("stills/{video}/")
+}
+
+/// A still picture of a video at `secs`, `width` pixels wide.
+pub fn still(video: Uuid, secs: u32, width: u32) -> String {
+    format!("stills/{video}/{secs}-{width}.jpg")
 }
 
 pub fn captions_prefix(video: Uuid) -> String {

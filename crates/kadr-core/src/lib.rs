@@ -33,6 +33,7 @@ pub mod reports;
 pub mod review;
 pub mod standing;
 pub mod state;
+pub mod stills;
 pub mod subscriptions;
 pub mod subtitles;
 pub mod throttle;

@@ -9,6 +9,7 @@ pub mod input;
 pub mod picture;
 pub mod plan;
 pub mod probe;
+pub mod still;
 pub mod transcode;
 
 use ffmpeg_next as ffmpeg;

@@ -25,6 +25,7 @@ mod metrics;
 mod outcome;
 mod pipeline;
 mod publish;
+mod stills;
 mod sweeps;
 
 use std::time::Duration;
@@ -175,6 +176,14 @@ pub fn runner(ctx: &Context) -> Runner {
             1,
             grace,
             community::DeleteChannels(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::THUMBNAIL) {
+        runner = runner.queued(
+            kadr_core::jobs::THUMBNAIL,
+            1,
+            grace,
+            stills::Stills(ctx.clone()),
         );
     }
     if w.runs(kadr_core::jobs::MAIL) {
