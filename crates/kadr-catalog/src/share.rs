@@ -803,7 +803,8 @@ async fn robots(ctx: web::Data<AppContext>, req: HttpRequest) -> HttpResponse {
         .body(robots_txt(ctx.config.site.indexable, &base_url(&req)))
 }
 
-/// Where each sitemap file starts: the id after which its entries come (nil for the first).
+/// Where each sitemap file starts: the id after which its entries come (nil for the first;
+/// each later one is the previous file's last id).
 #[derive(Debug, Clone, Default)]
 struct Bounds {
     videos: Vec<Uuid>,
@@ -824,7 +825,8 @@ struct IdRow {
 
 const LISTED_CHANNELS: &str = "c.deleting_at IS NULL AND NOT c.withheld";
 
-/// The first id of every `per`-entry file of the rows `filter` keeps of `table` (nil first).
+/// Where every `per`-entry file of the rows `filter` keeps of `table` starts (see [`range`]):
+/// nil, then each full file's last id while rows come after it.
 async fn walk(
     ctx: &AppContext,
     table: &str,
@@ -835,18 +837,19 @@ async fn walk(
     // The protocol's limit on files per index.
     while starts.len() < 50_000 {
         let after = starts.last().copied().unwrap_or_default();
+        // The last id of this file, and whether any come after it.
         let next = IdRow::find_by_statement(sql(
             format!(
-                "SELECT id FROM {table} WHERE {filter} AND id > $1 ORDER BY id OFFSET $2 LIMIT 1"
+                "SELECT id FROM {table} WHERE {filter} AND id > $1 ORDER BY id OFFSET $2 LIMIT 2"
             ),
             vec![after.into(), (per - 1).into()],
         ))
-        .one(&ctx.db)
+        .all(&ctx.db)
         .await
         .map_err(ApiError::from)?;
-        match next {
-            Some(r) => starts.push(r.id),
-            None => break,
+        match next.as_slice() {
+            [last, _] => starts.push(last.id),
+            _ => break,
         }
     }
     Ok(starts)
@@ -870,7 +873,8 @@ impl SitemapCache {
     }
 }
 
-/// Files in an index hold the *start* of each range; a range ends where the next starts.
+/// File `n` holds the ids after `starts[n]` up to and including `starts[n + 1]` (the last file:
+/// every id after its start).
 fn range(starts: &[Uuid], n: usize) -> Option<(Uuid, Option<Uuid>)> {
     let from = *starts.get(n)?;
     Some((from, starts.get(n + 1).copied()))
@@ -1016,60 +1020,91 @@ struct SitemapChannel {
     handle: String,
 }
 
-/// One `<url>` of a video sitemap.
+/// Bytes one video sitemap entry is held to, so a 50,000-entry file stays under the
+/// protocol's 50 MiB (52,428,800 bytes) whatever the titles hold: the title and channel name are cut first to
+/// fixed shares, then the description and tags take what is left.
+pub const ENTRY_BYTES: usize = 1_040;
+
+/// `s` escaped, cut at a character so the result has at most `max` bytes.
+fn esc_cut(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(max.min(s.len() + 16));
+    let mut one = [0u8; 4];
+    for c in s.chars() {
+        let piece = esc(c.encode_utf8(&mut one));
+        if out.len() + piece.len() > max {
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// One `<url>` of a video sitemap, at most [`ENTRY_BYTES`] long (for a base URL of usual
+/// length).
 pub fn video_entry(out: &mut String, base: &str, v: &SitemapVideo) {
     let b = esc(base);
-    let _ = write!(
-        out,
-        "<url><loc>{b}/watch/{id}</loc><lastmod>{m}</lastmod>",
-        id = v.id,
-        m = v.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
-    );
+    let id = v.id;
+    let lastmod = v.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     // A video sitemap entry needs a thumbnail: only once the poster exists.
-    if v.ready {
-        let _ = write!(
+    if !v.ready {
+        let _ = writeln!(
             out,
-            "<video:video><video:thumbnail_loc>{b}/media/{id}/images/poster.jpg</video:thumbnail_loc>\
-             <video:title>{t}</video:title><video:description>{d}</video:description>\
-             <video:player_loc>{b}/embed/{id}</video:player_loc>",
-            id = v.id,
-            t = esc(&v.title),
-            d = esc(&if v.description.trim().is_empty() {
-                v.title.clone()
-            } else {
-                summary(&v.description)
-            }),
+            "<url><loc>{b}/watch/{id}</loc><lastmod>{lastmod}</lastmod></url>"
         );
-        if let Some(ms) = v.duration_ms {
-            let _ = write!(
-                out,
-                "<video:duration>{}</video:duration>",
-                (ms / 1000).clamp(1, 28_800)
-            );
-        }
+        return;
+    }
+    let head = format!(
+        "<url><loc>{b}/watch/{id}</loc><lastmod>{lastmod}</lastmod><video:video>\
+         <video:thumbnail_loc>{b}/media/{id}/images/poster.jpg</video:thumbnail_loc>\
+         <video:title>{}</video:title><video:description>",
+        esc_cut(&v.title, 200)
+    );
+    let mut mid =
+        format!("</video:description><video:player_loc>{b}/embed/{id}</video:player_loc>");
+    if let Some(ms) = v.duration_ms {
         let _ = write!(
-            out,
-            "<video:view_count>{}</video:view_count>",
-            v.view_count.max(0)
-        );
-        if let Some(p) = v.published_at {
-            let _ = write!(
-                out,
-                "<video:publication_date>{}</video:publication_date>",
-                p.to_rfc3339_opts(SecondsFormat::Secs, true)
-            );
-        }
-        for t in v.tags.iter().take(MAX_TAGS) {
-            let _ = write!(out, "<video:tag>{}</video:tag>", esc(t));
-        }
-        let _ = write!(
-            out,
-            "<video:uploader info=\"{b}/c/{h}\">{n}</video:uploader></video:video>",
-            h = esc(&v.channel_handle),
-            n = esc(&v.channel_name)
+            mid,
+            "<video:duration>{}</video:duration>",
+            (ms / 1000).clamp(1, 28_800)
         );
     }
-    out.push_str("</url>\n");
+    let _ = write!(
+        mid,
+        "<video:view_count>{}</video:view_count>",
+        v.view_count.max(0)
+    );
+    if let Some(p) = v.published_at {
+        let _ = write!(
+            mid,
+            "<video:publication_date>{}</video:publication_date>",
+            p.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
+    let tail = format!(
+        "<video:uploader info=\"{b}/c/{}\">{}</video:uploader></video:video></url>\n",
+        esc(&v.channel_handle),
+        esc_cut(&v.channel_name, 80)
+    );
+    let mut left = ENTRY_BYTES.saturating_sub(head.len() + mid.len() + tail.len());
+    let text = if v.description.trim().is_empty() {
+        v.title.clone()
+    } else {
+        summary(&v.description)
+    };
+    let description = esc_cut(&text, left.min(600));
+    left -= description.len();
+    out.push_str(&head);
+    out.push_str(&description);
+    out.push_str(&mid);
+    for t in v.tags.iter().take(MAX_TAGS) {
+        let tag = format!("<video:tag>{}</video:tag>", esc(t));
+        if tag.len() > left {
+            break;
+        }
+        left -= tag.len();
+        out.push_str(&tag);
+    }
+    out.push_str(&tail);
 }
 
 impl SitemapStream {
@@ -1091,7 +1126,7 @@ impl SitemapStream {
         let upto = match self.to {
             Some(to) => {
                 values.push(to.into());
-                " AND v.id < $3"
+                " AND v.id <= $3"
             }
             None => "",
         };
@@ -1278,6 +1313,33 @@ mod tests {
         assert!(page.contains("<meta name=\"robots\" content=\"noindex\">"));
         assert!(page.find("og:title") < page.find("</head>"));
         assert_eq!(page.matches("<title>").count(), 1);
+    }
+
+    #[test]
+    fn sitemap_entries_keep_to_their_budget() {
+        let v = SitemapVideo {
+            id: Uuid::now_v7(),
+            title: "&".repeat(100),
+            description: "وصف طويل جدا ".repeat(500),
+            tags: (0..16).map(|i| format!("وسم{i}").repeat(8)).collect(),
+            duration_ms: Some(61_000),
+            view_count: 12,
+            ready: true,
+            published_at: Some(DateTime::default()),
+            updated_at: DateTime::default(),
+            channel_handle: "u1".to_owned(),
+            channel_name: "قناة".repeat(100),
+        };
+        let mut out = String::new();
+        video_entry(&mut out, "https://video.example.org", &v);
+        assert!(out.len() <= ENTRY_BYTES, "{} bytes", out.len());
+        assert!(out.contains("<video:description>وصف"), "{out}");
+        assert!(out.ends_with("</video:uploader></video:video></url>\n"));
+        // Cut at characters and whole entities, never inside one.
+        assert!(!out.contains("&am<") && !out.contains("&a<"));
+        assert_eq!(esc_cut("a&b", 5), "a");
+        assert_eq!(esc_cut("a&b", 6), "a&amp;");
+        assert_eq!(esc_cut("яя", 3), "я");
     }
 
     #[test]
