@@ -1,14 +1,15 @@
 // Accessibility in Debian's chromium: axe-core (the standard engine, WCAG 2.0/2.1 A and AA and
 // its best practices) on each main page in English and in Arabic, signed in where the page
-// needs it; and what axe cannot see: the keyboard's path (skip link, visible focus, a dialog
-// that holds the focus and closes on Escape).
+// needs it, and on a video's details (subtitles, sharing) as its owner sees them; and what axe
+// cannot see: the keyboard's path (skip link, visible focus, a dialog that holds the focus and
+// closes on Escape).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { AxeResults, ImpactValue } from "axe-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { api, ARTIFACTS, CLIP, context, launch, newUser, signIn, tusUpload, verticalClip, waitVideo } from "./helpers";
+import { api, ARTIFACTS, CLIP, context, launch, newUser, openEditPage, putCaptions, signIn, tusUpload, verticalClip, waitVideo } from "./helpers";
 
 const base = inject("base");
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -115,6 +116,32 @@ for (const lang of ["en", "ar"]) {
     });
   }
 }
+
+test("axe finds nothing serious on a video's details (subtitles, sharing), in English and Arabic, light and dark", async () => {
+  // A caption listed and the sites' field open: every part of the page shown.
+  await putCaptions(base, admin, video, "ru", "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nПривет\n");
+  for (const [lang, scheme] of [["en", "light"], ["ar", "light"], ["en", "dark"]] as const) {
+    const ctx = await context(browser, base, admin);
+    await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
+    const page = await ctx.newPage();
+    await page.emulateMedia({ colorScheme: scheme });
+    try {
+      await openEditPage(page, video);
+      await page.waitForSelector("[data-testid=caption-row]");
+      await page.check("[data-testid=embed-some]");
+      await page.selectOption("[data-testid=caption-lang]", "other");
+      await page.waitForLoadState("networkidle");
+      // The page itself (the header is audited on every page above; the administrator's bell
+      // is reported, not asserted, here).
+      report(`${lang} /me/videos/{id} (${scheme}, whole page)`, await audit(page));
+      const findings = await audit(page, { include: [["main"]] });
+      report(`${lang} /me/videos/{id} (${scheme})`, findings);
+      expect(blocking(findings), `${lang} ${scheme}`).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+  }
+});
 
 test("the dark theme keeps its contrast too", async () => {
   for (const p of PAGES.filter((p) => ["home", "settings", "channel", "notifications"].includes(p.name))) {

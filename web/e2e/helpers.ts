@@ -233,3 +233,33 @@ export async function serveHtml(html: string): Promise<{ port: number; close: ()
   const port = typeof address === "object" && address ? address.port : 0;
   return { port, close: () => new Promise<void>((ok) => server.close(() => ok())) };
 }
+
+/** Sends captions of `lang` for `video` through the API (`type` `text/vtt` or
+ * `application/x-subrip`); resolves with the server's answer or throws with its problem. */
+export async function putCaptions(base: string, token: string, video: string, lang: string, body: string, type = "text/vtt", label?: string): Promise<Record<string, unknown>> {
+  const q = label ? `?label=${encodeURIComponent(label)}` : "";
+  const res = await fetch(`${base}/api/v1/videos/${video}/captions/${encodeURIComponent(lang)}${q}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${token}`, "content-type": type },
+    body,
+  });
+  if (!res.ok) throw new Error(`PUT captions ${lang}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** Opens a video's details page (subtitles, sharing) the way an owner does: "My videos", then
+ * the video's "Edit". */
+export async function openEditPage(page: Page, video: string): Promise<void> {
+  await page.goto("/me");
+  await page.click(`[data-testid=mine-row][data-video-id="${video}"] [data-testid=edit]`);
+  await page.waitForSelector("[data-testid=captions-manager] [data-testid=caption-form]");
+}
+
+/** Whether every picture matching `selector` has loaded, each `width` pixels wide. */
+export async function picturesLoaded(page: Page, selector: string, width: number): Promise<boolean> {
+  return page.$$eval(
+    selector,
+    (imgs, w) => imgs.length > 0 && imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === w),
+    width,
+  );
+}

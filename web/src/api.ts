@@ -11,6 +11,8 @@ export class ApiError extends Error {
     public detail: string,
     /** Seconds to wait before trying again (`Retry-After` of a 429 or 503), when told. */
     public retryAfter: number | null = null,
+    /** The request's field at fault (`field` of an `invalid_field` problem), when named. */
+    public field: string | null = null,
   ) {
     super(detail || code);
   }
@@ -165,7 +167,7 @@ async function failure(res: Response): Promise<ApiError> {
   const wait = retryAfterSecs(res.headers.get("retry-after"));
   try {
     const p: unknown = await res.json();
-    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText, wait);
+    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText, wait, field(p, "field") ?? null);
   } catch {
     return new ApiError(res.status, "error", res.statusText, wait);
   }
@@ -309,6 +311,17 @@ export const PICTURE_TYPES = ["image/jpeg", "image/png", "image/webp"] as const;
 export function putPicture(handle: string, image: PictureKind, file: Blob): Promise<Schemas["PictureAccepted"]> {
   const path = "/api/v1/channels/{handle}/pictures/{image}" satisfies PathOf<"put">;
   return request("PUT", apiUrl(path, { handle, image }), file);
+}
+
+export type Caption = Schemas["CaptionJson"];
+export type CaptionSaved = Schemas["CaptionSaved"];
+
+/** Sends a video's captions of one language: the file itself, under its own type (`text/vtt`
+ * or `application/x-subrip`), `label` naming it in the menu (the language's own name when
+ * empty). The document lists `label` among the path's parameters; it is the query's. */
+export function putCaptions(id: string, lang: string, label: string, file: Blob): Promise<CaptionSaved> {
+  const path = "/api/v1/videos/{id}/captions/{lang}" satisfies PathOf<"put">;
+  return request("PUT", apiUrl(path, { id, lang }, { label: label.trim() || null }), file);
 }
 
 let mine: { token: string | null; channels: Promise<Channel[]> } | undefined;

@@ -73,21 +73,40 @@ export function playedShare(c: Chapter, time: number): number {
   return (time - c.start) / (c.end - c.start);
 }
 
-/** The chapter list under the video: a button per chapter that seeks there; the one playing
- * marked (`mark(time)` moves the mark). */
-export function chapterList(chapters: readonly Chapter[], seek: (secs: number) => void): { el: HTMLElement; mark(time: number): void } {
-  const items = chapters.map((c) =>
-    h(
+let listCount = 0;
+
+/** The chapter list under the video: a button per chapter that seeks there, with the picture at
+ * its start once `stills` says where pictures are (a 160-wide still, loaded lazily); the one
+ * playing marked (`mark(time)` moves the mark). */
+export function chapterList(
+  chapters: readonly Chapter[],
+  seek: (secs: number) => void,
+): { el: HTMLElement; mark(time: number): void; stills(at: (secs: number) => string): void } {
+  const list = `chapters-${++listCount}`;
+  const pictures: HTMLElement[] = [];
+  const items = chapters.map((c, i) => {
+    // Named by its time and title (the picture's alt text stays out of the button's name).
+    const time = h("span.chapter-time", { id: `${list}-${i}-time` }, formatDuration(c.start));
+    const title = h("span.chapter-title", { id: `${list}-${i}-title`, dir: "auto" }, c.title);
+    const picture = h("span.chapter-still");
+    pictures.push(picture);
+    return h(
       "li",
       {},
       h(
         "button.chapter-item",
-        { type: "button", dataset: { testid: "chapter-item", start: String(c.start) }, onclick: () => seek(c.start) },
-        h("span.chapter-time", {}, formatDuration(c.start)),
-        h("span.chapter-title", { dir: "auto" }, c.title),
+        {
+          type: "button",
+          "aria-labelledby": `${time.id} ${title.id}`,
+          dataset: { testid: "chapter-item", start: String(c.start) },
+          onclick: () => seek(c.start),
+        },
+        picture,
+        time,
+        title,
       ),
-    ),
-  );
+    );
+  });
   const el = h(
     "section.chapters",
     { dataset: { testid: "chapters" }, "aria-label": t("player.chapters") },
@@ -103,6 +122,22 @@ export function chapterList(chapters: readonly Chapter[], seek: (secs: number) =
       items[current]?.firstElementChild?.removeAttribute("aria-current");
       items[i]?.firstElementChild?.setAttribute("aria-current", "true");
       current = i;
+    },
+    stills(at: (secs: number) => string) {
+      chapters.forEach((c, i) => {
+        const img = h("img", {
+          src: at(c.start),
+          alt: t("player.stillat", { time: formatDuration(c.start) }),
+          loading: "lazy",
+          decoding: "async",
+          width: 160,
+          height: 90,
+          dataset: { testid: "chapter-still" },
+        });
+        // A picture that cannot be made (yet) leaves the grey box.
+        img.addEventListener("error", () => img.remove());
+        pictures[i].replaceChildren(img);
+      });
     },
   };
 }

@@ -61,6 +61,7 @@ export const playerStrings = {
   "share.embed": "Embed",
   "share.autoplay": "Autoplay (muted)",
   "share.loop": "Loop",
+  "player.stillat": "Picture at {time}",
   },
   ru: {
   "player.label": "Видеоплеер",
@@ -118,6 +119,7 @@ export const playerStrings = {
   "share.embed": "Встроить",
   "share.autoplay": "Автовоспроизведение (без звука)",
   "share.loop": "Повторять",
+  "player.stillat": "Кадр на {time}",
   },
   ar: {
   "player.label": "مشغّل الفيديو",
@@ -175,5 +177,6 @@ export const playerStrings = {
   "share.embed": "تضمين",
   "share.autoplay": "تشغيل تلقائي (بدون صوت)",
   "share.loop": "تكرار",
+  "player.stillat": "لقطة عند {time}",
   },
 };

@@ -699,7 +699,7 @@ function controls(
   const track = h("div.seek-track");
   const seek = h("input.seek", { type: "range", min: "0", max: "0", step: "0.1", value: "0", "aria-label": t("player.seek") });
   const preview = h("div.preview", { hidden: true }, h("div.preview-img"), h("span.preview-chapter"), h("span.preview-time"));
-  const time = h("span.time", { dataset: { testid: "player-time" } }, h("span.time-now", {}, "0:00 / 0:00"), h("span.time-chapter", { dir: "auto" }));
+  const time = h("span.time", { dataset: { testid: "player-time" } }, h("span.time-now", { dir: "ltr" }, "0:00 / 0:00"), h("span.time-chapter", { dir: "auto" }));
   const mute = h("button.ctl.mute", { type: "button", "aria-label": t("player.mute") });
   const volume = h("input.volume", { type: "range", min: "0", max: "1", step: "0.05", value: String(video.volume), "aria-label": t("player.volume") });
   const full = h("button.ctl.full", { type: "button", "aria-label": t("player.fullscreen"), title: t("player.fullscreen") });
@@ -930,8 +930,13 @@ function controls(
     if (!hls) return;
     const playing = hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : hls.loadLevel];
     const selected = hls.manualLevel ?? -1;
-    qualityMenu.button.textContent = qualityLabel(selected, playing, t("player.auto"));
-    qualityMenu.button.setAttribute("aria-label", `${t("player.quality")}: ${qualityMenu.button.textContent}`);
+    const label = qualityLabel(selected, playing, t("player.auto"));
+    // "Auto (720p)": the rung in a part of its own, which a phone leaves out (no room).
+    const auto = t("player.auto");
+    if (selected < 0 && playing && label.startsWith(auto)) {
+      qualityMenu.button.replaceChildren(h("span", {}, auto), h("span.quality-rung", {}, label.slice(auto.length)));
+    } else qualityMenu.button.textContent = label;
+    qualityMenu.button.setAttribute("aria-label", `${t("player.quality")}: ${label}`);
     if (!hls.levels.length) return;
     qualityMenu.set(
       qualityOptions(hls.levels, t("player.auto")).map((o) => ({

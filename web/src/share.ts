@@ -2,7 +2,7 @@
 // sites (an iframe of `/embed/{id}` with its options), and the dialog that offers both. The
 // watch page and the embed read `?t=` with `parseStart`.
 import { openDialog } from "./dialog";
-import { h } from "./dom";
+import { debounce, h } from "./dom";
 import { formatDuration } from "./format";
 import { t } from "./i18n";
 
@@ -109,8 +109,14 @@ function check(label: string, testid: string, checked = false): { el: HTMLElemen
 }
 
 /** The share dialog of `video` watched at `time` seconds: the link (at that time if asked) and
- * the embed code with its options, each with a copy button. */
-export function shareDialog(video: { id: string; title: string }, time: number, origin = location.origin): void {
+ * the embed code with its options, each with a copy button. With `still` (a picture's address
+ * at a time), the picture at the shared time is shown while "start at" is ticked. */
+export function shareDialog(
+  video: { id: string; title: string },
+  time: number,
+  origin = location.origin,
+  still?: (secs: number) => string,
+): void {
   const at = Math.max(0, Math.floor(time));
   const atText = formatDuration(at);
   // The time can be edited, as YouTube lets one: "1:30", "90", "1m30s".
@@ -123,7 +129,24 @@ export function shareDialog(video: { id: string; title: string }, time: number, 
   const embedStart = check(t("share.startat"), "share-embed-at");
   const autoplay = check(t("share.autoplay"), "share-embed-autoplay");
   const loop = check(t("share.loop"), "share-embed-loop");
+  // The picture at the shared time (whole seconds, as the link has it), asked for once the
+  // time stops changing.
+  const preview = still ? h("img.share-still", { alt: "", loading: "lazy", decoding: "async", width: 320, height: 180, hidden: true, dataset: { testid: "share-still" } }) : null;
+  let previewAt: number | null = null;
+  const loadPreview = debounce((secs: number) => {
+    if (!preview || !still || secs === previewAt) return;
+    previewAt = secs;
+    preview.alt = t("player.stillat", { time: formatDuration(secs) });
+    preview.src = still(secs);
+  }, 250);
+  const showPreview = () => {
+    if (!preview) return;
+    const secs = startAt.box.checked || embedStart.box.checked ? Math.floor(parseStart(startField.value) ?? at) : null;
+    preview.hidden = secs === null;
+    if (secs !== null) loadPreview(secs);
+  };
   const render = () => {
+    showPreview();
     link.value = watchUrl(origin, video.id, start());
     code.value = embedCode(origin, video.id, video.title, {
       start: embedStart.box.checked ? (parseStart(startField.value) ?? at) : null,
@@ -141,6 +164,7 @@ export function shareDialog(video: { id: string; title: string }, time: number, 
     h("h3.share-heading", {}, t("share.link")),
     copyRow(link, t("share.link"), "share-link"),
     h("div.share-options", {}, startAt.el, startField),
+    preview,
     h("h3.share-heading", {}, t("share.embed")),
     copyRow(code, t("share.embed"), "share-embed"),
     h("div.share-options", {}, embedStart.el, autoplay.el, loop.el),

@@ -4,6 +4,7 @@ import { adminUsers } from "./admin";
 import { forgotPage, loginPage, registerPage, resetPage, verifyPage } from "./auth";
 import { feed, home, liked, search } from "./browse";
 import { channel, channels } from "./channel";
+import { editVideo } from "./edit";
 import { history } from "./history";
 import { mine } from "./mine";
 import { moderation } from "./moderation";
@@ -27,6 +28,7 @@ export const pages: Readonly<Record<string, PageFn>> = {
   liked,
   notifications,
   mine,
+  editVideo,
   moderation,
   login: loginPage,
   register: registerPage,

@@ -1,4 +1,5 @@
-// My videos: every state, progress, failure reason, visibility switch and delete.
+// My videos: every state, progress, failure reason, visibility switch, a link to each one's
+// details (subtitles, sharing: /me/videos/{id}) and delete.
 import { call, currentUser, get, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
@@ -29,6 +30,11 @@ function row(v: Video): HTMLElement {
     }
   };
   privacy.addEventListener("change", () => void setPrivacy());
+  const edit = h(
+    "a.button",
+    { href: `/me/videos/${encodeURIComponent(v.id)}`, "aria-label": t("mine.editlabel", { title: v.title }), dataset: { testid: "edit" } },
+    t("mine.edit"),
+  );
   const del = h("button.danger", { type: "button", dataset: { testid: "delete" } }, t("mine.delete"));
   const el = h(
     "div.mine-row",
@@ -44,6 +50,7 @@ function row(v: Video): HTMLElement {
       v.status === "processing" ? h("progress.progress", { max: 100, value: v.progress }) : null,
     ),
     privacy,
+    edit,
     del,
     message,
   );

@@ -4,9 +4,11 @@
 // description and the comments. Beside it (below it on a phone): the playlist being played
 // (`?list=`: the current entry marked, the next one started at the end) and related videos,
 // leaving out those watched earlier in this tab. `?t=` (seconds or "1m30s") starts the video
-// there instead of where the viewer stopped. The chapters are listed under the video; "Share"
-// opens the share dialog (link, at the current time, embed code); the player's theatre mode
-// widens the page's layout (the stage over both columns), remembered for the next visit.
+// there instead of where the viewer stopped. The chapters are listed under the video, each with
+// its picture; "Share" opens the share dialog (link, at the current time with its picture,
+// embed code); the owner finds "Edit video" (subtitles, sharing settings) beside it; the
+// player's theatre mode widens the page's layout (the stage over both columns), remembered for
+// the next visit.
 import { ApiError, call, currentUser, get, isAdmin, isModerator, myChannels, playback, type Playlist, type User, type Video } from "../api";
 import { compactCard } from "../cards";
 import { commentsSection } from "../comments";
@@ -25,6 +27,7 @@ import { navigate, type PageFn } from "../router";
 import { menu, reportDialog } from "../safety";
 import { parseStart, shareDialog } from "../share";
 import { avatar, ratingButtons, subscribeButton, toLogin } from "../social";
+import { stillsOf, type StillWidth } from "../stills";
 
 /** How many entries of a playlist the side list reads (pages of 100). */
 const LIST_MAX = 500;
@@ -134,11 +137,20 @@ export const watch: PageFn = async (root, [id], url) => {
   const chapterData = videoChapters(v);
   const listed = normalizeChapters(chapterData, v.duration_secs ?? 0);
   const chapters = listed.length ? chapterList(listed, seek) : null;
+  // Pictures at any time, signed like the poster the playback endpoint hands out (known once
+  // the player starts: a video that cannot play has none).
+  let stills: ((secs: number, width: StillWidth) => string) | null = null;
   const share = h(
     "button.action",
-    { type: "button", dataset: { testid: "share" }, onclick: () => shareDialog(v, player?.video.currentTime ?? askedStart ?? 0) },
+    {
+      type: "button",
+      dataset: { testid: "share" },
+      onclick: () => shareDialog(v, player?.video.currentTime ?? askedStart ?? 0, location.origin, stills ? (secs) => stills!(secs, 320) : undefined),
+    },
     t("share.button"),
   );
+  // The owner's way to the video's details (subtitles, sharing), as YouTube's "Edit video".
+  const editLink = h("a.button.action", { href: `/me/videos/${encodeURIComponent(id)}`, dataset: { testid: "edit-video" } }, t("edit.open"));
   const comments = commentsSection({ video: v, user, owner, reviewer, seek });
   const save = h("button.action", { type: "button", dataset: { testid: "save" }, onclick: () => (user ? saveDialog(v.id) : toLogin()) }, icon("save"), t("playlist.save"));
   const more = menu("video-menu", [{ label: t("report.action"), testid: "video-report", run: () => (user ? reportDialog("video", v.id) : toLogin()) }]);
@@ -169,7 +181,7 @@ export const watch: PageFn = async (root, [id], url) => {
           h("div", {}, h("a.card-channel.watch-channel-name", { href: channelHref }, v.channel.display_name), subscribers),
           subscribeSlot,
         ),
-        h("div.watch-actions", {}, ratingButtons(v, user), share, save, more),
+        h("div.watch-actions", {}, ratingButtons(v, user), share, save, owner ? editLink : null, more),
       ),
       h(
         "div.watch-meta",
@@ -226,6 +238,9 @@ export const watch: PageFn = async (root, [id], url) => {
   const startPlayer = async (u: User | null) => {
     const [pb, start] = await Promise.all([playback(id), askedStart ?? resumeAt(id, !!u)]);
     if (stopped) return;
+    const at = stillsOf(id, pb.poster);
+    stills = at;
+    chapters?.stills((secs) => at(secs, 160));
     player = createPlayer(pb, {
       keyboard: true,
       onGone: gone,
