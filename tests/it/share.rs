@@ -77,21 +77,25 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-#[tokio::test]
-async fn previews_embeds_and_sitemaps_show_only_what_anyone_may_see() {
+/// `kadr all` serving our own built UI (kept with the stack) with `env`.
+async fn with_ui(env: &[(&str, &str)]) -> (Stack, tempfile::TempDir) {
     let web = tempfile::tempdir().unwrap();
     std::fs::write(web.path().join("index.html"), INDEX).unwrap();
     std::fs::write(web.path().join("embed.html"), EMBED).unwrap();
-    let stack = Stack::start(
-        Backend::Local,
-        &[
-            ("KADR_API__WEB_DIR", web.path().to_str().unwrap()),
-            ("KADR_SITE__NAME", "Кадр ТВ"),
-            ("KADR_AUTH__REGISTER_MAX_PER_HOUR", "1000"),
-            // Each sitemap request walks the list again, so the test sees changes at once.
-            ("KADR_SITE__SITEMAP_CACHE_SECS", "1"),
-        ],
-    )
+    let dir = web.path().to_str().unwrap().to_owned();
+    let mut all = vec![("KADR_API__WEB_DIR", dir.as_str())];
+    all.extend_from_slice(env);
+    (Stack::start(Backend::Local, &all).await, web)
+}
+
+#[tokio::test]
+async fn previews_embeds_and_sitemaps_show_only_what_anyone_may_see() {
+    let (stack, _web) = with_ui(&[
+        ("KADR_SITE__NAME", "Кадр ТВ"),
+        ("KADR_AUTH__REGISTER_MAX_PER_HOUR", "1000"),
+        // Each sitemap request walks the list again, so the test sees changes at once.
+        ("KADR_SITE__SITEMAP_CACHE_SECS", "1"),
+    ])
     .await;
     let base = stack.url("");
     let admin = login(&base, "admin", ADMIN_PASSWORD).await;
@@ -524,17 +528,10 @@ async fn previews_embeds_and_sitemaps_show_only_what_anyone_may_see() {
 
 #[tokio::test]
 async fn a_closed_site_keeps_crawlers_out_and_embeds_nowhere() {
-    let web = tempfile::tempdir().unwrap();
-    std::fs::write(web.path().join("index.html"), INDEX).unwrap();
-    std::fs::write(web.path().join("embed.html"), EMBED).unwrap();
-    let stack = Stack::start(
-        Backend::Local,
-        &[
-            ("KADR_API__WEB_DIR", web.path().to_str().unwrap()),
-            ("KADR_SITE__INDEXABLE", "false"),
-            ("KADR_SITE__EMBED_ORIGINS", "[\"https://intranet.example\"]"),
-        ],
-    )
+    let (stack, _web) = with_ui(&[
+        ("KADR_SITE__INDEXABLE", "false"),
+        ("KADR_SITE__EMBED_ORIGINS", "[\"https://intranet.example\"]"),
+    ])
     .await;
     let base = stack.url("");
     let admin = login(&base, "admin", ADMIN_PASSWORD).await;

@@ -82,6 +82,15 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// A preview's description: the summary of `text`, or `fallback` (the title) when it is empty.
+fn describe(text: &str, fallback: &str) -> String {
+    if text.trim().is_empty() {
+        fallback.to_owned()
+    } else {
+        summary(text)
+    }
+}
+
 /// One line of at most [`SUMMARY_CHARS`] characters: whitespace runs folded, cut at a word.
 pub fn summary(text: &str) -> String {
     let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -378,11 +387,7 @@ async fn video_meta(
     let (pw, ph) = player_size(width, height);
     let watch = format!("{base}/watch/{id}");
     Ok(Some(Meta {
-        description: if json.description.trim().is_empty() {
-            json.title.clone()
-        } else {
-            summary(&json.description)
-        },
+        description: describe(&json.description, &json.title),
         title: json.title,
         url: watch.clone(),
         kind: "video.other",
@@ -441,11 +446,7 @@ async fn channel_meta(
     Ok(row.map(|c| {
         let url = format!("{base}/c/{}", c.handle);
         Meta {
-            description: if c.description.trim().is_empty() {
-                c.display_name.clone()
-            } else {
-                summary(&c.description)
-            },
+            description: describe(&c.description, &c.display_name),
             title: c.display_name,
             kind: "profile",
             image: c.avatar_version.map(|v| Image {
@@ -509,11 +510,7 @@ async fn playlist_meta(
     };
     let url = format!("{base}/playlist/{id}");
     Ok(Some(Meta {
-        description: if p.description.trim().is_empty() {
-            p.title.clone()
-        } else {
-            summary(&p.description)
-        },
+        description: describe(&p.description, &p.title),
         title: p.title,
         kind: "website",
         image,
@@ -1086,11 +1083,7 @@ pub fn video_entry(out: &mut String, base: &str, v: &SitemapVideo) {
         esc_cut(&v.channel_name, 80)
     );
     let mut left = ENTRY_BYTES.saturating_sub(head.len() + mid.len() + tail.len());
-    let text = if v.description.trim().is_empty() {
-        v.title.clone()
-    } else {
-        summary(&v.description)
-    };
+    let text = describe(&v.description, &v.title);
     let description = esc_cut(&text, left.min(600));
     left -= description.len();
     out.push_str(&head);
