@@ -2,8 +2,10 @@
 // channel, comments under a video, notifications, the subscription feed), and its second part
 // (a playlist, the watch page playing it beside related videos, history, settings, the
 // administrators' users, the reports queue and the moderators' record) at desktop and phone
-// sizes, in Russian, and home, watch and a channel in Arabic (right to left: ar-*.png), written
-// to $KADR_SCREENSHOTS (docs/screenshots). Skipped in `make test`.
+// sizes, in Russian, and home, watch and a channel in Arabic (right to left: ar-*.png); and the
+// owner's side of reach in English and Arabic (the share dialog with its picture, an embed in
+// another site's page, the captions manager, the player showing captions), written to
+// $KADR_SCREENSHOTS (docs/screenshots). Skipped in `make test`.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -18,6 +20,9 @@ import {
   frame,
   launch,
   newUser,
+  openEditPage,
+  putCaptions,
+  serveHtml,
   playsPast,
   ROOT,
   signIn,
@@ -256,5 +261,101 @@ test.skipIf(!out)("screenshots of every main page at desktop and phone sizes", a
       await p.waitForSelector(".channel-banner img");
       await p.waitForLoadState("networkidle");
     }, "ar");
+  }
+});
+
+test.skipIf(!out)("screenshots of the owner's side of reach: share dialog, an embed in another page, the captions manager, captions in the player", async () => {
+  const dir = resolve(ROOT, out!);
+  mkdirSync(dir, { recursive: true });
+  const owner = await newUser(base, "studio");
+  const admin = await signIn(base, "admin", inject("adminPassword"));
+  await verify(base, admin, owner.token);
+  const id = await tusUpload(base, owner.token, CLIP, { title: "Big Buck Bunny: morning in the forest", description: "Blender Foundation, CC BY 3.0" });
+  await waitVideo(base, owner.token, id, (v) => v.status === "ready" && v.moderation?.state !== "pending");
+  const cues: [string, string, string][] = [
+    ["en", "English", "Good morning, forest!"],
+    ["ru", "Русский", "Доброе утро, лес!"],
+    ["ar", "العربية", "صباح الخير أيتها الغابة!"],
+  ];
+  for (const [lang, label, text] of cues) {
+    await putCaptions(base, owner.token, id, lang, `1\n00:00:01,000 --> 00:00:05,000\n${text}\n`, "application/x-subrip", label);
+  }
+  const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+  // English (no prefix) or Arabic (ar-…).
+  const snap = async (size: keyof typeof sizes, lang: "en" | "ar", name: string, go: (p: Page) => Promise<void>) => {
+    const ctx = await context(browser, base, owner.token, sizes[size]);
+    await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
+    const page = await ctx.newPage();
+    const file = `${lang === "en" ? "" : `${lang}-`}${name}-${size}.png`;
+    try {
+      await go(page);
+      await page.screenshot({ path: join(dir, file) });
+    } catch (e) {
+      await page.screenshot({ path: join(ARTIFACTS, `failed-${file}`) });
+      throw e;
+    } finally {
+      await ctx.close();
+    }
+  };
+  const pausedAt = async (p: Page, secs: number) => {
+    await p.waitForSelector(".controls .play");
+    await p.evaluate((s) => {
+      const v = document.querySelector("video")!;
+      v.pause();
+      v.currentTime = s;
+    }, secs);
+    await p.waitForFunction(() => {
+      const v = document.querySelector("video")!;
+      return !v.seeking && v.readyState >= 2;
+    });
+  };
+  const host = await serveHtml(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Forest news</title>` +
+      `<style>body{font:17px/1.5 Georgia,serif;margin:0;background:#fbfaf7;color:#222}header{background:#234;color:#fff;padding:12px 20px;font:700 20px system-ui}` +
+      `article{max-width:680px;margin:0 auto;padding:16px 20px}iframe{width:100%;aspect-ratio:16/9;height:auto;border:0;border-radius:6px}</style></head>` +
+      `<body><header>Forest news</header><article><h1>A rabbit wakes up</h1><p>Morning in the forest: the big rabbit leaves his burrow and meets the butterflies.</p>` +
+      `<iframe src="${base}/embed/${id}?t=2" title="Big Buck Bunny" allow="autoplay; encrypted-media; picture-in-picture; fullscreen" allowfullscreen></iframe>` +
+      `<p>The film is by the Blender Foundation, under CC BY 3.0.</p></article></body></html>`,
+  );
+  try {
+    for (const size of ["desktop", "phone"] as const) {
+      for (const lang of ["en", "ar"] as const) {
+        await snap(size, lang, "share", async (p) => {
+          await p.goto(`/watch/${id}`);
+          await pausedAt(p, 3);
+          await p.click("[data-testid=share]");
+          await p.check("[data-testid=share-at]");
+          await p.waitForFunction(() => document.querySelector<HTMLImageElement>("[data-testid=share-still]")?.naturalWidth);
+        });
+        await snap(size, lang, "captions-manager", async (p) => {
+          await openEditPage(p, id);
+          await p.waitForSelector("[data-testid=caption-row] >> nth=2");
+          await p.check("[data-testid=embed-some]");
+          await p.fill("[data-testid=embed-origins]", "https://news.example.org");
+          await p.evaluate(() => scrollTo(0, 0));
+          await p.waitForLoadState("networkidle");
+        });
+        await snap(size, lang, "captions", async (p) => {
+          await p.goto(`/watch/${id}`);
+          await p.waitForSelector(".controls .captions-wrap:not([hidden])", { timeout: 30_000 });
+          await p.click(".controls .ctl.captions");
+          await p.click(`.captions-menu .menu-item[data-lang=${lang}]`);
+          await pausedAt(p, 2.5);
+          await eventually("a cue showing", async () =>
+            p.evaluate(() => [...document.querySelector("video")!.textTracks].some((t) => t.mode === "showing" && (t.activeCues?.length ?? 0) > 0)),
+          );
+          await p.hover(".controls .play");
+        });
+      }
+      await snap(size, "en", "embed", async (p) => {
+        await p.goto(`http://localhost:${host.port}/`);
+        const frame = await (await p.waitForSelector("iframe")).contentFrame();
+        if (!frame) throw new Error("no frame");
+        await frame.waitForSelector("video", { timeout: 30_000 });
+        await frame.waitForFunction(() => (document.querySelector("video")?.readyState ?? 0) >= 2, undefined, { timeout: 30_000 });
+      });
+    }
+  } finally {
+    await host.close();
   }
 });
