@@ -106,11 +106,11 @@ done
 TOTAL=$(awk '{s += $3} END {print s}' "$WORK/files.txt")
 [ "$TOTAL" -eq "$VIDEOS" ] || { echo "bench/sitemap: $TOTAL entries for $VIDEOS listed videos" >&2; exit 1; }
 grep -q "$(printf '%08x-0000-7000-8000-%012x' 3 1)" "$WORK"/videos-*.xml && { echo "bench/sitemap: an unlisted video is listed" >&2; exit 1; }
-read -r SLOWEST SLOW_S SLOW_N SLOW_BYTES < <(sort -k2 -g -r "$WORK/files.txt" | head -1)
+read -r SLOWEST SLOW_S SLOW_N SLOW_BYTES < <(sort -k2 -g -r "$WORK/files.txt" | sed -n 1p)
 MEDIAN_MS=$(awk '{print $2}' "$WORK/files.txt" | python3 -c "import statistics,sys; print(f'{statistics.median(float(l) for l in sys.stdin) * 1000:.0f}')")
 
 # 3. The baseline: the database exporting the slowest file's rows.
-LO=$(grep -o "<loc>[^<]*/watch/[^<]*</loc>" "$WORK/videos-$SLOWEST.xml" | head -1 | sed 's#.*/watch/##; s#</loc>##')
+LO=$(grep -m1 -o "<loc>[^<]*/watch/[^<]*</loc>" "$WORK/videos-$SLOWEST.xml" | sed 's#.*/watch/##; s#</loc>##')
 HI=$(grep -o "<loc>[^<]*/watch/[^<]*</loc>" "$WORK/videos-$SLOWEST.xml" | tail -1 | sed 's#.*/watch/##; s#</loc>##')
 b0=$(date +%s.%N)
 "${PSQL[@]}" -c "COPY (SELECT v.id, v.title, v.description, v.tags, v.duration_ms, v.view_count,

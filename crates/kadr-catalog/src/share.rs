@@ -58,23 +58,24 @@ fn sql(text: impl Into<String>, values: Vec<sea_orm::Value>) -> sea_orm::Stateme
 // ---------------------------------------------------------------------------------------
 // Escaping
 
+/// What `c` becomes in HTML or XML text and attributes: an entity, nothing (controls and the
+/// non-characters XML 1.0 refuses), or itself (`None`).
+fn escaped(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        c if c.is_control() && !matches!(c, '\n' | '\t') => Some(""),
+        '\u{FFFE}' | '\u{FFFF}' => Some(""),
+        _ => None,
+    }
+}
+
 /// Text for an HTML or XML attribute or element.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Characters XML 1.0 does not allow, and other controls, go.
-            c if c.is_control() && !matches!(c, '\n' | '\t') => {}
-            '\u{FFFE}' | '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    esc_cut(s, usize::MAX)
 }
 
 /// A query-string component.
@@ -1024,14 +1025,17 @@ pub const ENTRY_BYTES: usize = 1_040;
 
 /// `s` escaped, cut at a character so the result has at most `max` bytes.
 fn esc_cut(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(max.min(s.len() + 16));
+    let mut out = String::with_capacity(s.len().min(max).saturating_add(16));
     let mut one = [0u8; 4];
     for c in s.chars() {
-        let piece = esc(c.encode_utf8(&mut one));
+        let piece: &str = match escaped(c) {
+            Some(entity) => entity,
+            None => c.encode_utf8(&mut one),
+        };
         if out.len() + piece.len() > max {
             break;
         }
-        out.push_str(&piece);
+        out.push_str(piece);
     }
     out
 }
