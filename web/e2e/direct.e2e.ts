@@ -37,12 +37,13 @@ beforeAll(async () => {
   );
   s3 = env.KADR_TEST_S3_ENDPOINT;
   // kadr refuses KADR_* variables it does not know: the harness's own are left out.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "KADR_BIN" && k !== "KADR_SCREENSHOTS"));
+  const harness = ["KADR_BIN", "KADR_SCREENSHOTS", "KADR_WEB_DIST"];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !harness.includes(k)));
   kadr = spawn(bin, ["all", "--data-dir", join(dir, "var"), "--listen", "127.0.0.1:0"], {
     env: {
       ...inherited,
       KADR_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      KADR_API__WEB_DIR: join(ROOT, "web/dist"),
+      KADR_API__WEB_DIR: process.env.KADR_WEB_DIST ?? join(ROOT, "web/dist"),
       KADR_AUTH__REGISTER_MAX_PER_HOUR: "1000",
       KADR_STORAGE__BACKEND: "s3",
       KADR_STORAGE__S3__ENDPOINT: s3,

@@ -73,21 +73,16 @@ export function playedShare(c: Chapter, time: number): number {
   return (time - c.start) / (c.end - c.start);
 }
 
-let listCount = 0;
-
 /** The chapter list under the video: a button per chapter that seeks there, with the picture at
  * its start once `stills` says where pictures are (a 160-wide still, loaded lazily); the one
- * playing marked (`mark(time)` moves the mark). */
+ * playing marked (`mark(time)` moves the mark). The picture adds nothing to the button's name
+ * (its time and title): its alt text is empty, as a picture inside a named control's is. */
 export function chapterList(
   chapters: readonly Chapter[],
   seek: (secs: number) => void,
 ): { el: HTMLElement; mark(time: number): void; stills(at: (secs: number) => string): void } {
-  const list = `chapters-${++listCount}`;
   const pictures: HTMLElement[] = [];
-  const items = chapters.map((c, i) => {
-    // Named by its time and title (the picture's alt text stays out of the button's name).
-    const time = h("span.chapter-time", { id: `${list}-${i}-time` }, formatDuration(c.start));
-    const title = h("span.chapter-title", { id: `${list}-${i}-title`, dir: "auto" }, c.title);
+  const items = chapters.map((c) => {
     const picture = h("span.chapter-still");
     pictures.push(picture);
     return h(
@@ -95,15 +90,10 @@ export function chapterList(
       {},
       h(
         "button.chapter-item",
-        {
-          type: "button",
-          "aria-labelledby": `${time.id} ${title.id}`,
-          dataset: { testid: "chapter-item", start: String(c.start) },
-          onclick: () => seek(c.start),
-        },
+        { type: "button", dataset: { testid: "chapter-item", start: String(c.start) }, onclick: () => seek(c.start) },
         picture,
-        time,
-        title,
+        h("span.chapter-time", {}, formatDuration(c.start)),
+        h("span.chapter-title", { dir: "auto" }, c.title),
       ),
     );
   });
@@ -127,7 +117,7 @@ export function chapterList(
       chapters.forEach((c, i) => {
         const img = h("img", {
           src: at(c.start),
-          alt: t("player.stillat", { time: formatDuration(c.start) }),
+          alt: "",
           loading: "lazy",
           decoding: "async",
           width: 160,
