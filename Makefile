@@ -91,6 +91,7 @@ bench: build
 	bench/serve.sh
 	bench/community.sh
 	bench/viewers.sh
+	bench/sitemap.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)
