@@ -7052,16 +7052,16 @@ export interface operations {
     };
     oembed: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description A watch, embed or playlist page of this site. */
                 url: string;
                 /** @description `json` (the only format offered; `xml` answers 501). */
-                format: string | null;
-                maxwidth: number | null;
-                maxheight: number | null;
+                format?: string;
+                maxwidth?: number;
+                maxheight?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -8736,18 +8736,19 @@ export interface operations {
     };
     upload_captions: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The name in the captions menu (at most 40 characters); the language's own name when
+                 *     absent.
+                 */
+                label?: string;
+            };
             header?: never;
             path: {
                 /** @description Video id */
                 id: string;
                 /** @description BCP 47 language tag: `ru`, `en`, `ar`, `pt-BR` */
                 lang: string;
-                /**
-                 * @description The name in the captions menu (at most 40 characters); the language's own name when
-                 *     absent.
-                 */
-                label: string | null;
             };
             cookie?: never;
         };

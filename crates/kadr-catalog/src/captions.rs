@@ -98,6 +98,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The name in the captions menu (at most 40 characters); the language's own name when
     /// absent.

@@ -577,6 +577,7 @@ pub async fn page(
 // oEmbed
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OembedQuery {
     /// A watch, embed or playlist page of this site.
     pub url: String,
