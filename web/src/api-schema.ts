@@ -7055,7 +7055,7 @@ export interface operations {
             query: {
                 /** @description A watch, embed or playlist page of this site. */
                 url: string;
-                /** @description `json` (the only format offered; `xml` answers 501). */
+                /** @description `json`, the only format offered (`xml` answers 501, as oEmbed says). */
                 format?: string;
                 maxwidth?: number;
                 maxheight?: number;
@@ -7072,6 +7072,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Oembed"];
+                };
+            };
+            /** @description A malformed query (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not a video or playlist of this site that anyone may see and embed */

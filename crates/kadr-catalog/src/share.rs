@@ -581,7 +581,8 @@ pub async fn page(
 pub struct OembedQuery {
     /// A watch, embed or playlist page of this site.
     pub url: String,
-    /// `json` (the only format offered; `xml` answers 501).
+    /// `json`, the only format offered (`xml` answers 501, as oEmbed says).
+    #[param(pattern = "^json$")]
     pub format: Option<String>,
     pub maxwidth: Option<u32>,
     pub maxheight: Option<u32>,
@@ -674,6 +675,7 @@ pub fn iframe(src: &str, title: &str, width: u32, height: u32) -> String {
 #[utoipa::path(get, path = "/api/v1/oembed", tag = "catalog",
     params(OembedQuery),
     responses((status = 200, body = Oembed),
+        (status = 400, description = "A malformed query (`invalid_query`)", content_type = "application/problem+json"),
         (status = 404, description = "Not a video or playlist of this site that anyone may see and embed", content_type = "application/problem+json"),
         (status = 501, description = "A format other than json", content_type = "application/problem+json")))]
 pub async fn oembed(
@@ -682,7 +684,7 @@ pub async fn oembed(
     req: HttpRequest,
     q: web::Query<OembedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if q.format.as_deref().is_some_and(|f| f != "json") {
+    if q.format.as_deref().is_some_and(|f| !f.is_empty() && f != "json") {
         return Err(ApiError::new(
             Code::FormatUnsupported,
             "Only the json format is offered",
