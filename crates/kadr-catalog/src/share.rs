@@ -684,7 +684,10 @@ pub async fn oembed(
     req: HttpRequest,
     q: web::Query<OembedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if q.format.as_deref().is_some_and(|f| !f.is_empty() && f != "json") {
+    if q.format
+        .as_deref()
+        .is_some_and(|f| !f.is_empty() && f != "json")
+    {
         return Err(ApiError::new(
             Code::FormatUnsupported,
             "Only the json format is offered",
