@@ -7055,7 +7055,7 @@ export interface operations {
             query: {
                 /** @description A watch, embed or playlist page of this site. */
                 url: string;
-                /** @description `json`, the only format offered (`xml` answers 501, as oEmbed says). */
+                /** @description `json`, the only format offered (`xml` answers 501, as oEmbed says; anything else 400). */
                 format?: string;
                 maxwidth?: number;
                 maxheight?: number;
@@ -7074,7 +7074,7 @@ export interface operations {
                     "application/json": components["schemas"]["Oembed"];
                 };
             };
-            /** @description A malformed query (`invalid_query`) */
+            /** @description A malformed query or a format that is neither json nor xml (`invalid_query`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7101,7 +7101,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A format other than json */
+            /** @description `format=xml`: not offered */
             501: {
                 headers: {
                     [name: string]: unknown;

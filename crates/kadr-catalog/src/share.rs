@@ -581,7 +581,7 @@ pub async fn page(
 pub struct OembedQuery {
     /// A watch, embed or playlist page of this site.
     pub url: String,
-    /// `json`, the only format offered (`xml` answers 501, as oEmbed says).
+    /// `json`, the only format offered (`xml` answers 501, as oEmbed says; anything else 400).
     #[param(pattern = "^json$")]
     pub format: Option<String>,
     pub maxwidth: Option<u32>,
@@ -675,23 +675,31 @@ pub fn iframe(src: &str, title: &str, width: u32, height: u32) -> String {
 #[utoipa::path(get, path = "/api/v1/oembed", tag = "catalog",
     params(OembedQuery),
     responses((status = 200, body = Oembed),
-        (status = 400, description = "A malformed query (`invalid_query`)", content_type = "application/problem+json"),
+        (status = 400, description = "A malformed query or a format that is neither json nor xml (`invalid_query`)", content_type = "application/problem+json"),
         (status = 404, description = "Not a video or playlist of this site that anyone may see and embed", content_type = "application/problem+json"),
-        (status = 501, description = "A format other than json", content_type = "application/problem+json")))]
+        (status = 501, description = "`format=xml`: not offered", content_type = "application/problem+json")))]
 pub async fn oembed(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
     req: HttpRequest,
     q: web::Query<OembedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if q.format
-        .as_deref()
-        .is_some_and(|f| !f.is_empty() && f != "json")
-    {
-        return Err(ApiError::new(
-            Code::FormatUnsupported,
-            "Only the json format is offered",
-        ));
+    match q.format.as_deref() {
+        None | Some("" | "json") => {}
+        // oEmbed's other format: 501, as the specification says.
+        Some("xml") => {
+            return Err(ApiError::new(
+                Code::FormatUnsupported,
+                "Only the json format is offered",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                Code::InvalidQuery,
+                "format is json (or xml, which is not offered)",
+            )
+            .field("format"));
+        }
     }
     let base = base_url(&req);
     let target = target(&q.url, &base).ok_or_else(ApiError::not_found)?;
