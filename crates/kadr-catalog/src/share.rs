@@ -133,25 +133,16 @@ fn ancestors_csp(list: &[String]) -> String {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct EmbedRow {
-    embed_origins: Option<Vec<String>>,
-}
-
-/// Whether anyone with the link may see the video, and its own embedding origins.
+/// Whether anyone with the link may see the video, and the origins that may frame it.
 async fn embed_rule(ctx: &AppContext, id: Uuid) -> Result<Option<Vec<String>>, ApiError> {
-    let row = match listing::visible_row(ctx, id, &Viewer::default()).await {
-        Ok(_) => EmbedRow::find_by_statement(sql(
-            "SELECT embed_origins FROM videos WHERE id = $1",
-            vec![id.into()],
-        ))
-        .one(&ctx.db)
-        .await
-        .map_err(ApiError::from)?,
-        Err(e) if e.code == Code::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(row.map(|r| ancestors(&ctx.config.site.embed_origins, r.embed_origins.as_deref())))
+    match listing::visible_row(ctx, id, &Viewer::default()).await {
+        Ok(row) => Ok(Some(ancestors(
+            &ctx.config.site.embed_origins,
+            row.embed_origins.as_deref(),
+        ))),
+        Err(e) if e.code == Code::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The built player page, framable by `sources` (`'none'` when empty).
@@ -234,6 +225,8 @@ pub struct Meta {
     pub noindex: bool,
     /// The oEmbed URL for this page.
     pub oembed: Option<String>,
+    /// A video's channel: its name and handle.
+    pub author: Option<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -376,6 +369,8 @@ async fn video_meta(
     };
     let unlisted = row.privacy == Privacy::Unlisted;
     let (width, height) = (row.width, row.height);
+    let sources = ancestors(&ctx.config.site.embed_origins, row.embed_origins.as_deref());
+    let author = (row.channel_name.clone(), row.channel_handle.clone());
     let json = VideoJson::of(row, &Viewer::default(), api, base);
     let poster = PosterRow::find_by_statement(sql(
         "SELECT width, height FROM images WHERE video_id = $1 AND kind = 'poster' LIMIT 1",
@@ -384,7 +379,6 @@ async fn video_meta(
     .one(&ctx.db)
     .await
     .map_err(ApiError::from)?;
-    let sources = embed_rule(ctx, id).await?.unwrap_or_default();
     let (pw, ph) = player_size(width, height);
     let watch = format!("{base}/watch/{id}");
     Ok(Some(Meta {
@@ -411,6 +405,7 @@ async fn video_meta(
             "{base}/api/v1/oembed?format=json&url={}",
             enc(&watch)
         )),
+        author: Some(author),
     }))
 }
 
@@ -707,17 +702,16 @@ pub async fn oembed(
     let provider_url = format!("{base}/");
     let answer = match target {
         Target::Video(id) => {
-            let sources = embed_rule(&ctx, id).await?.unwrap_or_default();
-            if !sources.iter().any(|s| s == "*") {
-                // Not framable by whoever asks.
-                return Err(ApiError::not_found());
-            }
-            let row = listing::visible_row(&ctx, id, &Viewer::default()).await?;
-            let size = player_size(row.width, row.height);
-            let (channel, handle) = (row.channel_name.clone(), row.channel_handle.clone());
             let meta = video_meta(&ctx, &api, &base, id)
                 .await?
                 .ok_or_else(ApiError::not_found)?;
+            // Not framable by whoever asks: no player to offer.
+            let size = meta
+                .player
+                .as_ref()
+                .map(|p| (p.width, p.height))
+                .ok_or_else(ApiError::not_found)?;
+            let (channel, handle) = meta.author.clone().unwrap_or_default();
             let (width, height) = fit(size, q.maxwidth, q.maxheight);
             Oembed {
                 kind: "video",
