@@ -700,7 +700,8 @@ pub async fn oembed(
     let target = target(&q.url, &base).ok_or_else(ApiError::not_found)?;
     let site = &ctx.config.site;
     let provider_url = format!("{base}/");
-    let answer = match target {
+    // What to embed: the page's preview, the player's URL and its shape.
+    let (meta, src, size) = match target {
         Target::Video(id) => {
             let meta = video_meta(&ctx, &api, &base, id)
                 .await?
@@ -711,24 +712,7 @@ pub async fn oembed(
                 .as_ref()
                 .map(|p| (p.width, p.height))
                 .ok_or_else(ApiError::not_found)?;
-            let (channel, handle) = meta.author.clone().unwrap_or_default();
-            let (width, height) = fit(size, q.maxwidth, q.maxheight);
-            Oembed {
-                kind: "video",
-                version: "1.0",
-                html: iframe(&format!("{base}/embed/{id}"), &meta.title, width, height),
-                title: meta.title,
-                author_name: Some(channel),
-                author_url: Some(format!("{base}/c/{handle}")),
-                provider_name: site.name.clone(),
-                provider_url,
-                cache_age: 3600,
-                thumbnail_url: meta.image.as_ref().map(|i| i.url.clone()),
-                thumbnail_width: meta.image.as_ref().and_then(|i| i.width),
-                thumbnail_height: meta.image.as_ref().and_then(|i| i.height),
-                width,
-                height,
-            }
+            (meta, format!("{base}/embed/{id}"), size)
         }
         Target::Playlist(id) => {
             if !site.embed_origins.iter().any(|s| s == "*") {
@@ -737,29 +721,26 @@ pub async fn oembed(
             let meta = playlist_meta(&ctx, &api, &base, id)
                 .await?
                 .ok_or_else(ApiError::not_found)?;
-            let (width, height) = fit((1280, 720), q.maxwidth, q.maxheight);
-            Oembed {
-                kind: "video",
-                version: "1.0",
-                html: iframe(
-                    &format!("{base}/embed/playlist/{id}"),
-                    &meta.title,
-                    width,
-                    height,
-                ),
-                title: meta.title,
-                author_name: None,
-                author_url: None,
-                provider_name: site.name.clone(),
-                provider_url,
-                cache_age: 3600,
-                thumbnail_url: meta.image.as_ref().map(|i| i.url.clone()),
-                thumbnail_width: meta.image.as_ref().and_then(|i| i.width),
-                thumbnail_height: meta.image.as_ref().and_then(|i| i.height),
-                width,
-                height,
-            }
+            (meta, format!("{base}/embed/playlist/{id}"), (1280, 720))
         }
+    };
+    let (width, height) = fit(size, q.maxwidth, q.maxheight);
+    let image = meta.image.as_ref();
+    let answer = Oembed {
+        kind: "video",
+        version: "1.0",
+        html: iframe(&src, &meta.title, width, height),
+        author_name: meta.author.as_ref().map(|a| a.0.clone()),
+        author_url: meta.author.as_ref().map(|a| format!("{base}/c/{}", a.1)),
+        title: meta.title.clone(),
+        provider_name: site.name.clone(),
+        provider_url,
+        cache_age: 3600,
+        thumbnail_url: image.map(|i| i.url.clone()),
+        thumbnail_width: image.and_then(|i| i.width),
+        thumbnail_height: image.and_then(|i| i.height),
+        width,
+        height,
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
