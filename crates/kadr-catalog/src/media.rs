@@ -283,11 +283,6 @@ static WAITING_FOR_STILLS: tokio::sync::Semaphore = tokio::sync::Semaphore::cons
 /// How long a request waits for the worker to make a still.
 const STILL_WAIT: Duration = Duration::from_secs(15);
 
-#[derive(Debug, FromQueryResult)]
-struct Length {
-    duration_ms: Option<i64>,
-}
-
 /// A still of a ready video: from storage when made before, else asked of the worker and
 /// waited for.
 async fn still(
@@ -304,15 +299,7 @@ async fn still(
             "thumbnail.jpg takes t (seconds) and w (160, 320, 640 or 1280)",
         ));
     };
-    let length = Length::find_by_statement(stmt(
-        "SELECT duration_ms FROM videos WHERE id = $1".to_owned(),
-        vec![id.into()],
-    ))
-    .one(&ctx.db)
-    .await?
-    .and_then(|l| l.duration_ms)
-    .ok_or_else(ApiError::not_found)?;
-    let (secs, width) = kadr_core::stills::snap(t, w, length as f64 / 1000.0)?;
+    let (secs, width) = kadr_core::stills::asked(&ctx.db, id, t, w).await?;
     let key = kadr_core::keys::still(id, secs, width);
     if ctx.storage.head(&key).await.is_ok() {
         return deliver(ctx, req, &key, Kind::Still, cc, public).await;

@@ -4,7 +4,7 @@
 //! `duration × WIDTHS.len()` of them and storage cannot be filled by asking.
 
 use kadr_config::Config;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 use crate::error::DomainError;
@@ -30,6 +30,31 @@ pub fn snap(t: &str, w: &str, duration_secs: f64) -> Result<(u32, u32), DomainEr
         .ok_or_else(|| DomainError::invalid("w", "w is 160, 320, 640 or 1280"))?;
     let last = (duration_secs - 0.5).floor().max(0.0);
     Ok((secs.round().min(last) as u32, width))
+}
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct Length {
+    duration_ms: Option<i64>,
+}
+
+/// The still of `video` that `t` and `w` ask for ([`snap`] within its length); not found when
+/// the video has no known length.
+pub async fn asked(
+    db: &impl ConnectionTrait,
+    video: Uuid,
+    t: &str,
+    w: &str,
+) -> Result<(u32, u32), DomainError> {
+    let length = Length::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT duration_ms FROM videos WHERE id = $1",
+        vec![video.into()],
+    ))
+    .one(db)
+    .await?
+    .and_then(|l| l.duration_ms)
+    .ok_or(DomainError::NotFound)?;
+    snap(t, w, length as f64 / 1000.0)
 }
 
 /// Asks the worker for a still (once per video, time and width while one is queued).
