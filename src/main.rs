@@ -60,8 +60,18 @@ enum Command {
     /// are generated from it).
     Openapi,
     /// Transcode a file into an HLS ladder in a directory, as the worker does (for checks and
-    /// benchmarks; needs no server).
-    Transcode { input: PathBuf, out_dir: PathBuf },
+    /// benchmarks; needs no server). The MP4 download (720p at most) and the audio-only
+    /// rendition with its M4A are made unless turned off.
+    Transcode {
+        input: PathBuf,
+        out_dir: PathBuf,
+        /// Make no MP4 download.
+        #[arg(long)]
+        no_mp4_download: bool,
+        /// Make no audio-only rendition and no M4A.
+        #[arg(long)]
+        no_audio_only: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,7 +92,19 @@ fn main() -> ExitCode {
     match cli.command {
         // A client: it needs no server configuration.
         Command::Upload(args) => return client(args),
-        Command::Transcode { input, out_dir } => return transcode_dir(&input, &out_dir),
+        Command::Transcode {
+            input,
+            out_dir,
+            no_mp4_download,
+            no_audio_only,
+        } => {
+            let settings = kadr_media::transcode::Settings {
+                mp4_download_max_height: (!no_mp4_download).then_some(720),
+                audio_only: !no_audio_only,
+                ..Default::default()
+            };
+            return transcode_dir(&input, &out_dir, &settings);
+        }
         Command::Openapi => {
             let doc = kadr_catalog::openapi::merged(kadr_upload_api::openapi());
             return match doc.to_json() {
@@ -138,7 +160,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn transcode_dir(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
+fn transcode_dir(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    settings: &kadr_media::transcode::Settings,
+) -> ExitCode {
     use kadr_media::{hls, plan, probe, transcode};
     let run = || -> Result<usize, kadr_media::MediaError> {
         let p = probe::probe(input)?;
@@ -146,16 +172,10 @@ fn transcode_dir(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
         let (w, h) = p.video.display_size();
         let ladder = plan::plan(w, h, p.duration_secs, &plan::DEFAULT_LADDER);
         let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let done = transcode::transcode(
-            input,
-            &p,
-            &ladder.rungs,
-            &transcode::Settings::default(),
-            out,
-            &cancel,
-            &|_| {},
-        )?;
-        hls::write_playlists(out, &done.rungs, p.video.fps)?;
+        let done = transcode::transcode(input, &p, &ladder.rungs, settings, out, &cancel, &|_| {})?;
+        let mut renditions = done.rungs.clone();
+        renditions.extend(done.audio);
+        hls::write_playlists(out, &renditions, p.video.fps)?;
         Ok(done.rungs.len())
     };
     match run() {

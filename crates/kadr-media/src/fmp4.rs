@@ -91,6 +91,17 @@ pub struct VideoTrack {
 
 /// The video track of an fMP4 init segment, if it has one.
 pub fn video_track(init: &[u8]) -> Option<VideoTrack> {
+    track_of(init, b"vide")
+}
+
+/// The track a segment is timed by: the video track, or the sound track of an audio-only
+/// rendition (the `VideoTrack` shape serves both).
+pub fn timing_track(init: &[u8]) -> Option<VideoTrack> {
+    track_of(init, b"vide").or_else(|| track_of(init, b"soun"))
+}
+
+/// The first track of an fMP4 init segment whose handler is `handler` (`vide`, `soun`).
+fn track_of(init: &[u8], handler: &[u8; 4]) -> Option<VideoTrack> {
     let moov = child(init, b"moov")?;
     let (id, timescale) = boxes(moov)
         .filter(|(k, _)| k == b"trak")
@@ -102,7 +113,7 @@ pub fn video_track(init: &[u8]) -> Option<VideoTrack> {
                 u32_at(tkhd, 12)?
             };
             let mdia = child(trak, b"mdia")?;
-            if child(mdia, b"hdlr")?.get(8..12)? != b"vide" {
+            if child(mdia, b"hdlr")?.get(8..12)? != handler {
                 return None;
             }
             let mdhd = child(mdia, b"mdhd")?;
@@ -126,6 +137,35 @@ pub fn video_track(init: &[u8]) -> Option<VideoTrack> {
         timescale,
         default_duration,
     })
+}
+
+/// The types of the top-level boxes of the file at `path`, in order (a progressive MP4 made
+/// for downloads is `ftyp`, `moov`, …, `mdat`: playable while it downloads).
+pub fn top_level_boxes(path: &std::path::Path) -> std::io::Result<Vec<[u8; 4]>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let end = f.metadata()?.len();
+    let mut out = Vec::new();
+    let mut at = 0u64;
+    while end - at >= 8 {
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head[..8])?;
+        let (header, size) = match u32_at(&head, 0).unwrap_or(0) {
+            0 => (8, end - at),
+            1 => {
+                f.read_exact(&mut head[8..16])?;
+                (16, u64_at(&head, 8).unwrap_or(0))
+            }
+            n => (8, u64::from(n)),
+        };
+        if size < header || size > end - at {
+            break;
+        }
+        out.push([head[4], head[5], head[6], head[7]]);
+        f.seek(SeekFrom::Current((size - header) as i64))?;
+        at += size;
+    }
+    Ok(out)
 }
 
 /// The decode span of `track` in a media segment: (start, duration) in the track's timescale.

@@ -1,6 +1,8 @@
 //! HLS playlists written by us: media playlists per rung and the master playlist with
 //! BANDWIDTH (measured peak), AVERAGE-BANDWIDTH, CODECS, RESOLUTION and FRAME-RATE. Audio is
-//! muxed into every rung, so the master lists variants only.
+//! muxed into every rung, so the master lists variants only; the audio-only rendition (when
+//! made) is the last variant, with `CODECS="mp4a.40.2"` and no RESOLUTION, for slow links and
+//! listeners.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -66,8 +68,8 @@ pub fn read_rung_dir(rung: &Rung, dir: &Path) -> Result<RungOutput, MediaError> 
     let init = "init.mp4".to_owned();
     let init_path = dir.join(&init);
     let init_bytes = std::fs::read(&init_path).map_err(io(&init_path))?;
-    let track = crate::fmp4::video_track(&init_bytes)
-        .ok_or_else(|| MediaError::Internal(format!("{}: no video track", init_path.display())))?;
+    let track = crate::fmp4::timing_track(&init_bytes)
+        .ok_or_else(|| MediaError::Internal(format!("{}: no track", init_path.display())))?;
     let mut segments = Vec::new();
     for uri in closed_segments(dir).map_err(io(dir))? {
         let path = dir.join(&uri);
@@ -111,10 +113,14 @@ pub fn timed_segment(
 }
 
 /// RFC 6381 codecs of a rung from its init segment: H.264 from the avcC box, plus AAC when
-/// the rung carries audio.
+/// the rung carries audio; AAC alone for the audio-only rendition.
 pub fn codecs_of_init(init: &[u8]) -> String {
+    let has_audio = init.windows(4).any(|w| w == b"mp4a");
+    if has_audio && crate::fmp4::video_track(init).is_none() {
+        return "mp4a.40.2".to_owned();
+    }
     let mut codecs = avc1_codec(init).unwrap_or_else(|| "avc1.640028".to_owned());
-    if init.windows(4).any(|w| w == b"mp4a") {
+    if has_audio {
         codecs.push_str(",mp4a.40.2");
     }
     codecs
@@ -158,7 +164,8 @@ pub fn media_playlist(out: &RungOutput, ended: bool) -> String {
     m
 }
 
-/// The master playlist: one variant per rung, largest first, at `<rung>/index.m3u8`.
+/// The master playlist: one variant per rung, largest first, at `<rung>/index.m3u8` (the
+/// audio-only rendition, if among `outs`, last).
 pub fn master_playlist(outs: &[RungOutput], fps: f64) -> String {
     let measured: Vec<Variant<'_>> = outs
         .iter()
@@ -182,13 +189,27 @@ pub struct Variant<'a> {
     pub average_bandwidth: u64,
 }
 
-/// The master playlist of `variants`, largest first, at `<rung>/index.m3u8`.
+/// The master playlist of `variants`, largest first, at `<rung>/index.m3u8`; an audio-only
+/// variant goes last whatever its place in `variants`.
 pub fn master_of(variants: &[Variant<'_>], fps: f64) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "#EXTM3U");
     let _ = writeln!(m, "#EXT-X-VERSION:7");
     let _ = writeln!(m, "#EXT-X-INDEPENDENT-SEGMENTS");
-    for o in variants {
+    let ordered = variants
+        .iter()
+        .filter(|v| !v.rung.is_audio_only())
+        .chain(variants.iter().filter(|v| v.rung.is_audio_only()));
+    for o in ordered {
+        if o.rung.is_audio_only() {
+            let _ = writeln!(
+                m,
+                "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"",
+                o.bandwidth, o.average_bandwidth, o.codecs
+            );
+            let _ = writeln!(m, "{}/index.m3u8", o.rung.name);
+            continue;
+        }
         let _ = write!(
             m,
             "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{}",
@@ -265,6 +286,24 @@ mod tests {
         assert!(master.contains(
             "#EXT-X-STREAM-INF:BANDWIDTH=2000000,AVERAGE-BANDWIDTH=1660378,CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=1280x720,FRAME-RATE=29.970\n720p/index.m3u8\n"
         ), "{master}");
+    }
+
+    #[test]
+    fn the_audio_only_variant_is_last_without_a_resolution() {
+        let video = out();
+        let mut audio = out();
+        audio.rung = Rung::audio_only(128);
+        audio.codecs = "mp4a.40.2".to_owned();
+        audio.segments.truncate(1);
+        audio.segments[0].bytes = 66_000;
+        let master = master_playlist(&[audio, video], 30.0);
+        let lines: Vec<&str> = master.lines().collect();
+        assert_eq!(lines[lines.len() - 1], "audio/index.m3u8", "{master}");
+        assert_eq!(
+            lines[lines.len() - 2],
+            "#EXT-X-STREAM-INF:BANDWIDTH=132000,AVERAGE-BANDWIDTH=132000,CODECS=\"mp4a.40.2\""
+        );
+        assert_eq!(lines[lines.len() - 3], "720p/index.m3u8");
     }
 
     #[test]

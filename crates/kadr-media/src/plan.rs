@@ -52,6 +52,39 @@ pub struct Rung {
     pub max_kbps: u32,
 }
 
+/// The name of the audio-only rendition (`hls/{video}/audio/…`).
+pub const AUDIO_RUNG: &str = "audio";
+
+impl Rung {
+    /// The audio-only rendition: no picture, `max_kbps` the AAC rate.
+    pub fn audio_only(kbps: u32) -> Rung {
+        Rung {
+            name: AUDIO_RUNG.to_owned(),
+            width: 0,
+            height: 0,
+            max_kbps: kbps,
+        }
+    }
+
+    /// The audio-only rendition (it has no picture).
+    pub fn is_audio_only(&self) -> bool {
+        self.width == 0 || self.height == 0
+    }
+
+    pub fn short_side(&self) -> u32 {
+        self.width.min(self.height)
+    }
+}
+
+/// The rung the progressive MP4 download is made from: the largest whose short side is at most
+/// `max_short_side`, else (every rung is larger) the smallest. `rungs` go largest first.
+pub fn download_rung(rungs: &[Rung], max_short_side: u32) -> Option<usize> {
+    rungs
+        .iter()
+        .position(|r| !r.is_audio_only() && r.short_side() <= max_short_side)
+        .or_else(|| rungs.iter().rposition(|r| !r.is_audio_only()))
+}
+
 /// What a source will be turned into.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -241,5 +274,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_download_rung() {
+        let rung = |w: u32, h: u32| Rung {
+            name: format!("{}p", w.min(h)),
+            width: w,
+            height: h,
+            max_kbps: 1,
+        };
+        let ladder = [
+            rung(1920, 1080),
+            rung(1280, 720),
+            rung(854, 480),
+            rung(640, 360),
+        ];
+        assert_eq!(download_rung(&ladder, 720), Some(1));
+        assert_eq!(download_rung(&ladder, 1080), Some(0));
+        assert_eq!(download_rung(&ladder, 500), Some(2));
+        // Every rung is larger: the smallest.
+        assert_eq!(download_rung(&ladder, 200), Some(3));
+        // Vertical: by the short side.
+        assert_eq!(
+            download_rung(&[rung(1080, 1920), rung(720, 1280)], 720),
+            Some(1)
+        );
+        assert_eq!(download_rung(&[], 720), None);
+        assert!(Rung::audio_only(128).is_audio_only());
+        assert!(!rung(640, 360).is_audio_only());
     }
 }

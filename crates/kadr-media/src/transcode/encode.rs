@@ -1,4 +1,5 @@
-//! One rung: x264 and its HLS (fMP4) muxer.
+//! One rung: x264 and its HLS (fMP4) muxer, and for the download rung a progressive MP4
+//! muxer fed the same packets.
 
 use std::path::Path;
 use std::sync::mpsc::Receiver;
@@ -11,27 +12,52 @@ use crate::MediaError;
 use crate::hls::{RungOutput, read_rung_dir};
 use crate::plan::Rung;
 
+use super::progressive::{DownloadFile, DownloadKind, Progressive};
 use super::{Settings, ToEncoder, internal};
 
-/// One rung: x264 and an HLS (fMP4) muxer in `dir`.
+/// FFmpeg's HLS muxer writing into `dir`. FFmpeg's own playlist is not used (segments are
+/// timed from their fragments); a list of one keeps `hls_init_time` in effect only for the
+/// first segments.
+pub(super) fn open_hls(dir: &Path) -> Result<ffmpeg::format::context::Output, MediaError> {
+    let playlist = dir.join("ffmpeg.m3u8");
+    ffmpeg::format::output_as(&playlist, "hls").map_err(internal("creating the HLS muxer"))
+}
+
+/// The HLS muxer's options: fMP4 segments cut every `segment_secs` (the first ones shorter).
+pub(super) fn hls_options(dir: &Path, settings: &Settings) -> Dictionary<'static> {
+    let mut mux = Dictionary::new();
+    mux.set("hls_time", &settings.segment_secs.to_string());
+    mux.set("hls_segment_type", "fmp4");
+    mux.set("hls_list_size", "1");
+    if settings.first_segment_secs > 0.0 && settings.first_segment_secs < settings.segment_secs {
+        mux.set("hls_init_time", &settings.first_segment_secs.to_string());
+    }
+    mux.set("hls_flags", "independent_segments+temp_file");
+    mux.set("hls_fmp4_init_filename", "init.mp4");
+    mux.set(
+        "hls_segment_filename",
+        &dir.join("seg_%05d.m4s").to_string_lossy(),
+    );
+    mux
+}
+
+/// One rung: x264 and an HLS (fMP4) muxer in `dir`; with `mp4`, also a progressive MP4 of
+/// the same packets at that path.
 pub(super) fn encode_rung(
     rung: &Rung,
     fps: f64,
     settings: &Settings,
     dir: &Path,
+    mp4: Option<&Path>,
     rx: Receiver<ToEncoder>,
-) -> Result<RungOutput, MediaError> {
+) -> Result<(RungOutput, Option<DownloadFile>), MediaError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| MediaError::Internal(format!("creating {}: {e}", dir.display())))?;
     let audio = match rx.recv() {
         Ok(ToEncoder::Start { audio }) => audio,
         Ok(_) | Err(_) => return Err(MediaError::Internal("the decoder never started".to_owned())),
     };
-    // FFmpeg's own playlist is not used (segments are timed from their fragments); a list of
-    // one keeps `hls_init_time` in effect only for the first segments.
-    let playlist = dir.join("ffmpeg.m3u8");
-    let mut octx =
-        ffmpeg::format::output_as(&playlist, "hls").map_err(internal("creating the HLS muxer"))?;
+    let mut octx = open_hls(dir)?;
 
     let x264 = ffmpeg::encoder::find_by_name("libx264")
         .ok_or_else(|| MediaError::Internal("FFmpeg has no libx264 encoder".to_owned()))?;
@@ -81,21 +107,21 @@ pub(super) fn encode_rung(
         }
         None => None,
     };
-    let mut mux = Dictionary::new();
-    mux.set("hls_time", &settings.segment_secs.to_string());
-    mux.set("hls_segment_type", "fmp4");
-    mux.set("hls_list_size", "1");
-    if settings.first_segment_secs > 0.0 && settings.first_segment_secs < settings.segment_secs {
-        mux.set("hls_init_time", &settings.first_segment_secs.to_string());
-    }
-    mux.set("hls_flags", "independent_segments+temp_file");
-    mux.set("hls_fmp4_init_filename", "init.mp4");
-    mux.set(
-        "hls_segment_filename",
-        &dir.join("seg_%05d.m4s").to_string_lossy(),
-    );
-    octx.write_header_with(mux)
+    octx.write_header_with(hls_options(dir, settings))
         .map_err(internal("writing the HLS header"))?;
+    let mut download = match mp4 {
+        Some(path) => Some(Progressive::open(
+            path,
+            DownloadKind::Mp4,
+            Some((
+                codec::Parameters::from(&encoder),
+                tb,
+                (rung.width, rung.height),
+            )),
+            audio.as_ref(),
+        )?),
+        None => None,
+    };
     let out_vtb = octx
         .stream(vstream)
         .map(|s| s.time_base())
@@ -104,8 +130,12 @@ pub(super) fn encode_rung(
 
     let mut packet = Packet::empty();
     let mut write_video = |encoder: &mut ffmpeg::encoder::Video,
-                           octx: &mut ffmpeg::format::context::Output| {
+                           octx: &mut ffmpeg::format::context::Output,
+                           download: &mut Option<Progressive>| {
         while encoder.receive_packet(&mut packet).is_ok() {
+            if let Some(d) = download.as_mut() {
+                d.video(&packet)?;
+            }
             packet.set_stream(vstream);
             packet.rescale_ts(tb, out_vtb);
             packet
@@ -118,9 +148,12 @@ pub(super) fn encode_rung(
         match rx.recv() {
             Ok(ToEncoder::Video(f)) => {
                 encoder.send_frame(&f).map_err(internal("x264"))?;
-                write_video(&mut encoder, &mut octx)?;
+                write_video(&mut encoder, &mut octx, &mut download)?;
             }
             Ok(ToEncoder::Audio(mut p)) => {
+                if let Some(d) = download.as_mut() {
+                    d.audio(&p)?;
+                }
                 if let (Some((index, atb)), Some(out)) = (astream, out_atb) {
                     p.set_stream(index);
                     p.rescale_ts(atb, out);
@@ -133,8 +166,9 @@ pub(super) fn encode_rung(
         }
     }
     encoder.send_eof().map_err(internal("x264"))?;
-    write_video(&mut encoder, &mut octx)?;
+    write_video(&mut encoder, &mut octx, &mut download)?;
     octx.write_trailer()
         .map_err(internal("finishing the HLS output"))?;
-    read_rung_dir(rung, dir)
+    let download = download.map(Progressive::finish).transpose()?;
+    Ok((read_rung_dir(rung, dir)?, download))
 }

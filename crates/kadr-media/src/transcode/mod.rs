@@ -7,12 +7,17 @@
 //! ```text
 //! demux+decode+rotate/convert ─frames─▶ cascade (scale 1080→720→…) ─▶ encoder+muxer per rung
 //!      └──── AAC packets (encoded once) ─────────────────────────────────▶ every muxer
+//!                                                   └──▶ audio-only rendition + M4A
 //! ```
+//!
+//! Downloads come from the same packets (`progressive`): the download rung's thread feeds a
+//! second, progressive MP4 muxer the H.264 packets its x264 makes and the AAC packets it gets;
+//! an audio-only thread muxes the AAC packets into their own HLS rendition and an M4A.
 //!
 //! Modules: `decode` (demux, decode, the limits on what decodes), `graph` (the filter graphs:
 //! rotation and conversion, audio resampling), `cascade` (the scalers), `encode` (x264 and the
 //! muxer of one rung), `keyframes` (the clock that aligns keyframes across rungs), `audio`
-//! (AAC, encoded once).
+//! (AAC, encoded once), `progressive` (the MP4 and M4A downloads, the audio-only rendition).
 
 mod audio;
 mod cascade;
@@ -20,6 +25,9 @@ mod decode;
 mod encode;
 mod graph;
 mod keyframes;
+mod progressive;
+
+pub use progressive::{DownloadFile, DownloadKind, downloads_dir};
 
 use cascade::run_cascade;
 use encode::encode_rung;
@@ -35,7 +43,7 @@ use ffmpeg_next as ffmpeg;
 use crate::MediaError;
 use crate::hls::RungOutput;
 use crate::images::{ImageTap, Images};
-use crate::plan::Rung;
+use crate::plan::{AUDIO_RUNG, Rung, download_rung};
 use crate::probe::{Limits, Probe};
 
 /// Encoding settings shared by every rung.
@@ -49,6 +57,13 @@ pub struct Settings {
     pub preset: String,
     pub crf: u8,
     pub audio_kbps: u32,
+    /// Also a progressive MP4 (`+faststart`) of the largest rung whose short side is at most
+    /// this (the smallest rung when all are larger), muxed from that rung's own packets;
+    /// `None`: no MP4.
+    pub mp4_download_max_height: Option<u32>,
+    /// Also, when the video has sound, an audio-only HLS rendition and an M4A from the AAC
+    /// packets every rung gets.
+    pub audio_only: bool,
     /// Checked on what is decoded, whatever the headers claimed.
     pub limits: Limits,
 }
@@ -62,6 +77,8 @@ impl Default for Settings {
             preset: "veryfast".to_owned(),
             crf: 23,
             audio_kbps: 128,
+            mp4_download_max_height: Some(720),
+            audio_only: true,
             limits: Limits::default(),
         }
     }
@@ -102,12 +119,18 @@ pub(super) fn undecodable(what: &str) -> impl Fn(ffmpeg::Error) -> MediaError + 
 #[derive(Debug, Clone)]
 pub struct Transcoded {
     pub rungs: Vec<RungOutput>,
+    /// The audio-only rendition in `out_dir/audio` (last in the master), when asked for and
+    /// the video has sound.
+    pub audio: Option<RungOutput>,
+    /// The MP4 and M4A in `out_dir/downloads`, as asked for (no M4A without sound).
+    pub downloads: Vec<DownloadFile>,
     /// Poster and storyboard in `out_dir/images`, when any picture was seen.
     pub images: Option<Images>,
 }
 
 /// Transcodes `input` into `out_dir/<rung name>/` (init segment, media segments, FFmpeg's own
-/// playlist) and `out_dir/images/`. Returns what each rung holds. `progress` gets the decoded position in seconds;
+/// playlist), `out_dir/audio/` (the audio-only rendition), `out_dir/downloads/` and
+/// `out_dir/images/`. Returns what each rung holds. `progress` gets the decoded position in seconds;
 /// setting `cancel` stops the work with [`MediaError::Cancelled`].
 pub fn transcode(
     input: &Path,
@@ -122,29 +145,59 @@ pub fn transcode(
     if rungs.is_empty() {
         return Err(MediaError::Internal("no rungs to encode".to_owned()));
     }
+    // One channel per rung, then one for the audio-only stage: the cascade sends pictures by
+    // rung index and the end to all; the decoder sends audio to all.
+    let audio_only = settings.audio_only && probe.audio.is_some();
     let mut enc_tx = Vec::new();
     let mut enc_rx = Vec::new();
-    for _ in rungs {
+    for _ in 0..rungs.len() + usize::from(audio_only) {
         let (tx, rx) = sync_channel::<ToEncoder>(QUEUE * 4);
         enc_tx.push(tx);
         enc_rx.push(rx);
     }
+    let audio_rx = if audio_only { enc_rx.pop() } else { None };
     let (cascade_tx, cascade_rx) = sync_channel::<ToCascade>(QUEUE);
+    let downloads = downloads_dir(out_dir);
+    let mp4_rung = settings
+        .mp4_download_max_height
+        .and_then(|h| download_rung(rungs, h));
+    let mp4_path = downloads.join(DownloadKind::Mp4.file_name());
+    let m4a_path = downloads.join(DownloadKind::M4a.file_name());
 
     std::thread::scope(|scope| {
         let mut encoders = Vec::new();
         for ((rung, rx), i) in rungs.iter().zip(enc_rx).zip(0..) {
             let dir = out_dir.join(&rung.name);
             let fps = probe.video.fps;
+            let mp4 = (mp4_rung == Some(i)).then_some(mp4_path.as_path());
             encoders.push(
                 std::thread::Builder::new()
                     .name(format!("kadr-enc-{i}"))
-                    .spawn_scoped(scope, move || encode_rung(rung, fps, settings, &dir, rx))
+                    .spawn_scoped(scope, move || {
+                        encode_rung(rung, fps, settings, &dir, mp4, rx)
+                    })
                     .map_err(|e| {
                         MediaError::Internal(format!("starting an encoder thread: {e}"))
                     })?,
             );
         }
+        let audio_stage = match audio_rx {
+            Some(rx) => {
+                let dir = out_dir.join(AUDIO_RUNG);
+                let m4a = m4a_path.as_path();
+                Some(
+                    std::thread::Builder::new()
+                        .name("kadr-audio".to_owned())
+                        .spawn_scoped(scope, move || {
+                            progressive::audio_only(settings, &dir, Some(m4a), rx)
+                        })
+                        .map_err(|e| {
+                            MediaError::Internal(format!("starting the audio thread: {e}"))
+                        })?,
+                )
+            }
+            None => None,
+        };
         let cascade_senders = enc_tx.clone();
         let duration = probe.duration_secs;
         let cascade = std::thread::Builder::new()
@@ -171,16 +224,38 @@ pub fn transcode(
             .join()
             .map_err(|_| MediaError::Internal("the scaler thread panicked".to_owned()))?;
         let mut outputs = Vec::new();
+        let mut files = Vec::new();
         let mut first_err = None;
         for e in encoders {
             match e.join() {
-                Ok(Ok(out)) => outputs.push(out),
+                Ok(Ok((out, mp4))) => {
+                    outputs.push(out);
+                    files.extend(mp4);
+                }
                 Ok(Err(err)) => {
                     first_err.get_or_insert(err);
                 }
                 Err(_) => {
                     first_err.get_or_insert(MediaError::Internal(
                         "an encoder thread panicked".to_owned(),
+                    ));
+                }
+            }
+        }
+        let mut audio = None;
+        if let Some(stage) = audio_stage {
+            match stage.join() {
+                Ok(Ok(Some(a))) => {
+                    audio = Some(a.rendition);
+                    files.extend(a.m4a);
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(err)) => {
+                    first_err.get_or_insert(err);
+                }
+                Err(_) => {
+                    first_err.get_or_insert(MediaError::Internal(
+                        "the audio thread panicked".to_owned(),
                     ));
                 }
             }
@@ -203,6 +278,8 @@ pub fn transcode(
         let images = pictures.finish(&out_dir.join("images"), end_secs)?;
         Ok(Transcoded {
             rungs: outputs,
+            audio,
+            downloads: files,
             images,
         })
     })
