@@ -11,6 +11,7 @@ mod m20261202_000004_community;
 mod m20261203_000005_safety;
 mod m20261204_000006_direct_uploads;
 mod m20261205_000007_reach;
+mod m20261206_000008_downloads;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_safety::Migration),
             Box::new(m20261204_000006_direct_uploads::Migration),
             Box::new(m20261205_000007_reach::Migration),
+            Box::new(m20261206_000008_downloads::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 29] = [
+const ALL: [&str; 30] = [
     "account_tokens",
     "api_tokens",
     "auth_throttle",
@@ -25,6 +25,7 @@ const ALL: [&str; 29] = [
     "comment_likes",
     "comments",
     "counter_deltas",
+    "downloads",
     "fanouts",
     "feed_items",
     "images",

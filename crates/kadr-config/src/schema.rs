@@ -419,6 +419,12 @@ pub struct TranscodeConfig {
     /// x264 CRF, capped by each rung's peak rate.
     pub crf: u8,
     pub audio_kbps: u32,
+    /// A progressive MP4 download made in the same pass, from one rung's packets.
+    pub mp4_download: bool,
+    /// The MP4's rung: the largest whose short side is at most this.
+    pub mp4_download_max_height: u32,
+    /// An audio-only HLS rendition and an M4A download, when the video has sound.
+    pub audio_only: bool,
 }
 
 impl TranscodeConfig {

@@ -253,6 +253,12 @@ impl TranscodeConfig {
         if self.crf > 51 {
             return Err(ConfigError::invalid("transcode.crf", "x264's CRF is 0..51"));
         }
+        if !(16..=4320).contains(&self.mp4_download_max_height) {
+            return Err(ConfigError::invalid(
+                "transcode.mp4_download_max_height",
+                "a short side of 16..4320",
+            ));
+        }
         Ok(())
     }
 }

@@ -5,10 +5,11 @@
 //! |---|---|---|
 //! | `originals/{video}/source` | the uploaded file, as received | `videos` |
 //! | `hls/{video}/master.m3u8` | the master playlist | `videos` |
-//! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung | `videos` |
+//! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung (`audio`: the audio-only rendition) | `videos` |
 //! | `images/{video}/{poster.jpg, poster_small.jpg, storyboard.vtt, storyboard_N.jpg}` | pictures | `videos` |
 //! | `captions/{video}/{lang}/{revision}/{full.vtt, seg_NNNNN.vtt}` | one caption file, whole and in segments | `videos` |
 //! | `stills/{video}/{seconds}-{width}.jpg` | a picture at a time, made when first asked for | `videos` |
+//! | `downloads/{video}/{video.mp4, audio.m4a}` | the progressive MP4 and the M4A | `videos` |
 //! | `uploads/{upload}/data`, `uploads/{upload}/pieces/{offset}` | bytes of an unfinished upload | `uploads` |
 //! | `channels/{channel}/{avatar, avatar_small, banner, banner_small}-{stamp}.jpg` | a channel's pictures | `channels` |
 //! | `channels/{channel}/incoming/{image}-{stamp}` | an uploaded picture waiting for the worker | `channels` |
@@ -34,12 +35,13 @@ impl Owner {
 }
 
 /// Every top-level prefix and the table owning what is under it.
-pub const PREFIXES: [(&str, Owner); 7] = [
+pub const PREFIXES: [(&str, Owner); 8] = [
     ("originals/", Owner::Videos),
     ("hls/", Owner::Videos),
     ("images/", Owner::Videos),
     ("captions/", Owner::Videos),
     ("stills/", Owner::Videos),
+    ("downloads/", Owner::Videos),
     ("uploads/", Owner::Uploads),
     ("channels/", Owner::Channels),
 ];
@@ -55,19 +57,33 @@ pub fn source(video: Uuid) -> String {
 }
 
 /// Everything stored for a video.
-pub fn video_prefixes(video: Uuid) -> [String; 5] {
+pub fn video_prefixes(video: Uuid) -> [String; 6] {
     [
         originals_prefix(video),
         hls_prefix(video),
         images_prefix(video),
         captions_prefix(video),
         stills_prefix(video),
+        downloads_prefix(video),
     ]
 }
 
 /// What the transcoder makes of a video (removed when a transcode fails).
-pub fn derived_prefixes(video: Uuid) -> [String; 2] {
-    [hls_prefix(video), images_prefix(video)]
+pub fn derived_prefixes(video: Uuid) -> [String; 3] {
+    [
+        hls_prefix(video),
+        images_prefix(video),
+        downloads_prefix(video),
+    ]
+}
+
+pub fn downloads_prefix(video: Uuid) -> String {
+    format!("downloads/{video}/")
+}
+
+/// A download file of a video (`video.mp4`, `audio.m4a`).
+pub fn download(video: Uuid, file: &str) -> String {
+    format!("downloads/{video}/{file}")
 }
 
 pub fn originals_prefix(video: Uuid) -> String {
@@ -185,6 +201,8 @@ mod tests {
             master_playlist(id),
             rung_file(id, "720p", "seg_00001.m4s"),
             image(id, "poster.jpg"),
+            download(id, "video.mp4"),
+            rung_file(id, "audio", "init.mp4"),
             upload_data(id),
             upload_piece(id, 0),
             channel_image(id, "avatar", 1),
@@ -199,5 +217,9 @@ mod tests {
         assert_eq!(owner_of("hls/not-an-id/x"), None);
         assert_eq!(media(id, "hls/master.m3u8"), Some(master_playlist(id)));
         assert!(upload_piece(id, 2) < upload_piece(id, 10));
+        for p in video_prefixes(id) {
+            assert!(PREFIXES.iter().any(|(top, _)| p.starts_with(top)), "{p}");
+        }
+        assert!(video_prefixes(id).contains(&downloads_prefix(id)));
     }
 }

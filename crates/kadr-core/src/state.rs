@@ -137,6 +137,49 @@ states! {
 }
 
 states! {
+    /// A download file made by the transcoder (`downloads.format`).
+    DownloadFormat {
+        /// H.264 + AAC, progressive (`moov` first): `downloads/{video}/video.mp4`.
+        Mp4 = "mp4",
+        /// AAC alone: `downloads/{video}/audio.m4a`.
+        M4a = "m4a",
+    }
+}
+
+impl DownloadFormat {
+    /// Its file name in storage and in media URLs.
+    pub const fn file_name(self) -> &'static str {
+        match self {
+            DownloadFormat::Mp4 => "video.mp4",
+            DownloadFormat::M4a => "audio.m4a",
+        }
+    }
+
+    /// The format stored as `file` (`video.mp4`, `audio.m4a`).
+    pub fn of_file(file: &str) -> Option<DownloadFormat> {
+        DownloadFormat::ALL
+            .iter()
+            .copied()
+            .find(|f| f.file_name() == file)
+    }
+
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            DownloadFormat::Mp4 => "video/mp4",
+            DownloadFormat::M4a => "audio/mp4",
+        }
+    }
+
+    /// The extension of the file a browser saves.
+    pub const fn extension(self) -> &'static str {
+        match self {
+            DownloadFormat::Mp4 => "mp4",
+            DownloadFormat::M4a => "m4a",
+        }
+    }
+}
+
+states! {
     /// Who may comment on a video (`videos.comment_policy`), as its owner set it.
     CommentPolicy {
         /// Comments appear at once (unless the author's are held by `moderation.hold_comments`).
@@ -425,6 +468,10 @@ mod tests {
         assert_eq!(
             check("reason"),
             list(ReportReason::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("format"),
+            list(DownloadFormat::ALL.iter().map(|s| s.as_str()).collect())
         );
         assert_eq!(
             check("outcome"),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::codes::Failure;
 use crate::error::DomainError;
 use crate::keys;
-use crate::state::{ImageKind, NotificationType, Stage, VideoStatus};
+use crate::state::{DownloadFormat, ImageKind, NotificationType, Stage, VideoStatus};
 
 fn stmt(sql: String, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -126,14 +126,46 @@ pub struct Picture {
     pub size: Option<(i32, i32)>,
 }
 
+/// A download file in storage (`downloads/{video}/…`).
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub format: DownloadFormat,
+    pub key: String,
+    pub size_bytes: i64,
+    pub size: Option<(i32, i32)>,
+}
+
 /// Records a finished transcode in `tx` (the caller completes the job in it too): the
-/// renditions and pictures replace any earlier ones and the video is ready and published.
+/// renditions, pictures and downloads replace any earlier ones and the video is ready and
+/// published.
 pub async fn ready(
     tx: &DatabaseTransaction,
     id: Uuid,
     renditions: &[Rendition],
     pictures: &[Picture],
+    downloads: &[Download],
 ) -> Result<(), DomainError> {
+    tx.execute_raw(stmt(
+        "DELETE FROM downloads WHERE video_id = $1".to_owned(),
+        vec![id.into()],
+    ))
+    .await?;
+    for d in downloads {
+        tx.execute_raw(stmt(
+            "INSERT INTO downloads (video_id, format, storage_key, size_bytes, width, height)
+             VALUES ($1, $2, $3, $4, $5, $6)"
+                .to_owned(),
+            vec![
+                id.into(),
+                d.format.as_str().into(),
+                d.key.clone().into(),
+                d.size_bytes.into(),
+                d.size.map(|s| s.0).into(),
+                d.size.map(|s| s.1).into(),
+            ],
+        ))
+        .await?;
+    }
     tx.execute_raw(stmt(
         "DELETE FROM renditions WHERE video_id = $1".to_owned(),
         vec![id.into()],

@@ -3,7 +3,7 @@
 
 use kadr_core::Failure;
 use kadr_core::jobs::Transcode;
-use kadr_core::transcodes::{self, Picture, Rendition};
+use kadr_core::transcodes::{self, Download, Picture, Rendition};
 use kadr_media::MediaError;
 use kadr_media::hls::RungOutput;
 use kadr_queue::runner::Outcome;
@@ -22,6 +22,7 @@ pub struct Done {
     pub outs: Vec<RungOutput>,
     pub master_key: String,
     pub pictures: Vec<Picture>,
+    pub downloads: Vec<Download>,
 }
 
 /// The stable code of an input fault reported by the media crate (every code it reports is
@@ -111,7 +112,14 @@ async fn settle_or_err(
                 })
                 .collect();
             let tx = ctx.db.begin().await?;
-            transcodes::ready(&tx, done.video_id, &renditions, &done.pictures).await?;
+            transcodes::ready(
+                &tx,
+                done.video_id,
+                &renditions,
+                &done.pictures,
+                &done.downloads,
+            )
+            .await?;
             kadr_queue::complete_on(&tx, job).await?;
             tx.commit().await?;
             metrics::job("done");

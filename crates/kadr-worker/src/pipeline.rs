@@ -1,7 +1,8 @@
 //! The transcode pipeline of one video: its original as a local file, probe and limits, the
 //! ladder planned, one decode for every rung, segments published while the ladder is
 //! encoded (the video is playable as soon as every rung has its first one), then the rung
-//! playlists, master playlist, poster and storyboard.
+//! playlists, master playlist, poster, storyboard and the downloads (MP4, M4A) made in the
+//! same pass.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,12 +11,13 @@ use std::time::{Duration, Instant};
 use kadr_config::TranscodeConfig;
 use kadr_core::entities::video;
 use kadr_core::jobs::Transcode;
+use kadr_core::state::DownloadFormat;
 use kadr_core::state::ImageKind;
-use kadr_core::transcodes::{self, Picture, Probed};
+use kadr_core::transcodes::{self, Download, Picture, Probed};
 use kadr_media::MediaError;
-use kadr_media::plan::{LadderRung, plan};
+use kadr_media::plan::{LadderRung, Rung, plan};
 use kadr_media::probe::{Limits, Probe, check_limits, probe};
-use kadr_media::transcode::{Settings, transcode};
+use kadr_media::transcode::{DownloadKind, Settings, transcode};
 use kadr_queue::Job;
 use kadr_runtime::Context;
 use sea_orm::EntityTrait;
@@ -109,10 +111,15 @@ pub async fn process(
     // as every rung has its first one.
     let stop_publishing = CancellationToken::new();
     let publisher = {
+        // The audio-only rendition is published beside the rungs (never waited for).
+        let mut renditions = ladder.rungs.clone();
+        if settings.audio_only && probed.audio.is_some() {
+            renditions.push(Rung::audio_only(settings.audio_kbps));
+        }
         let mut publisher = publish::Publisher::new(
             (*ctx.storage).clone(),
             id,
-            &ladder.rungs,
+            &renditions,
             &work,
             probed.video.fps,
         );
@@ -168,13 +175,36 @@ pub async fn process(
     let published = publisher.await?;
     let done = outs?;
     let outs = done.rungs;
+    let audio = done.audio;
     let mut publisher = published?;
     metrics::transcoded(probed.duration_secs, probed.video.fps, started.elapsed());
     if let Some(first) = publisher.first_segment_at {
         metrics::first_segment(first.saturating_duration_since(started));
     }
     transcodes::publishing(&ctx.db, id).await?;
-    publisher.finish(&outs).await?;
+    let mut renditions = outs.clone();
+    renditions.extend(audio);
+    publisher.finish(&renditions).await?;
+    // Files of an earlier attempt or transcode that this one did not make again go first.
+    let _ = ctx
+        .storage
+        .delete_prefix(&kadr_core::keys::downloads_prefix(id))
+        .await;
+    let mut downloads = Vec::new();
+    for file in &done.downloads {
+        let format = match file.kind {
+            DownloadKind::Mp4 => DownloadFormat::Mp4,
+            DownloadKind::M4a => DownloadFormat::M4a,
+        };
+        let key = kadr_core::keys::download(id, format.file_name());
+        upload_file(&ctx.storage, &file.path, &key).await?;
+        downloads.push(Download {
+            format,
+            key,
+            size_bytes: file.bytes as i64,
+            size: file.size.map(|(w, h)| (w as i32, h as i32)),
+        });
+    }
     let master_key = publisher.master_key();
     let mut pictures = Vec::new();
     if let Some(img) = &done.images {
@@ -215,6 +245,7 @@ pub async fn process(
         outs,
         master_key,
         pictures,
+        downloads,
     }))
 }
 
@@ -243,6 +274,8 @@ pub fn media_settings(
         preset: c.preset.clone(),
         crf: c.crf,
         audio_kbps: c.audio_kbps,
+        mp4_download_max_height: c.mp4_download.then_some(c.mp4_download_max_height),
+        audio_only: c.audio_only,
         limits: limits.clone(),
     };
     Ok((ladder, limits, settings))

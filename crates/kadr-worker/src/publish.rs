@@ -2,13 +2,15 @@
 //! muxer closes them (it writes `seg_N.m4s.tmp` and renames it when done), each rung's media
 //! playlist grows as an EVENT playlist (each segment timed from its own fragments), and once
 //! every rung has its first segment the master is written and the video becomes playable. At
-//! the end the playlists become VOD.
+//! the end the playlists become VOD. The audio-only rendition, when made, is published like a
+//! rung but never waited for: the first master lists it if it has started by then, the last
+//! one always.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kadr_media::fmp4::{VideoTrack, video_track};
+use kadr_media::fmp4::{VideoTrack, timing_track};
 use kadr_media::hls::{
     RungOutput, Segment, Variant, closed_segments, codecs_of_init, master_of, master_playlist,
     media_playlist, timed_segment,
@@ -23,7 +25,8 @@ use crate::JobError;
 struct Published {
     rung: Rung,
     dir: PathBuf,
-    /// The rung's codecs and video track, read from its init segment once that is uploaded.
+    /// The rung's codecs and the track its segments are timed by (video; audio for the
+    /// audio-only rendition), read from its init segment once that is uploaded.
     codecs: Option<String>,
     track: Option<VideoTrack>,
     segments: Vec<Segment>,
@@ -89,9 +92,8 @@ impl Publisher {
             if self.rungs[i].track.is_none() {
                 let init = dir.join("init.mp4");
                 let bytes = std::fs::read(&init).map_err(JobError::io(init.display()))?;
-                let track = video_track(&bytes).ok_or_else(|| {
-                    JobError::Output(format!("{}: no video track", init.display()))
-                })?;
+                let track = timing_track(&bytes)
+                    .ok_or_else(|| JobError::Output(format!("{}: no track", init.display())))?;
                 crate::files::upload_file(&self.storage, &init, &self.key(&name, "init.mp4"))
                     .await?;
                 self.rungs[i].codecs = Some(codecs_of_init(&bytes));
@@ -121,19 +123,32 @@ impl Publisher {
                 )
                 .await?;
         }
-        let everyone_started = self.rungs.iter().all(|r| !r.segments.is_empty());
+        let everyone_started = self
+            .rungs
+            .iter()
+            .filter(|r| !r.rung.is_audio_only())
+            .all(|r| !r.segments.is_empty());
         if self.playable_at.is_none() && everyone_started {
-            // Until measured, each rung's cap stands in for its bit rates.
+            // Until measured, each rung's cap stands in for its bit rates (the AAC rate and a
+            // tenth for the container, for the audio-only rendition).
             let outs: Vec<RungOutput> = (0..self.rungs.len())
+                .filter(|i| !self.rungs[*i].segments.is_empty())
                 .map(|i| self.output(i, Vec::new()))
                 .collect();
             let variants: Vec<Variant<'_>> = outs
                 .iter()
-                .map(|o| Variant {
-                    rung: &o.rung,
-                    codecs: &o.codecs,
-                    bandwidth: u64::from(o.rung.max_kbps) * 1000,
-                    average_bandwidth: u64::from(o.rung.max_kbps) * 1000,
+                .map(|o| {
+                    let cap = if o.rung.is_audio_only() {
+                        u64::from(o.rung.max_kbps) * 1100
+                    } else {
+                        u64::from(o.rung.max_kbps) * 1000
+                    };
+                    Variant {
+                        rung: &o.rung,
+                        codecs: &o.codecs,
+                        bandwidth: cap,
+                        average_bandwidth: cap,
+                    }
                 })
                 .collect();
             self.storage
@@ -161,7 +176,8 @@ impl Publisher {
         }
     }
 
-    /// After the transcode: anything left, then VOD playlists and the measured master.
+    /// After the transcode: anything left, then VOD playlists and the measured master. `outs`
+    /// are the rungs and then the audio-only rendition, if any.
     pub async fn finish(&mut self, outs: &[RungOutput]) -> Result<(), JobError> {
         self.sweep().await?;
         for o in outs {
