@@ -1388,6 +1388,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/videos/{id}/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A video's download files (whoever may see the video while it is downloadable; its owner
+         *     and admins always).
+         */
+        get: operations["list_downloads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/videos/{id}/playback": {
         parameters: {
             query?: never;
@@ -1816,6 +1836,26 @@ export interface components {
             urls_expire_at?: string | null;
             /** Format: uuid */
             video_id: string;
+        };
+        /** @description One download file. */
+        DownloadJson: {
+            /** Format: int32 */
+            height?: number | null;
+            kind: components["schemas"]["DownloadKind"];
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description Signed when the video is not public or not downloadable by everyone. */
+            url: string;
+            /** Format: int32 */
+            width?: number | null;
+        };
+        /**
+         * @description What a download file holds: `mp4` (H.264 + AAC, progressive) or `m4a` (AAC only).
+         * @enum {string}
+         */
+        DownloadKind: "mp4" | "m4a";
+        DownloadList: {
+            items: components["schemas"]["DownloadJson"][];
         };
         /** @description Whether a video is in a playlist. */
         Entry: {
@@ -9112,6 +9152,55 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_downloads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadList"];
+                };
+            };
+            /** @description No such video, not visible to the caller, or not downloadable by the caller */
             404: {
                 headers: {
                     [name: string]: unknown;

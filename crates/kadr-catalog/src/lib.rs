@@ -8,6 +8,7 @@ pub mod channels;
 pub mod comments;
 pub mod community;
 pub mod cursor;
+pub mod downloads;
 pub mod history;
 pub mod listing;
 pub mod media;
@@ -122,7 +123,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     cfg.app_data(web::Data::new(api.clone()));
     // First: segment requests, the most frequent by far, are matched against every route
     // registered before theirs (actix tries each pattern in order, a regex per dynamic one).
+    // Downloads' own route goes before the catch-all media route.
+    downloads::configure_media(cfg);
     media::configure(cfg);
+    downloads::configure(cfg);
     catalog::configure(cfg);
     captions::configure(cfg);
     channels::configure(cfg);

@@ -6,8 +6,9 @@
 //!   other video's token → 403.
 //! - What: only the names the worker writes are served (`hls/master.m3u8`,
 //!   `hls/<rung>/{index.m3u8,init.mp4,seg_N.m4s}`, `images/{poster,poster_small}.jpg`,
-//!   `images/storyboard.vtt`, `images/storyboard_N.jpg`); anything else, traversal included,
-//!   is 404 before storage is touched.
+//!   `images/storyboard.vtt`, `images/storyboard_N.jpg`; the audio-only rendition is the rung
+//!   `audio`); anything else, traversal included, is 404 before storage is touched. Download
+//!   files (`downloads/…`) have a route of their own (`crate::downloads`).
 //! - How: playlists and the storyboard VTT are always answered by the api (with the token
 //!   added to every URI inside when one was used). Segments, init segments and images come
 //!   from disk with Range, ETag and 304 on the local backend, and as a 302 to a presigned URL
@@ -328,7 +329,7 @@ async fn still(
     }
 }
 
-fn token_refused(e: TokenError) -> ApiError {
+pub(crate) fn token_refused(e: TokenError) -> ApiError {
     match e {
         TokenError::Expired => ApiError::new(Code::TokenExpired, "The media link has expired")
             .detail("ask the playback endpoint for a new one"),
@@ -338,7 +339,7 @@ fn token_refused(e: TokenError) -> ApiError {
     }
 }
 
-fn storage_err(e: StorageError) -> ApiError {
+pub(crate) fn storage_err(e: StorageError) -> ApiError {
     match e {
         StorageError::NotFound { .. } => ApiError::not_found(),
         other => ApiError::unavailable(format!("storage: {other}")),
@@ -590,6 +591,10 @@ mod tests {
         assert_eq!(classify("hls/720p/index.m3u8"), Some(Kind::MediaPlaylist));
         assert_eq!(classify("hls/720p/init.mp4"), Some(Kind::Init));
         assert_eq!(classify("hls/240p/seg_00012.m4s"), Some(Kind::Segment));
+        // The audio-only rendition.
+        assert_eq!(classify("hls/audio/index.m3u8"), Some(Kind::MediaPlaylist));
+        assert_eq!(classify("hls/audio/init.mp4"), Some(Kind::Init));
+        assert_eq!(classify("hls/audio/seg_00003.m4s"), Some(Kind::Segment));
         assert_eq!(classify("images/poster.jpg"), Some(Kind::Jpeg));
         assert_eq!(classify("images/storyboard_0.jpg"), Some(Kind::Jpeg));
         assert_eq!(classify("images/storyboard.vtt"), Some(Kind::Vtt));
@@ -611,6 +616,8 @@ mod tests {
             "images/storyboard_1.jpg.tmp",
             "/etc/passwd",
             "hls//master.m3u8",
+            // Downloads are served by their own route, never by this one.
+            "downloads/video.mp4",
         ] {
             assert_eq!(classify(bad), None, "{bad}");
         }

@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::{
-    captions, catalog, channels, comments, community, history, model, moderation, playlists,
-    safety, search, share, views,
+    captions, catalog, channels, comments, community, downloads, history, model, moderation,
+    playlists, safety, search, share, views,
 };
 
 #[derive(OpenApi)]
@@ -94,6 +94,7 @@ use crate::{
         captions::list,
         captions::upload,
         captions::remove,
+        downloads::list,
     ),
     components(schemas(
         model::VideoJson,
@@ -102,6 +103,9 @@ use crate::{
         captions::CaptionJson,
         captions::CaptionList,
         captions::CaptionSaved,
+        downloads::DownloadJson,
+        downloads::DownloadKind,
+        downloads::DownloadList,
         model::VideoPage,
         model::ChannelRef,
         model::Failure,

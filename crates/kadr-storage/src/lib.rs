@@ -215,7 +215,28 @@ impl Storage {
         validate_key(key)?;
         match self {
             Storage::Local(_) => Ok(None),
-            Storage::S3(s) => s.presign_get(key, ttl).await.map(Some),
+            Storage::S3(s) => s.presign_get(key, ttl, None).await.map(Some),
+        }
+    }
+
+    /// Like [`Storage::presign_get`], the response's `Content-Type` and
+    /// `Content-Disposition` set by the URL (S3's `response-content-type` and
+    /// `response-content-disposition`, signed with it), so a download is saved under a
+    /// name of our choosing.
+    pub async fn presign_download(
+        &self,
+        key: &str,
+        ttl: Duration,
+        content_type: &str,
+        content_disposition: &str,
+    ) -> Result<Option<String>, StorageError> {
+        validate_key(key)?;
+        match self {
+            Storage::Local(_) => Ok(None),
+            Storage::S3(s) => s
+                .presign_get(key, ttl, Some((content_type, content_disposition)))
+                .await
+                .map(Some),
         }
     }
 }

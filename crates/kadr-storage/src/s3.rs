@@ -727,20 +727,25 @@ impl S3Storage {
         Ok(deleted)
     }
 
+    /// A presigned GET; `overrides` (content type, content disposition) become the
+    /// response's headers.
     pub(crate) async fn presign_get(
         &self,
         key: &str,
         ttl: Duration,
+        overrides: Option<(&str, &str)>,
     ) -> Result<String, StorageError> {
         let config = PresigningConfig::expires_in(ttl).map_err(|e| StorageError::Backend {
             op: "GetObject (presign)",
             message: e.to_string(),
         })?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&*self.bucket)
-            .key(key)
+        let mut get = self.client.get_object().bucket(&*self.bucket).key(key);
+        if let Some((content_type, disposition)) = overrides {
+            get = get
+                .response_content_type(content_type)
+                .response_content_disposition(disposition);
+        }
+        let request = get
             .presigned(config)
             .await
             .map_err(|e| backend_error("GetObject (presign)", &e))?;
