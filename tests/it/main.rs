@@ -15,6 +15,7 @@ mod community;
 mod delete_video;
 mod deploy;
 mod direct_upload;
+mod downloads;
 mod faults;
 mod locale;
 mod moderation_rules;
