@@ -196,9 +196,14 @@ async fn upload_to_player(backend: Backend) {
         "application/vnd.apple.mpegurl"
     );
     let variants = uris(&master, &String::from_utf8_lossy(&body));
-    assert_eq!(variants.len(), 4, "720p source: 720p, 480p, 360p, 240p");
-    // A player over HTTP: every rung decodes to its end.
-    for rung in &variants {
+    assert_eq!(
+        variants.len(),
+        5,
+        "720p source: 720p, 480p, 360p, 240p and the audio-only rendition"
+    );
+    assert!(variants[4].contains("/hls/audio/index.m3u8"), "{variants:?}");
+    // A player over HTTP: every rung decodes to its end (the audio-only one has no picture).
+    for rung in variants.iter().filter(|v| !v.contains("/hls/audio/")) {
         let rung = rung.clone();
         let reached = tokio::task::spawn_blocking(move || decode_to_end(&rung))
             .await

@@ -8,7 +8,7 @@
 //!   `hls/<rung>/{index.m3u8,init.mp4,seg_N.m4s}`, `images/{poster,poster_small}.jpg`,
 //!   `images/storyboard.vtt`, `images/storyboard_N.jpg`; the audio-only rendition is the rung
 //!   `audio`); anything else, traversal included, is 404 before storage is touched. Download
-//!   files (`downloads/…`) have a route of their own (`crate::downloads`).
+//!   files (`downloads/…`) have a route of their own, in the `downloads` module.
 //! - How: playlists and the storyboard VTT are always answered by the api (with the token
 //!   added to every URI inside when one was used). Segments, init segments and images come
 //!   from disk with Range, ETag and 304 on the local backend, and as a 302 to a presigned URL
