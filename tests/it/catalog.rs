@@ -201,7 +201,10 @@ async fn upload_to_player(backend: Backend) {
         5,
         "720p source: 720p, 480p, 360p, 240p and the audio-only rendition"
     );
-    assert!(variants[4].contains("/hls/audio/index.m3u8"), "{variants:?}");
+    assert!(
+        variants[4].contains("/hls/audio/index.m3u8"),
+        "{variants:?}"
+    );
     // A player over HTTP: every rung decodes to its end (the audio-only one has no picture).
     for rung in variants.iter().filter(|v| !v.contains("/hls/audio/")) {
         let rung = rung.clone();

@@ -168,7 +168,10 @@ fn mp4_m4a_and_audio_rendition_from_the_same_pass() {
     let playlist = out.join("audio/index.m3u8");
     // HLS inputs list the stream once per program too.
     let found = codecs(&playlist);
-    assert!(!found.is_empty() && found.iter().all(|c| c == "aac"), "{found:?}");
+    assert!(
+        !found.is_empty() && found.iter().all(|c| c == "aac"),
+        "{found:?}"
+    );
     let secs = duration(&playlist);
     assert!(
         (secs - source_secs).abs() <= 0.15,
