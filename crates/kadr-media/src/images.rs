@@ -1,7 +1,8 @@
 //! Pictures made on the way through the cascade, without decoding again: a poster from a
-//! representative frame (not black, not flat), large and small, and a storyboard (sprite
-//! sheets of frames at a fixed interval, with a WebVTT file of `#xywh` cues) for previews on
-//! the seek bar.
+//! representative frame (not black, not flat), large and small; the other candidate frames,
+//! kept so the owner can pick one instead (`frame_N.jpg`, `frame_N_small.jpg`); and a
+//! storyboard (sprite sheets of frames at a fixed interval, with a WebVTT file of `#xywh`
+//! cues) for previews on the seek bar.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,17 +21,33 @@ const POSTER_SMALL_WIDTH: u32 = 320;
 const TILE_WIDTH: u32 = 160;
 const SHEET_COLUMNS: u32 = 10;
 const SHEET_ROWS: u32 = 10;
+/// Where the poster's candidates are, as parts of the duration; each is kept as a frame the
+/// owner may pick.
+const CANDIDATES: [f64; 4] = [0.1, 0.25, 0.5, 0.75];
 /// Storyboards have at most this many tiles (the interval grows for long videos).
 const MAX_TILES: f64 = 300.0;
 
 /// The files [`ImageTap::finish`] wrote, by name in the output directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Images {
     pub poster: String,
     pub poster_small: String,
     pub poster_size: (u32, u32),
     pub storyboard_sheets: Vec<String>,
     pub storyboard_vtt: String,
+    /// The candidate frames, in time order (the poster is one of them).
+    pub frames: Vec<Frame>,
+}
+
+/// A candidate frame the owner may pick as the poster: `frame_{index}.jpg` and
+/// `frame_{index}_small.jpg`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub index: usize,
+    pub secs: f64,
+    pub file: String,
+    pub small_file: String,
+    pub size: (u32, u32),
 }
 
 /// Looks at pictures as they pass and keeps what the poster and storyboard need. It lives on
@@ -50,6 +67,8 @@ pub struct ImageTap {
 #[derive(Debug, Default)]
 pub struct Pictures {
     best: Option<(f64, RgbImage)>,
+    /// Every candidate looked at, with its time.
+    frames: Vec<(f64, RgbImage)>,
     tiles: Vec<(f64, RgbImage)>,
     last_secs: f64,
 }
@@ -125,7 +144,7 @@ impl ImageTap {
         let d = duration_secs.max(0.0);
         // Candidates for the poster: a little in, then further; the first that is neither
         // dark nor flat wins.
-        let candidates = [0.1, 0.25, 0.5, 0.75]
+        let candidates = CANDIDATES
             .iter()
             .map(|f| (d * f).min(d - 0.5).max(0.0))
             .collect();
@@ -148,18 +167,27 @@ impl ImageTap {
     /// Offers the largest rung's picture at `secs` for the poster.
     pub fn offer_poster(&mut self, secs: f64, f: &frame::Video) -> Result<(), MediaError> {
         self.pictures.last_secs = self.pictures.last_secs.max(secs);
-        if self.settled || self.candidates.first().is_none_or(|c| secs + 1e-3 < *c) {
+        if self.candidates.first().is_none_or(|c| secs + 1e-3 < *c) {
+            return Ok(());
+        }
+        // Every candidate is converted: the ones not chosen stay as frames to pick from. Only
+        // the (up to) four candidate moments are, so this costs four conversions per video.
+        if self.candidates.is_empty() {
             return Ok(());
         }
         self.candidates.remove(0);
+        let w = f.width().min(POSTER_MAX_WIDTH);
+        let h = even(f64::from(f.height()) * f64::from(w) / f64::from(f.width()));
+        let img = to_rgb(&mut self.poster_scaler, f, w, h)?;
+        self.pictures.frames.push((secs, img.clone()));
+        if self.settled {
+            return Ok(());
+        }
         let (mean, spread) = luma_stats(f);
         // Close to mid-grey and with detail scores best.
         let score = spread - (mean - 128.0).abs() / 4.0;
         let good = (40.0..=215.0).contains(&mean) && spread > 12.0;
         if good || self.pictures.best.as_ref().is_none_or(|(s, _)| score > *s) {
-            let w = f.width().min(POSTER_MAX_WIDTH);
-            let h = even(f64::from(f.height()) * f64::from(w) / f64::from(f.width()));
-            let img = to_rgb(&mut self.poster_scaler, f, w, h)?;
             self.pictures.best = Some((score, img));
         }
         if good {
@@ -207,16 +235,22 @@ impl Pictures {
         std::fs::create_dir_all(dir)
             .map_err(|e| MediaError::Internal(format!("{}: {e}", dir.display())))?;
         write_jpeg(&dir.join("poster.jpg"), &poster, 85)?;
-        let small_h = even(
-            f64::from(poster.height()) * f64::from(POSTER_SMALL_WIDTH) / f64::from(poster.width()),
-        );
-        let small = image::imageops::resize(
-            &poster,
-            POSTER_SMALL_WIDTH,
-            small_h,
-            image::imageops::FilterType::Triangle,
-        );
+        let small = small_of(&poster);
         write_jpeg(&dir.join("poster_small.jpg"), &small, 80)?;
+        let mut frames = Vec::new();
+        for (index, (secs, img)) in self.frames.iter().enumerate() {
+            let file = format!("frame_{index}.jpg");
+            let small_file = format!("frame_{index}_small.jpg");
+            write_jpeg(&dir.join(&file), img, 85)?;
+            write_jpeg(&dir.join(&small_file), &small_of(img), 80)?;
+            frames.push(Frame {
+                index,
+                secs: *secs,
+                file,
+                small_file,
+                size: (img.width(), img.height()),
+            });
+        }
 
         let mut sheets = Vec::new();
         let mut vtt = String::from("WEBVTT\n\n");
@@ -260,8 +294,20 @@ impl Pictures {
             poster_size: (poster.width(), poster.height()),
             storyboard_sheets: sheets,
             storyboard_vtt: "storyboard.vtt".to_owned(),
+            frames,
         }))
     }
+}
+
+/// `img` at the small poster's width.
+fn small_of(img: &RgbImage) -> RgbImage {
+    let h = even(f64::from(img.height()) * f64::from(POSTER_SMALL_WIDTH) / f64::from(img.width()));
+    image::imageops::resize(
+        img,
+        POSTER_SMALL_WIDTH,
+        h,
+        image::imageops::FilterType::Triangle,
+    )
 }
 
 /// `img` as JPEG bytes.

@@ -139,6 +139,31 @@ fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
         images.poster_size.0 <= 1280 && images.poster_size.0 >= outs.last().unwrap().rung.width
     );
     assert!(out.join("images").join(&images.poster_small).is_file());
+    // The candidate frames: four, at rising times within the video, each a picture in two
+    // sizes; the poster is one of them, byte for byte.
+    assert_eq!(images.frames.len(), 4, "{:?}", images.frames);
+    let poster_bytes = std::fs::read(out.join("images").join(&images.poster)).unwrap();
+    let mut same_as_poster = 0;
+    for (i, f) in images.frames.iter().enumerate() {
+        assert_eq!(f.index, i);
+        assert!(f.secs >= 0.0 && f.secs <= source_duration, "{f:?}");
+        if i > 0 {
+            assert!(f.secs > images.frames[i - 1].secs, "{:?}", images.frames);
+        }
+        let size = ffprobe(
+            &["-show_entries", "stream=width,height", "-of", "csv=p=0"],
+            &out.join("images").join(&f.file),
+        );
+        assert_eq!(size, format!("{},{}", f.size.0, f.size.1));
+        let small = ffprobe(
+            &["-show_entries", "stream=width", "-of", "csv=p=0"],
+            &out.join("images").join(&f.small_file),
+        );
+        assert_eq!(small, "320");
+        let bytes = std::fs::read(out.join("images").join(&f.file)).unwrap();
+        same_as_poster += usize::from(bytes == poster_bytes);
+    }
+    assert_eq!(same_as_poster, 1, "the poster is one of the frames");
     let vtt = std::fs::read_to_string(out.join("images").join(&images.storyboard_vtt)).unwrap();
     assert!(vtt.starts_with("WEBVTT"));
     let cues = vtt.matches("#xywh=").count();
