@@ -60,7 +60,10 @@ test("register, upload through the page, reach playable, watch; the quality menu
     // Quality: the highest rung, then the lowest; the picture's height follows.
     const heights = await page.$$eval(".quality-item", (items) => items.map((i) => i.textContent ?? ""));
     expect(heights[0]).toMatch(/^Auto/);
-    const rungs = heights.slice(1).map((h) => Number.parseInt(h, 10));
+    // The sound alone comes last (the clip has sound: the master lists an audio-only variant).
+    expect(heights.at(-1)).toBe("Audio only");
+    const rungs = heights.slice(1, -1).map((h) => Number.parseInt(h, 10));
+    expect(heights.slice(1, -1)).toEqual(rungs.map((r) => `${r}p`));
     expect(rungs.length).toBeGreaterThan(1);
     expect(rungs).toEqual([...rungs].sort((a, b) => b - a));
     const pick = async (label: string, height: number) => {

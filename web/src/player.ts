@@ -3,11 +3,13 @@
 // segments and storyboard thumbnails on hover, time and the chapter playing, mute and volume
 // (remembered), subtitles (the master playlist's SUBTITLES group; the language chosen is
 // remembered and taken again on the next video that has it), speed, quality (automatic with
-// the rung playing shown, or a chosen rung), theatre mode (where the page offers it), picture
-// in picture, full screen, YouTube's keyboard shortcuts with a help overlay, and double taps
-// on either side to seek on touch screens. Every control is a real button or slider with a
-// label in the viewer's language, reachable by Tab, its menus by arrow keys and Escape; under
-// `dir="rtl"` the controls mirror but the seek bar does not (time runs left to right).
+// the rung playing shown, a chosen rung, or the sound alone: the master's audio-only variant,
+// which hls.js leaves out, loaded as a source of its own where the viewer was), theatre mode
+// (where the page offers it), picture in picture, full screen, YouTube's keyboard shortcuts
+// with a help overlay, and double taps on either side to seek on touch screens. Every control
+// is a real button or slider with a label in the viewer's language, reachable by Tab, its menus
+// by arrow keys and Escape; under `dir="rtl"` the controls mirror but the seek bar does not
+// (time runs left to right).
 //
 // Links run out: the links of a video that is not public are signed and expire (or are
 // revoked by a privacy or moderation change): the player asks for fresh ones before they
@@ -25,7 +27,7 @@ import { h } from "./dom";
 import { formatDuration } from "./format";
 import { icons } from "./icons";
 import { t, type Key } from "./i18n";
-import { qualityLabel, qualityOptions } from "./quality";
+import { AUDIO_ONLY, audioOnlyInMaster, audioOnlyVariant, qualityLabel, qualityOptions, type Level } from "./quality";
 import { LinkRenewer, linksRefused } from "./renew";
 import { parseStoryboard, thumbAt, type Thumb } from "./storyboard";
 
@@ -246,8 +248,11 @@ interface View {
   paused: () => boolean;
   toggle: () => void;
   seek: (to: number) => void;
-  /** The viewer picked a rung (-1: automatic). */
+  /** The viewer picked a rung (-1: automatic, AUDIO_ONLY: the sound alone). */
   choose: (level: number) => void;
+  /** The sound alone: whether it is what plays, whether the master offers it, and the master's
+   * rungs (while it plays, hls.js's own list is the audio playlist's one level). */
+  audioOnly: () => { playing: boolean; offered: boolean; rungs: Level[] };
   rate: (r: number) => void;
 }
 
@@ -280,10 +285,20 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
     h("p", {}, t("player.failed")),
     retry,
   );
+  // Over the picture while the sound alone plays: the element would go on showing the last
+  // frame it had, which no longer moves.
+  const coverPicture = h("img.player-audio-poster", { alt: "" });
+  const audioCover = h(
+    "div.player-audio",
+    { hidden: true, dataset: { testid: "player-audio" } },
+    coverPicture,
+    h("span.player-audio-label", {}, t("player.audioonly")),
+  );
   const el = h(
     "div.player",
     { tabIndex: 0, role: "region", "aria-label": t("player.label"), dataset: { testid: "player" } },
     video,
+    audioCover,
     failed,
   );
   // Loading starts on MANIFEST_PARSED below: at 0, or where a switch to fresh links resumes.
@@ -294,6 +309,22 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
   // The rung the viewer chose in the menu (-1: automatic). Kept here: hls.js drops a manual
   // choice when that rung's requests fail, as they all do once the links are refused.
   let chosen = -1;
+  // The sound alone (the master's audio-only variant, loaded as a playlist of its own: hls.js
+  // leaves it out of a master with video, since one MediaSource cannot go from sound and
+  // picture to sound alone). `audioUrl` comes with the master the links are for; `rungs` and
+  // `videoLevel` are the master's, for the menu and the way back.
+  let audio = false;
+  let audioUrl: string | null = null;
+  let rungs: Level[] = [];
+  let videoLevel = -1;
+  /** Shows the cover while the sound alone plays (and until the picture is back). */
+  const cover = () => {
+    audioCover.hidden = !audio;
+    if (!audio) return;
+    if (pb.poster) coverPicture.src = pb.poster;
+    else coverPicture.removeAttribute("src");
+    coverPicture.hidden = !pb.poster;
+  };
   // Whether the video was paused when loading failed for good (it is paused then): "try
   // again" restores that.
   let pausedOnFailure: boolean | null = null;
@@ -308,6 +339,7 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
     if (!resume || Math.abs(video.currentTime - resume.position) > 1) return;
     resume = null;
     setPoster(pb.poster);
+    cover();
     ui?.render();
   };
   for (const ev of ["seeked", "canplay", "playing"]) video.addEventListener(ev, settle);
@@ -324,20 +356,46 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
       return;
     }
     // A switch still under way keeps what it was resuming.
+    const manual = resume?.manual ?? chosen;
+    const loading = resume?.loading ?? (audio ? videoLevel : (hls?.loadLevel ?? -1));
+    if (!audio || !hls) return load(next.hls, manual, loading);
+    // Playing the sound alone: its playlist with the fresh links, read from the fresh master
+    // (the picture again if that cannot be had).
+    const fallback = () => {
+      audio = false;
+      load(next.hls, chosen, videoLevel);
+      cover();
+    };
+    fetch(next.hls)
+      .then((r) => (r.ok ? r.text() : ""))
+      .then((text) => {
+        if (pb !== next || !audio) return;
+        const url = text ? audioOnlyInMaster(text, next.hls) : null;
+        audioUrl = url;
+        if (url) load(url, -1, -1);
+        else fallback();
+      })
+      .catch(() => {
+        if (pb === next && audio) fallback();
+      });
+  };
+  /** Loads `url` (a master, or the audio-only playlist) where the viewer is, with `manual` the
+   * rung to hold (-1: automatic) and `loading` the rung to start from. */
+  const load = (url: string, manual: number, loading: number) => {
     resume = {
       position: resume?.position ?? video.currentTime,
       paused: resume?.paused ?? pausedOnFailure ?? video.paused,
-      manual: resume?.manual ?? chosen,
-      loading: resume?.loading ?? hls?.loadLevel ?? -1,
+      manual,
+      loading,
       rate: resume?.rate ?? video.playbackRate,
       duration: resume?.duration ?? video.duration,
     };
     pausedOnFailure = null;
     // Mid-video, no flash of the title picture while the new source loads.
     if (resume.position > 0 || !resume.paused) video.removeAttribute("poster");
-    else setPoster(next.poster);
-    if (hls) hls.loadSource(next.hls);
-    else video.src = next.hls;
+    else setPoster(pb.poster);
+    if (hls) hls.loadSource(url);
+    else video.src = url;
   };
 
   const view: View = {
@@ -365,10 +423,24 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
       video.currentTime = to;
     },
     choose: (level: number) => {
+      if (!hls) return;
+      if (level === AUDIO_ONLY) {
+        if (audio || !audioUrl) return;
+        audio = true;
+        videoLevel = hls.loadLevel;
+        cover();
+        return load(audioUrl, -1, -1);
+      }
       chosen = level;
+      if (audio) {
+        // Back to the picture, at the rung chosen (automatic: the one it had reached).
+        audio = false;
+        return load(pb.hls, level, level >= 0 ? level : videoLevel);
+      }
       if (resume) resume.manual = level;
-      if (hls && (!resume || hls.levels.length)) hls.currentLevel = level;
+      if (!resume || hls.levels.length) hls.currentLevel = level;
     },
+    audioOnly: () => ({ playing: audio, offered: !!audioUrl, rungs }),
     rate: (r: number) => {
       if (resume) resume.rate = r;
       video.playbackRate = r;
@@ -459,7 +531,13 @@ export function createPlayer(first: Playback, opts: PlayerOptions = {}): Player 
   let captions: Captions | null = null;
   let mediaErrorAt = -Infinity;
   if (hls) {
+    // The master's audio-only variant (hls.js lists every variant here, before it leaves that
+    // one out) and its rungs; the audio playlist, loaded on its own, has neither.
+    hls.on(Hls.Events.MANIFEST_LOADED, (_event, data) => {
+      if (!audio) audioUrl = audioOnlyVariant(data.levels);
+    });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      if (!audio) rungs = hls.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }));
       const r = resume;
       if (r) {
         const n = hls.levels.length;
@@ -928,6 +1006,24 @@ function controls(
   };
   const renderQuality = () => {
     if (!hls) return;
+    const sound = view.audioOnly();
+    const audioLabel = sound.offered || sound.playing ? t("player.audioonly") : undefined;
+    if (sound.playing) {
+      qualityMenu.button.textContent = t("player.audioonly");
+      qualityMenu.button.setAttribute("aria-label", `${t("player.quality")}: ${t("player.audioonly")}`);
+      qualityMenu.set(
+        qualityOptions(sound.rungs, t("player.auto"), audioLabel).map((o) => ({
+          label: o.label,
+          checked: o.level === AUDIO_ONLY,
+          choose: () => {
+            view.choose(o.level);
+            renderQuality();
+          },
+          data: { level: String(o.level) },
+        })),
+      );
+      return;
+    }
     const playing = hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : hls.loadLevel];
     const selected = hls.manualLevel ?? -1;
     const label = qualityLabel(selected, playing, t("player.auto"));
@@ -939,7 +1035,7 @@ function controls(
     qualityMenu.button.setAttribute("aria-label", `${t("player.quality")}: ${label}`);
     if (!hls.levels.length) return;
     qualityMenu.set(
-      qualityOptions(hls.levels, t("player.auto")).map((o) => ({
+      qualityOptions(hls.levels, t("player.auto"), audioLabel).map((o) => ({
         label: o.label,
         checked: o.level === selected,
         choose: () => {
