@@ -25,6 +25,7 @@ type Schemas = components["schemas"];
 export type Video = Schemas["VideoJson"];
 export type Page = Schemas["VideoPage"];
 export type Playback = Schemas["Playback"];
+export type Download = Schemas["DownloadJson"];
 export type User = Schemas["UserView"];
 export type Channel = Schemas["ChannelJson"];
 export type NewVideo = Schemas["NewVideo"];

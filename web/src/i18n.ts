@@ -474,6 +474,11 @@ const en = {
   "sharing.noorigins": "Name at least one site, or choose another option.",
   "sharing.download": "Viewers may download the video",
   "sharing.downloadhint": "Its file can be saved, where this server makes one.",
+  "download.button": "Download",
+  "download.menu": "Download the video",
+  "download.video": "Video (MP4, {quality}, {size})",
+  "download.videoonly": "Video (MP4, {size})",
+  "download.audio": "Audio only (M4A, {size})",
 } satisfies Record<string, Entry<"en">>;
 
 type Key = keyof typeof en;
@@ -932,6 +937,11 @@ const ru: Record<Key, Entry<"ru">> = {
   "sharing.noorigins": "Укажите хотя бы один сайт или выберите другой вариант.",
   "sharing.download": "Зрители могут скачать видео",
   "sharing.downloadhint": "Его файл можно сохранить, если этот сервер его создаёт.",
+  "download.button": "Скачать",
+  "download.menu": "Скачать видео",
+  "download.video": "Видео (MP4, {quality}, {size})",
+  "download.videoonly": "Видео (MP4, {size})",
+  "download.audio": "Только звук (M4A, {size})",
 };
 
 // Modern Standard Arabic, in the words YouTube's Arabic interface uses (the player's own from
@@ -1390,6 +1400,11 @@ const ar: Record<Key, Entry<"ar">> = {
   "sharing.noorigins": "اذكر موقعًا واحدًا على الأقل، أو اختر خيارًا آخر.",
   "sharing.download": "يمكن للمشاهدين تنزيل الفيديو",
   "sharing.downloadhint": "يمكن حفظ ملفه، حيث يُنشئ هذا الخادم ملفًا للتنزيل.",
+  "download.button": "تنزيل",
+  "download.menu": "تنزيل الفيديو",
+  "download.video": "فيديو (MP4، {quality}، {size})",
+  "download.videoonly": "فيديو (MP4، {size})",
+  "download.audio": "الصوت فقط (M4A، {size})",
 };
 
 const dicts: { [L in Lang]: Record<Key, Entry<L>> } = { en, ru, ar };

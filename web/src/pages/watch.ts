@@ -6,12 +6,13 @@
 // leaving out those watched earlier in this tab. `?t=` (seconds or "1m30s") starts the video
 // there instead of where the viewer stopped. The chapters are listed under the video, each with
 // its picture; "Share" opens the share dialog (link, at the current time with its picture,
-// embed code); the owner finds "Edit video" (subtitles, sharing settings) beside it; the
-// player's theatre mode widens the page's layout (the stage over both columns), remembered for
-// the next visit.
+// embed code); "Download" (when the owner allows it) lists the video's files and their sizes;
+// the owner finds "Edit video" (subtitles, sharing settings) beside it; the player's theatre
+// mode widens the page's layout (the stage over both columns), remembered for the next visit.
 import { ApiError, call, currentUser, get, isAdmin, isModerator, myChannels, playback, type Playlist, type User, type Video } from "../api";
 import { compactCard } from "../cards";
 import { commentsSection } from "../comments";
+import { downloadMenu, listDownloads } from "../downloads";
 import { h } from "../dom";
 import { timeAgo } from "../format";
 import { icon } from "../icons";
@@ -149,6 +150,20 @@ export const watch: PageFn = async (root, [id], url) => {
     },
     t("share.button"),
   );
+  // "Download", once the video is ready and when this viewer may (the API lists the files).
+  const downloadSlot = h("span.menu-slot", { dataset: { testid: "download-slot" } });
+  let downloadsAsked = false;
+  const loadDownloads = () => {
+    if (downloadsAsked) return;
+    downloadsAsked = true;
+    listDownloads(id)
+      .then((items) => {
+        if (!stopped) downloadSlot.replaceChildren(downloadMenu(items) ?? "");
+      })
+      .catch(() => {
+        downloadsAsked = false;
+      });
+  };
   // The owner's way to the video's details (subtitles, sharing), as YouTube's "Edit video".
   const editLink = h("a.button.action", { href: `/me/videos/${encodeURIComponent(id)}`, dataset: { testid: "edit-video" } }, t("edit.open"));
   const comments = commentsSection({ video: v, user, owner, reviewer, seek });
@@ -181,7 +196,7 @@ export const watch: PageFn = async (root, [id], url) => {
           h("div", {}, h("a.card-channel.watch-channel-name", { href: channelHref }, v.channel.display_name), subscribers),
           subscribeSlot,
         ),
-        h("div.watch-actions", {}, ratingButtons(v, user), share, save, owner ? editLink : null, more),
+        h("div.watch-actions", {}, ratingButtons(v, user), share, downloadSlot, save, owner ? editLink : null, more),
       ),
       h(
         "div.watch-meta",
@@ -274,6 +289,7 @@ export const watch: PageFn = async (root, [id], url) => {
     try {
       v = await get("/api/v1/videos/{id}", { path: { id } });
       show(v);
+      if (v.status === "ready") loadDownloads();
       if (v.playable && !player) await startPlayer(user);
     } catch {
       // Try again on the next tick.
@@ -281,6 +297,7 @@ export const watch: PageFn = async (root, [id], url) => {
     if (!stopped && v.status !== "ready" && v.status !== "failed") timer = setTimeout(() => void poll(), 1000);
   };
   show(v);
+  if (v.status === "ready") loadDownloads();
   if (v.playable) await startPlayer(user).catch(() => {});
   if (v.status !== "ready" && v.status !== "failed") timer = setTimeout(() => void poll(), 1000);
   return () => {
