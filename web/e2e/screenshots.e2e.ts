@@ -4,8 +4,9 @@
 // administrators' users, the reports queue and the moderators' record) at desktop and phone
 // sizes, in Russian, and home, watch and a channel in Arabic (right to left: ar-*.png); and the
 // owner's side of reach in English and Arabic (the share dialog with its picture, an embed in
-// another site's page, the captions manager, the player showing captions), written to
-// $KADR_SCREENSHOTS (docs/screenshots). Skipped in `make test`.
+// another site's page, the captions manager, the player showing captions) and the watch page's
+// download menu, in English and Arabic, written to $KADR_SCREENSHOTS (docs/screenshots).
+// Skipped in `make test`.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -357,5 +358,42 @@ test.skipIf(!out)("screenshots of the owner's side of reach: share dialog, an em
     }
   } finally {
     await host.close();
+  }
+});
+
+test.skipIf(!out)("screenshots of the watch page's download menu, in English and Arabic", async () => {
+  const dir = resolve(ROOT, out!);
+  mkdirSync(dir, { recursive: true });
+  const owner = await newUser(base, "files");
+  const admin = await signIn(base, "admin", inject("adminPassword"));
+  await verify(base, admin, owner.token);
+  const id = await tusUpload(base, owner.token, CLIP, { title: "Big Buck Bunny: morning in the forest", description: "Blender Foundation, CC BY 3.0" });
+  await waitVideo(base, owner.token, id, (v) => v.status === "ready" && v.moderation?.state !== "pending");
+  await api(base, "PATCH", `/api/v1/videos/${id}`, owner.token, { downloadable: true });
+  const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+  for (const size of ["desktop", "phone"] as const) {
+    for (const lang of ["en", "ar"] as const) {
+      // A viewer's page (signed out): the menu open on its first file.
+      const ctx = await context(browser, base, undefined, sizes[size]);
+      await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
+      const page = await ctx.newPage();
+      const file = `${lang === "en" ? "" : `${lang}-`}download-${size}.png`;
+      try {
+        await page.goto(`/watch/${id}`);
+        await page.waitForSelector(".controls .play");
+        await page.evaluate(() => document.querySelector("video")!.pause());
+        const button = page.locator("[data-testid=download-button]");
+        await button.scrollIntoViewIfNeeded();
+        await button.focus();
+        await page.keyboard.press("Enter");
+        await page.waitForSelector("[data-testid=download] [role=menu]", { state: "visible" });
+        await page.screenshot({ path: join(dir, file) });
+      } catch (e) {
+        await page.screenshot({ path: join(ARTIFACTS, `failed-${file}`) });
+        throw e;
+      } finally {
+        await ctx.close();
+      }
+    }
   }
 });
