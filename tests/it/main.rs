@@ -20,6 +20,7 @@ mod faults;
 mod locale;
 mod moderation_rules;
 mod openapi_snapshot;
+mod posters;
 mod replicas;
 mod roles;
 mod safety;

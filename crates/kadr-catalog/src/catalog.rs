@@ -263,8 +263,8 @@ pub async fn playback(
         .json(Playback {
             id: row.id,
             hls: format!("{base}/media/{}/hls/master.m3u8{hls_q}", row.id),
-            poster: img("poster.jpg"),
-            poster_small: img("poster_small.jpg"),
+            poster: img(&kadr_core::posters::file(&row.poster, false)),
+            poster_small: img(&kadr_core::posters::file(&row.poster, true)),
             storyboard: img("storyboard.vtt"),
             expires_at,
             live_edge: !ready,

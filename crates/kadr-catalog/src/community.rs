@@ -250,6 +250,7 @@ struct NotificationRow {
     ready: Option<bool>,
     listed: Option<bool>,
     media_epoch: Option<i32>,
+    poster: Option<String>,
     comment_id: Option<Uuid>,
     excerpt: Option<String>,
     actor: Option<String>,
@@ -319,7 +320,7 @@ pub async fn notifications(
             "SELECT n.id, n.type AS kind, n.created_at, n.read_at, n.video_id, v.title,
                     c.handle AS channel_handle, c.display_name AS channel_name,
                     v.status = '{ready}' AS ready, ({LISTED}) AS listed,
-                    v.media_epoch, n.comment_id, left(m.body, 200) AS excerpt,
+                    v.media_epoch, v.poster, n.comment_id, left(m.body, 200) AS excerpt,
                     a.username AS actor, n.data
              FROM {NOTIFICATION_FROM}
              WHERE {filter}{after} ORDER BY n.id DESC LIMIT {}",
@@ -347,7 +348,9 @@ pub async fn notifications(
                                 api.signer.sign(id, r.media_epoch.unwrap_or(0), "images").0
                             )
                         };
-                        format!("{base}/media/{id}/images/poster_small.jpg{q}")
+                        let stem = r.poster.as_deref().unwrap_or(kadr_core::posters::AUTO);
+                        let file = kadr_core::posters::file(stem, true);
+                        format!("{base}/media/{id}/images/{file}{q}")
                     });
                     Some(NotifiedVideo {
                         id,

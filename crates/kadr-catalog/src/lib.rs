@@ -17,6 +17,7 @@ pub mod moderation;
 pub mod openapi;
 pub mod page_cache;
 pub mod playlists;
+pub mod posters;
 pub mod safety;
 pub mod search;
 pub mod share;
@@ -129,6 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     downloads::configure(cfg);
     catalog::configure(cfg);
     captions::configure(cfg);
+    posters::configure(cfg);
     channels::configure(cfg);
     comments::configure(cfg);
     community::configure(cfg);

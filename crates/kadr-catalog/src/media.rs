@@ -53,13 +53,15 @@ pub enum Kind {
     Subtitle,
     /// A picture at a time and width (`thumbnail.jpg?t=&w=`), made on first request.
     Still,
+    /// The silent hover preview (`images/preview.mp4`).
+    Preview,
 }
 
 impl Kind {
     fn content_type(self) -> &'static str {
         match self {
             Kind::Master | Kind::MediaPlaylist => "application/vnd.apple.mpegurl",
-            Kind::Init => "video/mp4",
+            Kind::Init | Kind::Preview => "video/mp4",
             Kind::Segment => "video/iso.segment",
             Kind::Jpeg | Kind::Still => "image/jpeg",
             Kind::Vtt | Kind::Subtitle => "text/vtt; charset=utf-8",
@@ -115,7 +117,9 @@ pub fn classify(tail: &str) -> Option<Kind> {
             f if numbered(f, "seg_", ".m4s") => Some(Kind::Segment),
             _ => None,
         },
-        ["images", "poster.jpg" | "poster_small.jpg"] => Some(Kind::Jpeg),
+        // The poster in use, the candidate frames and uploaded posters (each its own name).
+        ["images", f] if kadr_core::posters::is_file(f) => Some(Kind::Jpeg),
+        ["images", kadr_core::posters::PREVIEW] => Some(Kind::Preview),
         ["thumbnail.jpg"] => Some(Kind::Still),
         ["images", "storyboard.vtt"] => Some(Kind::Vtt),
         ["images", f] if numbered(f, "storyboard_", ".jpg") => Some(Kind::Jpeg),
@@ -596,6 +600,13 @@ mod tests {
         assert_eq!(classify("hls/audio/init.mp4"), Some(Kind::Init));
         assert_eq!(classify("hls/audio/seg_00003.m4s"), Some(Kind::Segment));
         assert_eq!(classify("images/poster.jpg"), Some(Kind::Jpeg));
+        assert_eq!(classify("images/frame_2_small.jpg"), Some(Kind::Jpeg));
+        assert_eq!(classify("images/custom_14.jpg"), Some(Kind::Jpeg));
+        assert_eq!(classify("images/preview.mp4"), Some(Kind::Preview));
+        assert_eq!(
+            classify("images/incoming/0191d1f0-0000-7000-8000-000000000000"),
+            None
+        );
         assert_eq!(classify("images/storyboard_0.jpg"), Some(Kind::Jpeg));
         assert_eq!(classify("images/storyboard.vtt"), Some(Kind::Vtt));
         for bad in [

@@ -17,7 +17,7 @@ pub const COLUMNS: &str =
     v.moderation, v.moderation_reason, v.moderated_at, v.duration_ms, v.width, v.height, v.fps,
     v.is_short, v.source_size_bytes, v.view_count, v.created_at, v.updated_at, v.published_at, v.media_epoch,
     v.like_count, v.dislike_count, v.comment_count, v.comment_policy, v.withheld,
-    v.embed_origins, v.downloadable,
+    v.embed_origins, v.downloadable, v.poster, v.preview,
     c.handle AS channel_handle, c.display_name AS channel_name, NULL::timestamptz AS sort_at,
     NULL::real AS rank, NULL::bigint AS seq, NULL::bigint AS resume_ms";
 
@@ -76,6 +76,10 @@ pub struct VideoRow {
     /// Its own embedding origins (`None`: the site's).
     pub embed_origins: Option<Vec<String>>,
     pub downloadable: bool,
+    /// The poster in use, by the stem of its files (`kadr_core::posters`).
+    pub poster: String,
+    /// A hover preview was made.
+    pub preview: bool,
     pub channel_handle: String,
     pub channel_name: String,
     /// When it entered the list being read (liked, put in the feed), in such lists only.
@@ -134,6 +138,9 @@ pub struct Images {
     pub poster_small: String,
     /// WebVTT with `#xywh` cues into the storyboard sprite sheets.
     pub storyboard: String,
+    /// A few silent seconds from across the video (MP4, at most 320 px wide) to play on
+    /// hover; absent for videos transcoded without one.
+    pub preview: Option<String>,
 }
 
 /// A video as the catalog shows it.
@@ -227,9 +234,10 @@ impl VideoJson {
             let q = api.media_query(&row, "images");
             let url = |f: &str| format!("{base}/media/{}/images/{f}{q}", row.id);
             Images {
-                poster: url("poster.jpg"),
-                poster_small: url("poster_small.jpg"),
+                poster: url(&kadr_core::posters::file(&row.poster, false)),
+                poster_small: url(&kadr_core::posters::file(&row.poster, true)),
                 storyboard: url("storyboard.vtt"),
+                preview: row.preview.then(|| url(kadr_core::posters::PREVIEW)),
             }
         });
         VideoJson {

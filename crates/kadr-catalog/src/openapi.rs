@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::{
     captions, catalog, channels, comments, community, downloads, history, model, moderation,
-    playlists, safety, search, share, views,
+    playlists, posters, safety, search, share, views,
 };
 
 #[derive(OpenApi)]
@@ -94,6 +94,9 @@ use crate::{
         captions::list,
         captions::upload,
         captions::remove,
+        posters::show,
+        posters::choose,
+        posters::reset,
         downloads::list,
     ),
     components(schemas(
@@ -103,6 +106,9 @@ use crate::{
         captions::CaptionJson,
         captions::CaptionList,
         captions::CaptionSaved,
+        posters::PosterJson,
+        posters::FrameJson,
+        posters::ChooseBody,
         downloads::DownloadJson,
         downloads::DownloadKind,
         downloads::DownloadList,

@@ -104,6 +104,8 @@ struct Row {
     owner_name: String,
     channel_handle: Option<String>,
     first_listed: Option<Uuid>,
+    /// Its poster's stem.
+    first_poster: Option<String>,
     contains: Option<bool>,
 }
 
@@ -114,6 +116,8 @@ fn columns() -> String {
          (SELECT ch.handle FROM channels ch WHERE ch.id = p.channel_id) AS channel_handle,
          (SELECT v.id FROM playlist_items i JOIN videos v ON v.id = i.video_id
           WHERE i.playlist_id = p.id AND {LISTED} ORDER BY i.position LIMIT 1) AS first_listed,
+         (SELECT v.poster FROM playlist_items i JOIN videos v ON v.id = i.video_id
+          WHERE i.playlist_id = p.id AND {LISTED} ORDER BY i.position LIMIT 1) AS first_poster,
          CASE WHEN $1::uuid IS NULL THEN NULL
               ELSE EXISTS (SELECT 1 FROM playlist_items i WHERE i.playlist_id = p.id AND i.video_id = $1)
          END AS contains",
@@ -152,9 +156,14 @@ impl Row {
                 }
             }),
             mine: viewer.owns(self.owner_id),
-            thumbnail: self
-                .first_listed
-                .map(|v| format!("{base}/media/{v}/images/poster_small.jpg")),
+            thumbnail: self.first_listed.map(|v| {
+                let stem = self
+                    .first_poster
+                    .as_deref()
+                    .unwrap_or(kadr_core::posters::AUTO);
+                let file = kadr_core::posters::file(stem, true);
+                format!("{base}/media/{v}/images/{file}")
+            }),
             id: self.id,
             title: self.title,
             description: self.description,

@@ -349,12 +349,6 @@ fn player_size(width: Option<i32>, height: Option<i32>) -> (u32, u32) {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct PosterRow {
-    width: Option<i32>,
-    height: Option<i32>,
-}
-
 /// The preview of a video anyone with the link may see; `None` otherwise.
 async fn video_meta(
     ctx: &AppContext,
@@ -371,14 +365,8 @@ async fn video_meta(
     let (width, height) = (row.width, row.height);
     let sources = ancestors(&ctx.config.site.embed_origins, row.embed_origins.as_deref());
     let author = (row.channel_name.clone(), row.channel_handle.clone());
+    let poster = kadr_core::posters::size(&ctx.db, id, &row.poster).await?;
     let json = VideoJson::of(row, &Viewer::default(), api, base);
-    let poster = PosterRow::find_by_statement(sql(
-        "SELECT width, height FROM images WHERE video_id = $1 AND kind = 'poster' LIMIT 1",
-        vec![id.into()],
-    ))
-    .one(&ctx.db)
-    .await
-    .map_err(ApiError::from)?;
     let (pw, ph) = player_size(width, height);
     let watch = format!("{base}/watch/{id}");
     Ok(Some(Meta {
@@ -388,8 +376,8 @@ async fn video_meta(
         kind: "video.other",
         image: json.images.map(|i| Image {
             url: i.poster,
-            width: poster.as_ref().and_then(|p| p.width),
-            height: poster.as_ref().and_then(|p| p.height),
+            width: poster.map(|p| p.0),
+            height: poster.map(|p| p.1),
         }),
         // Previews play inline only where anyone may frame the player.
         player: sources.iter().any(|s| s == "*").then(|| Player {
@@ -999,6 +987,8 @@ pub struct SitemapVideo {
     pub updated_at: DateTime<FixedOffset>,
     pub channel_handle: String,
     pub channel_name: String,
+    /// The poster's stem (`kadr_core::posters`).
+    pub poster: String,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -1045,8 +1035,9 @@ pub fn video_entry(out: &mut String, base: &str, v: &SitemapVideo) {
     }
     let head = format!(
         "<url><loc>{b}/watch/{id}</loc><lastmod>{lastmod}</lastmod><video:video>\
-         <video:thumbnail_loc>{b}/media/{id}/images/poster.jpg</video:thumbnail_loc>\
+         <video:thumbnail_loc>{b}/media/{id}/images/{}</video:thumbnail_loc>\
          <video:title>{}</video:title><video:description>",
+        kadr_core::posters::file(&v.poster, false),
         esc_cut(&v.title, 200)
     );
     let mut mid =
@@ -1121,7 +1112,7 @@ impl SitemapStream {
                 format!(
                     "SELECT v.id, v.title, v.description, v.tags, v.duration_ms, v.view_count,
                             v.status = 'ready' AS ready, v.published_at, v.updated_at,
-                            c.handle AS channel_handle, c.display_name AS channel_name
+                            c.handle AS channel_handle, c.display_name AS channel_name, v.poster
                      FROM videos v JOIN channels c ON c.id = v.channel_id
                      WHERE {LISTED} AND v.id > $1{upto} ORDER BY v.id LIMIT $2"
                 ),
@@ -1315,6 +1306,8 @@ mod tests {
             updated_at: DateTime::default(),
             channel_handle: "u1".to_owned(),
             channel_name: "قناة".repeat(100),
+            // The longest stem a poster may have.
+            poster: "custom_123456789".to_owned(),
         };
         let mut out = String::new();
         video_entry(&mut out, "https://video.example.org", &v);

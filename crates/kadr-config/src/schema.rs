@@ -163,6 +163,7 @@ pub const WORKER_KINDS: &[&str] = &[
     "mail",
     "delete_account",
     "thumbnail",
+    "poster",
     "lift_suspensions",
     "relate",
 ];

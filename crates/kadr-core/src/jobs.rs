@@ -27,6 +27,21 @@ pub const DELETE_ACCOUNT: &str = "delete_account";
 /// A still picture of a published video at a time and width (`thumbnail` jobs).
 pub const THUMBNAIL: &str = "thumbnail";
 
+/// A poster the owner uploaded, made into its sizes (`poster` jobs).
+pub const POSTER: &str = "poster";
+
+/// The payload of a `poster` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PosterJob {
+    pub video_id: Uuid,
+    /// Its request's number (`videos.poster_asked`): it lands only if no later one came.
+    pub asked: i32,
+    /// Storage key of the uploaded file (removed once done).
+    pub source_key: String,
+    /// Who sent it (the review rule depends on them).
+    pub editor: Uuid,
+}
+
 /// The payload of a `thumbnail` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ThumbnailJob {

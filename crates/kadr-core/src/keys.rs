@@ -146,6 +146,12 @@ pub fn image(video: Uuid, name: &str) -> String {
     format!("images/{video}/{name}")
 }
 
+/// A poster as its owner uploaded it, until the worker has made it (under the video's
+/// pictures, so it goes with the video).
+pub fn poster_incoming(video: Uuid, id: Uuid) -> String {
+    format!("images/{video}/incoming/{id}")
+}
+
 /// The key of `tail` (`hls/…` or `images/…`, as in media URLs) of a video. Captions are
 /// served below `hls/subs/` (the master playlist's token opens them) and stored under
 /// `captions/`.

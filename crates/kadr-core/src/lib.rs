@@ -27,6 +27,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod notifications;
 pub mod playlists;
+pub mod posters;
 pub mod ratings;
 pub mod reconcile;
 pub mod related;

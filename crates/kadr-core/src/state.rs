@@ -133,6 +133,14 @@ states! {
         PosterSmall = "poster_small",
         Storyboard = "storyboard",
         StoryboardVtt = "storyboard_vtt",
+        /// A candidate frame the owner may pick as the poster.
+        Frame = "frame",
+        FrameSmall = "frame_small",
+        /// A picture the owner uploaded as the poster.
+        Custom = "custom",
+        CustomSmall = "custom_small",
+        /// The silent hover preview (`preview.mp4`).
+        Preview = "preview",
     }
 }
 

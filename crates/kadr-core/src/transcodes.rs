@@ -192,8 +192,13 @@ pub async fn ready(
         ))
         .await?;
     }
+    // The owner's uploaded poster stays: it is not the transcoder's.
     tx.execute_raw(stmt(
-        "DELETE FROM images WHERE video_id = $1".to_owned(),
+        format!(
+            "DELETE FROM images WHERE video_id = $1 AND kind NOT IN ('{}', '{}')",
+            ImageKind::Custom.as_str(),
+            ImageKind::CustomSmall.as_str()
+        ),
         vec![id.into()],
     ))
     .await?;
@@ -214,9 +219,21 @@ pub async fn ready(
         ))
         .await?;
     }
+    // A chosen frame the new pass did not make again: back to the transcoder's pick.
+    tx.execute_raw(stmt(
+        "UPDATE videos SET poster = 'poster'
+         WHERE id = $1 AND poster LIKE 'frame\\_%' AND NOT EXISTS (
+             SELECT 1 FROM images i WHERE i.video_id = videos.id AND i.kind = 'frame'
+                 AND i.storage_key = 'images/' || videos.id || '/' || videos.poster || '.jpg')"
+            .to_owned(),
+        vec![id.into()],
+    ))
+    .await?;
     tx.execute_raw(stmt(
         format!(
             "UPDATE videos SET status = '{}', playable = true, progress = 100, stage = NULL,
+                 preview = EXISTS (SELECT 1 FROM images i
+                                   WHERE i.video_id = videos.id AND i.kind = 'preview'),
                  failure_code = NULL, failure_message = NULL, updated_at = now(),
                  published_at = COALESCE(published_at, now())
              WHERE id = $1",

@@ -92,6 +92,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         tus::terminate,
         pictures::upload,
         pictures::remove,
+        pictures::upload_poster,
     ),
     components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes)),
     tags(

@@ -16,6 +16,7 @@ use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
+use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -25,8 +26,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/v1/channels/{handle}/pictures/{image}",
         web::delete().to(remove),
+    )
+    .route(
+        "/api/v1/videos/{id}/poster/image",
+        web::put().to(upload_poster),
     );
 }
+
+/// The smallest poster taken: a picture much smaller than the poster's 1280 px would be
+/// blown up into mush.
+pub const MIN_POSTER: (usize, usize) = (320, 180);
 
 /// The largest picture file taken.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
@@ -70,6 +79,55 @@ pub fn check_picture(head: &[u8]) -> Result<(usize, usize), ApiError> {
     Ok((size.width, size.height))
 }
 
+/// Refuses a body not declared as a picture.
+fn picture_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !matches!(
+        declared.split(';').next().unwrap_or("").trim(),
+        "image/jpeg" | "image/png" | "image/webp"
+    ) {
+        return Err(ApiError::new(
+            Code::UnsupportedMediaType,
+            "Send the picture as image/jpeg, image/png or image/webp",
+        ));
+    }
+    Ok(())
+}
+
+/// The picture's bytes, at most [`MAX_BYTES`], in one of [`AT_ONCE`] slots of this process
+/// (or a refusal after a short wait: memory stays bounded).
+async fn receive(body: &mut web::Payload) -> Result<bytes::Bytes, ApiError> {
+    let _slot = match tokio::time::timeout(Duration::from_secs(5), RECEIVING.acquire()).await {
+        Ok(Ok(slot)) => slot,
+        _ => {
+            return Err(ApiError::new(
+                Code::Busy,
+                "Too many pictures are being uploaded; try again",
+            )
+            .retry_after(5));
+        }
+    };
+    let mut data = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(Code::BodyInterrupted, "The picture did not arrive whole")
+                .detail(e.to_string())
+        })?;
+        if data.len() + chunk.len() > MAX_BYTES {
+            return Err(ApiError::new(
+                Code::BodyTooLarge,
+                "A picture has at most 10 MiB",
+            ));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data.freeze())
+}
+
 /// A picture file, as sent.
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = String, format = Binary)]
@@ -109,51 +167,14 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     let (handle, image) = path.into_inner();
     let images = which(&image)?;
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !matches!(
-        declared.split(';').next().unwrap_or("").trim(),
-        "image/jpeg" | "image/png" | "image/webp"
-    ) {
-        return Err(ApiError::new(
-            Code::UnsupportedMediaType,
-            "Send the picture as image/jpeg, image/png or image/webp",
-        ));
-    }
+    picture_type(&req)?;
     let channel = kadr_core::channels::managed(&ctx.db, &auth.user, &handle).await?;
-    // A slot for the bytes, or a refusal after a short wait: memory stays bounded.
-    let _slot = match tokio::time::timeout(Duration::from_secs(5), RECEIVING.acquire()).await {
-        Ok(Ok(slot)) => slot,
-        _ => {
-            return Err(ApiError::new(
-                Code::Busy,
-                "Too many pictures are being uploaded; try again",
-            )
-            .retry_after(5));
-        }
-    };
-    let mut data = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(Code::BodyInterrupted, "The picture did not arrive whole")
-                .detail(e.to_string())
-        })?;
-        if data.len() + chunk.len() > MAX_BYTES {
-            return Err(ApiError::new(
-                Code::BodyTooLarge,
-                "A picture has at most 10 MiB",
-            ));
-        }
-        data.extend_from_slice(&chunk);
-    }
+    let data = receive(&mut body).await?;
     let (width, height) = check_picture(&data)?;
     let stamp = kadr_core::channels::stamp();
     let key = kadr_core::keys::channel_incoming(channel.id, images[0].as_str(), stamp);
     ctx.storage
-        .put_bytes(&key, data.freeze(), Some("application/octet-stream"))
+        .put_bytes(&key, data, Some("application/octet-stream"))
         .await
         .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
     let job = ChannelImageJob {
@@ -228,4 +249,49 @@ mod tests {
             Code::NotAnImage
         );
     }
+}
+
+/// Sets a video's poster to a picture of its own (the video's owner or an admin): the body is
+/// the image (JPEG, PNG or WebP, at most 10 MiB, from 320 × 180 to 8192 pixels a side). The
+/// worker crops it to the video's shape around its centre and makes it 1280 px on its longest
+/// side and 320 px wide; `GET /api/v1/videos/{id}/poster` says when it is shown. A new
+/// picture is something viewers see: from an owner who is not trusted it sends an approved
+/// video back to review.
+#[utoipa::path(put, path = "/api/v1/videos/{id}/poster/image", tag = "catalog", operation_id = "upload_poster",
+    params(("id" = Uuid, Path, description = "Video id")),
+    request_body(content(
+        (PictureBytes = "image/jpeg"),
+        (PictureBytes = "image/png"),
+        (PictureBytes = "image/webp"),
+    ), description = "The picture's bytes"),
+    responses((status = 202, body = PictureAccepted), (status = 401), (status = 404),
+        (status = 413, description = "Larger than 10 MiB", content_type = "application/problem+json"),
+        (status = 503, description = "Too many pictures at once", content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG or WebP picture, too large or too small a picture", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn upload_poster(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    picture_type(&req)?;
+    let video = kadr_core::videos::owned(&ctx.db, &auth.user, path.into_inner()).await?;
+    let data = receive(&mut body).await?;
+    let (width, height) = check_picture(&data)?;
+    if width.max(height) < MIN_POSTER.0 || width.min(height) < MIN_POSTER.1 {
+        return Err(not_an_image("at least 320 × 180 pixels"));
+    }
+    let key = kadr_core::keys::poster_incoming(video.id, Uuid::now_v7());
+    ctx.storage
+        .put_bytes(&key, data, Some("application/octet-stream"))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+    kadr_core::posters::ask_custom(&ctx.db, &ctx.config, &auth.user, video.id, key).await?;
+    Ok(HttpResponse::Accepted().json(PictureAccepted {
+        status: "processing".to_owned(),
+        width,
+        height,
+    }))
 }

@@ -24,6 +24,7 @@ mod job;
 mod metrics;
 mod outcome;
 mod pipeline;
+mod posters;
 mod publish;
 mod stills;
 mod sweeps;
@@ -184,6 +185,14 @@ pub fn runner(ctx: &Context) -> Runner {
             1,
             grace,
             stills::Stills(ctx.clone()),
+        );
+    }
+    if w.runs(kadr_core::jobs::POSTER) {
+        runner = runner.queued(
+            kadr_core::jobs::POSTER,
+            1,
+            grace,
+            posters::Posters(ctx.clone()),
         );
     }
     if w.runs(kadr_core::jobs::MAIL) {

@@ -176,6 +176,7 @@ const QUEUED_KINDS: &[&str] = &[
     kadr_core::jobs::MAIL,
     kadr_core::jobs::DELETE_ACCOUNT,
     kadr_core::jobs::THUMBNAIL,
+    kadr_core::jobs::POSTER,
 ];
 
 /// A periodic pass setting `kadr_queue_depth`, `kadr_queue_oldest_seconds` and

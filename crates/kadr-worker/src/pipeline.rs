@@ -228,6 +228,11 @@ pub async fn process(
         for sheet in &img.storyboard_sheets {
             files.push((ImageKind::Storyboard, sheet, "image/jpeg", None));
         }
+        for frame in &img.frames {
+            let size = Some((frame.size.0 as i32, frame.size.1 as i32));
+            files.push((ImageKind::Frame, &frame.file, "image/jpeg", size));
+            files.push((ImageKind::FrameSmall, &frame.small_file, "image/jpeg", None));
+        }
         for (kind, name, content_type, size) in files {
             let key = kadr_core::keys::image(id, name);
             upload_file(&ctx.storage, &dir.join(name), &key).await?;
