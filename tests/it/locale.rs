@@ -81,3 +81,78 @@ async fn problems_speak_the_clients_language() {
         )
     );
 }
+
+/// A user's languages are kept on the account: the interface language (the web UI uses it on
+/// every device) and the language new uploads are marked with when they name none.
+#[tokio::test]
+async fn users_keep_their_languages() {
+    let stack = Stack::start(Backend::Local, &[]).await;
+    let base = stack.url("");
+    let token = register_and_login(&base, "layla").await;
+    let me = format!("{base}/api/v1/me");
+    let (s, v) = crate::common::get_json(&me, Some(&token)).await;
+    assert_eq!(s, 200);
+    assert!(
+        v["ui_language"].is_null() && v["video_language"].is_null(),
+        "{v}"
+    );
+
+    let patch = |body: serde_json::Value| {
+        let (me, token) = (me.clone(), token.clone());
+        async move { crate::common::call(http().patch(me).bearer_auth(token), Some(body)).await }
+    };
+    let (s, v) = patch(serde_json::json!({ "ui_language": "ar", "video_language": "ar-EG" })).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["ui_language"], &v["video_language"]),
+        (&"ar".into(), &"ar-EG".into())
+    );
+    // Other fields stay when one changes; languages Kadr has no interface in are refused.
+    for (body, field) in [
+        (serde_json::json!({ "ui_language": "de" }), "ui_language"),
+        (serde_json::json!({ "ui_language": "AR" }), "ui_language"),
+        (serde_json::json!({ "ui_language": 7 }), ""),
+        (
+            serde_json::json!({ "video_language": "ru RU" }),
+            "video_language",
+        ),
+    ] {
+        let (s, e) = patch(body.clone()).await;
+        assert_eq!(s, 400, "{body}: {e}");
+        if !field.is_empty() {
+            assert_eq!(e["field"], field, "{e}");
+        }
+    }
+    let (_, v) = crate::common::get_json(&me, Some(&token)).await;
+    assert_eq!(
+        (&v["ui_language"], &v["video_language"]),
+        (&"ar".into(), &"ar-EG".into())
+    );
+
+    // An upload naming no language gets hers; one naming its own keeps it.
+    let clip = stack.dir.path().join("clip.mp4");
+    crate::common::testsrc(&clip, "160x120", 10, 1, &[]);
+    let mine = crate::common::upload_with(&stack, &token, &clip, &["--title", "بلا لغة"]);
+    let other = crate::common::upload_with(
+        &stack,
+        &token,
+        &clip,
+        &["--title", "По-русски", "--language", "ru"],
+    );
+    let (_, a) =
+        crate::common::get_json(&format!("{base}/api/v1/videos/{mine}"), Some(&token)).await;
+    let (_, b) =
+        crate::common::get_json(&format!("{base}/api/v1/videos/{other}"), Some(&token)).await;
+    assert_eq!(
+        (&a["language"], &b["language"]),
+        (&"ar-EG".into(), &"ru".into())
+    );
+
+    // null goes back to the browser's language and to none.
+    let (s, v) = patch(serde_json::json!({ "ui_language": null, "video_language": null })).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        v["ui_language"].is_null() && v["video_language"].is_null(),
+        "{v}"
+    );
+}

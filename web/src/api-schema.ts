@@ -1448,6 +1448,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/videos/{id}/poster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A video's poster and the frames to pick from (its owner or an admin). */
+        get: operations["show_poster"];
+        /**
+         * Shows one of the proposed frames as the poster (its owner or an admin). A frame is a
+         *     moment of the video itself: the video does not go back to review.
+         */
+        put: operations["choose_poster"];
+        post?: never;
+        /** Goes back to the transcoder's own pick (its owner or an admin). */
+        delete: operations["reset_poster"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/{id}/poster/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets a video's poster to a picture of its own (the video's owner or an admin): the body is
+         *     the image (JPEG, PNG or WebP, at most 10 MiB, from 320 × 180 to 8192 pixels a side). The
+         *     worker crops it to the video's shape around its centre and makes it 1280 px on its longest
+         *     side and 320 px wide; `GET /api/v1/videos/{id}/poster` says when it is shown. A new
+         *     picture is something viewers see: from an owner who is not trusted it sends an approved
+         *     video back to review.
+         */
+        put: operations["upload_poster"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/videos/{id}/rating": {
         parameters: {
             query?: never;
@@ -1697,6 +1743,14 @@ export interface components {
             start: number;
             title: string;
         };
+        /** @description What to show. */
+        ChooseBody: {
+            /**
+             * Format: int32
+             * @description The frame's `index` from the list.
+             */
+            frame: number;
+        };
         /** @description A comment's new text. */
         CommentEdit: {
             body: string;
@@ -1878,9 +1932,29 @@ export interface components {
             /** @description Mail is set up: password reset by mail and address checks work. */
             mail: boolean;
         };
+        /** @description A frame the transcoder proposed. */
+        FrameJson: {
+            /** Format: int32 */
+            height?: number | null;
+            /**
+             * Format: int32
+             * @description Its number, to pick it.
+             */
+            index: number;
+            /** @description 320 px wide. */
+            small_url: string;
+            url: string;
+            /** Format: int32 */
+            width?: number | null;
+        };
         Images: {
             poster: string;
             poster_small: string;
+            /**
+             * @description A few silent seconds from across the video (MP4, at most 320 px wide) to play on
+             *     hover; absent for videos transcoded without one.
+             */
+            preview?: string | null;
             /** @description WebVTT with `#xywh` cues into the storyboard sprite sheets. */
             storyboard: string;
         };
@@ -1939,6 +2013,17 @@ export interface components {
              *     set up).
              */
             email?: string | null;
+            /**
+             * @description The interface language: `en`, `ru` or `ar`; `null` follows the browser.
+             * @example ar
+             */
+            ui_language?: string | null;
+            /**
+             * @description The language my uploads are marked with when they name none (a BCP 47 tag); `null`:
+             *     none.
+             * @example ru
+             */
+            video_language?: string | null;
         };
         /** @description Me, as I see myself. */
         MeView: {
@@ -1962,8 +2047,12 @@ export interface components {
             role: "user" | "moderator" | "admin";
             /** Format: int64 */
             storage_used_bytes: number;
+            /** @description The interface language I chose (`en`, `ru`, `ar`); `null`: the browser's. */
+            ui_language?: string | null;
             username: string;
             verified: boolean;
+            /** @description The language my uploads are marked with when they name none. */
+            video_language?: string | null;
         };
         Moderation: {
             /** Format: date-time */
@@ -2230,6 +2319,29 @@ export interface components {
              *     watched, or watched to the end).
              */
             position_ms?: number | null;
+        };
+        /** @description A video's poster, as its owner manages it. */
+        PosterJson: {
+            /**
+             * Format: int32
+             * @description The frame in use, when `source` is `frame`.
+             */
+            frame?: number | null;
+            /** @description The frames to pick from. */
+            frames: components["schemas"]["FrameJson"][];
+            /** @description An uploaded picture is being made; the poster changes once it is. */
+            pending: boolean;
+            /** @description Why the last uploaded picture was refused (nothing was asked after it). */
+            refused?: string | null;
+            small_url?: string | null;
+            /**
+             * @description `auto` (the transcoder's pick), `frame` (one of the frames below) or `custom` (a
+             *     picture the owner uploaded).
+             * @example frame
+             */
+            source: string;
+            /** @description The poster viewers see (absent until the video is ready). */
+            url?: string | null;
         };
         /** @description An RFC 7807 problem, as every error is answered. */
         Problem: {
@@ -9401,6 +9513,277 @@ export interface operations {
                 };
             };
             /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    show_poster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosterJson"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    choose_poster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChooseBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosterJson"];
+                };
+            };
+            /** @description No such frame */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_poster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosterJson"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_poster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The picture's bytes */
+        requestBody: {
+            content: {
+                "image/jpeg": components["schemas"]["PictureBytes"];
+                "image/png": components["schemas"]["PictureBytes"];
+                "image/webp": components["schemas"]["PictureBytes"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PictureAccepted"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Larger than 10 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a JPEG, PNG or WebP picture, too large or too small a picture */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many pictures at once */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -393,6 +393,10 @@ pub struct Profile<'a> {
     pub bio: Option<&'a str>,
     /// A new address: unverified until its check mail is answered.
     pub email: Option<&'a str>,
+    /// The interface language (`Some(None)`: follow the browser again).
+    pub ui_language: Option<Option<&'a str>>,
+    /// The language of my videos by default (`Some(None)`: none).
+    pub video_language: Option<Option<&'a str>>,
 }
 
 /// Edits `user`'s profile. Returns whether the address changed.
@@ -432,6 +436,33 @@ pub async fn update_profile(
             active.email_verified = Set(false);
             changed_email = true;
         }
+    }
+    if let Some(lang) = p.ui_language {
+        let lang = match lang.map(str::trim).filter(|l| !l.is_empty()) {
+            None => None,
+            Some(l) => Some(
+                crate::locale::Locale::parse(l)
+                    .filter(|found| found.as_str() == l)
+                    .ok_or_else(|| {
+                        DomainError::invalid(
+                            "ui_language",
+                            "The interface is in en, ru or ar (or null: the browser's)",
+                        )
+                    })?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        active.ui_language = Set(lang);
+    }
+    if let Some(lang) = p.video_language {
+        let lang = crate::fields::language(lang.unwrap_or("")).map_err(|_| {
+            DomainError::invalid(
+                "video_language",
+                "video_language is a BCP 47 tag such as ru, en or ar",
+            )
+        })?;
+        active.video_language = Set(lang);
     }
     active.updated_at = Set(Utc::now().fixed_offset());
     active.update(db).await.map_err(taken)?;

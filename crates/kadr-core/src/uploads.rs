@@ -188,7 +188,8 @@ pub async fn insert_video(
         title: Set(fields.title),
         description: Set(fields.description),
         tags: Set(fields.tags),
-        language: Set(fields.language),
+        // Unsaid, the language the owner marks their videos with.
+        language: Set(fields.language.or_else(|| owner.video_language.clone())),
         privacy: Set(fields.privacy),
         status: Set(VideoStatus::AwaitingUpload),
         moderation: Set(review::initial_state(&config.moderation, owner)),

@@ -61,6 +61,10 @@ pub struct MeView {
     pub verified: bool,
     /// Watch history is not recorded.
     pub history_paused: bool,
+    /// The interface language I chose (`en`, `ru`, `ar`); `null`: the browser's.
+    pub ui_language: Option<String>,
+    /// The language my uploads are marked with when they name none.
+    pub video_language: Option<String>,
     pub storage_used_bytes: i64,
     /// Bytes I may store; `null`: no limit.
     pub quota_bytes: Option<u64>,
@@ -80,6 +84,8 @@ impl MeView {
             role: u.role.as_str().to_owned(),
             verified: u.verified,
             history_paused: u.history_paused,
+            ui_language: u.ui_language.clone(),
+            video_language: u.video_language.clone(),
             storage_used_bytes: u.storage_used_bytes,
             quota_bytes: (quota > 0).then_some(quota),
             created_at: u.created_at,
@@ -144,6 +150,15 @@ pub struct MePatch {
     /// A new address: unverified until its check mail is answered (one is sent when mail is
     /// set up).
     email: Option<String>,
+    /// The interface language: `en`, `ru` or `ar`; `null` follows the browser.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>, example = "ar")]
+    ui_language: Option<Option<String>>,
+    /// The language my uploads are marked with when they name none (a BCP 47 tag); `null`:
+    /// none.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>, example = "ru")]
+    video_language: Option<Option<String>>,
 }
 
 /// Edits my profile.
@@ -164,6 +179,8 @@ async fn update_me(
             display_name: b.display_name.as_deref(),
             bio: b.bio.as_deref(),
             email: b.email.as_deref(),
+            ui_language: b.ui_language.as_ref().map(|l| l.as_deref()),
+            video_language: b.video_language.as_ref().map(|l| l.as_deref()),
         },
     )
     .await?;

@@ -29,6 +29,10 @@ pub struct Model {
     pub history_paused: bool,
     /// Being deleted by jobs.
     pub deleting_at: Option<DateTimeWithTimeZone>,
+    /// The interface language chosen (`en`, `ru`, `ar`); `None`: the browser's.
+    pub ui_language: Option<String>,
+    /// The language new uploads are marked with when they name none.
+    pub video_language: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
