@@ -215,6 +215,8 @@ mod tests {
             quota_bytes: None,
             history_paused: false,
             deleting_at: None,
+            ui_language: None,
+            video_language: None,
         }
     }
 
