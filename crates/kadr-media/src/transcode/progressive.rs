@@ -51,45 +51,42 @@ pub fn downloads_dir(out_dir: &Path) -> PathBuf {
     out_dir.join("downloads")
 }
 
-/// A progressive MP4 (or M4A) muxer, `+faststart`, fed packets already encoded.
-pub(super) struct Progressive {
+/// A muxer of the MP4 family (`mp4`, `ipod`) with `+faststart`, fed packets already encoded:
+/// the downloads, and the hover preview (`preview`). On close FFmpeg moves the `moov` box
+/// before `mdat`, so a browser can start playing before the whole file has arrived.
+pub(super) struct FastStart {
     octx: ffmpeg::format::context::Output,
-    kind: DownloadKind,
     path: PathBuf,
     /// (output stream, the packets' time base, the stream's time base after the header).
     video: Option<(usize, Rational, Rational)>,
     audio: Option<(usize, Rational, Rational)>,
-    size: Option<(u32, u32)>,
 }
 
-impl Progressive {
-    /// Opens `path` with a video stream like `video` (its encoder's parameters and time base)
-    /// and an audio stream like `audio`, either optional.
+impl FastStart {
+    /// Opens `path` as `format` with a video stream like `video` (its encoder's parameters and
+    /// time base) and an audio stream like `audio`, either optional.
     pub(super) fn open(
         path: &Path,
-        kind: DownloadKind,
-        video: Option<(codec::Parameters, Rational, (u32, u32))>,
+        format: &str,
+        video: Option<(codec::Parameters, Rational)>,
         audio: Option<&(codec::Parameters, Rational)>,
-    ) -> Result<Progressive, MediaError> {
+    ) -> Result<FastStart, MediaError> {
+        let failed = |what: &str, e: ffmpeg::Error| {
+            MediaError::Internal(format!("{what} {}: {e}", path.display()))
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| MediaError::Internal(format!("creating {}: {e}", dir.display())))?;
         }
-        let format = match kind {
-            DownloadKind::Mp4 => "mp4",
-            DownloadKind::M4a => "ipod",
-        };
-        let mut octx = ffmpeg::format::output_as(&path, format)
-            .map_err(internal("creating the download muxer"))?;
-        let mut size = None;
+        let mut octx =
+            ffmpeg::format::output_as(&path, format).map_err(|e| failed("creating", e))?;
         let video = match video {
-            Some((params, tb, dims)) => {
+            Some((params, tb)) => {
                 let mut s = octx
                     .add_stream(ffmpeg::encoder::find(codec::Id::H264))
-                    .map_err(internal("adding the download's video stream"))?;
+                    .map_err(|e| failed("adding a video stream to", e))?;
                 s.set_parameters(params);
                 s.set_time_base(tb);
-                size = Some(dims);
                 Some((s.index(), tb))
             }
             None => None,
@@ -98,7 +95,7 @@ impl Progressive {
             Some((params, tb)) => {
                 let mut s = octx
                     .add_stream(ffmpeg::encoder::find(codec::Id::AAC))
-                    .map_err(internal("adding the download's audio stream"))?;
+                    .map_err(|e| failed("adding an audio stream to", e))?;
                 s.set_parameters(params.clone());
                 s.set_time_base(*tb);
                 Some((s.index(), *tb))
@@ -108,18 +105,16 @@ impl Progressive {
         let mut opts = Dictionary::new();
         opts.set("movflags", "+faststart");
         octx.write_header_with(opts)
-            .map_err(internal("writing the download's header"))?;
+            .map_err(|e| failed("writing the header of", e))?;
         let with_out_tb = |s: Option<(usize, Rational)>| {
             s.and_then(|(i, tb)| octx.stream(i).map(|st| (i, tb, st.time_base())))
         };
         let (video, audio) = (with_out_tb(video), with_out_tb(audio));
-        Ok(Progressive {
+        Ok(FastStart {
             octx,
-            kind,
             path: path.to_owned(),
             video,
             audio,
-            size,
         })
     }
 
@@ -149,20 +144,64 @@ impl Progressive {
         p.set_position(-1);
         p.rescale_ts(from, to);
         p.write_interleaved(&mut self.octx)
-            .map_err(internal("writing the download"))
+            .map_err(|e| MediaError::Internal(format!("writing {}: {e}", self.path.display())))
     }
 
-    /// Writes the trailer (moving `moov` before `mdat`) and says what was made.
-    pub(super) fn finish(mut self) -> Result<DownloadFile, MediaError> {
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the trailer (moving `moov` before `mdat`); returns the file's size in bytes.
+    pub(super) fn finish(mut self) -> Result<u64, MediaError> {
         self.octx
             .write_trailer()
-            .map_err(internal("finishing the download"))?;
-        let bytes = std::fs::metadata(&self.path)
-            .map_err(|e| MediaError::Internal(format!("{}: {e}", self.path.display())))?
-            .len();
+            .map_err(|e| MediaError::Internal(format!("finishing {}: {e}", self.path.display())))?;
+        std::fs::metadata(&self.path)
+            .map(|m| m.len())
+            .map_err(|e| MediaError::Internal(format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// A download being written: its muxer and what it will be said to hold.
+pub(super) struct Progressive {
+    mux: FastStart,
+    kind: DownloadKind,
+    size: Option<(u32, u32)>,
+}
+
+impl Progressive {
+    /// Opens `path` with a video stream like `video` (its encoder's parameters, time base and
+    /// picture size) and an audio stream like `audio`, either optional.
+    pub(super) fn open(
+        path: &Path,
+        kind: DownloadKind,
+        video: Option<(codec::Parameters, Rational, (u32, u32))>,
+        audio: Option<&(codec::Parameters, Rational)>,
+    ) -> Result<Progressive, MediaError> {
+        let format = match kind {
+            DownloadKind::Mp4 => "mp4",
+            DownloadKind::M4a => "ipod",
+        };
+        let size = video.as_ref().map(|v| v.2);
+        let mux = FastStart::open(path, format, video.map(|(p, tb, _)| (p, tb)), audio)?;
+        Ok(Progressive { mux, kind, size })
+    }
+
+    pub(super) fn video(&mut self, packet: &Packet) -> Result<(), MediaError> {
+        self.mux.video(packet)
+    }
+
+    pub(super) fn audio(&mut self, packet: &Packet) -> Result<(), MediaError> {
+        self.mux.audio(packet)
+    }
+
+    /// Closes the file and says what was made.
+    pub(super) fn finish(self) -> Result<DownloadFile, MediaError> {
+        let path = self.mux.path().to_owned();
+        let bytes = self.mux.finish()?;
         Ok(DownloadFile {
             kind: self.kind,
-            path: self.path.clone(),
+            path,
             bytes,
             size: self.size,
         })
