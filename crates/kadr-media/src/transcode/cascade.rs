@@ -10,6 +10,7 @@ use crate::MediaError;
 use crate::images::{ImageTap, Pictures};
 use crate::plan::Rung;
 
+use super::preview::PreviewTap;
 use super::{ToCascade, ToEncoder, undecodable};
 
 /// The scaler cascade: rung 0 from the decoded picture, each next rung from the previous one.
@@ -18,8 +19,11 @@ pub(super) fn run_cascade(
     rx: Receiver<ToCascade>,
     encoders: &[SyncSender<ToEncoder>],
     mut tap: ImageTap,
+    mut preview: Option<PreviewTap>,
 ) -> Result<Pictures, MediaError> {
-    let result = cascade_loop(rungs, rx, encoders, &mut tap);
+    let result = cascade_loop(rungs, rx, encoders, &mut tap, &mut preview);
+    // The preview's encoder finishes once its tap (and channel) is gone.
+    drop(preview);
     for tx in encoders {
         let _ = tx.send(ToEncoder::End);
     }
@@ -31,12 +35,13 @@ pub(super) fn cascade_loop(
     rx: Receiver<ToCascade>,
     encoders: &[SyncSender<ToEncoder>],
     tap: &mut ImageTap,
+    preview: &mut Option<PreviewTap>,
 ) -> Result<(), MediaError> {
     let mut scalers: Vec<Option<ffmpeg::software::scaling::Context>> =
         rungs.iter().map(|_| None).collect();
     let last = rungs.len() - 1;
     // The largest rung's pictures are offered for the poster, the smallest's for the
-    // storyboard, on their way to the encoders.
+    // storyboard and the hover preview, on their way to the encoders.
     let mut send = |rung: usize, f: frame::Video| {
         let secs = f.pts().unwrap_or(0) as f64 / 90_000.0;
         if rung == 0 {
@@ -44,6 +49,9 @@ pub(super) fn cascade_loop(
         }
         if rung == last {
             tap.offer_tile(secs, &f)?;
+            if let Some(p) = preview.as_mut() {
+                p.offer(secs, &f);
+            }
         }
         encoders[rung]
             .send(ToEncoder::Video(f))

@@ -13,11 +13,14 @@
 //! Downloads come from the same packets (`progressive`): the download rung's thread feeds a
 //! second, progressive MP4 muxer the H.264 packets its x264 makes and the AAC packets it gets;
 //! an audio-only thread muxes the AAC packets into their own HLS rendition and an M4A.
+//! The hover preview (`preview`) is cut from the smallest rung's pictures on the scaler thread
+//! and encoded by a thread of its own into `out_dir/images/preview.mp4`.
 //!
 //! Modules: `decode` (demux, decode, the limits on what decodes), `graph` (the filter graphs:
 //! rotation and conversion, audio resampling), `cascade` (the scalers), `encode` (x264 and the
 //! muxer of one rung), `keyframes` (the clock that aligns keyframes across rungs), `audio`
-//! (AAC, encoded once), `progressive` (the MP4 and M4A downloads, the audio-only rendition).
+//! (AAC, encoded once), `progressive` (the MP4 and M4A downloads, the audio-only rendition),
+//! `preview` (the hover preview).
 
 mod audio;
 mod cascade;
@@ -25,8 +28,10 @@ mod decode;
 mod encode;
 mod graph;
 mod keyframes;
+mod preview;
 mod progressive;
 
+pub use preview::{PREVIEW_FILE, Preview};
 pub use progressive::{DownloadFile, DownloadKind, downloads_dir};
 
 use cascade::run_cascade;
@@ -64,6 +69,9 @@ pub struct Settings {
     /// Also, when the video has sound, an audio-only HLS rendition and an M4A from the AAC
     /// packets every rung gets.
     pub audio_only: bool,
+    /// Also a hover preview for video cards: a few seconds of silent H.264 from windows
+    /// spread over the video, at most 320 px on its long side, in `out_dir/images`.
+    pub preview: bool,
     /// Checked on what is decoded, whatever the headers claimed.
     pub limits: Limits,
 }
@@ -79,6 +87,7 @@ impl Default for Settings {
             audio_kbps: 128,
             mp4_download_max_height: Some(720),
             audio_only: true,
+            preview: true,
             limits: Limits::default(),
         }
     }
@@ -126,11 +135,14 @@ pub struct Transcoded {
     pub downloads: Vec<DownloadFile>,
     /// Poster and storyboard in `out_dir/images`, when any picture was seen.
     pub images: Option<Images>,
+    /// The hover preview in `out_dir/images` ([`PREVIEW_FILE`]), when asked for and made. Its
+    /// failure is logged and leaves this empty: the video is playable without it.
+    pub preview: Option<Preview>,
 }
 
 /// Transcodes `input` into `out_dir/<rung name>/` (init segment, media segments, FFmpeg's own
 /// playlist), `out_dir/audio/` (the audio-only rendition), `out_dir/downloads/` and
-/// `out_dir/images/`. Returns what each rung holds. `progress` gets the decoded position in seconds;
+/// `out_dir/images/` (poster, storyboard, hover preview). Returns what each rung holds. `progress` gets the decoded position in seconds;
 /// setting `cancel` stops the work with [`MediaError::Cancelled`].
 pub fn transcode(
     input: &Path,
@@ -163,6 +175,8 @@ pub fn transcode(
         .and_then(|h| download_rung(rungs, h));
     let mp4_path = downloads.join(DownloadKind::Mp4.file_name());
     let m4a_path = downloads.join(DownloadKind::M4a.file_name());
+    let images_dir = out_dir.join("images");
+    let preview_path = images_dir.join(PREVIEW_FILE);
 
     std::thread::scope(|scope| {
         let mut encoders = Vec::new();
@@ -198,12 +212,40 @@ pub fn transcode(
             }
             None => None,
         };
+        // The preview's windows come from the claimed duration; its picker bounds what it
+        // keeps whatever the file holds.
+        let mut preview_feed = None;
+        let preview_stage = if settings.preview {
+            let picker = preview::Picker::new(probe.duration_secs, probe.video.fps);
+            let fps = picker.fps();
+            let (tx, rx) = preview::channel();
+            preview_feed = Some((picker, tx));
+            let path = preview_path.as_path();
+            Some(
+                std::thread::Builder::new()
+                    .name("kadr-preview".to_owned())
+                    .spawn_scoped(scope, move || preview::encode(path, fps, rx))
+                    .map_err(|e| {
+                        MediaError::Internal(format!("starting the preview thread: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
         let cascade_senders = enc_tx.clone();
         let duration = probe.duration_secs;
         let cascade = std::thread::Builder::new()
             .name("kadr-scale".to_owned())
             .spawn_scoped(scope, move || {
-                run_cascade(rungs, cascade_rx, &cascade_senders, ImageTap::new(duration))
+                // Taps live on this thread: their scalers cannot move between threads.
+                let preview = preview_feed.map(|(picker, tx)| preview::PreviewTap::new(picker, tx));
+                run_cascade(
+                    rungs,
+                    cascade_rx,
+                    &cascade_senders,
+                    ImageTap::new(duration),
+                    preview,
+                )
             })
             .map_err(|e| MediaError::Internal(format!("starting the scaler thread: {e}")))?;
 
@@ -260,6 +302,23 @@ pub fn transcode(
                 }
             }
         }
+        // The cascade is done, so the preview's channel is closed and its thread ends.
+        let preview = match preview_stage.map(|s| s.join()) {
+            None => None,
+            Some(Ok(Ok(p))) => p,
+            Some(Ok(Err(e))) => {
+                tracing::warn!(error = %e, "the hover preview could not be made");
+                None
+            }
+            Some(Err(_)) => {
+                tracing::warn!("the hover preview's thread panicked");
+                None
+            }
+        };
+        if preview.is_none() {
+            // Half a file is worse than none: the worker must not find one.
+            let _ = std::fs::remove_file(&preview_path);
+        }
         let end_secs = decoded?;
         let pictures = cascaded?;
         if let Some(e) = first_err {
@@ -275,12 +334,13 @@ pub fn transcode(
                 last.duration = end_secs - before;
             }
         }
-        let images = pictures.finish(&out_dir.join("images"), end_secs)?;
+        let images = pictures.finish(&images_dir, end_secs)?;
         Ok(Transcoded {
             rungs: outputs,
             audio,
             downloads: files,
             images,
+            preview,
         })
     })
 }
