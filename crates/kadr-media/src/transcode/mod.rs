@@ -142,8 +142,9 @@ pub struct Transcoded {
 
 /// Transcodes `input` into `out_dir/<rung name>/` (init segment, media segments, FFmpeg's own
 /// playlist), `out_dir/audio/` (the audio-only rendition), `out_dir/downloads/` and
-/// `out_dir/images/` (poster, storyboard, hover preview). Returns what each rung holds. `progress` gets the decoded position in seconds;
-/// setting `cancel` stops the work with [`MediaError::Cancelled`].
+/// `out_dir/images/` (poster, storyboard, hover preview). Returns what each rung holds.
+/// `progress` gets the decoded position in seconds; setting `cancel` stops the work with
+/// [`MediaError::Cancelled`].
 pub fn transcode(
     input: &Path,
     probe: &Probe,

@@ -44,9 +44,11 @@ const MIN_FPS: f64 = 5.0;
 /// at the highest rate hold exactly as many).
 pub const MAX_FRAMES: u64 = 60;
 /// x264 for a picture a few hundred pixels wide: a slower preset costs little here (at most
-/// sixty small pictures) and shrinks a file every card of a page downloads.
+/// sixty small pictures: about 0.1 CPU-s more than `veryfast`) and every card of a page
+/// downloads the file. Measured on 4 s of 320×180: `medium` at CRF 30 is 38 KB at SSIM 0.945,
+/// `veryfast` at CRF 28 40 KB at 0.940.
 const PRESET: &str = "medium";
-const CRF: &str = "28";
+const CRF: &str = "30";
 /// Pictures waiting for the preview's encoder; each is at most 320×320.
 const QUEUE: usize = 8;
 
