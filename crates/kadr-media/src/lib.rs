@@ -2,6 +2,7 @@
 //! ladder, and transcoding. It knows nothing of HTTP or the database: it reads an input and
 //! hands its outputs to a sink.
 
+pub mod colour;
 pub mod fmp4;
 pub mod hls;
 pub mod images;

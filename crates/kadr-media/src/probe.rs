@@ -1,5 +1,6 @@
 //! What an input is, read with libavformat before any decoding: container, streams, duration,
-//! picture size, frame rate (variable too), rotation, pixel format, audio.
+//! picture size, frame rate (variable too), rotation, pixel format, colour (HDR or not, Dolby
+//! Vision), audio.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
 use crate::MediaError;
+use crate::colour::{Colour, DolbyVision};
 
 /// What [`probe`] found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +38,10 @@ pub struct VideoStream {
     pub fps: f64,
     /// Frame timing varies (the average and the base rate disagree).
     pub variable_frame_rate: bool,
+    /// Primaries, transfer (HDR or not), matrix and range, as the stream declares them.
+    pub colour: Colour,
+    /// The Dolby Vision configuration, when the container declares one.
+    pub dolby_vision: Option<DolbyVision>,
 }
 
 impl VideoStream {
@@ -157,6 +163,13 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
         .find(|sd| sd.kind() == SideDataType::DisplayMatrix)
         .and_then(|sd| rotation_from_matrix(sd.data()))
         .unwrap_or(0);
+    let dolby_vision = vstream
+        .side_data()
+        .find(|sd| sd.kind() == SideDataType::DOVI_CONF)
+        .and_then(|sd| DolbyVision::from_side_data(sd.data()));
+    if let Some(dv) = &dolby_vision {
+        dv.check()?;
+    }
     let avg = rational(vstream.avg_frame_rate());
     let base = rational(vstream.rate());
     let fps = if avg > 0.0 { avg } else { base };
@@ -170,6 +183,8 @@ pub fn probe(input: &Path) -> Result<Probe, MediaError> {
         pixel_format,
         fps,
         variable_frame_rate: avg > 0.0 && base > 0.0 && (avg - base).abs() / base > 0.01,
+        colour: Colour::of_decoder(&decoder),
+        dolby_vision,
     };
     let audio = ctx
         .streams()

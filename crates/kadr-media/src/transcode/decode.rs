@@ -11,6 +11,7 @@ use ffmpeg::{Rational, codec, filter, frame, picture};
 use ffmpeg_next as ffmpeg;
 
 use crate::MediaError;
+use crate::colour::{Colour, Conversion};
 use crate::probe::{Limits, Probe};
 
 use super::audio::AudioChain;
@@ -70,6 +71,7 @@ pub(super) fn decode(
         keys: KeyframeClock::new(settings.gop_secs, settings.first_segment_secs),
         tb: vtb,
         rotation: probe.video.rotation,
+        stream_colour: probe.video.colour,
         fps: if probe.video.fps > 0.0 {
             probe.video.fps
         } else {
@@ -142,10 +144,12 @@ pub(super) struct VideoPath<'a> {
     keys: KeyframeClock,
     tb: Rational,
     rotation: u32,
+    /// The colour the stream declares, for pictures that leave theirs unspecified.
+    stream_colour: Colour,
     /// The stream's frame rate, to time pictures that come without timestamps.
     fps: f64,
-    /// Rotation and conversion, built for the shape of the pictures it is fed; rebuilt when
-    /// that changes mid-stream (phones do this).
+    /// Colour conversion, rotation and conversion, built for the shape and colour of the
+    /// pictures it is fed; rebuilt when that changes mid-stream (phones do this).
     filter: Option<(Shape, filter::Graph)>,
     cascade: &'a SyncSender<ToCascade>,
     first_secs: Option<f64>,
@@ -160,6 +164,7 @@ pub(super) struct Shape {
     width: u32,
     height: u32,
     format: Pixel,
+    colour: Colour,
 }
 
 /// The limits, held on what is decoded: pictures (size, count, rate, timestamps) and audio.
@@ -272,12 +277,17 @@ impl VideoPath<'_> {
             self.guard.pixels(decoded.width(), decoded.height())?;
             let pts = decoded.timestamp();
             decoded.set_pts(pts);
+            // HDR is told by the picture's own tags, completed by the stream's.
+            let colour = Colour::of_frame(&decoded).or(self.stream_colour);
             let shape = Shape {
                 width: decoded.width(),
                 height: decoded.height(),
                 format: decoded.format(),
+                colour,
             };
-            let wanted = !self.rotation.is_multiple_of(360) || shape.format != Pixel::YUV420P;
+            let wanted = !self.rotation.is_multiple_of(360)
+                || shape.format != Pixel::YUV420P
+                || colour.conversion() != Conversion::None;
             if self
                 .filter
                 .as_ref()
@@ -288,7 +298,9 @@ impl VideoPath<'_> {
                 self.filter = None;
             }
             if wanted && self.filter.is_none() {
-                self.filter = Some((shape, video_filter(&decoded, self.tb, self.rotation)?));
+                let chain = colour.filter_chain();
+                let graph = video_filter(&decoded, self.tb, self.rotation, chain.as_deref())?;
+                self.filter = Some((shape, graph));
             }
             match self.filter.as_mut() {
                 Some((_, graph)) => {
@@ -309,11 +321,19 @@ impl VideoPath<'_> {
         loop {
             let mut out = frame::Video::empty();
             let got = match self.filter.as_mut().and_then(|(_, g)| g.get("out")) {
-                Some(mut sink) => sink.sink().frame(&mut out).is_ok(),
-                None => false,
+                Some(mut sink) => sink.sink().frame(&mut out),
+                None => return Ok(()),
             };
-            if !got {
-                return Ok(());
+            match got {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(());
+                }
+                // The graph runs its filters here: zscale refusing the pictures (a file that
+                // claims a colour its pictures cannot be converted from) ends the transcode
+                // as the input's fault rather than dropping every picture.
+                Err(e) => return Err(undecodable("filtering")(e)),
             }
             self.emit(out)?;
         }
@@ -347,5 +367,105 @@ impl VideoPath<'_> {
         self.cascade
             .send(ToCascade::Video(f))
             .map_err(|_| MediaError::Internal("the scaler stopped".to_owned()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::mpsc::sync_channel;
+
+    use ffmpeg::color::{Primaries, Range, Space, TransferCharacteristic};
+
+    use super::*;
+
+    fn pq_picture() -> frame::Video {
+        let mut f = frame::Video::new(Pixel::YUV420P10LE, 64, 36);
+        f.set_color_primaries(Primaries::BT2020);
+        f.set_color_transfer_characteristic(TransferCharacteristic::SMPTE2084);
+        f.set_color_space(Space::BT2020NCL);
+        f.set_color_range(Range::MPEG);
+        f.set_pts(Some(0));
+        f
+    }
+
+    fn path(cascade: &SyncSender<ToCascade>, stream_colour: Colour) -> VideoPath<'_> {
+        VideoPath {
+            keys: KeyframeClock::new(2.0, 1.0),
+            tb: Rational::new(1, 25),
+            rotation: 0,
+            stream_colour,
+            fps: 25.0,
+            filter: None,
+            cascade,
+            first_secs: None,
+            last_secs: 0.0,
+            frames: 0,
+            guard: DecodedLimits::new(&Limits::default()),
+        }
+    }
+
+    #[test]
+    fn a_pq_picture_comes_out_tone_mapped_and_tagged_bt709() {
+        crate::init().unwrap();
+        let (tx, rx) = sync_channel(4);
+        let mut video = path(&tx, Colour::of_frame(&pq_picture()));
+        let pic = pq_picture();
+        let chain = Colour::of_frame(&pic).filter_chain();
+        let graph = video_filter(&pic, video.tb, 0, chain.as_deref()).unwrap();
+        video.filter = Some((
+            Shape {
+                width: 64,
+                height: 36,
+                format: pic.format(),
+                colour: Colour::of_frame(&pic),
+            },
+            graph,
+        ));
+        let (_, g) = video.filter.as_mut().unwrap();
+        g.get("in").unwrap().source().add(&pic).unwrap();
+        video.flush().unwrap();
+        let Ok(ToCascade::Video(out)) = rx.try_recv() else {
+            panic!("no picture came out");
+        };
+        assert_eq!(out.format(), Pixel::YUV420P);
+        assert_eq!(Colour::of_frame(&out), Colour::BT709);
+    }
+
+    #[test]
+    fn a_graph_failing_on_the_pictures_is_the_inputs_fault_not_silence() {
+        crate::init().unwrap();
+        let (tx, _rx) = sync_channel(4);
+        let mut video = path(&tx, Colour::BT709);
+        // A picture that says nothing of its colour, into a zscale told only its output's:
+        // zimg finds no path between the two when the picture arrives, not when the graph
+        // is built, and that error surfaces at the sink.
+        let mut pic = frame::Video::new(Pixel::YUV420P10LE, 64, 36);
+        pic.set_pts(Some(0));
+        let graph = video_filter(
+            &pic,
+            video.tb,
+            0,
+            Some("zscale=t=linear:p=bt2020,format=gbrpf32le"),
+        )
+        .unwrap();
+        video.filter = Some((
+            Shape {
+                width: 64,
+                height: 36,
+                format: pic.format(),
+                colour: Colour::of_frame(&pic),
+            },
+            graph,
+        ));
+        let (_, g) = video.filter.as_mut().unwrap();
+        g.get("in").unwrap().source().add(&pic).unwrap();
+        match video.drain_filter() {
+            Err(MediaError::Input { code, message }) => {
+                assert_eq!(code, "undecodable");
+                assert!(message.contains("filtering"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -9,6 +9,7 @@ use ffmpeg::{Dictionary, Packet, Rational, codec};
 use ffmpeg_next as ffmpeg;
 
 use crate::MediaError;
+use crate::colour::Colour;
 use crate::hls::{RungOutput, read_rung_dir};
 use crate::plan::Rung;
 
@@ -42,10 +43,11 @@ pub(super) fn hls_options(dir: &Path, settings: &Settings) -> Dictionary<'static
 }
 
 /// One rung: x264 and an HLS (fMP4) muxer in `dir`; with `mp4`, also a progressive MP4 of
-/// the same packets at that path.
+/// the same packets at that path. The stream is tagged `colour`.
 pub(super) fn encode_rung(
     rung: &Rung,
     fps: f64,
+    colour: Colour,
     settings: &Settings,
     dir: &Path,
     mp4: Option<&Path>,
@@ -76,6 +78,10 @@ pub(super) fn encode_rung(
     // Keyframes come from the forced pictures; the natural interval is kept out of their way.
     enc.set_gop(((fps.max(1.0) * settings.gop_secs * 4.0).round() as u32).max(1));
     enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    // x264 writes these into the VUI and the muxers into `colr`: players then know a
+    // tone-mapped HDR source is BT.709 SDR now, and a small rung of an HD source keeps the
+    // HD matrix it was scaled with instead of being guessed BT.601 by its size.
+    colour.tag_encoder(&mut enc);
     let mut opts = Dictionary::new();
     opts.set("preset", &settings.preset);
     opts.set("crf", &settings.crf.to_string());

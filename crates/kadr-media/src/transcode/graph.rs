@@ -1,5 +1,5 @@
-//! The filter graphs: one helper builds `source → chain → sink`; the video's rotation and
-//! conversion to 8-bit 4:2:0 and the audio's resampling use it.
+//! The filter graphs: one helper builds `source → chain → sink`; the video's colour conversion
+//! (HDR tone mapping), rotation and conversion to 8-bit 4:2:0 and the audio's resampling use it.
 
 use ffmpeg::format::Pixel;
 use ffmpeg::{Rational, filter, frame};
@@ -55,19 +55,23 @@ pub(super) fn linear(
     Ok(graph)
 }
 
-/// Rotation and conversion to 8-bit 4:2:0, when the decoded pictures need them.
+/// Colour conversion (HDR tone mapping, BT.2020 to BT.709: `colour`), rotation and conversion
+/// to 8-bit 4:2:0, when the decoded pictures need them. The colour chain comes first: it ends
+/// in 8-bit 4:2:0, so the rotation moves a quarter of the bytes it would on 10-bit pictures.
 pub(super) fn video_filter(
     pic: &frame::Video,
     tb: Rational,
     rotation: u32,
+    colour: Option<&str>,
 ) -> Result<filter::Graph, MediaError> {
-    let mut steps: Vec<&str> = match rotation {
-        90 => vec!["transpose=clock"],
-        180 => vec!["hflip", "vflip"],
-        270 => vec!["transpose=cclock"],
-        _ => vec![],
-    };
-    if pic.format() != Pixel::YUV420P || steps.is_empty() {
+    let mut steps: Vec<&str> = colour.into_iter().collect();
+    match rotation {
+        90 => steps.push("transpose=clock"),
+        180 => steps.extend(["hflip", "vflip"]),
+        270 => steps.push("transpose=cclock"),
+        _ => {}
+    }
+    if (pic.format() != Pixel::YUV420P && colour.is_none()) || steps.is_empty() {
         steps.push("format=yuv420p");
     }
     let aspect = pic.aspect_ratio();

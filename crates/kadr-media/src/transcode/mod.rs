@@ -184,12 +184,16 @@ pub fn transcode(
         for ((rung, rx), i) in rungs.iter().zip(enc_rx).zip(0..) {
             let dir = out_dir.join(&rung.name);
             let fps = probe.video.fps;
+            let colour = probe
+                .video
+                .colour
+                .ladder(probe.video.pixel_format == "yuv420p");
             let mp4 = (mp4_rung == Some(i)).then_some(mp4_path.as_path());
             encoders.push(
                 std::thread::Builder::new()
                     .name(format!("kadr-enc-{i}"))
                     .spawn_scoped(scope, move || {
-                        encode_rung(rung, fps, settings, &dir, mp4, rx)
+                        encode_rung(rung, fps, colour, settings, &dir, mp4, rx)
                     })
                     .map_err(|e| {
                         MediaError::Internal(format!("starting an encoder thread: {e}"))
