@@ -271,8 +271,10 @@ impl DolbyVision {
     /// (the Dolby Vision metadata is left aside); profile 5's base needs Dolby's reshaping.
     pub fn check(&self) -> Result<(), MediaError> {
         if self.profile == 5 || (self.base_compatibility == 0 && self.profile != 7) {
+            // `unsupported_codec`, one of the failure codes every layer knows: to a player
+            // without Dolby's decoder, profile 5 is a codec of its own.
             return Err(MediaError::input(
-                "unsupported_dolby_vision",
+                "unsupported_codec",
                 format!(
                     "Dolby Vision profile {} has no HDR10, HLG or SDR base picture to show; \
                      export the video as HDR10, HLG or SDR",

@@ -449,7 +449,7 @@ fn dolby_vision_with_an_hdr10_or_hlg_base_is_tone_mapped_profile_5_refused() {
     with_dolby_vision(&pq, &dv5, 5, 0);
     match probe(&dv5) {
         Err(e @ MediaError::Input { code, .. }) => {
-            assert_eq!(code, "unsupported_dolby_vision");
+            assert_eq!(code, "unsupported_codec");
             assert!(e.to_string().contains("profile 5"), "{e}");
         }
         other => panic!("profile 5 was not refused: {other:?}"),
