@@ -62,7 +62,7 @@ for round in $(seq 1 "$PAIRS"); do
   sdr_cpu=
   for src in sdr pq hlg; do
     rm -rf "$WORK/out"
-    read -r wall cpu < <(measure "$KADR" transcode --no-mp4-download --no-audio-only \
+    read -r wall cpu < <(measure "$KADR" transcode --no-mp4-download --no-audio-only --no-preview \
       "$SRC/$src.mp4" "$WORK/out")
     if [ "$src" = sdr ]; then sdr_cpu=$cpu; extra=-; else
       extra=$(printf '%+.1f%%' "$(echo "($cpu - $sdr_cpu) * 100 / $sdr_cpu" | bc -l)"); fi

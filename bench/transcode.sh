@@ -9,9 +9,9 @@
 #
 # Targets (issue 4): CPU <= 0.95x (a), wall <= 1.0x (a), CPU <= 0.7x (b); bytes per rung within
 # ±5% of (a); playable <= 3 s (p50) and not growing with length. kadr is compared like with like
-# (`--no-mp4-download --no-audio-only`: the ladder alone, as (a) and (b) make it); its default
+# (`--no-mp4-download --no-audio-only --no-preview`: the ladder alone, as (a) and (b) make it); its default
 # run, which also muxes the MP4 and M4A downloads and the audio-only rendition from the same
-# packets, is a row of its own with the extra cost.
+# packets and encodes the hover preview, is a row of its own with the extra cost.
 # BENCH_TRANSCODE_PART=downloads runs only the two kadr runs (with and without the downloads).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +48,7 @@ verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo ok; else echo MISSED;
 
 downloads_rows() {
   echo "bench/transcode: kadr, ladder only" >&2
-  read -r k_wall k_cpu < <(measure "$KADR" transcode --no-mp4-download --no-audio-only "$WORK/src.mp4" "$WORK/kadr")
+  read -r k_wall k_cpu < <(measure "$KADR" transcode --no-mp4-download --no-audio-only --no-preview "$WORK/src.mp4" "$WORK/kadr")
   echo "bench/transcode: kadr, with the MP4 and M4A downloads and the audio-only rendition" >&2
   read -r d_wall d_cpu < <(measure "$KADR" transcode "$WORK/src.mp4" "$WORK/kadr-dl")
 }

@@ -71,6 +71,9 @@ enum Command {
         /// Make no audio-only rendition and no M4A.
         #[arg(long)]
         no_audio_only: bool,
+        /// Make no hover preview.
+        #[arg(long)]
+        no_preview: bool,
     },
 }
 
@@ -97,10 +100,12 @@ fn main() -> ExitCode {
             out_dir,
             no_mp4_download,
             no_audio_only,
+            no_preview,
         } => {
             let settings = kadr_media::transcode::Settings {
                 mp4_download_max_height: (!no_mp4_download).then_some(720),
                 audio_only: !no_audio_only,
+                preview: !no_preview,
                 ..Default::default()
             };
             return transcode_dir(&input, &out_dir, &settings);

@@ -155,6 +155,22 @@ async fn owners_pick_a_frame_or_send_a_picture_and_viewers_see_it() {
         );
     }
 
+    // The hover preview the same pass made: a short silent MP4 that plays while it loads.
+    let (_, v) = get_json(&format!("{base}/api/v1/videos/{id}"), None).await;
+    let preview = v["images"]["preview"]
+        .as_str()
+        .expect("a preview")
+        .to_owned();
+    let res = http().get(&preview).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "video/mp4");
+    let mp4 = res.bytes().await.unwrap();
+    assert_eq!(&mp4[4..8], b"ftyp");
+    let moov = mp4.windows(4).position(|w| w == b"moov").unwrap();
+    let mdat = mp4.windows(4).position(|w| w == b"mdat").unwrap();
+    assert!(moov < mdat, "faststart");
+    assert!(mp4.len() < 200_000, "{} bytes", mp4.len());
+
     // Picking frame 3: the video's poster is that frame, under a name of its own.
     let (s, p) = choose(&base, &vera, &id, json!({ "frame": 3 })).await;
     assert_eq!(s, 200, "{p}");

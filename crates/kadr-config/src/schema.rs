@@ -426,6 +426,8 @@ pub struct TranscodeConfig {
     pub mp4_download_max_height: u32,
     /// An audio-only HLS rendition and an M4A download, when the video has sound.
     pub audio_only: bool,
+    /// A few silent seconds from across the video (`preview.mp4`) to play on hover.
+    pub preview: bool,
 }
 
 impl TranscodeConfig {

@@ -244,6 +244,16 @@ pub async fn process(
             });
         }
     }
+    if let Some(preview) = &done.preview {
+        let key = kadr_core::keys::image(id, kadr_core::posters::PREVIEW);
+        upload_file(&ctx.storage, &work.join("images").join(&preview.file), &key).await?;
+        pictures.push(Picture {
+            kind: ImageKind::Preview,
+            key,
+            content_type: "video/mp4",
+            size: Some((preview.size.0 as i32, preview.size.1 as i32)),
+        });
+    }
     let _ = tokio::fs::remove_dir_all(&work).await;
     Ok(Some(Done {
         video_id: id,
@@ -281,6 +291,7 @@ pub fn media_settings(
         audio_kbps: c.audio_kbps,
         mp4_download_max_height: c.mp4_download.then_some(c.mp4_download_max_height),
         audio_only: c.audio_only,
+        preview: c.preview,
         limits: limits.clone(),
     };
     Ok((ladder, limits, settings))
