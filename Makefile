@@ -92,6 +92,7 @@ bench: build
 	bench/community.sh
 	bench/viewers.sh
 	bench/sitemap.sh
+	bench/hdr.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -915,6 +915,25 @@ fn file_name(name: &str) -> Option<(&str, usize)> {
     matches!(kind, "videos" | "channels").then_some((kind, n))
 }
 
+/// Sitemap files written at once by one process: each holds a database connection for its
+/// pages, so a crawler (or many) asking for every file at once gets 503 `busy` with
+/// `Retry-After` past this, which crawlers honour, instead of taking the pool from viewers.
+const SITEMAPS_AT_ONCE: usize = 4;
+
+static SITEMAPS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(SITEMAPS_AT_ONCE)));
+
+/// A slot for one sitemap file, held until its stream ends (or is dropped).
+fn sitemap_slot() -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    SITEMAPS.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            Code::Busy,
+            "Too many sitemap files are being written; try again",
+        )
+        .retry_after(30)
+    })
+}
+
 async fn sitemap_file(
     ctx: web::Data<AppContext>,
     api: web::Data<Api>,
@@ -943,7 +962,9 @@ async fn sitemap_file(
         &b.channels
     };
     let (from, to) = range(starts, n).ok_or_else(ApiError::not_found)?;
+    let slot = sitemap_slot()?;
     let stream = SitemapStream {
+        _slot: slot,
         ctx: ctx.into_inner(),
         base,
         videos: kind == "videos",
@@ -962,6 +983,7 @@ async fn sitemap_file(
 
 /// One sitemap file, written a page of rows at a time.
 struct SitemapStream {
+    _slot: tokio::sync::OwnedSemaphorePermit,
     ctx: std::sync::Arc<AppContext>,
     base: String,
     videos: bool,
@@ -1319,6 +1341,17 @@ mod tests {
         assert_eq!(esc_cut("a&b", 5), "a");
         assert_eq!(esc_cut("a&b", 6), "a&amp;");
         assert_eq!(esc_cut("яя", 3), "я");
+    }
+
+    #[test]
+    fn sitemap_files_are_written_a_few_at_a_time() {
+        let held: Vec<_> = (0..SITEMAPS_AT_ONCE)
+            .map(|_| sitemap_slot().unwrap())
+            .collect();
+        let refused = sitemap_slot().unwrap_err();
+        assert_eq!(refused.code, Code::Busy);
+        drop(held);
+        assert!(sitemap_slot().is_ok(), "slots come back when streams end");
     }
 
     #[test]
