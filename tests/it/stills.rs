@@ -95,3 +95,80 @@ async fn stills_are_made_once_at_whole_seconds_and_fixed_widths() {
         "an hls token opens no picture"
     );
 }
+
+/// When no worker makes stills (all busy, or none running that kind), requests wait at most
+/// 15 s each and at most 16 wait per api process: the rest are told at once to come back,
+/// and nothing else on the server is held up.
+#[tokio::test]
+async fn waiting_for_stills_is_bounded() {
+    let stack = Stack::start(
+        Backend::Local,
+        // Every kind but `thumbnail`: stills are asked for and never made.
+        &[(
+            "KADR_WORKER__KINDS",
+            "[\"transcode\", \"cleanup\", \"reconcile\", \"notify\", \"fanout\"]",
+        )],
+    )
+    .await;
+    let base = stack.url("");
+    let admin = login(&base, "admin", ADMIN_PASSWORD).await;
+    let alice = creator(&base, &admin, "alice").await;
+    let clip = stack.dir.path().join("clip.mp4");
+    testsrc(&clip, "320x240", 15, 3, &[]);
+    let id = upload_with(&stack, &alice, &clip, &["--title", "Ждём"]);
+    wait_ready(&base, &alice, &id).await;
+
+    let asks: Vec<_> = (0..24)
+        .map(|i| {
+            let url = format!("{base}/media/{id}/thumbnail.jpg?t={}&w=160", i % 3);
+            async move {
+                let started = std::time::Instant::now();
+                let res = http().get(&url).send().await.unwrap();
+                let status = res.status().as_u16();
+                let retry = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let body: serde_json::Value = res.json().await.unwrap_or_default();
+                (
+                    status,
+                    retry,
+                    body["code"].as_str().unwrap_or_default().to_owned(),
+                    started.elapsed(),
+                )
+            }
+        })
+        .collect();
+    // Meanwhile the catalog answers as usual.
+    let catalog = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let started = std::time::Instant::now();
+        let (s, _) = get_json(&format!("{base}/api/v1/videos/{id}"), None).await;
+        (s, started.elapsed())
+    };
+    let (got, (catalog_status, catalog_took)) =
+        tokio::join!(futures::future::join_all(asks), catalog);
+    assert_eq!(catalog_status, 200);
+    assert!(
+        catalog_took.as_secs() < 5,
+        "the catalog waited {catalog_took:?}"
+    );
+    let busy: Vec<_> = got.iter().filter(|g| g.2 == "busy").collect();
+    let waited: Vec<_> = got.iter().filter(|g| g.2 == "unavailable").collect();
+    assert_eq!(busy.len() + waited.len(), 24, "{got:?}");
+    assert_eq!(waited.len(), 16, "at most 16 wait: {got:?}");
+    for b in &busy {
+        assert_eq!(b.0, 503);
+        assert!(b.1.is_some(), "Retry-After: {b:?}");
+        assert!(b.3.as_secs() < 5, "told at once: {b:?}");
+    }
+    for w in &waited {
+        assert_eq!(w.0, 503);
+        assert!(w.1.is_some(), "Retry-After: {w:?}");
+        assert!(
+            (14..30).contains(&w.3.as_secs()),
+            "waited about 15 s: {w:?}"
+        );
+    }
+}
