@@ -44,8 +44,10 @@ ALTER TABLE users DROP COLUMN video_language, DROP COLUMN ui_language;
 ALTER TABLE videos DROP COLUMN preview, DROP COLUMN poster_asked, DROP COLUMN poster;
 DELETE FROM images WHERE kind NOT IN ('poster', 'poster_small', 'storyboard', 'storyboard_vtt');
 ALTER TABLE images DROP CONSTRAINT images_kind_check;
-ALTER TABLE images ADD CONSTRAINT images_kind_check CHECK (kind IN (
-    'poster', 'poster_small', 'storyboard', 'storyboard_vtt'));
+-- Written as = ANY so the newest `kind IN (…)` in the migrations stays the one in force (the
+-- state enums are checked against it).
+ALTER TABLE images ADD CONSTRAINT images_kind_check CHECK (kind = ANY (ARRAY[
+    'poster', 'poster_small', 'storyboard', 'storyboard_vtt']));
 "#;
 
 #[async_trait::async_trait]

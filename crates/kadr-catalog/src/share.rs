@@ -14,6 +14,8 @@
 //!   files of at most 50,000 entries. The index walks the listed ids once (cached for
 //!   `site.sitemap_cache_secs`); each file is a keyset range streamed in pages, so neither
 //!   time nor memory grows with the catalogue.
+//!
+//! What is read from the database is in `kadr_core::discovery`; this module writes the markup.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -23,14 +25,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use futures::StreamExt;
 use kadr_core::Code;
+use kadr_core::discovery::{self, Listed, SitemapVideo};
 use kadr_core::state::Privacy;
-use kadr_core::visibility::{LISTED, Viewer};
+use kadr_core::visibility::Viewer;
 use kadr_http::{ApiError, AppContext};
-use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::model::{VideoJson, stmt};
+use crate::model::VideoJson;
 use crate::{Api, base_url, listing};
 
 /// Entries per sitemap file (the protocol's limit).
@@ -49,10 +51,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/robots.txt", web::get().to(robots))
         .route("/sitemap.xml", web::get().to(sitemap_index))
         .route("/sitemaps/{name}", web::get().to(sitemap_file));
-}
-
-fn sql(text: impl Into<String>, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
-    stmt(text.into(), values)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -397,17 +395,6 @@ async fn video_meta(
     }))
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ChannelMetaRow {
-    id: Uuid,
-    handle: String,
-    display_name: String,
-    description: String,
-    avatar_version: Option<i32>,
-    avatar_width: Option<i32>,
-    avatar_height: Option<i32>,
-}
-
 async fn channel_meta(
     ctx: &AppContext,
     base: &str,
@@ -416,17 +403,7 @@ async fn channel_meta(
     if !kadr_core::fields::could_name(handle) {
         return Ok(None);
     }
-    let row = ChannelMetaRow::find_by_statement(sql(
-        "SELECT c.id, c.handle, c.display_name, c.description,
-                i.version AS avatar_version, i.width AS avatar_width, i.height AS avatar_height
-         FROM channels c
-         LEFT JOIN channel_images i ON i.channel_id = c.id AND i.image = 'avatar'
-         WHERE lower(c.handle) = lower($1) AND c.deleting_at IS NULL AND NOT c.withheld",
-        vec![handle.into()],
-    ))
-    .one(&ctx.db)
-    .await
-    .map_err(ApiError::from)?;
+    let row = kadr_core::discovery::channel_preview(&ctx.db, handle).await?;
     Ok(row.map(|c| {
         let url = format!("{base}/c/{}", c.handle);
         Meta {
@@ -456,11 +433,6 @@ async fn playlist_row(
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct FirstVideo {
-    id: Uuid,
-}
-
 async fn playlist_meta(
     ctx: &AppContext,
     api: &Api,
@@ -471,23 +443,8 @@ async fn playlist_meta(
         return Ok(None);
     };
     // The poster of its first video anyone may see.
-    let mut values = Vec::new();
-    let open = kadr_core::visibility::visible_sql(&Viewer::default(), &mut values);
-    values.push(id.into());
-    let first = FirstVideo::find_by_statement(sql(
-        format!(
-            "SELECT v.id FROM playlist_items i JOIN videos v ON v.id = i.video_id
-             WHERE i.playlist_id = ${} AND {open} AND v.status = 'ready'
-             ORDER BY i.position LIMIT 1",
-            values.len()
-        ),
-        values,
-    ))
-    .one(&ctx.db)
-    .await
-    .map_err(ApiError::from)?;
-    let image = match first {
-        Some(f) => video_meta(ctx, api, base, f.id)
+    let image = match kadr_core::discovery::playlist_cover(&ctx.db, id).await? {
+        Some(first) => video_meta(ctx, api, base, first)
             .await?
             .and_then(|m| m.image),
         None => None,
@@ -793,43 +750,6 @@ pub struct SitemapCache {
     walked: tokio::sync::Mutex<Option<(Instant, Bounds)>>,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct IdRow {
-    id: Uuid,
-}
-
-const LISTED_CHANNELS: &str = "c.deleting_at IS NULL AND NOT c.withheld";
-
-/// Where every `per`-entry file of the rows `filter` keeps of `table` starts (see [`range`]):
-/// nil, then each full file's last id while rows come after it.
-async fn walk(
-    ctx: &AppContext,
-    table: &str,
-    filter: &str,
-    per: i64,
-) -> Result<Vec<Uuid>, ApiError> {
-    let mut starts = vec![Uuid::nil()];
-    // The protocol's limit on files per index.
-    while starts.len() < 50_000 {
-        let after = starts.last().copied().unwrap_or_default();
-        // The last id of this file, and whether any come after it.
-        let next = IdRow::find_by_statement(sql(
-            format!(
-                "SELECT id FROM {table} WHERE {filter} AND id > $1 ORDER BY id OFFSET $2 LIMIT 2"
-            ),
-            vec![after.into(), (per - 1).into()],
-        ))
-        .all(&ctx.db)
-        .await
-        .map_err(ApiError::from)?;
-        match next.as_slice() {
-            [last, _] => starts.push(last.id),
-            _ => break,
-        }
-    }
-    Ok(starts)
-}
-
 impl SitemapCache {
     async fn bounds(&self, ctx: &AppContext) -> Result<Bounds, ApiError> {
         let ttl = Duration::from_secs(ctx.config.site.sitemap_cache_secs);
@@ -840,8 +760,9 @@ impl SitemapCache {
             return Ok(b.clone());
         }
         let b = Bounds {
-            videos: walk(ctx, "videos v", LISTED, SITEMAP_FILE_ENTRIES).await?,
-            channels: walk(ctx, "channels c", LISTED_CHANNELS, SITEMAP_FILE_ENTRIES).await?,
+            videos: discovery::boundaries(&ctx.db, Listed::Videos, SITEMAP_FILE_ENTRIES).await?,
+            channels: discovery::boundaries(&ctx.db, Listed::Channels, SITEMAP_FILE_ENTRIES)
+                .await?,
         };
         *walked = Some((Instant::now(), b.clone()));
         Ok(b)
@@ -996,29 +917,6 @@ struct SitemapStream {
     done: bool,
 }
 
-#[derive(Debug, FromQueryResult)]
-pub struct SitemapVideo {
-    pub id: Uuid,
-    pub title: String,
-    pub description: String,
-    pub tags: Vec<String>,
-    pub duration_ms: Option<i64>,
-    pub view_count: i64,
-    pub ready: bool,
-    pub published_at: Option<DateTime<FixedOffset>>,
-    pub updated_at: DateTime<FixedOffset>,
-    pub channel_handle: String,
-    pub channel_name: String,
-    /// The poster's stem (`kadr_core::posters`).
-    pub poster: String,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct SitemapChannel {
-    id: Uuid,
-    handle: String,
-}
-
 /// Bytes one video sitemap entry is held to, so a 50,000-entry file stays under the
 /// protocol's 50 MiB (52,428,800 bytes) whatever the titles hold: the title and channel name are cut first to
 /// fixed shares, then the description and tags take what is left.
@@ -1121,28 +1019,8 @@ impl SitemapStream {
             out.push_str(">\n");
         }
         let limit = self.left.min(SITEMAP_PAGE);
-        let mut values: Vec<sea_orm::Value> = vec![self.after.into(), limit.into()];
-        let upto = match self.to {
-            Some(to) => {
-                values.push(to.into());
-                " AND v.id <= $3"
-            }
-            None => "",
-        };
         let n = if self.videos {
-            let rows = SitemapVideo::find_by_statement(sql(
-                format!(
-                    "SELECT v.id, v.title, v.description, v.tags, v.duration_ms, v.view_count,
-                            v.status = 'ready' AS ready, v.published_at, v.updated_at,
-                            c.handle AS channel_handle, c.display_name AS channel_name, v.poster
-                     FROM videos v JOIN channels c ON c.id = v.channel_id
-                     WHERE {LISTED} AND v.id > $1{upto} ORDER BY v.id LIMIT $2"
-                ),
-                values,
-            ))
-            .all(&self.ctx.db)
-            .await
-            .map_err(ApiError::from)?;
+            let rows = discovery::sitemap_videos(&self.ctx.db, self.after, self.to, limit).await?;
             out.reserve(rows.len() * 700);
             for r in &rows {
                 video_entry(&mut out, &self.base, r);
@@ -1152,17 +1030,8 @@ impl SitemapStream {
             }
             rows.len()
         } else {
-            let rows = SitemapChannel::find_by_statement(sql(
-                format!(
-                    "SELECT c.id, c.handle FROM channels c
-                     WHERE {LISTED_CHANNELS} AND c.id > $1{} ORDER BY c.id LIMIT $2",
-                    upto.replace("v.id", "c.id")
-                ),
-                values,
-            ))
-            .all(&self.ctx.db)
-            .await
-            .map_err(ApiError::from)?;
+            let rows =
+                discovery::sitemap_channels(&self.ctx.db, self.after, self.to, limit).await?;
             let b = esc(&self.base);
             for r in &rows {
                 let _ = writeln!(out, "<url><loc>{b}/c/{}</loc></url>", esc(&r.handle));
@@ -1344,6 +1213,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn sitemap_files_are_written_a_few_at_a_time() {
         let held: Vec<_> = (0..SITEMAPS_AT_ONCE)
             .map(|_| sitemap_slot().unwrap())

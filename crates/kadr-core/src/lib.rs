@@ -13,6 +13,7 @@ pub mod codes;
 pub mod comments;
 pub mod counters;
 pub mod direct;
+pub mod discovery;
 pub mod downloads;
 pub mod entities;
 pub mod error;
