@@ -13,6 +13,8 @@ export class ApiError extends Error {
     public retryAfter: number | null = null,
     /** The request's field at fault (`field` of an `invalid_field` problem), when named. */
     public field: string | null = null,
+    /** The problem's title: the server's sentence for its code, in the interface's language. */
+    public title: string = "",
   ) {
     super(detail || code);
   }
@@ -168,7 +170,7 @@ async function failure(res: Response): Promise<ApiError> {
   const wait = retryAfterSecs(res.headers.get("retry-after"));
   try {
     const p: unknown = await res.json();
-    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText, wait, field(p, "field") ?? null);
+    return new ApiError(res.status, field(p, "code") ?? "error", field(p, "detail") ?? field(p, "title") ?? res.statusText, wait, field(p, "field") ?? null, field(p, "title") ?? "");
   } catch {
     return new ApiError(res.status, "error", res.statusText, wait);
   }
@@ -323,6 +325,16 @@ export type CaptionSaved = Schemas["CaptionSaved"];
 export function putCaptions(id: string, lang: string, label: string, file: Blob): Promise<CaptionSaved> {
   const path = "/api/v1/videos/{id}/captions/{lang}" satisfies PathOf<"put">;
   return request("PUT", apiUrl(path, { id, lang }, { label: label.trim() || null }), file);
+}
+
+export type Poster = Schemas["PosterJson"];
+
+/** Sends a picture of the video's own for its poster: the file itself, under its own type
+ * (the server reads JPEG, PNG or WebP by the bytes). The worker makes it; `GET …/poster` says
+ * `pending` until then. */
+export function putPoster(id: string, file: Blob): Promise<Schemas["PictureAccepted"]> {
+  const path = "/api/v1/videos/{id}/poster/image" satisfies PathOf<"put">;
+  return request("PUT", apiUrl(path, { id }), file);
 }
 
 let mine: { token: string | null; channels: Promise<Channel[]> } | undefined;

@@ -1,9 +1,10 @@
 // A video's details for its owner (and admins), /me/videos/{id}, reached from "My videos" and
-// the watch page's "Edit video": its subtitles (captions.ts) and how it may be shared: which
-// sites may embed it (anywhere the site allows, only some, nowhere) and whether viewers may
-// download it.
+// the watch page's "Edit video": its poster (poster.ts), its subtitles (captions.ts) and how it
+// may be shared: which sites may embed it (anywhere the site allows, only some, nowhere) and
+// whether viewers may download it.
 import { ApiError, call, currentUser, get, isAdmin, myChannels, type Video } from "../api";
 import { captionsManager } from "../captions";
+import { posterManager } from "../poster";
 import { h } from "../dom";
 import { formatDuration } from "../format";
 import { t } from "../i18n";
@@ -156,6 +157,11 @@ export const editVideo: PageFn = async (root, [id]) => {
   }
   const watch = `/watch/${encodeURIComponent(v.id)}`;
   const status = statusLine(v);
+  const picture = v.images ? h("img", { src: v.images.poster_small, alt: "" }) : null;
+  // The picture beside the title follows the poster chosen below.
+  const poster = posterManager(v, (small) => {
+    if (picture) picture.src = small;
+  });
   root.append(
     h(
       "div.edit-page",
@@ -165,7 +171,7 @@ export const editVideo: PageFn = async (root, [id]) => {
       h(
         "div.edit-video",
         {},
-        h("a.thumb.small", { href: watch, tabIndex: -1, "aria-hidden": "true" }, v.images ? h("img", { src: v.images.poster_small, alt: "" }) : h("div.noimg"), v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null),
+        h("a.thumb.small", { href: watch, tabIndex: -1, "aria-hidden": "true" }, picture ?? h("div.noimg"), v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null),
         h(
           "div.mine-meta",
           {},
@@ -173,8 +179,11 @@ export const editVideo: PageFn = async (root, [id]) => {
           h("div.muted", {}, privacyLabel(v.privacy), status ? ` · ${status}` : ""),
         ),
       ),
+      poster.el,
       captionsManager(v.id),
       sharing(v),
     ),
   );
+  // Leaving the page stops asking about a picture being made.
+  return poster.stop;
 };
