@@ -2,7 +2,8 @@
 // channel's name is the uploader's text in any language: each is isolated (<bdi>), so that an
 // English title keeps its punctuation in an Arabic page and the other way round, while the line
 // still aligns with the page's writing; and a title in the language its uploader said it is
-// in, so that a screen reader speaks it in that language.
+// in, so that a screen reader speaks it in that language. A card whose video has a hover preview
+// plays it over the poster while the pointer rests on it or the keyboard is in it.
 import type { Page, Video } from "./api";
 import { h } from "./dom";
 import { dateTime, formatDuration, timeAgo } from "./format";
@@ -40,6 +41,74 @@ export function compactCard(v: Video, href = `/watch/${v.id}`, lead?: Node): HTM
   );
 }
 
+/** How long a pointer rests on a card (or the keyboard's focus stays in it) before its preview
+ * plays. */
+export const PREVIEW_DELAY_MS = 400;
+
+/** Whether hover previews may play: a pointer that can hover (never on a touch-only screen)
+ * and no wish for less motion. */
+export function previewsAllowed(media: (query: string) => { matches: boolean } = (q) => matchMedia(q)): boolean {
+  return media("(hover: hover)").matches && !media("(prefers-reduced-motion: reduce)").matches;
+}
+
+/** Plays `src` (a few silent seconds) over the poster in `thumb` while the pointer rests on
+ * `card` or the keyboard's focus is in it: made when wanted, in the poster's own box (nothing
+ * moves), and removed when left. */
+export function hoverPreview(card: HTMLElement, thumb: HTMLElement, src: string, allowed: () => boolean = () => typeof matchMedia === "function" && previewsAllowed()): void {
+  let hovered = false;
+  let focused = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let video: HTMLVideoElement | null = null;
+  const stop = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!video) return;
+    video.pause();
+    video.removeAttribute("src");
+    video.load();
+    video.remove();
+    video = null;
+    thumb.classList.remove("previewing");
+  };
+  const play = () => {
+    timer = undefined;
+    if (!(hovered || focused) || video || !allowed()) return;
+    const v = h("video.card-preview", { muted: true, defaultMuted: true, loop: true, playsInline: true, disablePictureInPicture: true, preload: "none", "aria-hidden": "true", tabIndex: -1, dataset: { testid: "card-preview" } });
+    v.src = src;
+    // Shown over the poster once it moves (until then the poster stays in sight).
+    v.addEventListener("playing", () => {
+      if (video === v) thumb.classList.add("previewing");
+    });
+    video = v;
+    // Under the duration and the watched bar, over the poster.
+    thumb.insertBefore(v, thumb.firstElementChild?.nextSibling ?? null);
+    v.preload = "auto";
+    void v.play().catch(() => {});
+  };
+  const follow = () => {
+    if (!(hovered || focused)) return stop();
+    if (!video && !timer) timer = setTimeout(play, PREVIEW_DELAY_MS);
+  };
+  card.addEventListener("pointerenter", (e) => {
+    if (e.pointerType === "touch") return;
+    hovered = true;
+    follow();
+  });
+  card.addEventListener("pointerleave", () => {
+    hovered = false;
+    follow();
+  });
+  card.addEventListener("focusin", () => {
+    focused = true;
+    follow();
+  });
+  card.addEventListener("focusout", (e) => {
+    if (e.relatedTarget instanceof Node && card.contains(e.relatedTarget)) return;
+    focused = false;
+    follow();
+  });
+}
+
 export function card(v: Video): HTMLElement {
   // The poster leads where the title does: one link for a screen reader and the keyboard.
   const thumb = h(
@@ -49,7 +118,7 @@ export function card(v: Video): HTMLElement {
     v.duration_secs ? h("span.badge", {}, formatDuration(v.duration_secs)) : null,
     watchedBar(v),
   );
-  return h(
+  const el = h(
     "article.card",
     { dataset: { videoId: v.id, testid: "video-card" } },
     thumb,
@@ -67,6 +136,8 @@ export function card(v: Video): HTMLElement {
       ),
     ),
   );
+  if (v.images?.preview) hoverPreview(el, thumb, v.images.preview);
+  return el;
 }
 
 /** Appends the pages `load` brings (from `cursor`, none for the first) to a list as its end
