@@ -424,7 +424,7 @@ const en = {
   "nav.label": "Main menu",
   "settings.language": "Language",
   "settings.interface": "Interface language",
-  "settings.interfacehint": "Kept in this browser.",
+  "settings.interfacehint": "Kept with your account, so other browsers you sign in to follow it.",
   "settings.videolanguage": "Language of my videos",
   "settings.videolanguagehint": "The upload form starts with it; each video can have its own.",
   "upload.field.language": "Language of the video",
@@ -494,6 +494,7 @@ const en = {
   "poster.refused": "The picture was not accepted: {reason}",
   "poster.toolarge": "The picture is too large: 10 MiB at most.",
   "poster.slow": "The picture is still being processed; it will appear shortly.",
+  "settings.followbrowser": "Follow the browser",
   "download.button": "Download",
   "download.menu": "Download the video",
   "download.video": "Video (MP4, {quality}, {size})",
@@ -907,7 +908,7 @@ const ru: Record<Key, Entry<"ru">> = {
   "nav.label": "Главное меню",
   "settings.language": "Язык",
   "settings.interface": "Язык интерфейса",
-  "settings.interfacehint": "Запоминается в этом браузере.",
+  "settings.interfacehint": "Сохраняется в вашей учётной записи: после входа в другом браузере язык будет тем же.",
   "settings.videolanguage": "Язык моих видео",
   "settings.videolanguagehint": "Подставляется в форму загрузки; у каждого видео можно выбрать свой.",
   "upload.field.language": "Язык видео",
@@ -977,6 +978,7 @@ const ru: Record<Key, Entry<"ru">> = {
   "poster.refused": "Изображение не принято: {reason}",
   "poster.toolarge": "Изображение слишком большое: не больше 10 МиБ.",
   "poster.slow": "Изображение ещё обрабатывается; оно скоро появится.",
+  "settings.followbrowser": "Как в браузере",
   "download.button": "Скачать",
   "download.menu": "Скачать видео",
   "download.video": "Видео (MP4, {quality}, {size})",
@@ -1390,7 +1392,7 @@ const ar: Record<Key, Entry<"ar">> = {
   "nav.label": "القائمة الرئيسية",
   "settings.language": "اللغة",
   "settings.interface": "لغة الواجهة",
-  "settings.interfacehint": "تُحفظ في هذا المتصفح.",
+  "settings.interfacehint": "تُحفظ في حسابك، فتتبعك إلى أي متصفح تسجّل الدخول منه.",
   "settings.videolanguage": "لغة فيديوهاتي",
   "settings.videolanguagehint": "تُحدَّد مسبقًا في نموذج التحميل، ويمكن اختيار لغة مختلفة لكل فيديو.",
   "upload.field.language": "لغة الفيديو",
@@ -1460,6 +1462,7 @@ const ar: Record<Key, Entry<"ar">> = {
   "poster.refused": "لم تُقبل الصورة: {reason}",
   "poster.toolarge": "الصورة كبيرة جدًا: الحد الأقصى 10 ميبيبايت.",
   "poster.slow": "لا تزال الصورة قيد المعالجة؛ ستظهر قريبًا.",
+  "settings.followbrowser": "حسب المتصفح",
   "download.button": "تنزيل",
   "download.menu": "تنزيل الفيديو",
   "download.video": "فيديو (MP4، {quality}، {size})",
@@ -1534,10 +1537,24 @@ export function onLangChange(fn: (l: Lang) => void): void {
 }
 
 export function setLang(l: Lang): void {
-  current = l;
-  localStorage.setItem(LANG_KEY, l);
-  applyToDocument(l);
-  langListeners.forEach((fn) => fn(l));
+  setLangChoice(l);
+}
+
+/** The language chosen in this browser; `null` when it follows the browser's languages. */
+export function langChoice(): Lang | null {
+  const saved = typeof localStorage === "undefined" ? null : localStorage.getItem(LANG_KEY);
+  return isLang(saved) ? saved : null;
+}
+
+/** Chooses the interface's language (`null`: the browser's, as on a first visit), kept in this
+ * browser; everyone listening hears it when it changes what is shown. */
+export function setLangChoice(l: Lang | null): void {
+  if (l) localStorage.setItem(LANG_KEY, l);
+  else localStorage.removeItem(LANG_KEY);
+  const next = l ?? detectLang(globalThis.navigator?.languages ?? []);
+  current = next;
+  applyToDocument(next);
+  langListeners.forEach((fn) => fn(next));
 }
 
 type Vars = Record<string, string | number>;
@@ -1585,7 +1602,8 @@ export function formatCompact(n: number, l: Lang = current): string {
   return new Intl.NumberFormat(NUMBER_LOCALE[l], { notation: "compact", maximumFractionDigits: 1 }).format(n);
 }
 
-// The language of my videos: a BCP 47 tag the upload form starts with (the API's `language`).
+// The language of my videos: a BCP 47 tag the upload form starts with (the API's `language`),
+// kept on the account (`video_language`) and mirrored here.
 const VIDEO_LANG_KEY = "kadr.videoLang";
 
 /** Languages offered for a video (BCP 47 primary tags, as the API takes): the interface's and
@@ -1594,10 +1612,12 @@ export const VIDEO_LANGUAGES: readonly string[] = [
   "ar", "en", "ru", "de", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "kk", "ko", "pt", "tr", "uk", "ur", "uz", "zh",
 ];
 
-/** The video languages with their names in the interface's language, in its alphabetical order. */
-export function videoLanguageChoices(l: Lang = current): { tag: string; name: string }[] {
+/** The video languages with their names in the interface's language, in its alphabetical
+ * order; `also` (a tag kept on the account that the list lacks, such as pt-BR) among them. */
+export function videoLanguageChoices(l: Lang = current, also = ""): { tag: string; name: string }[] {
   const collator = new Intl.Collator(l);
-  return VIDEO_LANGUAGES.map((tag) => ({ tag, name: languageName(tag, l) })).sort((a, b) => collator.compare(a.name, b.name));
+  const tags = also && !VIDEO_LANGUAGES.includes(also) ? [...VIDEO_LANGUAGES, also] : VIDEO_LANGUAGES;
+  return tags.map((tag) => ({ tag, name: languageName(tag, l) })).sort((a, b) => collator.compare(a.name, b.name));
 }
 
 /** A language's name in the interface's language: "Arabic", "арабский", "العربية". */

@@ -2,9 +2,10 @@
 import "./style.css";
 import { currentUser, isAdmin, isModerator, logout } from "./api";
 import { debounce, h } from "./dom";
-import { initLang, isLang, LANG_NAMES, LANGS, lang, onLangChange, setLang, t } from "./i18n";
+import { initLang, isLang, LANG_NAMES, LANGS, lang, onLangChange, t } from "./i18n";
 import { bell, refreshUnread } from "./notify";
 import { pages } from "./pages";
+import { adoptAccountLanguages, switchLanguage } from "./prefs";
 import { closesItself } from "./safety";
 import { navigate, onNavigate, refresh, routeTable, startRouter } from "./router";
 import routes from "./routes.json";
@@ -28,9 +29,10 @@ async function header(top: HTMLElement): Promise<void> {
     { "aria-label": t("lang.label"), dataset: { testid: "lang" } },
     ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === lang() }, LANG_NAMES[l])),
   );
-  // The header and the page redraw themselves on the change (onLangChange below).
+  // The header and the page redraw themselves on the change (onLangChange below); the
+  // account keeps it when signed in.
   langs.addEventListener("change", () => {
-    if (isLang(langs.value)) setLang(langs.value);
+    if (isLang(langs.value)) switchLanguage(langs.value);
   });
   const out = h("button.link", { type: "button", dataset: { testid: "logout" } }, t("nav.logout"));
   const signOut = async () => {
@@ -119,6 +121,8 @@ const followAccount = async () => {
   if (user !== lastUser) {
     lastUser = user;
     await header(top);
+    // Signed in: the account's languages come with it.
+    if (user) await adoptAccountLanguages();
   }
 };
 // From the header's switch or the settings page: everything in the new language at once.
@@ -130,6 +134,9 @@ onNavigate(() => {
   void followAccount();
   void refreshUnread();
 });
-startRouter(routeTable(routes, pages), main, (root) => {
-  root.append(h("p.notice", {}, t("video.notfound")));
+// Signed in already: the first page is drawn in the account's language.
+void adoptAccountLanguages().finally(() => {
+  startRouter(routeTable(routes, pages), main, (root) => {
+    root.append(h("p.notice", {}, t("video.notfound")));
+  });
 });

@@ -6,6 +6,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { accountLimits, loginNameLimit, passwordLimits } from "../limits";
 import { problemText } from "../messages";
+import { adoptAccountLanguages } from "../prefs";
 import { navigate, type PageFn } from "../router";
 
 function form(kind: "login" | "register", next: string): HTMLElement {
@@ -55,6 +56,8 @@ function form(kind: "login" | "register", next: string): HTMLElement {
     try {
       if (kind === "login") await login(username.value.trim(), password.value);
       else await register(username.value.trim(), email.value.trim(), password.value);
+      // The account's languages before the next page is drawn (in its language at once).
+      await adoptAccountLanguages();
       navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/");
     } catch (err) {
       error.textContent = problemText(err);

@@ -1,13 +1,14 @@
-// Settings (/settings): the interface's language and the language of my videos (both kept in
-// this browser), my profile (name shown, about me, e-mail with its checked state and a
+// Settings (/settings): the interface's language and the language of my videos (both kept on
+// my account, see prefs.ts), my profile (name shown, about me, e-mail with its checked state and a
 // check mail on request), my password, my sessions (the current one marked, the others
 // revoked one by one), my watch history's pause, the users I blocked, and deleting my account.
 import { call, currentUser, forgetMe, get, logout, serverFeatures, setToken, type Blocked, type Me, type Session } from "../api";
 import { h } from "../dom";
 import { formatBytes, timeAgo } from "../format";
-import { isLang, LANG_NAMES, LANGS, lang, setLang, setVideoLanguage, t, videoLanguage, videoLanguageChoices } from "../i18n";
+import { isLang, LANG_NAMES, langChoice, LANGS, setLangChoice, t, videoLanguageChoices } from "../i18n";
 import { passwordLimits } from "../limits";
 import { problemText } from "../messages";
+import { saveLanguage, saveVideoLanguage } from "../prefs";
 import { navigate, type PageFn } from "../router";
 
 /** A section of the settings page with its heading. */
@@ -20,25 +21,56 @@ function say(el: HTMLElement, text: string, error = false): void {
   el.hidden = !text;
 }
 
-/** The interface's language (the header's switch too) and the one my uploads start with. */
-function languages(): HTMLElement {
+/** The interface's language (the header's switch too; "follow the browser" as on a first
+ * visit) and the one my uploads start with, both kept on my account (and in this browser). */
+function languages(me: Me): HTMLElement {
+  const message = h("div.form-message", { role: "status", hidden: true, dataset: { testid: "language-message" } });
+  const chosen = isLang(me.ui_language) ? me.ui_language : langChoice();
   const ui = h(
     "select",
     { name: "interface-language", dataset: { testid: "settings-lang" } },
-    ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === lang() }, LANG_NAMES[l])),
+    h("option", { value: "", selected: !chosen }, t("settings.followbrowser")),
+    ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === chosen }, LANG_NAMES[l])),
   );
-  // The whole page redraws itself in the new language.
+  // Saved on the account first; then the whole page redraws itself in the new language.
   ui.addEventListener("change", () => {
-    if (isLang(ui.value)) setLang(ui.value);
+    const l = isLang(ui.value) ? ui.value : null;
+    ui.disabled = true;
+    say(message, "");
+    saveLanguage(l)
+      .then(() => setLangChoice(l))
+      .catch((e: unknown) => {
+        ui.value = chosen ?? "";
+        say(message, problemText(e), true);
+      })
+      .finally(() => {
+        ui.disabled = false;
+      });
   });
-  const mine = videoLanguage();
+  const mine = me.video_language ?? "";
   const videos = h(
     "select",
     { name: "video-language", dataset: { testid: "settings-video-lang" } },
     h("option", { value: "" }, t("language.none")),
-    ...videoLanguageChoices().map((c) => h("option", { value: c.tag, selected: c.tag === mine }, c.name)),
+    ...videoLanguageChoices(undefined, mine).map((c) => h("option", { value: c.tag, selected: c.tag === mine }, c.name)),
   );
-  videos.addEventListener("change", () => setVideoLanguage(videos.value));
+  let saved = mine;
+  videos.addEventListener("change", () => {
+    videos.disabled = true;
+    say(message, "");
+    saveVideoLanguage(videos.value)
+      .then(() => {
+        saved = videos.value;
+        say(message, t("channel.saved"));
+      })
+      .catch((e: unknown) => {
+        videos.value = saved;
+        say(message, problemText(e), true);
+      })
+      .finally(() => {
+        videos.disabled = false;
+      });
+  });
   return section(
     t("settings.language"),
     "settings-language",
@@ -47,6 +79,7 @@ function languages(): HTMLElement {
       {},
       h("label", {}, t("settings.interface"), ui, h("span.muted.hint", {}, t("settings.interfacehint"))),
       h("label", {}, t("settings.videolanguage"), videos, h("span.muted.hint", {}, t("settings.videolanguagehint"))),
+      message,
     ),
   );
 }
@@ -289,7 +322,7 @@ export const settings: PageFn = async (root) => {
       "div.settings-page",
       {},
       h("h1.page-title", {}, t("settings.title")),
-      languages(),
+      languages(me),
       profile(me, mail),
       password(mine.load),
       mine.el,

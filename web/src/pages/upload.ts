@@ -23,6 +23,7 @@ import { DirectTransfer, forget, isAbort, PutError, recall, remember, type Direc
 import { h } from "../dom";
 import { formatBytes, formatEta, RateMeter } from "../format";
 import { t, videoLanguage, videoLanguageChoices } from "../i18n";
+import { adoptAccountLanguages } from "../prefs";
 import { isPrivacy, privacyChoices, videoLimits } from "../limits";
 import type { PageFn } from "../router";
 import { privacyLabel, statusLine, uploadError, uploadWords } from "../messages";
@@ -86,13 +87,15 @@ export const upload: PageFn = async (root, _params, url) => {
     { name: "privacy", dataset: { testid: "privacy" } },
     ...privacyChoices.map((p) => h("option", { value: p }, privacyLabel(p))),
   );
-  // The video's language (a BCP 47 tag, the API's `language`), first the one chosen in settings.
+  // The video's language (a BCP 47 tag, the API's `language`), first the one chosen in
+  // settings: my account's (read once per sign-in), which this browser keeps a copy of.
+  await adoptAccountLanguages();
   const mine = videoLanguage();
   const language = h(
     "select",
     { name: "language", dataset: { testid: "language" } },
     h("option", { value: "" }, t("language.none")),
-    ...videoLanguageChoices().map((c) => h("option", { value: c.tag, selected: c.tag === mine }, c.name)),
+    ...videoLanguageChoices(undefined, mine).map((c) => h("option", { value: c.tag, selected: c.tag === mine }, c.name)),
   );
   const start = h("button.primary", { type: "submit", disabled: true, dataset: { testid: "start" } }, t("upload.start"));
   const cancel = h("button", { type: "button", hidden: true, dataset: { testid: "cancel" } }, uploadWords("cancel"));
