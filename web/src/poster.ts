@@ -55,6 +55,12 @@ export function posterManager(v: Video, changed: (small: string) => void = () =>
   let asked = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  /** Requests go one after the other (the server keeps the last to arrive, and two at once
+   * may arrive in either order); one superseded before its turn is not sent. */
+  let turn: Promise<void> = Promise.resolve();
+  const inTurn = (my: number, send: () => Promise<void>) => {
+    turn = turn.then(() => (stopped || my !== asked ? undefined : send())).catch(() => {});
+  };
   /** Whether the video was waiting for review before a picture was sent. */
   let wasPending = v.moderation?.state === "pending";
 
@@ -161,13 +167,15 @@ export function posterManager(v: Video, changed: (small: string) => void = () =>
     const my = ++asked;
     stopAsking();
     say(t("poster.saving"));
-    call("put", "/api/v1/videos/{id}/poster", { path: { id }, body: { frame: index } })
-      .then((p) => answered(p, my, t("poster.framesaved", { i: place + 1, n: p.frames.length })))
-      .catch((e: unknown) => {
-        if (stopped || my !== asked) return;
-        say(posterProblem(e), true);
-        if (poster) show(poster);
-      });
+    inTurn(my, () =>
+      call("put", "/api/v1/videos/{id}/poster", { path: { id }, body: { frame: index } })
+        .then((p) => answered(p, my, t("poster.framesaved", { i: place + 1, n: p.frames.length })))
+        .catch((e: unknown) => {
+          if (stopped || my !== asked) return;
+          say(posterProblem(e), true);
+          if (poster) show(poster);
+        }),
+    );
   };
 
   auto.addEventListener("click", () => {
@@ -175,13 +183,15 @@ export function posterManager(v: Video, changed: (small: string) => void = () =>
     stopAsking();
     auto.disabled = true;
     say(t("poster.saving"));
-    call("delete", "/api/v1/videos/{id}/poster", { path: { id } })
-      .then((p) => answered(p, my, t("poster.autosaved")))
-      .catch((e: unknown) => {
-        if (stopped || my !== asked) return;
-        say(posterProblem(e), true);
-        if (poster) show(poster);
-      });
+    inTurn(my, () =>
+      call("delete", "/api/v1/videos/{id}/poster", { path: { id } })
+        .then((p) => answered(p, my, t("poster.autosaved")))
+        .catch((e: unknown) => {
+          if (stopped || my !== asked) return;
+          say(posterProblem(e), true);
+          if (poster) show(poster);
+        }),
+    );
   });
 
   file.addEventListener("change", () => {
@@ -194,23 +204,28 @@ export function posterManager(v: Video, changed: (small: string) => void = () =>
     file.disabled = true;
     upload.classList.add("disabled");
     say(t("poster.sending"));
-    putPoster(id, new Blob([picked], { type: pictureType(picked) }))
-      .then(async () => {
-        if (stopped || my !== asked) return;
-        say(t("poster.processing"));
-        const p = await get("/api/v1/videos/{id}/poster", { path: { id } });
-        if (stopped || my !== asked) return;
-        show(p);
-        if (p.pending) askUntilMade(my);
-        else await settled(p, my);
-      })
-      .catch((e: unknown) => {
-        if (!stopped && my === asked) say(posterProblem(e), true);
-      })
-      .finally(() => {
-        file.disabled = false;
-        upload.classList.remove("disabled");
-      });
+    const done = () => {
+      file.disabled = false;
+      upload.classList.remove("disabled");
+    };
+    inTurn(my, () =>
+      putPoster(id, new Blob([picked], { type: pictureType(picked) }))
+        .then(async () => {
+          if (stopped || my !== asked) return;
+          say(t("poster.processing"));
+          const p = await get("/api/v1/videos/{id}/poster", { path: { id } });
+          if (stopped || my !== asked) return;
+          show(p);
+          if (p.pending) askUntilMade(my);
+          else await settled(p, my);
+        })
+        .catch((e: unknown) => {
+          if (!stopped && my === asked) say(posterProblem(e), true);
+        })
+        .finally(done),
+    );
+    // Superseded before its turn (a frame chosen meanwhile): the button comes back anyway.
+    turn = turn.finally(done);
   });
 
   const el = h(
