@@ -1,9 +1,9 @@
 // The languages kept on the account (`ui_language`, `video_language` of /api/v1/me), so that
 // signing in on another browser brings them back. This browser keeps a copy (localStorage,
-// read before anything is asked); once signed in, the account's interface language, when it
-// has one, wins over the copy, and its language of my videos is the one the forms start with.
+// read before anything is asked); once signed in, each language the account has wins over the
+// copy (the interface's is applied, my videos' is the one the upload form starts with).
 import { call, currentUser, forgetMe, get, token, type Me, type User } from "./api";
-import { isLang, lang, setLangChoice, setVideoLanguage, type Lang } from "./i18n";
+import { isLang, lang, setLangChoice, setVideoLanguage, videoLanguage, type Lang } from "./i18n";
 
 let adopted: { token: string; done: Promise<void> } | undefined;
 
@@ -15,11 +15,11 @@ async function account(): Promise<Me | null> {
   return typeof (user as Partial<Me>).email === "string" ? (user as Me) : get("/api/v1/me");
 }
 
-/** What the account's languages change here: the interface's when the account has one and it
- * is not the one shown, and the copy of my videos' language. */
-export function accountLanguages(me: Pick<Me, "ui_language" | "video_language">, shown: Lang): { ui: Lang | null; video: string } {
+/** What the account's languages change here: each one the account has wins over this
+ * browser's (the interface's only when it is not the one shown); `null`: leave it. */
+export function accountLanguages(me: Pick<Me, "ui_language" | "video_language">, shown: Lang): { ui: Lang | null; video: string | null } {
   const ui = isLang(me.ui_language) && me.ui_language !== shown ? me.ui_language : null;
-  return { ui, video: me.video_language ?? "" };
+  return { ui, video: me.video_language || null };
 }
 
 /** Applies the signed-in account's languages, once per sign-in (every caller waits for the
@@ -31,7 +31,7 @@ export function adoptAccountLanguages(): Promise<void> {
     const done = account().then((me) => {
       if (!me || token() !== t) return;
       const { ui, video } = accountLanguages(me, lang());
-      setVideoLanguage(video);
+      if (video) setVideoLanguage(video);
       if (ui) setLangChoice(ui);
     });
     adopted = { token: t, done: done.catch(() => {}) };
@@ -47,14 +47,19 @@ export async function saveLanguage(l: Lang | null): Promise<void> {
   forgetMe();
 }
 
-/** Saves the language of my videos (empty: none) on the account and here; rejects with the
- * server's problem (the copy here is then left as it was). */
+/** Saves the language of my videos (empty: none) here at once and on the account; rejects
+ * with the server's problem (the copy here then goes back to what it was). */
 export async function saveVideoLanguage(tag: string): Promise<void> {
-  if (token()) {
-    const me = await call("patch", "/api/v1/me", { body: { video_language: tag || null } });
+  const before = videoLanguage();
+  setVideoLanguage(tag);
+  if (!token()) return;
+  try {
+    await call("patch", "/api/v1/me", { body: { video_language: tag || null } });
     forgetMe();
-    setVideoLanguage(me.video_language ?? "");
-  } else setVideoLanguage(tag);
+  } catch (e) {
+    setVideoLanguage(before);
+    throw e;
+  }
 }
 
 /** The header's switch: shown at once, and kept on the account when signed in (a failure

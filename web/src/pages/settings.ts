@@ -5,7 +5,7 @@
 import { call, currentUser, forgetMe, get, logout, serverFeatures, setToken, type Blocked, type Me, type Session } from "../api";
 import { h } from "../dom";
 import { formatBytes, timeAgo } from "../format";
-import { isLang, LANG_NAMES, langChoice, LANGS, setLangChoice, t, videoLanguageChoices } from "../i18n";
+import { isLang, LANG_NAMES, langChoice, LANGS, setLangChoice, t, videoLanguage, videoLanguageChoices } from "../i18n";
 import { passwordLimits } from "../limits";
 import { problemText } from "../messages";
 import { saveLanguage, saveVideoLanguage } from "../prefs";
@@ -47,7 +47,7 @@ function languages(me: Me): HTMLElement {
         ui.disabled = false;
       });
   });
-  const mine = me.video_language ?? "";
+  const mine = me.video_language || videoLanguage();
   const videos = h(
     "select",
     { name: "video-language", dataset: { testid: "settings-video-lang" } },
