@@ -4,8 +4,9 @@
 // administrators' users, the reports queue and the moderators' record) at desktop and phone
 // sizes, in Russian, and home, watch and a channel in Arabic (right to left: ar-*.png); and the
 // owner's side of reach in English and Arabic (the share dialog with its picture, an embed in
-// another site's page, the captions manager, the player showing captions) and the watch page's
-// download menu, in English and Arabic, written to $KADR_SCREENSHOTS (docs/screenshots).
+// another site's page, the captions manager, the player showing captions), the watch page's
+// download menu and the poster picker, in English and Arabic, written to $KADR_SCREENSHOTS
+// (docs/screenshots).
 // Skipped in `make test`.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -387,6 +388,50 @@ test.skipIf(!out)("screenshots of the watch page's download menu, in English and
         await button.focus();
         await page.keyboard.press("Enter");
         await page.waitForSelector("[data-testid=download] [role=menu]", { state: "visible" });
+        await page.screenshot({ path: join(dir, file) });
+      } catch (e) {
+        await page.screenshot({ path: join(ARTIFACTS, `failed-${file}`) });
+        throw e;
+      } finally {
+        await ctx.close();
+      }
+    }
+  }
+});
+
+test.skipIf(!out)("screenshots of the poster picker on a video's details page, in English and Arabic", async () => {
+  const dir = resolve(ROOT, out!);
+  mkdirSync(dir, { recursive: true });
+  const owner = await newUser(base, "covers");
+  const admin = await signIn(base, "admin", inject("adminPassword"));
+  await verify(base, admin, owner.token);
+  const id = await tusUpload(base, owner.token, CLIP, { title: "Big Buck Bunny: morning in the forest", description: "Blender Foundation, CC BY 3.0" });
+  await waitVideo(base, owner.token, id, (v) => v.status === "ready" && v.moderation?.state !== "pending");
+  const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+  for (const size of ["desktop", "phone"] as const) {
+    for (const lang of ["en", "ar"] as const) {
+      const ctx = await context(browser, base, owner.token, sizes[size]);
+      await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
+      const page = await ctx.newPage();
+      const file = `${lang === "en" ? "" : `${lang}-`}poster-picker-${size}.png`;
+      try {
+        // Back to automatic, then the third frame chosen by the keyboard (its focus and the
+        // status line in the picture).
+        await api(base, "DELETE", `/api/v1/videos/${id}/poster`, owner.token);
+        await openEditPage(page, id);
+        await page.waitForFunction(() => document.querySelectorAll("[data-testid=poster-frame]").length === 4);
+        await eventually("the frames' pictures", () =>
+          page.$$eval("[data-testid=poster-frames] img", (imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)),
+        );
+        await page.focus("[data-testid=edit-title]");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press(lang === "ar" ? "ArrowLeft" : "ArrowRight");
+        await page.keyboard.press(lang === "ar" ? "ArrowLeft" : "ArrowRight");
+        await page.waitForFunction(() => (document.querySelector("[data-testid=poster-source]")?.textContent ?? "").includes("3"));
+        await page.waitForFunction(() => (document.querySelector("[data-testid=poster-current]") as HTMLImageElement).complete);
+        await page.locator("[data-testid=poster-manager]").evaluate((el) => el.scrollIntoView({ block: "start" }));
+        // Clear of the header, which stays at the top (taller on a phone).
+        await page.evaluate(() => scrollBy(0, -(document.getElementById("top")!.offsetHeight + 12)));
         await page.screenshot({ path: join(dir, file) });
       } catch (e) {
         await page.screenshot({ path: join(ARTIFACTS, `failed-${file}`) });
