@@ -34,12 +34,17 @@ ALTER TABLE videos
         CHECK (poster ~ '^(poster|frame_[0-9]{1,2}|custom_[0-9]{1,9})$'),
     ADD COLUMN poster_asked integer NOT NULL DEFAULT 0 CHECK (poster_asked >= 0),
     ADD COLUMN preview boolean NOT NULL DEFAULT false;
+-- The owner's page asks for a video's latest poster job (pending, or why it was refused):
+-- without this it would scan every job of every kind.
+CREATE INDEX jobs_poster_video_idx ON jobs ((payload->>'video_id'), created_at)
+    WHERE queue = 'poster';
 ALTER TABLE users
     ADD COLUMN ui_language text CHECK (ui_language IN ('en', 'ru', 'ar')),
     ADD COLUMN video_language text CHECK (char_length(video_language) BETWEEN 2 AND 35);
 "#;
 
 const DOWN: &str = r#"
+DROP INDEX jobs_poster_video_idx;
 ALTER TABLE users DROP COLUMN video_language, DROP COLUMN ui_language;
 ALTER TABLE videos DROP COLUMN preview, DROP COLUMN poster_asked, DROP COLUMN poster;
 DELETE FROM images WHERE kind NOT IN ('poster', 'poster_small', 'storyboard', 'storyboard_vtt');

@@ -156,11 +156,15 @@ pub async fn state(db: &impl ConnectionTrait, video: Uuid) -> Result<State, Doma
     .ok_or(DomainError::NotFound)?;
     // The latest upload's job says whether a picture is being made, or why the last one
     // was refused (only when nothing was asked after it).
+    // The queue is written out so the partial index `jobs_poster_video_idx` applies.
     let latest = LatestJob::find_by_statement(stmt(
-        "SELECT state, last_error, (payload->>'asked')::int AS asked FROM jobs
-         WHERE queue = $1 AND payload->>'video_id' = $2
-         ORDER BY created_at DESC LIMIT 1",
-        vec![jobs::POSTER.into(), video.to_string().into()],
+        &format!(
+            "SELECT state, last_error, (payload->>'asked')::int AS asked FROM jobs
+             WHERE queue = '{}' AND payload->>'video_id' = $1
+             ORDER BY created_at DESC LIMIT 1",
+            jobs::POSTER
+        ),
+        vec![video.to_string().into()],
     ))
     .one(db)
     .await?;
