@@ -7,6 +7,8 @@
 //! | `hls/{video}/master.m3u8` | the master playlist | `videos` |
 //! | `hls/{video}/{rung}/{index.m3u8, init.mp4, seg_NNNNN.m4s}` | one rung (`audio`: the audio-only rendition) | `videos` |
 //! | `images/{video}/{poster.jpg, poster_small.jpg, storyboard.vtt, storyboard_N.jpg}` | pictures | `videos` |
+//! | `images/{video}/{frame_N, custom_N}[_small].jpg`, `images/{video}/preview.mp4` | candidate frames, the owner's own posters, the hover preview | `videos` |
+//! | `images/{video}/incoming/{id}` | a poster picture as uploaded, until the worker has made it | `videos` |
 //! | `captions/{video}/{lang}/{revision}/{full.vtt, seg_NNNNN.vtt}` | one caption file, whole and in segments | `videos` |
 //! | `stills/{video}/{seconds}-{width}.jpg` | a picture at a time, made when first asked for | `videos` |
 //! | `downloads/{video}/{video.mp4, audio.m4a}` | the progressive MP4 and the M4A | `videos` |
