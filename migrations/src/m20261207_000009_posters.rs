@@ -40,7 +40,7 @@ CREATE INDEX jobs_poster_video_idx ON jobs ((payload->>'video_id'), created_at)
     WHERE queue = 'poster';
 ALTER TABLE users
     ADD COLUMN ui_language text CHECK (ui_language IN ('en', 'ru', 'ar')),
-    ADD COLUMN video_language text CHECK (char_length(video_language) BETWEEN 2 AND 35);
+    ADD COLUMN video_language text CHECK (char_length(video_language) BETWEEN 1 AND 35);
 "#;
 
 const DOWN: &str = r#"

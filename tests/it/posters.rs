@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -321,6 +322,40 @@ async fn owners_pick_a_frame_or_send_a_picture_and_viewers_see_it() {
             .as_str()
             .unwrap()
             .contains("/images/poster.jpg")
+    );
+
+    // The last request wins whatever order the work finishes in: a picture made after a
+    // later choice (forced here by landing it by hand after the choice) is dropped.
+    let db = stack.db().await;
+    let config = kadr_config::Config::default();
+    let owner = kadr_core::entities::user::Entity::find()
+        .filter(kadr_core::entities::user::Column::Username.eq("vera"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let video = uuid::Uuid::parse_str(&id).unwrap();
+    let source = kadr_core::keys::poster_incoming(video, uuid::Uuid::now_v7());
+    let early = kadr_core::posters::ask_custom(&db, &config, &owner, video, source)
+        .await
+        .unwrap();
+    let (s, _) = choose(&base, &vera, &id, json!({ "frame": 2 })).await;
+    assert_eq!(s, 200);
+    let made = kadr_core::posters::Made {
+        width: 1280,
+        height: 720,
+        small_width: 320,
+        small_height: 180,
+    };
+    let landed = kadr_core::posters::land_custom(&db, &config, &owner, video, early, &made)
+        .await
+        .unwrap();
+    assert_eq!(landed, kadr_core::posters::Outcome::Overtaken);
+    let (_, p) = get_json(&poster_url, Some(&vera)).await;
+    assert_eq!(
+        (&p["source"], &p["frame"], &p["pending"]),
+        (&json!("frame"), &json!(2), &json!(false)),
+        "{p}"
     );
 }
 

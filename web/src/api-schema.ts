@@ -2346,7 +2346,7 @@ export interface components {
         /** @description An RFC 7807 problem, as every error is answered. */
         Problem: {
             /** @enum {string} */
-            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_captions" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_captions" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "direct_upload_off" | "upload_incomplete" | "part_mismatch" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "format_unsupported" | "unavailable" | "busy";
+            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_captions" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_captions" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "poster_pending" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "direct_upload_off" | "upload_incomplete" | "part_mismatch" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "format_unsupported" | "unavailable" | "busy";
             detail?: string | null;
             /** @description The request field at fault. */
             field?: string | null;
@@ -9749,6 +9749,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_playable`: the video is still being processed; `poster_pending`: the previous picture is still being made */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -836,15 +836,17 @@ fn file_name(name: &str) -> Option<(&str, usize)> {
     matches!(kind, "videos" | "channels").then_some((kind, n))
 }
 
-/// Sitemap files written at once by one process: each holds a database connection for its
-/// pages, so a crawler (or many) asking for every file at once gets 503 `busy` with
-/// `Retry-After` past this, which crawlers honour, instead of taking the pool from viewers.
+/// Sitemap pages read at once by one process (each a 2,000-row query): a file whose first
+/// page finds no slot answers 503 `busy` with `Retry-After`, which crawlers honour, so
+/// crawlers asking for every file at once do not take the pool from viewers. Later pages of
+/// a file wait for a slot; a slot is held only while a page is read, never while a slow
+/// client reads the answer.
 const SITEMAPS_AT_ONCE: usize = 4;
 
 static SITEMAPS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
     std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(SITEMAPS_AT_ONCE)));
 
-/// A slot for one sitemap file, held until its stream ends (or is dropped).
+/// A slot for a sitemap file's first page, or 503 `busy`.
 fn sitemap_slot() -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
     SITEMAPS.clone().try_acquire_owned().map_err(|_| {
         ApiError::new(
@@ -885,7 +887,7 @@ async fn sitemap_file(
     let (from, to) = range(starts, n).ok_or_else(ApiError::not_found)?;
     let slot = sitemap_slot()?;
     let stream = SitemapStream {
-        _slot: slot,
+        first_slot: Some(slot),
         ctx: ctx.into_inner(),
         base,
         videos: kind == "videos",
@@ -904,7 +906,8 @@ async fn sitemap_file(
 
 /// One sitemap file, written a page of rows at a time.
 struct SitemapStream {
-    _slot: tokio::sync::OwnedSemaphorePermit,
+    /// The slot the request was admitted with, for its first page.
+    first_slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ctx: std::sync::Arc<AppContext>,
     base: String,
     videos: bool,
@@ -1019,6 +1022,14 @@ impl SitemapStream {
             out.push_str(">\n");
         }
         let limit = self.left.min(SITEMAP_PAGE);
+        let _slot = match self.first_slot.take() {
+            Some(slot) => slot,
+            None => SITEMAPS
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| ApiError::unavailable("sitemap slots closed"))?,
+        };
         let n = if self.videos {
             let rows = discovery::sitemap_videos(&self.ctx.db, self.after, self.to, limit).await?;
             out.reserve(rows.len() * 700);

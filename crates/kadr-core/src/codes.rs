@@ -109,6 +109,7 @@ codes! {
         NoSource = "no_source", 409, "The video's original is not stored (never uploaded, or removed).";
         NotReady = "not_ready", 409, "The video is not ready: only ready videos can be approved.";
         NotPlayable = "not_playable", 409, "The video has no playable media yet.";
+        PosterPending = "poster_pending", 409, "A picture sent for this video's poster is still being made; send another once it is shown or refused.";
         OffsetMismatch = "offset_mismatch", 409, "tus `Upload-Offset` differs from the server's; ask with HEAD and resume there.";
         UploadComplete = "upload_complete", 409, "The upload already has all its bytes.";
         VideoHasUpload = "video_has_upload", 409, "The video already has an upload in progress.";

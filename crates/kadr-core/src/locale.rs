@@ -473,6 +473,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Это видео пока нельзя воспроизвести.",
             "لا يمكن تشغيل هذا الفيديو بعد.",
         ),
+        Code::PosterPending => (
+            "The previous picture for this poster is still being made; try again in a moment.",
+            "Предыдущая картинка для обложки ещё обрабатывается; попробуйте чуть позже.",
+            "الصورة السابقة لهذه الصورة المصغّرة لا تزال قيد المعالجة؛ حاول مرة أخرى بعد قليل.",
+        ),
         Code::OffsetMismatch => (
             "The upload's position does not match the server's; resume the upload.",
             "Позиция загрузки расходится с данными сервера; продолжите загрузку.",

@@ -19,12 +19,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::codes::Code;
 use crate::entities::user;
 use crate::error::DomainError;
 use crate::jobs::{self, Cleanup};
 use crate::keys;
 use crate::review;
-use crate::state::{ImageKind, Moderation};
+use crate::state::{ImageKind, JobState, Moderation};
 
 /// The transcoder's own pick.
 pub const AUTO: &str = "poster";
@@ -135,7 +136,7 @@ struct PosterRow {
 
 #[derive(Debug, FromQueryResult)]
 struct LatestJob {
-    state: String,
+    state: JobState,
     last_error: Option<String>,
     asked: Option<i32>,
 }
@@ -144,6 +145,18 @@ struct LatestJob {
 struct Landed {
     asked: i32,
 }
+
+/// What the worker's failure says to the owner: the reason when the picture was at fault
+/// (`not a picture: …`), never our own errors.
+fn refusal(last_error: &str) -> String {
+    match last_error.strip_prefix(REFUSED) {
+        Some(why) => why.trim().to_owned(),
+        None => "The picture could not be made; send it again".to_owned(),
+    }
+}
+
+/// How the worker starts the failure of a picture at fault (see [`refusal`]).
+pub const REFUSED: &str = "not a picture:";
 
 /// The stem in use, and whether an upload is being made after it.
 pub async fn state(db: &impl ConnectionTrait, video: Uuid) -> Result<State, DomainError> {
@@ -168,12 +181,15 @@ pub async fn state(db: &impl ConnectionTrait, video: Uuid) -> Result<State, Doma
     ))
     .one(db)
     .await?;
+    // Only the latest request's job counts: one overtaken by a frame or another picture is
+    // neither pending nor refused as far as the owner is concerned.
+    let latest = latest.filter(|j| j.asked == Some(row.poster_asked));
     let pending = latest
         .as_ref()
-        .is_some_and(|j| j.state == "queued" || j.state == "running");
+        .is_some_and(|j| j.state == JobState::Queued || j.state == JobState::Running);
     let refused = latest
-        .filter(|j| j.state == "failed" && j.asked == Some(row.poster_asked))
-        .map(|j| j.last_error.unwrap_or_default());
+        .filter(|j| j.state == JobState::Failed)
+        .map(|j| refusal(j.last_error.as_deref().unwrap_or_default()));
     let frames = FrameRow::find_by_statement(stmt(
         "SELECT storage_key, width, height FROM images WHERE video_id = $1 AND kind = $2",
         vec![video.into(), ImageKind::Frame.as_str().into()],
@@ -300,6 +316,13 @@ pub async fn ask_custom(
 ) -> Result<i32, DomainError> {
     let tx = db.begin().await?;
     lock(&tx, video).await?;
+    let now = state(&tx, video).await?;
+    if now.pending {
+        return Err(DomainError::refused(
+            Code::PosterPending,
+            "The previous picture is still being made",
+        ));
+    }
     let asked = Landed::find_by_statement(stmt(
         "UPDATE videos SET poster_asked = poster_asked + 1 WHERE id = $1
          RETURNING poster_asked AS asked",
@@ -448,20 +471,32 @@ pub fn sizes(video: Option<(i32, i32)>) -> [(u32, u32); 2] {
 struct Shape {
     width: Option<i32>,
     height: Option<i32>,
+    poster_asked: i32,
 }
 
-/// The video's picture size, when known (`None`: the video is gone).
-pub async fn shape(
+/// What a `poster` job needs to know before it works: the video's picture size (when known)
+/// and whether its request is still the latest. `None`: the video is gone.
+pub struct Asked {
+    pub shape: Option<(i32, i32)>,
+    /// A later request came: the job has nothing left to make.
+    pub overtaken: bool,
+}
+
+pub async fn asked(
     db: &impl ConnectionTrait,
     video: Uuid,
-) -> Result<Option<Option<(i32, i32)>>, DomainError> {
+    asked: i32,
+) -> Result<Option<Asked>, DomainError> {
     let row = Shape::find_by_statement(stmt(
-        "SELECT width, height FROM videos WHERE id = $1",
+        "SELECT width, height, poster_asked FROM videos WHERE id = $1",
         vec![video.into()],
     ))
     .one(db)
     .await?;
-    Ok(row.map(|r| r.width.zip(r.height)))
+    Ok(row.map(|r| Asked {
+        shape: r.width.zip(r.height),
+        overtaken: r.poster_asked != asked,
+    }))
 }
 
 /// The size of the poster in use (for link previews).

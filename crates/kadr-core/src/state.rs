@@ -119,6 +119,17 @@ states! {
 }
 
 states! {
+    /// Where a job is (`jobs.state`), as the domain reads it back (the queue writes it).
+    JobState {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
+states! {
     /// What storage backend an upload's bytes are in (`uploads.backend`).
     UploadBackend {
         S3 = "s3",
@@ -412,6 +423,11 @@ mod tests {
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
             )
+        );
+        // `jobs.state` is the last `state IN (…)` of the migrations.
+        assert_eq!(
+            check("state"),
+            names(&JobState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())
         );
         assert_eq!(
             check("privacy"),

@@ -2,7 +2,7 @@
 //! progress, playable, and the end (ready with its renditions and pictures, in the transaction
 //! that completes the job; failed with a code; queued again for another attempt).
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use crate::codes::Failure;
@@ -220,26 +220,44 @@ pub async fn ready(
         .await?;
     }
     // A chosen frame the new pass did not make again: back to the transcoder's pick.
-    tx.execute_raw(stmt(
-        "UPDATE videos SET poster = 'poster'
-         WHERE id = $1 AND poster LIKE 'frame\\_%' AND NOT EXISTS (
-             SELECT 1 FROM images i WHERE i.video_id = videos.id AND i.kind = 'frame'
-                 AND i.storage_key = 'images/' || videos.id || '/' || videos.poster || '.jpg')"
-            .to_owned(),
+    let made: Vec<String> = pictures
+        .iter()
+        .filter(|p| p.kind == ImageKind::Frame)
+        .map(|p| p.key.clone())
+        .collect();
+    let poster: Option<String> = PosterStem::find_by_statement(stmt(
+        "SELECT poster FROM videos WHERE id = $1".to_owned(),
         vec![id.into()],
     ))
-    .await?;
+    .one(tx)
+    .await?
+    .map(|r| r.poster);
+    if let Some(stem) = poster
+        && matches!(
+            crate::posters::Source::of(&stem),
+            crate::posters::Source::Frame(_)
+        )
+        && !made.contains(&keys::image(id, &crate::posters::file(&stem, false)))
+    {
+        tx.execute_raw(stmt(
+            "UPDATE videos SET poster = $2 WHERE id = $1".to_owned(),
+            vec![id.into(), crate::posters::AUTO.into()],
+        ))
+        .await?;
+    }
     tx.execute_raw(stmt(
         format!(
             "UPDATE videos SET status = '{}', playable = true, progress = 100, stage = NULL,
-                 preview = EXISTS (SELECT 1 FROM images i
-                                   WHERE i.video_id = videos.id AND i.kind = 'preview'),
+                 preview = $2,
                  failure_code = NULL, failure_message = NULL, updated_at = now(),
                  published_at = COALESCE(published_at, now())
              WHERE id = $1",
             VideoStatus::Ready.as_str()
         ),
-        vec![id.into()],
+        vec![
+            id.into(),
+            pictures.iter().any(|p| p.kind == ImageKind::Preview).into(),
+        ],
     ))
     .await?;
     // The owner is told, from the transcode's own job.
@@ -253,6 +271,11 @@ pub async fn ready(
     ))
     .await?;
     Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PosterStem {
+    poster: String,
 }
 
 /// Handed back or to be retried: queued again.

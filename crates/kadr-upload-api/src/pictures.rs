@@ -99,9 +99,12 @@ fn picture_type(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// The picture's bytes, at most [`MAX_BYTES`], in one of [`AT_ONCE`] slots of this process
-/// (or a refusal after a short wait: memory stays bounded).
-async fn receive(body: &mut web::Payload) -> Result<bytes::Bytes, ApiError> {
-    let _slot = match tokio::time::timeout(Duration::from_secs(5), RECEIVING.acquire()).await {
+/// (or a refusal after a short wait), with the slot: the caller holds it until the bytes are
+/// stored, so memory stays bounded.
+async fn receive(
+    body: &mut web::Payload,
+) -> Result<(bytes::Bytes, tokio::sync::SemaphorePermit<'static>), ApiError> {
+    let slot = match tokio::time::timeout(Duration::from_secs(5), RECEIVING.acquire()).await {
         Ok(Ok(slot)) => slot,
         _ => {
             return Err(ApiError::new(
@@ -125,7 +128,7 @@ async fn receive(body: &mut web::Payload) -> Result<bytes::Bytes, ApiError> {
         }
         data.extend_from_slice(&chunk);
     }
-    Ok(data.freeze())
+    Ok((data.freeze(), slot))
 }
 
 /// A picture file, as sent.
@@ -169,7 +172,7 @@ pub async fn upload(
     let images = which(&image)?;
     picture_type(&req)?;
     let channel = kadr_core::channels::managed(&ctx.db, &auth.user, &handle).await?;
-    let data = receive(&mut body).await?;
+    let (data, _slot) = receive(&mut body).await?;
     let (width, height) = check_picture(&data)?;
     let stamp = kadr_core::channels::stamp();
     let key = kadr_core::keys::channel_incoming(channel.id, images[0].as_str(), stamp);
@@ -221,6 +224,66 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Sets a video's poster to a picture of its own (the video's owner or an admin): the body is
+/// the image (JPEG, PNG or WebP, at most 10 MiB, from 320 × 180 to 8192 pixels a side). The
+/// worker crops it to the video's shape around its centre and makes it 1280 px on its longest
+/// side and 320 px wide; `GET /api/v1/videos/{id}/poster` says when it is shown. A new
+/// picture is something viewers see: from an owner who is not trusted it sends an approved
+/// video back to review.
+#[utoipa::path(put, path = "/api/v1/videos/{id}/poster/image", tag = "catalog", operation_id = "upload_poster",
+    params(("id" = Uuid, Path, description = "Video id")),
+    request_body(content(
+        (PictureBytes = "image/jpeg"),
+        (PictureBytes = "image/png"),
+        (PictureBytes = "image/webp"),
+    ), description = "The picture's bytes"),
+    responses((status = 202, body = PictureAccepted), (status = 401), (status = 404),
+        (status = 413, description = "Larger than 10 MiB", content_type = "application/problem+json"),
+        (status = 503, description = "Too many pictures at once", content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG or WebP picture, too large or too small a picture", content_type = "application/problem+json"),
+        (status = 409, description = "`not_playable`: the video is still being processed; `poster_pending`: the previous picture is still being made", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn upload_poster(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    picture_type(&req)?;
+    let video = kadr_core::videos::owned(&ctx.db, &auth.user, path.into_inner()).await?;
+    // Its shape is known once it plays: the picture is cropped to it.
+    if !video.playable {
+        return Err(ApiError::new(
+            Code::NotPlayable,
+            "The video is still being processed; set its poster once it plays",
+        ));
+    }
+    let (data, _slot) = receive(&mut body).await?;
+    let (width, height) = check_picture(&data)?;
+    if width.max(height) < MIN_POSTER.0 || width.min(height) < MIN_POSTER.1 {
+        return Err(not_an_image("at least 320 × 180 pixels"));
+    }
+    let key = kadr_core::keys::poster_incoming(video.id, Uuid::now_v7());
+    ctx.storage
+        .put_bytes(&key, data, Some("application/octet-stream"))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+    if let Err(e) =
+        kadr_core::posters::ask_custom(&ctx.db, &ctx.config, &auth.user, video.id, key.clone())
+            .await
+    {
+        // Nothing will read it: a refusal (another picture still being made) or a failure.
+        let _ = ctx.storage.delete(&key).await;
+        return Err(e.into());
+    }
+    Ok(HttpResponse::Accepted().json(PictureAccepted {
+        status: "processing".to_owned(),
+        width,
+        height,
+    }))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -249,49 +312,4 @@ mod tests {
             Code::NotAnImage
         );
     }
-}
-
-/// Sets a video's poster to a picture of its own (the video's owner or an admin): the body is
-/// the image (JPEG, PNG or WebP, at most 10 MiB, from 320 × 180 to 8192 pixels a side). The
-/// worker crops it to the video's shape around its centre and makes it 1280 px on its longest
-/// side and 320 px wide; `GET /api/v1/videos/{id}/poster` says when it is shown. A new
-/// picture is something viewers see: from an owner who is not trusted it sends an approved
-/// video back to review.
-#[utoipa::path(put, path = "/api/v1/videos/{id}/poster/image", tag = "catalog", operation_id = "upload_poster",
-    params(("id" = Uuid, Path, description = "Video id")),
-    request_body(content(
-        (PictureBytes = "image/jpeg"),
-        (PictureBytes = "image/png"),
-        (PictureBytes = "image/webp"),
-    ), description = "The picture's bytes"),
-    responses((status = 202, body = PictureAccepted), (status = 401), (status = 404),
-        (status = 413, description = "Larger than 10 MiB", content_type = "application/problem+json"),
-        (status = 503, description = "Too many pictures at once", content_type = "application/problem+json"),
-        (status = 415, description = "Not a JPEG, PNG or WebP picture, too large or too small a picture", content_type = "application/problem+json")),
-    security(("bearer" = [])))]
-pub async fn upload_poster(
-    ctx: web::Data<AppContext>,
-    auth: AuthUser,
-    req: HttpRequest,
-    path: web::Path<Uuid>,
-    mut body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    picture_type(&req)?;
-    let video = kadr_core::videos::owned(&ctx.db, &auth.user, path.into_inner()).await?;
-    let data = receive(&mut body).await?;
-    let (width, height) = check_picture(&data)?;
-    if width.max(height) < MIN_POSTER.0 || width.min(height) < MIN_POSTER.1 {
-        return Err(not_an_image("at least 320 × 180 pixels"));
-    }
-    let key = kadr_core::keys::poster_incoming(video.id, Uuid::now_v7());
-    ctx.storage
-        .put_bytes(&key, data, Some("application/octet-stream"))
-        .await
-        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
-    kadr_core::posters::ask_custom(&ctx.db, &ctx.config, &auth.user, video.id, key).await?;
-    Ok(HttpResponse::Accepted().json(PictureAccepted {
-        status: "processing".to_owned(),
-        width,
-        height,
-    }))
 }

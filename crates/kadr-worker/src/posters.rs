@@ -28,8 +28,14 @@ impl Handler for Posters {
                 Err(e) => return Outcome::Fail(format!("unreadable poster job: {e}")),
             };
             let video = work.video_id;
-            let shape = match posters::shape(&ctx.db, video).await {
-                Ok(Some(s)) => s,
+            let shape = match posters::asked(&ctx.db, video, work.asked).await {
+                // A later request came first: nothing to make (and nothing to decode, so a
+                // stream of uploads for one video costs the worker no more than the last).
+                Ok(Some(a)) if a.overtaken => {
+                    let _ = ctx.storage.delete(&work.source_key).await;
+                    return Outcome::Done;
+                }
+                Ok(Some(a)) => a.shape,
                 // The video is gone: so is everything under its prefix.
                 Ok(None) => return Outcome::Done,
                 Err(e) => return retry("database", e),
@@ -59,7 +65,7 @@ impl Handler for Posters {
                 Ok(Err(kadr_media::picture::PictureError::Invalid(why))) => {
                     tracing::info!(%video, why, "poster refused");
                     let _ = ctx.storage.delete(&work.source_key).await;
-                    return Outcome::Fail(format!("not a picture: {why}"));
+                    return Outcome::Fail(format!("{} {why}", posters::REFUSED));
                 }
                 Ok(Err(e)) => return retry("picture", e),
                 Err(e) => return retry("task", e),

@@ -330,6 +330,10 @@ impl VideoPath<'_> {
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
                     return Ok(());
                 }
+                // Memory running out is ours (retried), not the file's.
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::ENOMEM => {
+                    return Err(MediaError::Internal("filtering: out of memory".to_owned()));
+                }
                 // The graph runs its filters here: zscale refusing the pictures (a file that
                 // claims a colour its pictures cannot be converted from) ends the transcode
                 // as the input's fault rather than dropping every picture.
