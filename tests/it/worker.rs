@@ -165,7 +165,8 @@ async fn upload_to_ladder(backend: Backend) {
         }
     }
     assert!(keys.contains(&format!("hls/{video}/master.m3u8")));
-    // Poster and storyboard, in storage and in the database.
+    // Poster, the four candidate frames, the hover preview and the storyboard, in storage
+    // and in the database.
     let images = get(
         &db,
         &format!(
@@ -176,7 +177,8 @@ async fn upload_to_ladder(backend: Backend) {
     .unwrap();
     assert_eq!(
         images.try_get::<String>("", "k").unwrap(),
-        "poster,poster_small,storyboard,storyboard_vtt"
+        "frame,frame,frame,frame,frame_small,frame_small,frame_small,frame_small,\
+         poster,poster_small,preview,storyboard,storyboard_vtt"
     );
     // A longer video is playable before its ladder is done: every rung's playlist grows
     // (EVENT) and the master lists them all while the video is still processing.
