@@ -341,6 +341,10 @@ test("a short is liked, commented on and its channel followed from the shorts fe
     // Subscribe from the short; it is then in the subscriptions source.
     await page.click(`${slide} [data-testid=subscribe]`);
     await page.waitForSelector(`${slide} [data-testid=subscribe][aria-pressed=true]`);
+    // The button turns at once; the feed is read from the server, so wait for it to have the
+    // subscription (on a loaded machine the request can still be on its way).
+    const handle = (await api<{ channel: { handle: string } }>(base, "GET", `/api/v1/videos/${id}`, fan.token)).channel.handle;
+    await eventually("the subscription saved", async () => (await api<{ subscribed: boolean }>(base, "GET", `/api/v1/channels/${handle}`, fan.token)).subscribed);
     await page.click("[data-testid=shorts-subscriptions]");
     await page.waitForURL("**/shorts?feed=subscriptions");
     await page.waitForSelector(slide);
