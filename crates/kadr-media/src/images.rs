@@ -172,9 +172,6 @@ impl ImageTap {
         }
         // Every candidate is converted: the ones not chosen stay as frames to pick from. Only
         // the (up to) four candidate moments are, so this costs four conversions per video.
-        if self.candidates.is_empty() {
-            return Ok(());
-        }
         self.candidates.remove(0);
         let w = f.width().min(POSTER_MAX_WIDTH);
         let h = even(f64::from(f.height()) * f64::from(w) / f64::from(f.width()));
