@@ -11,27 +11,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use fixtures::{bunny, clip};
+use fixtures::{bunny, clip, ffprobe};
 use kadr_media::fmp4::top_level_boxes;
 use kadr_media::hls::write_playlists;
 use kadr_media::plan::{DEFAULT_LADDER, plan};
 use kadr_media::probe::probe;
 use kadr_media::transcode::{DownloadKind, Settings, Transcoded, transcode};
-
-fn ffprobe(args: &[&str], input: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn duration(input: &Path) -> f64 {
     ffprobe(

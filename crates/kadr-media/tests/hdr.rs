@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use fixtures::{clip, ffmpeg};
+use fixtures::{clip, ffmpeg, ffprobe};
 use kadr_media::MediaError;
 use kadr_media::colour::Dynamic;
 use kadr_media::hls::write_playlists;
@@ -36,21 +36,6 @@ fn cli_tonemap(tin: &str) -> String {
 
 /// What Kadr did before: the pictures' bits reduced, their colour read as BT.709.
 const NAIVE: &str = "format=yuv420p";
-
-fn ffprobe(args: &[&str], input: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A 2 s, 640×360, 10-bit clip of `testsrc2` converted by zscale to `transfer` with BT.2020
 /// primaries and matrix, SDR's white put at 203 nits (ITU-R BT.2408's HDR reference white,

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use fixtures::{bunny, clip, ffmpeg, rotated};
+use fixtures::{bunny, clip, ffmpeg, ffprobe, rotated};
 use kadr_media::fmp4::top_level_boxes;
 use kadr_media::plan::{DEFAULT_LADDER, plan};
 use kadr_media::probe::probe;
@@ -19,21 +19,6 @@ use kadr_media::transcode::{PREVIEW_FILE, Preview, Settings, Transcoded, transco
 
 /// The most pictures a preview holds (four windows of a second at 15 fps).
 const CAP: u64 = 60;
-
-fn ffprobe(args: &[&str], input: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn run(input: &Path, out: &Path, settings: &Settings) -> Transcoded {
     let p = probe(input).unwrap();

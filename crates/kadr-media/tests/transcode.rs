@@ -10,26 +10,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fixtures::{bunny, clip, rotated};
+use fixtures::{bunny, clip, ffprobe, rotated};
 use kadr_media::hls::{RungOutput, write_playlists};
 use kadr_media::plan::{DEFAULT_LADDER, plan};
 use kadr_media::probe::probe;
 use kadr_media::transcode::{Settings, transcode};
-
-fn ffprobe(args: &[&str], input: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// Transcodes `input` and checks what a player would see. Returns the outputs.
 fn transcode_and_check(input: &Path, out: &Path) -> Vec<RungOutput> {
