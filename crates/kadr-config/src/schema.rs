@@ -30,6 +30,8 @@ pub struct Config {
     pub community: CommunityConfig,
     pub mail: MailConfig,
     pub site: SiteConfig,
+    pub outbound: OutboundConfig,
+    pub import: ImportConfig,
     /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
     /// means a generated one, printed once.
     pub admin_password: Option<Secret>,
@@ -142,6 +144,10 @@ pub struct WorkerConfig {
     /// limited to `transcode` can be confined without network access beyond the database
     /// and storage, while jobs that need outbound network run elsewhere.
     pub kinds: Vec<String>,
+    /// Whether this worker may run the kinds that reach servers users or operators name
+    /// ([`OUTBOUND_KINDS`]). The confined transcode unit sets it false, whatever `kinds`
+    /// says; a separate worker with network rules of its own runs them.
+    pub outbound: bool,
 }
 
 /// Every kind of work a worker can run: queued jobs (`transcode`, `cleanup`) and periodic
@@ -166,12 +172,19 @@ pub const WORKER_KINDS: &[&str] = &[
     "poster",
     "lift_suspensions",
     "relate",
+    "fetch",
 ];
+
+/// The kinds that reach servers beyond the database and storage (URL imports, mail): run
+/// them on workers allowed outbound network, never in the confined transcode unit
+/// (`worker.outbound = false`).
+pub const OUTBOUND_KINDS: &[&str] = &["fetch", "mail"];
 
 impl WorkerConfig {
     /// Whether this worker runs `kind`.
     pub fn runs(&self, kind: &str) -> bool {
-        self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind)
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind))
+            && (self.outbound || !OUTBOUND_KINDS.contains(&kind))
     }
 }
 
@@ -346,6 +359,54 @@ pub struct SiteConfig {
     pub indexable: bool,
     /// How long a sitemap index is reused before the video table is walked again.
     pub sitemap_cache_secs: u64,
+}
+
+/// Requests Kadr makes to addresses users name (URL imports, webhooks): every one goes through
+/// the guard that refuses loopback, private, link-local, metadata and other internal
+/// addresses, after resolution and on every redirect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Internal hosts let through anyway: host names (`media.internal`) or addresses and
+    /// CIDR blocks (`10.20.0.0/16`). Empty: none.
+    pub allow: Vec<String>,
+    /// Redirects followed per request, each checked again.
+    pub max_redirects: usize,
+    /// Time to connect to a host.
+    pub connect_timeout_secs: u64,
+}
+
+impl OutboundConfig {
+    /// The allowed host names (lower case, without a trailing dot).
+    pub fn allowed_hosts(&self) -> Vec<String> {
+        self.allow
+            .iter()
+            .filter(|a| parse_net(a).is_err())
+            .map(|a| a.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect()
+    }
+
+    /// The allowed addresses and blocks (validation has checked them).
+    pub fn allowed_nets(&self) -> Vec<ipnet::IpNet> {
+        self.allow
+            .iter()
+            .filter_map(|a| parse_net(a).ok())
+            .collect()
+    }
+}
+
+/// Videos imported from elsewhere: fetched from URLs by workers running `fetch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConfig {
+    /// `fetch` jobs one worker runs at once.
+    pub concurrency: usize,
+    /// The longest one fetch may take, resumed attempts included.
+    pub max_secs: u64,
+    /// A fetch that receives nothing for this long is dropped and tried again later.
+    pub stall_secs: u64,
+    /// Imports one account may have waiting or fetching at once.
+    pub max_pending: u64,
 }
 
 /// Channels, subscriptions, ratings, comments and notifications.

@@ -2,9 +2,9 @@
 //! fault; [`Config::validate`] runs them all.
 
 use crate::schema::{
-    ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, LogConfig, MailConfig,
-    QueueConfig, ServerConfig, SiteConfig, StorageBackend, StorageConfig, TranscodeConfig,
-    UploadConfig, WorkerConfig, parse_net,
+    ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, ImportConfig, LogConfig,
+    MailConfig, OutboundConfig, QueueConfig, ServerConfig, SiteConfig, StorageBackend,
+    StorageConfig, TranscodeConfig, UploadConfig, WorkerConfig, parse_net,
 };
 use crate::{ConfigError, WORKER_KINDS};
 
@@ -38,6 +38,8 @@ impl Config {
         self.community.validate()?;
         self.mail.validate()?;
         self.site.validate()?;
+        self.outbound.validate()?;
+        self.import.validate()?;
         self.log.validate()
     }
 }
@@ -71,6 +73,40 @@ impl SiteConfig {
             }
         }
         at_least_one(&[("site.sitemap_cache_secs", self.sitemap_cache_secs)])
+    }
+}
+
+impl OutboundConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for a in &self.allow {
+            let host = a.trim().trim_end_matches('.');
+            // A name: letters, digits, dots and dashes (no scheme, port or path).
+            let name = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            if parse_net(a).is_err() && !name {
+                return Err(ConfigError::invalid(
+                    "outbound.allow",
+                    format!("{a:?} is not a host name, an address or a CIDR block"),
+                ));
+            }
+        }
+        if self.max_redirects > 20 {
+            return Err(ConfigError::invalid("outbound.max_redirects", "at most 20"));
+        }
+        at_least_one(&[("outbound.connect_timeout_secs", self.connect_timeout_secs)])
+    }
+}
+
+impl ImportConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[
+            ("import.concurrency", self.concurrency as u64),
+            ("import.max_secs", self.max_secs),
+            ("import.stall_secs", self.stall_secs),
+            ("import.max_pending", self.max_pending),
+        ])
     }
 }
 

@@ -53,3 +53,5 @@ mod policy;
 pub use address::blocked;
 pub use client::{Client, Error, Resolver, SystemResolver};
 pub use policy::{Policy, Refused, check_url};
+/// The HTTP client the guard wraps, for its types (status codes, headers, responses).
+pub use reqwest;

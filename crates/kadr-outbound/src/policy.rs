@@ -40,6 +40,17 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The policy of `outbound.*` (the allow-list, redirects, connect timeout).
+    pub fn from_config(config: &kadr_config::OutboundConfig) -> Policy {
+        Policy {
+            allow_hosts: config.allowed_hosts(),
+            allow_nets: config.allowed_nets(),
+            max_redirects: config.max_redirects,
+            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
+            ..Policy::default()
+        }
+    }
+
     /// Whether `host` (a name as it appears in a URL) is on the allow-list.
     pub(crate) fn allows_host(&self, host: &str) -> bool {
         let host = normal_host(host);
