@@ -13,6 +13,7 @@ mod m20261204_000006_direct_uploads;
 mod m20261205_000007_reach;
 mod m20261206_000008_downloads;
 mod m20261207_000009_posters;
+mod m20261208_000010_imports;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000007_reach::Migration),
             Box::new(m20261206_000008_downloads::Migration),
             Box::new(m20261207_000009_posters::Migration),
+            Box::new(m20261208_000010_imports::Migration),
         ]
     }
 }

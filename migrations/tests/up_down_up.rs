@@ -15,7 +15,7 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 30] = [
+const ALL: [&str; 32] = [
     "account_tokens",
     "api_tokens",
     "auth_throttle",
@@ -29,6 +29,8 @@ const ALL: [&str; 30] = [
     "fanouts",
     "feed_items",
     "images",
+    "import_batches",
+    "imports",
     "jobs",
     "moderation_actions",
     "moderation_decisions",

@@ -74,6 +74,7 @@ codes! {
         InvalidCursor = "invalid_cursor", 400, "A page cursor was not made by this server or has been altered.";
         InvalidLimit = "invalid_limit", 400, "`limit` is outside 1 to 100.";
         InvalidSort = "invalid_sort", 400, "`sort` is not one of the offered orders.";
+        UrlNotAllowed = "url_not_allowed", 400, "An import URL is not http(s), carries a user name or password, or names an address Kadr does not reach (loopback, private, link-local, carrier-grade NAT, multicast, cloud metadata; `outbound.allow` lets chosen internal hosts through).";
         ReasonRequired = "reason_required", 400, "A rejection needs a reason for the uploader.";
         ConfirmationRequired = "confirmation_required", 400, "Deleting a channel needs `confirm` set to its handle.";
         UnknownChannel = "unknown_channel", 400, "The upload names a channel that is not one of the uploader's.";
@@ -133,6 +134,7 @@ codes! {
         TooManyUploads = "too_many_uploads", 429, "The user has `upload.max_uploads_in_progress` unfinished uploads.";
         TooManyWaiting = "too_many_waiting", 429, "The user has `upload.max_videos_waiting` videos waiting for the transcoder.";
         TooManyActions = "too_many_actions", 429, "Too many comments (`community.comments_per_minute`) or ratings, likes and subscription changes (`community.actions_per_minute`) this minute; see `Retry-After`.";
+        TooManyImports = "too_many_imports", 429, "The user has `import.max_pending` imports waiting or fetching; see `Retry-After`.";
         TooManyMails = "too_many_mails", 429, "Too many mails asked for this account or address this hour; see `Retry-After`.";
         ChecksumMismatch = "checksum_mismatch", 460, "tus: the PATCH body does not match its `Upload-Checksum`; nothing of it was kept.";
         Internal = "internal", 500, "Something failed on the server; the log has the cause under the request id.";
@@ -158,6 +160,10 @@ codes! {
         TooManyStreams = "too_many_streams", 0, "More streams than `transcode.max_streams`.";
         Stalled = "stalled", 0, "The transcode decoded nothing for `worker.stall_timeout_secs`, twice.";
         TooSlow = "too_slow", 0, "The transcode ran over its time budget, twice.";
+        SourceNotAllowed = "source_not_allowed", 0, "An imported video's URL, or a redirect from it, leads to an address Kadr does not reach (see `url_not_allowed`), or through too many redirects.";
+        SourceUnavailable = "source_unavailable", 0, "An imported video's URL answered with an error, or could not be reached after every attempt.";
+        SourceTooLarge = "source_too_large", 0, "An imported file is larger than `upload.max_size_bytes` or than what is left of its owner's quota.";
+        FetchTimedOut = "fetch_timed_out", 0, "Fetching an imported file took longer than `import.max_secs`.";
         ProcessingFailed = "processing_failed", 0, "Kadr could not process the video after every attempt (its own fault); try again later.";
     }
 }

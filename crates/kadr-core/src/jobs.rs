@@ -29,6 +29,15 @@ pub const THUMBNAIL: &str = "thumbnail";
 
 /// A poster the owner uploaded, made into its sizes (`poster` jobs).
 pub const POSTER: &str = "poster";
+/// Fetches an imported video's file from its URL ([`FetchJob`]); runs only on workers allowed
+/// outbound network.
+pub const FETCH: &str = "fetch";
+
+/// The payload of a `fetch` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FetchJob {
+    pub import_id: Uuid,
+}
 
 /// The payload of a `poster` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod feed;
 pub mod fields;
 pub mod history;
+pub mod imports;
 pub mod jobs;
 pub mod keys;
 pub mod leaving;

@@ -298,6 +298,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Такой порядок сортировки не поддерживается.",
             "ترتيب الفرز هذا غير متاح.",
         ),
+        Code::UrlNotAllowed => (
+            "This address cannot be imported from: use a public http or https link.",
+            "С этого адреса импортировать нельзя: укажите общедоступную ссылку http или https.",
+            "لا يمكن الاستيراد من هذا العنوان: استخدم رابط http أو https عامًّا.",
+        ),
         Code::ReasonRequired => (
             "Give a reason for the rejection: the uploader will see it.",
             "Укажите причину отклонения: её увидит автор видео.",
@@ -593,6 +598,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Слишком много действий подряд; попробуйте чуть позже.",
             "قمت بإجراءات كثيرة في وقت قصير؛ يُرجى المحاولة بعد قليل.",
         ),
+        Code::TooManyImports => (
+            "You have too many imports waiting; wait until some are done.",
+            "Слишком много ваших импортов ждут очереди; дождитесь, пока часть завершится.",
+            "لديك عمليات استيراد كثيرة قيد الانتظار؛ انتظر حتى يكتمل بعضها.",
+        ),
         Code::TooManyMails => (
             "Too many e-mails were requested; try again later.",
             "Запрошено слишком много писем; попробуйте позже.",
@@ -684,6 +694,26 @@ fn failure_words(failure: Failure) -> (&'static str, &'static str, &'static str)
             "Processing took too long and was stopped.",
             "Обработка заняла слишком много времени и была остановлена.",
             "استغرقت المعالجة وقتًا أطول من اللازم فأُوقفت.",
+        ),
+        Failure::SourceNotAllowed => (
+            "The link leads to an address this server does not fetch from.",
+            "Ссылка ведёт на адрес, с которого этот сервер не загружает.",
+            "يؤدي الرابط إلى عنوان لا يجلب منه هذا الخادم.",
+        ),
+        Failure::SourceUnavailable => (
+            "The file could not be fetched from its link.",
+            "Не удалось загрузить файл по ссылке.",
+            "تعذّر جلب الملف من رابطه.",
+        ),
+        Failure::SourceTooLarge => (
+            "The file at the link is larger than this server or your quota allows.",
+            "Файл по ссылке больше, чем допускает сервер или ваша квота.",
+            "الملف الموجود في الرابط أكبر مما يسمح به الخادم أو حصتك.",
+        ),
+        Failure::FetchTimedOut => (
+            "Fetching the file took too long and was stopped.",
+            "Загрузка файла заняла слишком много времени и была остановлена.",
+            "استغرق جلب الملف وقتًا أطول من اللازم فأُوقف.",
         ),
         Failure::ProcessingFailed => (
             "The video could not be processed because of a server problem; try again later.",

@@ -343,6 +343,43 @@ states! {
     }
 }
 
+states! {
+    /// How far an imported video's file got (`imports.state`); once fetched, the video's own
+    /// status tells the rest.
+    ImportState {
+        /// Waiting for a worker (or, for `upload`, for the client's bytes).
+        Queued = "queued",
+        Fetching = "fetching",
+        /// The file is stored and the video queued for transcoding.
+        Fetched = "fetched",
+        Failed = "failed",
+    }
+}
+
+states! {
+    /// Where an imported video's file comes from (`imports.source`).
+    ImportSource {
+        /// An `http(s)://` URL, fetched by a worker through the outbound guard.
+        Url = "url",
+        /// An object in a named S3 source (`s3://SOURCE/BUCKET/KEY`).
+        S3 = "s3",
+        /// A file the client uploads itself (tus or the simple upload).
+        Upload = "upload",
+    }
+}
+
+states! {
+    /// What an API token is (`api_tokens.kind`).
+    TokenKind {
+        /// Handed out at sign-in: everything its account may do.
+        Session = "session",
+        /// Made by a person for their own scripts, with the scopes they chose.
+        Personal = "personal",
+        /// Made for another system (a CMS, a notifier), named after it, with its scopes.
+        Integration = "integration",
+    }
+}
+
 impl Role {
     /// Moderators and administrators review videos.
     pub fn moderates(self) -> bool {
@@ -414,6 +451,20 @@ mod tests {
                 .map(|v| v.trim().trim_matches('\'').to_owned())
                 .collect()
         };
+        // The list of `column` in the first CHECK on it after the last `anchor`.
+        let check_after = |anchor: &str, column: &str| -> Vec<String> {
+            let at = schema
+                .rfind(anchor)
+                .unwrap_or_else(|| panic!("no {anchor}"));
+            let rest = &schema[at..];
+            let rest = &rest[rest
+                .find(&format!("CHECK ({column} IN ("))
+                .unwrap_or_else(|| panic!("no CHECK on {column} after {anchor}"))..];
+            let list = &rest[rest.find("IN (").unwrap() + 4..rest.find("))").unwrap()];
+            list.split(',')
+                .map(|v| v.trim().trim_matches('\'').to_owned())
+                .collect()
+        };
         let names = |all: &[&str]| all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(
             check("status"),
@@ -424,9 +475,8 @@ mod tests {
                     .collect::<Vec<_>>()
             )
         );
-        // `jobs.state` is the last `state IN (…)` of the migrations.
         assert_eq!(
-            check("state"),
+            check_after("CREATE TABLE jobs", "state"),
             names(&JobState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())
         );
         assert_eq!(
@@ -456,7 +506,7 @@ mod tests {
             )
         );
         assert_eq!(
-            check("kind"),
+            check_after("ADD CONSTRAINT images_kind_check CHECK (kind IN (", "kind"),
             names(
                 &ImageKind::ALL
                     .iter()
@@ -512,6 +562,18 @@ mod tests {
         assert_eq!(
             check("purpose"),
             list(TokenPurpose::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check_after("CREATE TABLE imports", "state"),
+            list(ImportState::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("source"),
+            list(ImportSource::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check_after("ALTER TABLE api_tokens\n    ADD COLUMN kind", "kind"),
+            list(TokenKind::ALL.iter().map(|s| s.as_str()).collect())
         );
         // `state` is checked for uploads and for jobs: the uploads' list is the one naming
         // `active`.

@@ -430,5 +430,17 @@ pub async fn finish_video(
         [owner_id.into(), size.into()],
     ))
     .await?;
+    // A catalogue import whose file the client uploaded: its file is here.
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "UPDATE imports SET state = '{fetched}', bytes_done = $2, bytes_total = $2,
+                 updated_at = now()
+             WHERE video_id = $1 AND state <> '{fetched}'",
+            fetched = crate::state::ImportState::Fetched.as_str(),
+        ),
+        [video_id.into(), size.into()],
+    ))
+    .await?;
     jobs::enqueue_transcode(tx, config, video_id, owner_id).await
 }
