@@ -68,7 +68,7 @@ fn systemd_units_verify() {
         assert!(complaints.is_empty(), "{}: {stderr}", path.display());
         checked += 1;
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 4);
 }
 
 /// The worker unit's exposure as `systemd-analyze security --threshold` counts it (tenths: 10 is
@@ -95,7 +95,6 @@ const WORKER_LINES: &[&str] = &[
     "MemoryDenyWriteExecute=true",
     "SystemCallFilter=@system-service",
     "SystemCallErrorNumber=EPERM",
-    "IPAddressDeny=any",
 ];
 
 /// Limits the operator sizes: present with some value.
@@ -103,12 +102,40 @@ const WORKER_LIMITS: &[&str] = &["MemoryMax=", "TasksMax="];
 
 #[test]
 fn worker_unit_is_confined() {
-    let unit =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd/kadr-worker.service");
+    confined(
+        "kadr-worker.service",
+        WORKER_MAX_EXPOSURE,
+        &[
+            "IPAddressDeny=any",
+            "Environment=KADR_WORKER__OUTBOUND=false",
+        ],
+    );
+}
+
+/// The outbound worker (URL imports, mail) must reach the Internet, so it cannot deny every
+/// address; the rest of its confinement is the transcode worker's (1.1 with systemd 252).
+#[test]
+fn outbound_unit_is_confined_but_for_its_network() {
+    confined(
+        "kadr-outbound.service",
+        OUTBOUND_MAX_EXPOSURE,
+        &[
+            "IPAddressDeny=link-local multicast 100.64.0.0/10 192.0.0.0/24 198.18.0.0/15 240.0.0.0/4",
+            "Environment=KADR_WORKER__KINDS=[\"fetch\",\"mail\"]",
+        ],
+    );
+}
+
+const OUTBOUND_MAX_EXPOSURE: u32 = 12;
+
+fn confined(name: &str, max: u32, own: &[&str]) {
+    let unit = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/systemd")
+        .join(name);
     // --offline reads the file itself: no running systemd, no kadr user or binary needed.
     let Ok(out) = Command::new("systemd-analyze")
         .args(["security", "--offline=true"])
-        .arg(format!("--threshold={WORKER_MAX_EXPOSURE}"))
+        .arg(format!("--threshold={max}"))
         .arg(&unit)
         .output()
     else {
@@ -122,7 +149,7 @@ fn worker_unit_is_confined() {
         .unwrap_or("no overall exposure level printed");
     assert!(
         out.status.success(),
-        "{}: exposure above {WORKER_MAX_EXPOSURE} tenths: {overall}\n{stderr}",
+        "{}: exposure above {max} tenths: {overall}\n{stderr}",
         unit.display()
     );
     // Unknown or malformed settings are only warned about; they would weaken the unit silently.
@@ -130,7 +157,7 @@ fn worker_unit_is_confined() {
 
     let text = std::fs::read_to_string(&unit).unwrap();
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    for want in WORKER_LINES {
+    for want in WORKER_LINES.iter().chain(own) {
         assert!(lines.contains(want), "{}: no {want}", unit.display());
     }
     for key in WORKER_LIMITS {

@@ -412,6 +412,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your imports, newest first. */
+        get: operations["list_imports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your imports. */
+        get: operations["get_import"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1265,6 +1299,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/videos/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Creates a video whose file a worker fetches from `url`, then transcodes as any upload.
+         *     Importing an `external_id` again answers 200 with the first import.
+         */
+        post: operations["import_video"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/videos/upload": {
         parameters: {
             query?: never;
@@ -1922,7 +1976,7 @@ export interface components {
         };
         Failure: {
             /** @enum {string} */
-            code: "empty_file" | "not_a_video" | "no_video_stream" | "unsupported_codec" | "undecodable" | "truncated" | "too_long" | "too_many_pixels" | "too_many_frames_per_second" | "too_many_streams" | "stalled" | "too_slow" | "processing_failed";
+            code: "empty_file" | "not_a_video" | "no_video_stream" | "unsupported_codec" | "undecodable" | "truncated" | "too_long" | "too_many_pixels" | "too_many_frames_per_second" | "too_many_streams" | "stalled" | "too_slow" | "source_not_allowed" | "source_unavailable" | "source_too_large" | "fetch_timed_out" | "processing_failed";
             message: string;
         };
         /** @description What this server offers, for clients to show or hide. */
@@ -1957,6 +2011,64 @@ export interface components {
             preview?: string | null;
             /** @description WebVTT with `#xywh` cues into the storyboard sprite sheets. */
             storyboard: string;
+        };
+        /** @description Why an import failed. */
+        ImportFailure: {
+            /**
+             * @description A stable code: a `failure.code` of videos (`source_not_allowed`,
+             *     `source_unavailable`, `source_too_large`, `fetch_timed_out`, …).
+             */
+            code: string;
+            message?: string | null;
+        };
+        /** @description A page of imports. */
+        ImportPage: {
+            items: components["schemas"]["ImportView"][];
+            /**
+             * Format: uuid
+             * @description Pass as `cursor` for the next page; absent on the last page.
+             */
+            next_cursor?: string | null;
+        };
+        /** @description An import and how far it got. */
+        ImportView: {
+            /** Format: int64 */
+            bytes_done: number;
+            /**
+             * Format: int64
+             * @description The file's size once the source said it.
+             */
+            bytes_total?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            external_id?: string | null;
+            failure?: null | components["schemas"]["ImportFailure"];
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            original_date?: string | null;
+            /**
+             * @description `url`, `s3` or `upload`.
+             * @example url
+             */
+            source: string;
+            /**
+             * @description `queued`, `fetching`, `fetched` (the file is stored; the video's `status` tells the
+             *     rest) or `failed`.
+             * @example fetching
+             */
+            state: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The URL fetched (absent for uploaded files). */
+            url?: string | null;
+            /** Format: uuid */
+            video_id: string;
+            /**
+             * @description The video's status (`awaiting_upload` until its file is stored).
+             * @example awaiting_upload
+             */
+            video_status: string;
         };
         /** @description A link on a channel's page. */
         LinkJson: {
@@ -2107,7 +2219,7 @@ export interface components {
         /** @description What a notification carries besides its video and comment, by type. */
         NotificationData: {
             /** @enum {string} */
-            code?: "empty_file" | "not_a_video" | "no_video_stream" | "unsupported_codec" | "undecodable" | "truncated" | "too_long" | "too_many_pixels" | "too_many_frames_per_second" | "too_many_streams" | "stalled" | "too_slow" | "processing_failed";
+            code?: "empty_file" | "not_a_video" | "no_video_stream" | "unsupported_codec" | "undecodable" | "truncated" | "too_long" | "too_many_pixels" | "too_many_frames_per_second" | "too_many_streams" | "stalled" | "too_slow" | "source_not_allowed" | "source_unavailable" | "source_too_large" | "fetch_timed_out" | "processing_failed";
             /** @enum {string} */
             decision?: "pending" | "approved" | "rejected";
             /**
@@ -2346,7 +2458,7 @@ export interface components {
         /** @description An RFC 7807 problem, as every error is answered. */
         Problem: {
             /** @enum {string} */
-            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_captions" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_captions" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "poster_pending" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "direct_upload_off" | "upload_incomplete" | "part_mismatch" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_mails" | "checksum_mismatch" | "internal" | "format_unsupported" | "unavailable" | "busy";
+            code: "invalid_body" | "invalid_query" | "invalid_field" | "invalid_form" | "invalid_metadata" | "invalid_checksum" | "invalid_upload_length" | "invalid_upload_offset" | "defer_length_unsupported" | "exceeds_length" | "body_interrupted" | "invalid_captions" | "invalid_cursor" | "invalid_limit" | "invalid_sort" | "url_not_allowed" | "reason_required" | "confirmation_required" | "unknown_channel" | "not_a_reply" | "invalid_account_token" | "unauthorized" | "invalid_credentials" | "account_suspended" | "account_banned" | "forbidden" | "invalid_token" | "comments_off" | "blocked" | "wrong_password" | "token_expired" | "not_found" | "web_ui_missing" | "body_too_slow" | "email_taken" | "username_taken" | "handle_taken" | "too_many_captions" | "too_many_channels" | "too_many_playlists" | "last_channel" | "own_channel" | "own_account" | "playlist_full" | "watch_later" | "already_reported" | "mail_off" | "moderator_target" | "no_source" | "not_ready" | "not_playable" | "poster_pending" | "offset_mismatch" | "upload_complete" | "video_has_upload" | "direct_upload_off" | "upload_incomplete" | "part_mismatch" | "upload_expired" | "unsupported_tus_version" | "body_too_large" | "too_large" | "quota_exceeded" | "too_many_fields" | "fields_too_large" | "unsupported_media_type" | "not_an_image" | "invalid_range" | "upload_busy" | "too_many_requests" | "too_many_attempts" | "too_many_registrations" | "too_many_uploads" | "too_many_waiting" | "too_many_actions" | "too_many_imports" | "too_many_mails" | "checksum_mismatch" | "internal" | "format_unsupported" | "unavailable" | "busy";
             detail?: string | null;
             /** @description The request field at fault. */
             field?: string | null;
@@ -2515,6 +2627,33 @@ export interface components {
              * @description Unread notifications among the newest 100.
              */
             unread: number;
+        };
+        /** @description A video to import from a URL, with what describes it. */
+        UrlImport: {
+            /** @description The channel (handle or id, one of yours); default: your first channel. */
+            channel?: string | null;
+            description?: string | null;
+            /**
+             * @description Your own id for this item (a manifest row, the other platform's id): importing the
+             *     same id again returns the first import instead of making a second video.
+             */
+            external_id?: string | null;
+            language?: string | null;
+            /**
+             * @description When the video was first published elsewhere (RFC 3339, or a date `YYYY-MM-DD`):
+             *     shown as its date and used for its place on the channel; imports are not announced.
+             * @example 2019-05-01
+             */
+            original_date?: string | null;
+            /** @enum {string|null} */
+            privacy?: "public" | "unlisted" | "private" | null;
+            tags?: string[] | null;
+            title?: string | null;
+            /**
+             * @description Where the file is: an `http://` or `https://` URL reachable from the server.
+             * @example https://media.example.org/archive/episode-12.mp4
+             */
+            url: string;
         };
         UrlList: {
             /** Format: date-time */
@@ -4754,6 +4893,124 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Features"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_imports: {
+        parameters: {
+            query?: {
+                /** @description Only the import of this external id. */
+                external_id?: string;
+                /** @description Only imports in this state: `queued`, `fetching`, `fetched` or `failed`. */
+                state?: string;
+                /** @description 1 to 100 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportPage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The import's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Too many requests; see Retry-After */
@@ -8581,6 +8838,83 @@ export interface operations {
                 };
             };
             /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_video: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UrlImport"];
+            };
+        };
+        responses: {
+            /** @description This `external_id` was imported before: that import */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportView"];
+                };
+            };
+            /** @description The import, queued; follow it at `Location` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportView"];
+                };
+            };
+            /** @description `url_not_allowed`, `invalid_field`, `unknown_channel` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_imports` */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod accounts;
 pub mod direct;
+pub mod imports;
 pub mod password;
 pub mod pictures;
 pub mod simple;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     videos::configure(cfg);
     tus::configure(cfg);
     pictures::configure(cfg);
+    imports::configure(cfg);
 }
 
 /// What the service needs before it answers: the password hashing limit and the first admin
@@ -93,12 +95,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         pictures::upload,
         pictures::remove,
         pictures::upload_poster,
+        imports::create,
+        imports::show,
+        imports::list,
     ),
-    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes)),
+    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes, imports::UrlImport, imports::ImportView, imports::ImportFailure, imports::ImportPage)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),
         (name = "tus", description = "tus 1.0.0 resumable uploads"),
+        (name = "imports", description = "Videos imported from URLs and catalogues"),
     )
 )]
 pub struct UploadApiDoc;

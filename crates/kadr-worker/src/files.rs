@@ -78,3 +78,27 @@ pub async fn upload_file(storage: &Storage, path: &Path, key: &str) -> Result<()
     storage.put_stream(key, Box::pin(body), None).await?;
     Ok(())
 }
+
+/// Stores the finished file at `path` under `key`, and removes it. On local storage on the
+/// same file system it is renamed into place (no copy); otherwise it is streamed.
+pub async fn adopt_file(storage: &Storage, path: &Path, key: &str) -> Result<(), JobError> {
+    if let Storage::Local(local) = storage {
+        let dest = local.file_path(key)?;
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(JobError::io(dir.display()))?;
+        }
+        if tokio::fs::rename(path, &dest).await.is_ok() {
+            if let Some(dir) = dest.parent()
+                && let Ok(d) = tokio::fs::File::open(dir).await
+            {
+                let _ = d.sync_all().await;
+            }
+            return Ok(());
+        }
+    }
+    upload_file(storage, path, key).await?;
+    let _ = tokio::fs::remove_file(path).await;
+    Ok(())
+}

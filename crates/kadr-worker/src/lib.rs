@@ -6,6 +6,8 @@
 //!   that completes the job. The input's faults fail the video with a stable code and are
 //!   never retried; ours (storage, database) are retried with backoff.
 //! - `cleanup` jobs: a deleted video's bytes.
+//! - `fetch` jobs: an imported video's file from its URL, through the outbound guard, resumed
+//!   with `Range` after a crash (`fetch`).
 //! - Periodic sweeps: expired uploads, idle attempt limits, reconciliation of storage with the
 //!   database.
 //!
@@ -19,6 +21,7 @@
 mod accounts;
 mod clock;
 mod community;
+mod fetch;
 mod files;
 mod job;
 mod metrics;
@@ -195,6 +198,25 @@ pub fn runner(ctx: &Context) -> Runner {
             posters::Posters(ctx.clone()),
         );
     }
+    if w.runs(kadr_core::jobs::FETCH) {
+        let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
+        match kadr_outbound::Client::new(policy) {
+            Ok(client) => {
+                runner = runner.queued(
+                    kadr_core::jobs::FETCH,
+                    ctx.config.import.concurrency,
+                    grace,
+                    fetch::Fetches {
+                        ctx: ctx.clone(),
+                        client,
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no outbound client: URL imports are not fetched")
+            }
+        }
+    }
     if w.runs(kadr_core::jobs::MAIL) {
         runner = runner.queued(kadr_core::jobs::MAIL, 2, grace, accounts::Mail(ctx.clone()));
     }
@@ -323,5 +345,11 @@ mod tests {
         assert!(all.iter().all(|k| w.runs(k)));
         w.kinds = vec!["transcode".to_owned()];
         assert!(w.runs("transcode") && !w.runs("cleanup"));
+        // The confined unit never runs what reaches other servers, whatever its kinds say.
+        w.kinds = vec![];
+        w.outbound = false;
+        assert!(w.runs("transcode") && !w.runs("fetch") && !w.runs("mail"));
+        w.kinds = vec!["fetch".to_owned()];
+        assert!(!w.runs("fetch"));
     }
 }

@@ -175,6 +175,7 @@ const QUEUED_KINDS: &[&str] = &[
     kadr_core::jobs::DELETE_CHANNEL,
     kadr_core::jobs::MAIL,
     kadr_core::jobs::DELETE_ACCOUNT,
+    kadr_core::jobs::FETCH,
     kadr_core::jobs::THUMBNAIL,
     kadr_core::jobs::POSTER,
 ];

@@ -1,0 +1,330 @@
+//! Imports from elsewhere: `POST /api/v1/videos/import` (a video whose file a worker fetches
+//! from a URL), and the owner's view of their imports (`GET /api/v1/imports`,
+//! `GET /api/v1/imports/{id}`).
+//!
+//! The URL is checked here by what it says (http or https, no credentials, no literal
+//! internal address) so the caller hears at once; the worker checks it again after resolving
+//! the name and on every redirect, and connects only to the address it checked.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use kadr_core::Code;
+use kadr_core::imports::{self, Created, Filter, Import, NewImport};
+use kadr_core::state::{ImportSource, ImportState, VideoStatus};
+use kadr_http::auth::AuthUser;
+use kadr_http::{ApiError, AppContext};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::videos::NewVideo;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/videos/import", web::post().to(create))
+        .route("/api/v1/imports", web::get().to(list))
+        .route("/api/v1/imports/{id}", web::get().to(show));
+}
+
+/// A video to import from a URL, with what describes it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UrlImport {
+    /// Where the file is: an `http://` or `https://` URL reachable from the server.
+    #[schema(
+        max_length = 4096,
+        example = "https://media.example.org/archive/episode-12.mp4"
+    )]
+    pub url: String,
+    /// Your own id for this item (a manifest row, the other platform's id): importing the
+    /// same id again returns the first import instead of making a second video.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: Option<String>,
+    /// When the video was first published elsewhere (RFC 3339, or a date `YYYY-MM-DD`):
+    /// shown as its date and used for its place on the channel; imports are not announced.
+    #[serde(default)]
+    #[schema(example = "2019-05-01")]
+    pub original_date: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::title_given)]
+    pub title: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::description_given)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::tags_given)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = kadr_http::schema::privacy_given)]
+    pub privacy: Option<String>,
+    /// The channel (handle or id, one of yours); default: your first channel.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub channel: Option<String>,
+}
+
+impl UrlImport {
+    /// The video's own fields.
+    fn video(&self) -> NewVideo {
+        NewVideo {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            tags: self.tags.clone(),
+            language: self.language.clone(),
+            privacy: self.privacy.clone(),
+            channel: self.channel.clone(),
+            size: None,
+        }
+    }
+}
+
+/// Why an import failed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportFailure {
+    /// A stable code: a `failure.code` of videos (`source_not_allowed`,
+    /// `source_unavailable`, `source_too_large`, `fetch_timed_out`, …).
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// An import and how far it got.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportView {
+    pub id: Uuid,
+    pub video_id: Uuid,
+    pub external_id: Option<String>,
+    /// `url`, `s3` or `upload`.
+    #[schema(value_type = String, example = "url")]
+    pub source: ImportSource,
+    /// The URL fetched (absent for uploaded files).
+    pub url: Option<String>,
+    /// `queued`, `fetching`, `fetched` (the file is stored; the video's `status` tells the
+    /// rest) or `failed`.
+    #[schema(value_type = String, example = "fetching")]
+    pub state: ImportState,
+    pub bytes_done: i64,
+    /// The file's size once the source said it.
+    pub bytes_total: Option<i64>,
+    pub failure: Option<ImportFailure>,
+    /// The video's status (`awaiting_upload` until its file is stored).
+    #[schema(value_type = String, example = "awaiting_upload")]
+    pub video_status: VideoStatus,
+    pub original_date: Option<DateTime<FixedOffset>>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<Import> for ImportView {
+    fn from(i: Import) -> ImportView {
+        let failure = i
+            .failure_code
+            .map(|code| ImportFailure {
+                code,
+                message: i.failure_detail.clone(),
+            })
+            .or_else(|| {
+                // The file arrived but the video failed later (transcoding).
+                i.video_failure.map(|code| ImportFailure {
+                    code,
+                    message: None,
+                })
+            });
+        ImportView {
+            id: i.id,
+            video_id: i.video_id,
+            external_id: i.external_id,
+            source: i.source,
+            url: i.location,
+            state: i.state,
+            bytes_done: i.bytes_done,
+            bytes_total: i.bytes_total,
+            failure,
+            video_status: i.video_status,
+            original_date: i.original_at,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// `2019-05-01T10:00:00Z` or `2019-05-01` (midnight UTC).
+pub fn parse_original_date(text: &str) -> Result<DateTime<FixedOffset>, ApiError> {
+    let text = text.trim();
+    let parsed = DateTime::parse_from_rfc3339(text).ok().or_else(|| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().fixed_offset())
+    });
+    let at = parsed.ok_or_else(|| {
+        ApiError::bad_request(
+            Code::InvalidField,
+            "The original date is not an RFC 3339 time or a YYYY-MM-DD date",
+        )
+        .field("original_date")
+    })?;
+    Ok(imports::check_original_at(at)?)
+}
+
+fn url_refused(why: &kadr_outbound::Refused) -> ApiError {
+    ApiError::bad_request(Code::UrlNotAllowed, "This URL cannot be imported from")
+        .detail(why.to_string())
+        .field("url")
+}
+
+/// Creates a video whose file a worker fetches from `url`, then transcodes as any upload.
+/// Importing an `external_id` again answers 200 with the first import.
+#[utoipa::path(post, path = "/api/v1/videos/import", tag = "imports", operation_id = "import_video", request_body = UrlImport,
+    responses(
+        (status = 202, description = "The import, queued; follow it at `Location`", body = ImportView),
+        (status = 200, description = "This `external_id` was imported before: that import", body = ImportView),
+        (status = 400, description = "`url_not_allowed`, `invalid_field`, `unknown_channel`", content_type = "application/problem+json"),
+        (status = 401, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_imports`", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    body: web::Json<UrlImport>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
+    if body.url.len() > 4096 {
+        return Err(ApiError::bad_request(Code::InvalidField, "The URL is too long").field("url"));
+    }
+    let url = kadr_outbound::check_url(&policy, &body.url).map_err(|e| url_refused(&e))?;
+    let external_id = body
+        .external_id
+        .as_deref()
+        .map(imports::check_external_id)
+        .transpose()?;
+    let original_at = body
+        .original_date
+        .as_deref()
+        .map(parse_original_date)
+        .transpose()?;
+    // Without a title, the file's name in the URL.
+    let stem = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.rsplit_once('.').map_or(s, |(stem, _)| stem).to_owned());
+    let fields = body
+        .video()
+        .validate(stem.as_deref().or(Some("Imported video")))?;
+    let created = imports::create(
+        &ctx.db,
+        &ctx.config,
+        &auth.user,
+        fields,
+        NewImport {
+            source: ImportSource::Url,
+            location: Some(url.to_string()),
+            external_id,
+            batch: None,
+            original_at,
+        },
+    )
+    .await?;
+    Ok(match created {
+        Created::New(i) => {
+            tracing::info!(import = %i.id, video = %i.video_id, "URL import queued");
+            HttpResponse::Accepted()
+                .insert_header(("Location", format!("/api/v1/imports/{}", i.id)))
+                .json(ImportView::from(i))
+        }
+        Created::Existing(i) => HttpResponse::Ok()
+            .insert_header(("Location", format!("/api/v1/imports/{}", i.id)))
+            .json(ImportView::from(i)),
+    })
+}
+
+/// One of your imports.
+#[utoipa::path(get, path = "/api/v1/imports/{id}", tag = "imports", operation_id = "get_import",
+    params(("id" = Uuid, Path, description = "The import's id")),
+    responses((status = 200, body = ImportView), (status = 401, content_type = "application/problem+json"), (status = 404, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn show(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let found = imports::get(&ctx.db, auth.user.id, id.into_inner())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(ImportView::from(found)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Only the import of this external id.
+    #[param(max_length = 200)]
+    pub external_id: Option<String>,
+    /// Only imports in this state: `queued`, `fetching`, `fetched` or `failed`.
+    pub state: Option<String>,
+    /// 1 to 100 (default 50).
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+}
+
+/// A page of imports.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportPage {
+    pub items: Vec<ImportView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Your imports, newest first.
+#[utoipa::path(get, path = "/api/v1/imports", tag = "imports", operation_id = "list_imports", params(ImportQuery),
+    responses((status = 200, body = ImportPage), (status = 400, content_type = "application/problem+json"), (status = 401, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    q: web::Query<ImportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(
+            Code::InvalidLimit,
+            "limit is from 1 to 100",
+        ));
+    }
+    if let Some(ext) = &q.external_id {
+        let ext = imports::check_external_id(ext)?;
+        let found = imports::by_external(&ctx.db, auth.user.id, &ext).await?;
+        return Ok(HttpResponse::Ok().json(ImportPage {
+            items: found.into_iter().map(ImportView::from).collect(),
+            next_cursor: None,
+        }));
+    }
+    let state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(ImportState::parse(s).ok_or_else(|| {
+            ApiError::bad_request(Code::InvalidField, "Unknown import state").field("state")
+        })?),
+    };
+    let filter = Filter {
+        batch: None,
+        state,
+        before: q.cursor,
+    };
+    let rows = imports::list(&ctx.db, auth.user.id, &filter, limit + 1).await?;
+    let more = rows.len() as u64 > limit;
+    let items: Vec<ImportView> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(ImportView::from)
+        .collect();
+    let next_cursor = if more {
+        items.last().map(|i| i.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(ImportPage { items, next_cursor }))
+}

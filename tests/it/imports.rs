@@ -1,0 +1,371 @@
+//! Imports from URLs through real processes: a video fetched from an origin on loopback keeps
+//! its original date and is found again by its external id; the outbound guard refuses
+//! internal addresses at the door (literal ones, in every notation) and in the worker (names
+//! that resolve to loopback, redirects that end there) while a trap listener records nothing,
+//! and lets the one allowed internal host through; the source's faults fail the import with
+//! stable codes; and a fetch killed with SIGKILL resumes with `Range` instead of starting over.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+use crate::common::{
+    ADMIN_PASSWORD, Backend, Kadr, Stack, call, command, creator, get_json, http, login,
+    register_and_login, sha256_file, source_sha256, testsrc, wait_ready,
+};
+use crate::origin::Origin;
+
+async fn import(base: &str, token: &str, body: Value) -> (u16, Value) {
+    call(
+        http()
+            .post(format!("{base}/api/v1/videos/import"))
+            .bearer_auth(token),
+        Some(body),
+    )
+    .await
+}
+
+/// Polls the import until it leaves `queued`/`fetching`.
+async fn settled(base: &str, token: &str, id: &str, secs: u64) -> Value {
+    let started = Instant::now();
+    loop {
+        let (status, v) = get_json(&format!("{base}/api/v1/imports/{id}"), Some(token)).await;
+        assert_eq!(status, 200, "{v}");
+        if !matches!(v["state"].as_str(), Some("queued" | "fetching")) {
+            return v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "import still {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_import_keeps_its_date_and_its_external_id() {
+    let origin = Origin::start("127.0.0.1").await;
+    let stack = Stack::start(
+        Backend::Local,
+        &[
+            ("KADR_OUTBOUND__ALLOW", "[\"127.0.0.1\"]"),
+            ("KADR_UPLOAD__MAX_SIZE_BYTES", "2000000"),
+        ],
+    )
+    .await;
+    let base = stack.url("");
+    let admin = login(&base, "admin", ADMIN_PASSWORD).await;
+    let token = creator(&base, &admin, "archivist").await;
+    let clip = stack.dir.path().join("episode-12.mp4");
+    testsrc(&clip, "320x240", 15, 2, &[]);
+    origin.file("episode-12.mp4", std::fs::read(&clip).unwrap());
+
+    let body = json!({
+        "url": origin.url("/file/episode-12.mp4"),
+        "external_id": "archive/ep-12",
+        "original_date": "2019-05-01",
+        "tags": ["архив"],
+    });
+    let (status, first) = import(&base, &token, body.clone()).await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["state"], "queued");
+    assert_eq!(first["source"], "url");
+    let id = first["id"].as_str().unwrap().to_owned();
+    let video = first["video_id"].as_str().unwrap().to_owned();
+
+    let done = settled(&base, &token, &id, 60).await;
+    assert_eq!(done["state"], "fetched", "{done}");
+    let size = std::fs::metadata(&clip).unwrap().len();
+    assert_eq!(done["bytes_done"], size);
+    assert_eq!(done["bytes_total"], size);
+    let ready = wait_ready(&base, &token, &video).await;
+    // The title came from the URL's file name; the date is the original one.
+    assert_eq!(ready["title"], "episode-12");
+    assert!(
+        ready["published_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2019-05-01"),
+        "{ready}"
+    );
+    let (sha, n) = source_sha256(&base, &token, &video).await;
+    assert_eq!((sha, n), (sha256_file(&clip), size));
+
+    // The same external id again: the first import, no second video.
+    let (status, again) = import(&base, &token, body).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    let (_, page) = get_json(
+        &format!("{base}/api/v1/imports?external_id=archive/ep-12"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let (_, all) = get_json(&format!("{base}/api/v1/imports"), Some(&token)).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
+
+    // An import is not news: nobody subscribed to the channel is told.
+    let fan = register_and_login(&base, "fan-of-archives").await;
+    // A user's first channel is named after them.
+    let handle = "archivist";
+    let (s, v) = call(
+        http()
+            .put(format!("{base}/api/v1/channels/{handle}/subscription"))
+            .bearer_auth(&fan),
+        None,
+    )
+    .await;
+    assert_eq!((s, &v["subscribed"]), (200, &json!(true)), "{v}");
+    let older = json!({
+        "url": origin.url("/file/episode-12.mp4"),
+        "external_id": "archive/ep-11",
+        "original_date": "2018-03-04T10:00:00Z",
+        "title": "Эпизод 11",
+    });
+    let (status, second) = import(&base, &token, older).await;
+    assert_eq!(status, 202, "{second}");
+    let second_video = second["video_id"].as_str().unwrap().to_owned();
+    wait_ready(&base, &token, &second_video).await;
+    // On the channel, the older original comes after the newer one, although imported later.
+    let (_, listed) = get_json(&format!("{base}/api/v1/channels/{handle}/videos"), None).await;
+    let order: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![video.as_str(), second_video.as_str()],
+        "{listed}"
+    );
+    // Give the announcer time to have run; the fan has no notification of either.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, notes) = get_json(&format!("{base}/api/v1/notifications"), Some(&fan)).await;
+    let items = notes["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        items.iter().all(|n| n["type"] != "new_video"),
+        "imports announced: {notes}"
+    );
+
+    // The source's faults, with stable codes.
+    origin.file("big.mp4", vec![7u8; 3_000_000]);
+    for (path, code) in [
+        ("/file/missing.mp4", "source_unavailable"),
+        ("/status/403", "source_unavailable"),
+        ("/file/big.mp4", "source_too_large"),
+    ] {
+        let (status, v) = import(&base, &token, json!({ "url": origin.url(path) })).await;
+        assert_eq!(status, 202, "{v}");
+        let id = v["id"].as_str().unwrap();
+        let end = settled(&base, &token, id, 60).await;
+        assert_eq!(end["state"], "failed", "{path}: {end}");
+        assert_eq!(end["failure"]["code"], code, "{path}: {end}");
+        let (_, vid) = get_json(
+            &format!("{base}/api/v1/videos/{}", v["video_id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(vid["status"], "failed", "{vid}");
+        assert_eq!(vid["failure"]["code"], code, "{vid}");
+    }
+    // Nothing of the too-large file was kept.
+    assert!(origin.sent() < 3_000_000 + 2 * size + 1_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbound_guard_reaches_nothing_internal() {
+    // The trap listens on 127.0.0.1 and must see no connection at all. The one internal host
+    // allowed is 127.0.0.2, standing in for an operator's media server.
+    let trap = Origin::start("127.0.0.1").await;
+    let allowed = Origin::start("127.0.0.2").await;
+    let stack = Stack::start(
+        Backend::Local,
+        &[("KADR_OUTBOUND__ALLOW", "[\"127.0.0.2\"]")],
+    )
+    .await;
+    let base = stack.url("");
+    let token = register_and_login(&base, "curious").await;
+    let p = trap.addr.port();
+
+    // Refused at the door: literal internal addresses in every notation, other schemes,
+    // credentials.
+    for url in [
+        format!("http://127.0.0.1:{p}/file/x"),
+        format!("http://2130706433:{p}/file/x"),
+        format!("http://0177.0.0.1:{p}/file/x"),
+        format!("http://0x7f.0.0.1:{p}/file/x"),
+        format!("http://0x7f000001:{p}/file/x"),
+        format!("http://127.1:{p}/file/x"),
+        format!("http://0.0.0.0:{p}/file/x"),
+        format!("http://0:{p}/file/x"),
+        format!("http://[::1]:{p}/file/x"),
+        format!("http://[::ffff:127.0.0.1]:{p}/file/x"),
+        format!("http://[::ffff:7f00:1]:{p}/file/x"),
+        format!("http://[64:ff9b::7f00:1]:{p}/file/x"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[fd00:ec2::254]/latest/meta-data/".to_owned(),
+        "http://100.100.100.200/latest/meta-data/".to_owned(),
+        "http://10.0.0.1/a.mp4".to_owned(),
+        "http://172.16.0.1/a.mp4".to_owned(),
+        "http://192.168.1.1/a.mp4".to_owned(),
+        "http://100.64.0.1/a.mp4".to_owned(),
+        "http://224.0.0.1/a.mp4".to_owned(),
+        "http://[fe80::1]/a.mp4".to_owned(),
+        "ftp://example.org/a.mp4".to_owned(),
+        "file:///etc/passwd".to_owned(),
+        "gopher://example.org/".to_owned(),
+        "http://user:secret@example.org/a.mp4".to_owned(),
+        "not a url".to_owned(),
+    ] {
+        let (status, v) = import(&base, &token, json!({ "url": url })).await;
+        assert_eq!(status, 400, "{url}: {v}");
+        assert_eq!(v["code"], "url_not_allowed", "{url}: {v}");
+        assert_eq!(v["field"], "url", "{url}: {v}");
+    }
+
+    // Accepted at the door (names, or an allowed host), refused by the worker after
+    // resolving or on a redirect.
+    let to_trap = format!("http://127.0.0.1:{p}/file/x");
+    let encode = |u: &str| u.replace(':', "%3A").replace('/', "%2F");
+    for url in [
+        format!("http://localhost:{p}/file/x"),
+        format!("http://LOCALHOST.:{p}/file/x"),
+        allowed.url(&format!("/redirect?to={}", encode(&to_trap))),
+        allowed.url(&format!(
+            "/redirect?to={}",
+            encode(&format!("http://localhost:{p}/file/x"))
+        )),
+        allowed.url(&format!(
+            "/redirect?to={}",
+            encode(&format!("http://[::ffff:127.0.0.1]:{p}/file/x"))
+        )),
+    ] {
+        let (status, v) = import(&base, &token, json!({ "url": url })).await;
+        assert_eq!(status, 202, "{url}: {v}");
+        let end = settled(&base, &token, v["id"].as_str().unwrap(), 60).await;
+        assert_eq!(end["state"], "failed", "{url}: {end}");
+        assert_eq!(end["failure"]["code"], "source_not_allowed", "{url}: {end}");
+    }
+    assert_eq!(trap.connections(), 0, "the trap was reached");
+
+    // The allowed internal host is reached.
+    let clip = stack.dir.path().join("internal.mp4");
+    testsrc(&clip, "320x240", 15, 2, &[]);
+    allowed.file("internal.mp4", std::fs::read(&clip).unwrap());
+    let (status, v) = import(
+        &base,
+        &token,
+        json!({ "url": allowed.url("/file/internal.mp4") }),
+    )
+    .await;
+    assert_eq!(status, 202, "{v}");
+    let end = settled(&base, &token, v["id"].as_str().unwrap(), 60).await;
+    assert_eq!(end["state"], "fetched", "{end}");
+    assert_eq!(trap.connections(), 0, "the trap was reached");
+}
+
+fn env(cmd: &mut Command, db: &str, dir: &std::path::Path) {
+    cmd.env("KADR_DATABASE__URL", db)
+        .env("KADR_STORAGE__LOCAL__ROOT", dir.join("media"))
+        .env("KADR_DATA_DIR", dir.join("var"))
+        .env("KADR_UPLOAD_API__LISTEN", "127.0.0.1:0")
+        .env("KADR_WORKER__LISTEN", "127.0.0.1:0")
+        .env("KADR_WORKER__KINDS", "[\"fetch\"]")
+        .env("KADR_OUTBOUND__ALLOW", "[\"127.0.0.1\"]")
+        .env("KADR_QUEUE__LEASE_SECS", "4")
+        .env("KADR_QUEUE__HEARTBEAT_SECS", "1")
+        .env("KADR_QUEUE__POLL_INTERVAL_MS", "200")
+        .env("KADR_QUEUE__BACKOFF_BASE_SECS", "0")
+        .env("KADR_ADMIN_PASSWORD", "imports-admin-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_killed_with_sigkill_resumes_where_it_was() {
+    let tdb = kadr_db::testing::TestDatabase::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut migrate = command(&["migrate", "up"]);
+    env(&mut migrate, tdb.url(), dir.path());
+    assert!(migrate.output().unwrap().status.success());
+    let mut api = command(&["upload-api"]);
+    env(&mut api, tdb.url(), dir.path());
+    let api = tokio::task::spawn_blocking(move || Kadr::start(api))
+        .await
+        .unwrap();
+    let base = api.url("");
+    let token = register_and_login(&base, "resumer").await;
+
+    // 24 MiB at 4 MiB/s: about six seconds to fetch, so the kill lands in the middle.
+    const SIZE: usize = 24 * 1024 * 1024;
+    let body: Vec<u8> = (0..SIZE).map(|i| (i * 31 % 251) as u8).collect();
+    let origin = Origin::start("127.0.0.1").await;
+    origin.file("big.bin", body.clone());
+    origin.throttle(4 * 1024 * 1024);
+    let (status, v) = import(&base, &token, json!({ "url": origin.url("/file/big.bin") })).await;
+    assert_eq!(status, 202, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let video = v["video_id"].as_str().unwrap().to_owned();
+
+    let (db_url, root) = (tdb.url().to_owned(), dir.path().to_owned());
+    let worker = move || {
+        let mut cmd = command(&["worker"]);
+        env(&mut cmd, &db_url, &root);
+        Kadr::start(cmd)
+    };
+    let first = tokio::task::spawn_blocking(worker.clone()).await.unwrap();
+    // Kill once a quarter of the file was reported.
+    let started = Instant::now();
+    let before_kill = loop {
+        let (_, v) = get_json(&format!("{base}/api/v1/imports/{id}"), Some(&token)).await;
+        let done = v["bytes_done"].as_u64().unwrap_or(0);
+        if done >= SIZE as u64 / 4 {
+            assert_ne!(
+                v["state"], "fetched",
+                "finished before the kill; slow it down"
+            );
+            break done;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    kill(Pid::from_raw(first.pid() as i32), Signal::SIGKILL).unwrap();
+    drop(first);
+    let sent_before = origin.sent();
+    let _second = tokio::task::spawn_blocking(worker).await.unwrap();
+    let end = settled(&base, &token, &id, 90).await;
+    assert_eq!(end["state"], "fetched", "{end}");
+
+    // The second request asked for the rest, with the validator of the first.
+    let seen = origin.seen();
+    let resumed = seen
+        .iter()
+        .filter_map(|s| s.range.as_deref())
+        .filter_map(|r| {
+            r.strip_prefix("bytes=")?
+                .strip_suffix('-')?
+                .parse::<u64>()
+                .ok()
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(resumed.len(), 1, "{seen:?}");
+    assert!(
+        resumed[0] >= before_kill && resumed[0] < SIZE as u64,
+        "resumed at {} after {before_kill} reported",
+        resumed[0]
+    );
+    assert!(seen.iter().any(|s| s.if_range.is_some()), "{seen:?}");
+    // Not started over: what was sent after the kill is the rest of the file.
+    let after = origin.sent() - sent_before;
+    assert!(
+        after <= SIZE as u64 - resumed[0] + 64 * 1024,
+        "sent {after} after the kill"
+    );
+    // The stored original is the file, byte for byte.
+    let (sha, n) = source_sha256(&base, &token, &video).await;
+    use sha2::Digest;
+    assert_eq!(n, SIZE as u64);
+    assert_eq!(sha, crate::common::hex(&sha2::Sha256::digest(&body)));
+}
