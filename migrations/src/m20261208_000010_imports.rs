@@ -66,8 +66,10 @@ ALTER TABLE videos ADD COLUMN original_at timestamptz;
 CREATE OR REPLACE FUNCTION kadr_videos_catalog() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.title IS DISTINCT FROM OLD.title
-       OR NEW.description IS DISTINCT FROM OLD.description OR NEW.tags IS DISTINCT FROM OLD.tags THEN
-        NEW.search := kadr_search_vector(NEW.title, NEW.description, NEW.tags);
+       OR NEW.description IS DISTINCT FROM OLD.description OR NEW.tags IS DISTINCT FROM OLD.tags
+       OR NEW.caption_search IS DISTINCT FROM OLD.caption_search THEN
+        NEW.search := kadr_search_vector(NEW.title, NEW.description, NEW.tags)
+                      || coalesce(NEW.caption_search, ''::tsvector);
     END IF;
     IF NEW.published_at IS NULL AND NEW.playable AND NEW.privacy = 'public'
        AND NEW.moderation = 'approved' THEN
@@ -89,8 +91,10 @@ ALTER TABLE api_tokens DROP COLUMN scopes, DROP COLUMN kind;
 CREATE OR REPLACE FUNCTION kadr_videos_catalog() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.title IS DISTINCT FROM OLD.title
-       OR NEW.description IS DISTINCT FROM OLD.description OR NEW.tags IS DISTINCT FROM OLD.tags THEN
-        NEW.search := kadr_search_vector(NEW.title, NEW.description, NEW.tags);
+       OR NEW.description IS DISTINCT FROM OLD.description OR NEW.tags IS DISTINCT FROM OLD.tags
+       OR NEW.caption_search IS DISTINCT FROM OLD.caption_search THEN
+        NEW.search := kadr_search_vector(NEW.title, NEW.description, NEW.tags)
+                      || coalesce(NEW.caption_search, ''::tsvector);
     END IF;
     IF NEW.published_at IS NULL AND NEW.playable AND NEW.privacy = 'public'
        AND NEW.moderation = 'approved' THEN

@@ -1309,8 +1309,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Creates a video whose file a worker fetches from `url`, then transcodes as any upload.
-         *     Importing an `external_id` again answers 200 with the first import.
+         * Creates a video to import: with `url`, a worker fetches its file and it is transcoded as
+         *     any upload; with `size`, the answer carries the tus upload to send the file to.
+         *     Importing an `external_id` again answers 200 with the first import (and, while its file
+         *     has not fully arrived, the upload to resume).
          */
         post: operations["import_video"];
         delete?: never;
@@ -2060,6 +2062,8 @@ export interface components {
             state: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description `upload` imports waiting for their bytes: the tus upload to send them to (or resume). */
+            upload_url?: string | null;
             /** @description The URL fetched (absent for uploaded files). */
             url?: string | null;
             /** Format: uuid */
@@ -2628,7 +2632,10 @@ export interface components {
              */
             unread: number;
         };
-        /** @description A video to import from a URL, with what describes it. */
+        /**
+         * @description A video to import, with what describes it: from a URL the server fetches (`url`), or from
+         *     a file the client sends itself with tus (`size`, then the answer's `upload_url`).
+         */
         UrlImport: {
             /** @description The channel (handle or id, one of yours); default: your first channel. */
             channel?: string | null;
@@ -2638,6 +2645,8 @@ export interface components {
              *     same id again returns the first import instead of making a second video.
              */
             external_id?: string | null;
+            /** @description With `size`: the file's name, kept with the original. */
+            filename?: string | null;
             language?: string | null;
             /**
              * @description When the video was first published elsewhere (RFC 3339, or a date `YYYY-MM-DD`):
@@ -2647,13 +2656,18 @@ export interface components {
             original_date?: string | null;
             /** @enum {string|null} */
             privacy?: "public" | "unlisted" | "private" | null;
+            /**
+             * Format: int64
+             * @description Instead of `url`: the size of the file the client will upload (tus).
+             */
+            size?: number | null;
             tags?: string[] | null;
             title?: string | null;
             /**
              * @description Where the file is: an `http://` or `https://` URL reachable from the server.
              * @example https://media.example.org/archive/episode-12.mp4
              */
-            url: string;
+            url?: string | null;
         };
         UrlList: {
             /** Format: date-time */
@@ -8879,7 +8893,16 @@ export interface operations {
                     "application/json": components["schemas"]["ImportView"];
                 };
             };
-            /** @description The import, queued; follow it at `Location` */
+            /** @description An upload import: send the file to `upload_url` (tus) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportView"];
+                };
+            };
+            /** @description A URL import, queued; follow it at `Location` */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8905,6 +8928,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too_large`, `quota_exceeded` (upload imports) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json */
             415: {
                 headers: {
@@ -8914,7 +8946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `too_many_imports` */
+            /** @description `too_many_imports`, `too_many_uploads`, `too_many_waiting` */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -48,17 +48,34 @@ pub struct Import {
     pub video_status: VideoStatus,
     pub video_failure: Option<String>,
     pub original_at: Option<DateTime<FixedOffset>>,
+    /// The tus upload still waiting for the client's bytes (`upload` imports).
+    pub upload_id: Option<Uuid>,
 }
 
 const SELECT: &str = "SELECT i.id, i.video_id, i.batch_id, i.external_id, i.source, i.location,
         i.state, i.bytes_done, i.bytes_total, i.failure_code, i.failure_detail, i.created_at,
-        i.updated_at, v.status AS video_status, v.failure_code AS video_failure, v.original_at
+        i.updated_at, v.status AS video_status, v.failure_code AS video_failure, v.original_at,
+        (SELECT u.id FROM uploads u WHERE u.video_id = i.video_id AND u.state = 'active'
+         ORDER BY u.created_at DESC LIMIT 1) AS upload_id
     FROM imports i JOIN videos v ON v.id = i.video_id";
+
+/// The tus upload an `upload` import creates for the client's file.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    /// Storage prepared for `NewImport::video_id`.
+    pub staging: uploads::Staging,
+    pub size: i64,
+    pub filename: Option<String>,
+}
 
 /// What a new import says besides the video's fields.
 #[derive(Debug, Clone)]
 pub struct NewImport {
+    /// The new video's id, chosen beforehand (its storage may be prepared under it).
+    pub video_id: Uuid,
     pub source: ImportSource,
+    /// For `upload`: the upload to create (its length reserved in the owner's quota).
+    pub upload: Option<NewUpload>,
     /// The URL, or `s3://SOURCE/BUCKET/KEY`; none for files the client uploads.
     pub location: Option<String>,
     pub external_id: Option<String>,
@@ -187,13 +204,19 @@ pub async fn create(
     }
     let made = async {
         let tx = db.begin().await?;
-        // One at a time per owner from here: the count below cannot be raced past.
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
-            [owner.id.into()],
-        ))
-        .await?;
+        // One at a time per owner from here: the count below cannot be raced past. An
+        // upload reserves its length first (which takes the same lock).
+        match &new.upload {
+            Some(up) => uploads::reserve(&tx, config, owner.id, up.size, true).await?,
+            None => {
+                tx.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+                    [owner.id.into()],
+                ))
+                .await?;
+            }
+        }
         let pending = tx
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -221,8 +244,8 @@ pub async fn create(
             ))
             .retry_after(60));
         }
-        let video_id = Uuid::now_v7();
-        uploads::insert_video(&tx, config, owner, fields, video_id).await?;
+        let video_id = new.video_id;
+        let video = uploads::insert_video(&tx, config, owner, fields, video_id).await?;
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE videos SET original_at = $2, announced_at = now() WHERE id = $1",
@@ -245,6 +268,18 @@ pub async fn create(
             ],
         ))
         .await?;
+        if let Some(up) = &new.upload {
+            uploads::insert_upload(
+                &tx,
+                config,
+                &video,
+                &up.staging,
+                up.size,
+                up.filename.clone(),
+                serde_json::json!({}),
+            )
+            .await?;
+        }
         if new.source == ImportSource::Url {
             jobs::enqueue(
                 &tx,

@@ -250,7 +250,7 @@ pub async fn ready(
             "UPDATE videos SET status = '{}', playable = true, progress = 100, stage = NULL,
                  preview = $2,
                  failure_code = NULL, failure_message = NULL, updated_at = now(),
-                 published_at = COALESCE(published_at, now())
+                 published_at = COALESCE(published_at, least(coalesce(original_at, now()), now()))
              WHERE id = $1",
             VideoStatus::Ready.as_str()
         ),

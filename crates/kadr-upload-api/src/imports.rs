@@ -6,16 +6,19 @@
 //! internal address) so the caller hears at once; the worker checks it again after resolving
 //! the name and on every redirect, and connects only to the address it checked.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use kadr_core::Code;
-use kadr_core::imports::{self, Created, Filter, Import, NewImport};
+use kadr_core::imports::{self, Created, Filter, Import, NewImport, NewUpload};
 use kadr_core::state::{ImportSource, ImportState, VideoStatus};
+use kadr_core::uploads;
 use kadr_http::auth::AuthUser;
 use kadr_http::{ApiError, AppContext};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::staging;
+use crate::urls::upload_url;
 use crate::videos::NewVideo;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -24,16 +27,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/imports/{id}", web::get().to(show));
 }
 
-/// A video to import from a URL, with what describes it.
+/// A video to import, with what describes it: from a URL the server fetches (`url`), or from
+/// a file the client sends itself with tus (`size`, then the answer's `upload_url`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrlImport {
     /// Where the file is: an `http://` or `https://` URL reachable from the server.
+    #[serde(default)]
     #[schema(
         max_length = 4096,
         example = "https://media.example.org/archive/episode-12.mp4"
     )]
-    pub url: String,
+    pub url: Option<String>,
+    /// Instead of `url`: the size of the file the client will upload (tus).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub size: Option<i64>,
+    /// With `size`: the file's name, kept with the original.
+    #[serde(default)]
+    #[schema(max_length = 255)]
+    pub filename: Option<String>,
     /// Your own id for this item (a manifest row, the other platform's id): importing the
     /// same id again returns the first import instead of making a second video.
     #[serde(default)]
@@ -99,6 +112,8 @@ pub struct ImportView {
     pub source: ImportSource,
     /// The URL fetched (absent for uploaded files).
     pub url: Option<String>,
+    /// `upload` imports waiting for their bytes: the tus upload to send them to (or resume).
+    pub upload_url: Option<String>,
     /// `queued`, `fetching`, `fetched` (the file is stored; the video's `status` tells the
     /// rest) or `failed`.
     #[schema(value_type = String, example = "fetching")]
@@ -115,8 +130,8 @@ pub struct ImportView {
     pub updated_at: DateTime<FixedOffset>,
 }
 
-impl From<Import> for ImportView {
-    fn from(i: Import) -> ImportView {
+impl ImportView {
+    fn of(i: Import, req: &HttpRequest) -> ImportView {
         let failure = i
             .failure_code
             .map(|code| ImportFailure {
@@ -136,6 +151,7 @@ impl From<Import> for ImportView {
             external_id: i.external_id,
             source: i.source,
             url: i.location,
+            upload_url: i.upload_id.map(|u| upload_url(req, u)),
             state: i.state,
             bytes_done: i.bytes_done,
             bytes_total: i.bytes_total,
@@ -173,27 +189,27 @@ fn url_refused(why: &kadr_outbound::Refused) -> ApiError {
         .field("url")
 }
 
-/// Creates a video whose file a worker fetches from `url`, then transcodes as any upload.
-/// Importing an `external_id` again answers 200 with the first import.
+/// Creates a video to import: with `url`, a worker fetches its file and it is transcoded as
+/// any upload; with `size`, the answer carries the tus upload to send the file to.
+/// Importing an `external_id` again answers 200 with the first import (and, while its file
+/// has not fully arrived, the upload to resume).
 #[utoipa::path(post, path = "/api/v1/videos/import", tag = "imports", operation_id = "import_video", request_body = UrlImport,
     responses(
-        (status = 202, description = "The import, queued; follow it at `Location`", body = ImportView),
+        (status = 202, description = "A URL import, queued; follow it at `Location`", body = ImportView),
+        (status = 201, description = "An upload import: send the file to `upload_url` (tus)", body = ImportView),
         (status = 200, description = "This `external_id` was imported before: that import", body = ImportView),
         (status = 400, description = "`url_not_allowed`, `invalid_field`, `unknown_channel`", content_type = "application/problem+json"),
         (status = 401, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_imports`", content_type = "application/problem+json")),
+        (status = 413, description = "`too_large`, `quota_exceeded` (upload imports)", content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_imports`, `too_many_uploads`, `too_many_waiting`", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn create(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
+    req: HttpRequest,
     body: web::Json<UrlImport>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
-    if body.url.len() > 4096 {
-        return Err(ApiError::bad_request(Code::InvalidField, "The URL is too long").field("url"));
-    }
-    let url = kadr_outbound::check_url(&policy, &body.url).map_err(|e| url_refused(&e))?;
     let external_id = body
         .external_id
         .as_deref()
@@ -204,39 +220,135 @@ async fn create(
         .as_deref()
         .map(parse_original_date)
         .transpose()?;
-    // Without a title, the file's name in the URL.
-    let stem = url
-        .path_segments()
-        .and_then(|mut s| s.next_back())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.rsplit_once('.').map_or(s, |(stem, _)| stem).to_owned());
+    let video_id = Uuid::now_v7();
+    let (source, location, stem, upload) = match (&body.url, body.size) {
+        (Some(url), None) => {
+            if url.len() > 4096 {
+                return Err(
+                    ApiError::bad_request(Code::InvalidField, "The URL is too long").field("url"),
+                );
+            }
+            let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
+            let url = kadr_outbound::check_url(&policy, url).map_err(|e| url_refused(&e))?;
+            // Without a title, the file's name in the URL.
+            let stem = url
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+            (ImportSource::Url, Some(url.to_string()), stem, None)
+        }
+        (None, Some(size)) => {
+            let filename = body
+                .filename
+                .as_deref()
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(|f| f.chars().take(255).collect::<String>());
+            if filename
+                .as_deref()
+                .is_some_and(|f| f.chars().any(char::is_control))
+            {
+                return Err(ApiError::bad_request(
+                    Code::InvalidField,
+                    "A file name has no control characters",
+                )
+                .field("filename"));
+            }
+            (
+                ImportSource::Upload,
+                None,
+                filename.clone(),
+                Some((size, filename)),
+            )
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                Code::InvalidField,
+                "Give either `url` (the server fetches the file) or `size` (you upload it)",
+            )
+            .field("url"));
+        }
+    };
+    let stem = stem.map(|s| {
+        s.rsplit_once('.')
+            .map_or(s.clone(), |(stem, _)| stem.to_owned())
+    });
     let fields = body
         .video()
         .validate(stem.as_deref().or(Some("Imported video")))?;
+    // An external id seen before needs no storage prepared.
+    if let Some(ext) = &external_id
+        && let Some(found) = imports::by_external(&ctx.db, auth.user.id, ext).await?
+    {
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Location", format!("/api/v1/imports/{}", found.id)))
+            .json(ImportView::of(found, &req)));
+    }
+    let staged = match upload {
+        Some((size, filename)) => {
+            uploads::check_limits(&ctx.db, &ctx.config, &auth.user, size).await?;
+            let staging = staging::stage(&ctx, video_id).await?;
+            Some(NewUpload {
+                staging,
+                size,
+                filename,
+            })
+        }
+        None => None,
+    };
     let created = imports::create(
         &ctx.db,
         &ctx.config,
         &auth.user,
         fields,
         NewImport {
-            source: ImportSource::Url,
-            location: Some(url.to_string()),
+            video_id,
+            source,
+            upload: staged.clone(),
+            location,
             external_id,
             batch: None,
             original_at,
         },
     )
-    .await?;
+    .await;
+    let created = match created {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(up) = staged {
+                staging::unstage(&ctx, up.staging).await;
+            }
+            return Err(e.into());
+        }
+    };
     Ok(match created {
         Created::New(i) => {
-            tracing::info!(import = %i.id, video = %i.video_id, "URL import queued");
-            HttpResponse::Accepted()
-                .insert_header(("Location", format!("/api/v1/imports/{}", i.id)))
-                .json(ImportView::from(i))
+            tracing::info!(import = %i.id, video = %i.video_id, source = %i.source, "import created");
+            let mut res = if i.source == ImportSource::Upload {
+                HttpResponse::Created()
+            } else {
+                HttpResponse::Accepted()
+            };
+            // An empty file is complete as soon as its upload exists.
+            if let (Some(up), Some(upload)) = (&staged, i.upload_id)
+                && up.size == 0
+            {
+                let empty = futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>();
+                crate::tus::write_body(&ctx, upload, 0, empty, None).await?;
+            }
+            res.insert_header(("Location", format!("/api/v1/imports/{}", i.id)))
+                .json(ImportView::of(i, &req))
         }
-        Created::Existing(i) => HttpResponse::Ok()
-            .insert_header(("Location", format!("/api/v1/imports/{}", i.id)))
-            .json(ImportView::from(i)),
+        Created::Existing(i) => {
+            // Raced by a request for the same external id: this one's storage is not used.
+            if let Some(up) = staged {
+                staging::unstage(&ctx, up.staging).await;
+            }
+            HttpResponse::Ok()
+                .insert_header(("Location", format!("/api/v1/imports/{}", i.id)))
+                .json(ImportView::of(i, &req))
+        }
     })
 }
 
@@ -248,12 +360,13 @@ async fn create(
 async fn show(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let found = imports::get(&ctx.db, auth.user.id, id.into_inner())
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(ImportView::from(found)))
+    Ok(HttpResponse::Ok().json(ImportView::of(found, &req)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -286,6 +399,7 @@ pub struct ImportPage {
 async fn list(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
+    req: HttpRequest,
     q: web::Query<ImportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(50);
@@ -299,7 +413,7 @@ async fn list(
         let ext = imports::check_external_id(ext)?;
         let found = imports::by_external(&ctx.db, auth.user.id, &ext).await?;
         return Ok(HttpResponse::Ok().json(ImportPage {
-            items: found.into_iter().map(ImportView::from).collect(),
+            items: found.into_iter().map(|i| ImportView::of(i, &req)).collect(),
             next_cursor: None,
         }));
     }
@@ -319,7 +433,7 @@ async fn list(
     let items: Vec<ImportView> = rows
         .into_iter()
         .take(limit as usize)
-        .map(ImportView::from)
+        .map(|i| ImportView::of(i, &req))
         .collect();
     let next_cursor = if more {
         items.last().map(|i| i.id)
