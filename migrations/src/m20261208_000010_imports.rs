@@ -52,6 +52,8 @@ CREATE TABLE imports (
     failure_detail text,
     -- when a worker first began fetching (`import.max_secs` counts from here)
     started_at     timestamptz,
+    -- a picture sent for the poster before the video was ready, made into it once it is
+    thumbnail_key  text,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::common::{
     ADMIN_PASSWORD, Backend, Kadr, Stack, call, command, creator, get_json, http, login,
-    register_and_login, sha256_file, source_sha256, testsrc, wait_ready,
+    register_and_login, sha256_file, source_sha256, testsrc, until, wait_ready,
 };
 use crate::origin::Origin;
 
@@ -442,6 +442,49 @@ async fn an_upload_import_is_resumed_by_its_external_id() {
         .await
         .unwrap();
     assert_eq!(head.headers()["upload-offset"], half.to_string().as_str());
+    // A thumbnail before the file is whole: it waits for the video.
+    let picture = stack.dir.path().join("thumb.jpg");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=640x360",
+        ])
+        .args(["-frames:v", "1"])
+        .arg(&picture)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let thumb = format!(
+        "{base}/api/v1/imports/{}/thumbnail",
+        first["id"].as_str().unwrap()
+    );
+    let res = http()
+        .put(&thumb)
+        .bearer_auth(&token)
+        .header("Content-Type", "image/jpeg")
+        .body(std::fs::read(&picture).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "waiting", "{v}");
+    // Not a picture: refused at the door.
+    let res = http()
+        .put(&thumb)
+        .bearer_auth(&token)
+        .header("Content-Type", "image/jpeg")
+        .body(b"<html>not a picture</html>".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+
     let res = patch(half, bytes[half..].to_vec()).await.unwrap();
     assert_eq!(res.status().as_u16(), 204);
 
@@ -453,6 +496,19 @@ async fn an_upload_import_is_resumed_by_its_external_id() {
     let video = first["video_id"].as_str().unwrap();
     let ready = wait_ready(&base, &token, video).await;
     assert_eq!(ready["title"], "Выпуск 7");
+    // The waiting thumbnail became the poster once the video was ready.
+    let shown = until(
+        &format!("{base}/api/v1/videos/{video}"),
+        Some(&token),
+        "the thumbnail as poster",
+        |v| {
+            v["images"]["poster"]
+                .as_str()
+                .is_some_and(|p| p.contains("/images/custom_"))
+        },
+    )
+    .await;
+    assert_eq!(shown["status"], "ready");
     assert!(
         ready["published_at"]
             .as_str()

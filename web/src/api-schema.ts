@@ -446,6 +446,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets an imported video's thumbnail (the body is the image: JPEG, PNG or WebP, at most
+         *     10 MiB and 8192 pixels a side, at least 320 × 180), at any time: before the video is ready
+         *     it waits, then becomes the poster as an owner's uploaded poster does (cropped to the
+         *     video's shape by the worker). A later thumbnail replaces a waiting one.
+         */
+        put: operations["set_import_thumbnail"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -2615,6 +2637,16 @@ export interface components {
              * @description The channel's subscribers as last counted, with this change.
              */
             subscribers: number;
+        };
+        /** @description Where an import's thumbnail is. */
+        ThumbnailAccepted: {
+            height: number;
+            /**
+             * @description `waiting`: kept until the video is ready, then made into its poster; `processing`: the
+             *     video is ready and its poster is being made.
+             */
+            status: string;
+            width: number;
         };
         /** @description A new bearer token: send it as `Authorization: Bearer <token>`. */
         TokenJson: {
@@ -5037,6 +5069,96 @@ export interface operations {
                 };
             };
             /** @description A service Kadr depends on did not answer; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_import_thumbnail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The import's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The image itself */
+        requestBody: {
+            content: {
+                "image/jpeg": components["schemas"]["PictureBytes"];
+                "image/png": components["schemas"]["PictureBytes"];
+                "image/webp": components["schemas"]["PictureBytes"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThumbnailAccepted"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_playable`: the video failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_an_image`, `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `busy` */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -471,3 +471,83 @@ pub async fn fail<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// What became of an import's thumbnail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Thumbnail {
+    /// Kept until the video is ready; the picture it replaces (if any) is to be removed.
+    Waiting { replaced: Option<String> },
+    /// The video is ready: its poster is being made now.
+    Making,
+}
+
+/// Gives the import's video the picture stored at `key` as its poster: at once when the
+/// video is ready, else once its transcode ends ([`thumbnail_due`]). The video's row is locked
+/// meanwhile, so the transcode's end cannot slip between the check and the write.
+pub async fn set_thumbnail(
+    db: &DatabaseConnection,
+    config: &Config,
+    owner: Uuid,
+    id: Uuid,
+    key: String,
+) -> Result<Thumbnail, DomainError> {
+    let tx = db.begin().await?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT v.id AS video_id, v.status, i.thumbnail_key FROM imports i
+             JOIN videos v ON v.id = i.video_id
+             WHERE i.id = $1 AND i.owner_id = $2 FOR UPDATE OF v, i",
+            [id.into(), owner.into()],
+        ))
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let video: Uuid = row.try_get("", "video_id")?;
+    let status: String = row.try_get("", "status")?;
+    let replaced: Option<String> = row.try_get("", "thumbnail_key")?;
+    if status == VideoStatus::Ready.as_str() {
+        crate::posters::enqueue_custom(&tx, config, owner, video, key).await?;
+        tx.commit().await?;
+        return Ok(Thumbnail::Making);
+    }
+    if status == VideoStatus::Failed.as_str() {
+        return Err(DomainError::refused(
+            Code::NotPlayable,
+            "The video failed; it takes no thumbnail",
+        ));
+    }
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET thumbnail_key = $2, updated_at = now() WHERE id = $1",
+        [id.into(), key.into()],
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(Thumbnail::Waiting { replaced })
+}
+
+/// In the transaction that makes `video` ready: the thumbnail its import was given before,
+/// handed to the `poster` job now that the video's shape is known.
+pub async fn thumbnail_due<C: ConnectionTrait>(
+    tx: &C,
+    config: &Config,
+    video: Uuid,
+) -> Result<(), DomainError> {
+    let Some(row) = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH old AS (SELECT id, owner_id, thumbnail_key FROM imports
+                          WHERE video_id = $1 AND thumbnail_key IS NOT NULL FOR UPDATE)
+             UPDATE imports i SET thumbnail_key = NULL, updated_at = now() FROM old
+             WHERE i.id = old.id RETURNING old.owner_id, old.thumbnail_key AS key",
+            [video.into()],
+        ))
+        .await?
+    else {
+        return Ok(());
+    };
+    let owner: Uuid = row.try_get("", "owner_id")?;
+    let key: String = row.try_get("", "key")?;
+    crate::posters::enqueue_custom(tx, config, owner, video, key).await?;
+    Ok(())
+}

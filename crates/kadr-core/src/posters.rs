@@ -323,29 +323,42 @@ pub async fn ask_custom(
             "The previous picture is still being made",
         ));
     }
+    let asked = enqueue_custom(&tx, config, editor.id, video, source_key).await?;
+    tx.commit().await?;
+    Ok(asked)
+}
+
+/// Takes the number of a new picture for `video`'s poster and enqueues the `poster` job that
+/// makes it from `source_key`, in the caller's transaction (the video's row locked by it).
+pub async fn enqueue_custom(
+    tx: &impl ConnectionTrait,
+    config: &Config,
+    editor: Uuid,
+    video: Uuid,
+    source_key: String,
+) -> Result<i32, DomainError> {
     let asked = Landed::find_by_statement(stmt(
         "UPDATE videos SET poster_asked = poster_asked + 1 WHERE id = $1
          RETURNING poster_asked AS asked",
         vec![video.into()],
     ))
-    .one(&tx)
+    .one(tx)
     .await?
     .ok_or(DomainError::NotFound)?
     .asked;
     jobs::enqueue(
-        &tx,
+        tx,
         config,
         jobs::POSTER,
         &jobs::PosterJob {
             video_id: video,
             asked,
             source_key,
-            editor: editor.id,
+            editor,
         },
         None,
     )
     .await?;
-    tx.commit().await?;
     Ok(asked)
 }
 

@@ -24,7 +24,8 @@ use crate::videos::NewVideo;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos/import", web::post().to(create))
         .route("/api/v1/imports", web::get().to(list))
-        .route("/api/v1/imports/{id}", web::get().to(show));
+        .route("/api/v1/imports/{id}", web::get().to(show))
+        .route("/api/v1/imports/{id}/thumbnail", web::put().to(thumbnail));
 }
 
 /// A video to import, with what describes it: from a URL the server fetches (`url`), or from
@@ -441,4 +442,78 @@ async fn list(
         None
     };
     Ok(HttpResponse::Ok().json(ImportPage { items, next_cursor }))
+}
+
+/// Where an import's thumbnail is.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThumbnailAccepted {
+    /// `waiting`: kept until the video is ready, then made into its poster; `processing`: the
+    /// video is ready and its poster is being made.
+    pub status: String,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// Sets an imported video's thumbnail (the body is the image: JPEG, PNG or WebP, at most
+/// 10 MiB and 8192 pixels a side, at least 320 × 180), at any time: before the video is ready
+/// it waits, then becomes the poster as an owner's uploaded poster does (cropped to the
+/// video's shape by the worker). A later thumbnail replaces a waiting one.
+#[utoipa::path(put, path = "/api/v1/imports/{id}/thumbnail", tag = "imports", operation_id = "set_import_thumbnail",
+    params(("id" = Uuid, Path, description = "The import's id")),
+    request_body(content(
+        (crate::pictures::PictureBytes = "image/jpeg"),
+        (crate::pictures::PictureBytes = "image/png"),
+        (crate::pictures::PictureBytes = "image/webp")),
+        description = "The image itself"),
+    responses(
+        (status = 202, body = ThumbnailAccepted),
+        (status = 401, content_type = "application/problem+json"),
+        (status = 404, content_type = "application/problem+json"),
+        (status = 409, description = "`not_playable`: the video failed", content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large`", content_type = "application/problem+json"),
+        (status = 415, description = "`not_an_image`, `unsupported_media_type`", content_type = "application/problem+json"),
+        (status = 503, description = "`busy`", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn thumbnail(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use crate::pictures::{MIN_POSTER, check_picture, not_an_image, picture_type, receive};
+    picture_type(&req)?;
+    let found = imports::get(&ctx.db, auth.user.id, id.into_inner())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (data, _slot) = receive(&mut body).await?;
+    let (width, height) = check_picture(&data)?;
+    if width.max(height) < MIN_POSTER.0 || width.min(height) < MIN_POSTER.1 {
+        return Err(not_an_image("at least 320 × 180 pixels"));
+    }
+    let key = kadr_core::keys::poster_incoming(found.video_id, Uuid::now_v7());
+    ctx.storage
+        .put_bytes(&key, data, Some("application/octet-stream"))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("storage: {e}")))?;
+    let set =
+        imports::set_thumbnail(&ctx.db, &ctx.config, auth.user.id, found.id, key.clone()).await;
+    let status = match set {
+        Ok(imports::Thumbnail::Making) => "processing",
+        Ok(imports::Thumbnail::Waiting { replaced }) => {
+            if let Some(old) = replaced {
+                let _ = ctx.storage.delete(&old).await;
+            }
+            "waiting"
+        }
+        Err(e) => {
+            let _ = ctx.storage.delete(&key).await;
+            return Err(e.into());
+        }
+    };
+    Ok(HttpResponse::Accepted().json(ThumbnailAccepted {
+        status: status.to_owned(),
+        width,
+        height,
+    }))
 }

@@ -56,7 +56,7 @@ fn which(image: &str) -> Result<[ChannelImage; 2], ApiError> {
     }
 }
 
-fn not_an_image(detail: &str) -> ApiError {
+pub(crate) fn not_an_image(detail: &str) -> ApiError {
     ApiError::new(
         Code::NotAnImage,
         "The file is not a JPEG, PNG or WebP picture Kadr takes",
@@ -80,7 +80,7 @@ pub fn check_picture(head: &[u8]) -> Result<(usize, usize), ApiError> {
 }
 
 /// Refuses a body not declared as a picture.
-fn picture_type(req: &HttpRequest) -> Result<(), ApiError> {
+pub(crate) fn picture_type(req: &HttpRequest) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -101,7 +101,7 @@ fn picture_type(req: &HttpRequest) -> Result<(), ApiError> {
 /// The picture's bytes, at most [`MAX_BYTES`], in one of [`AT_ONCE`] slots of this process
 /// (or a refusal after a short wait), with the slot: the caller holds it until the bytes are
 /// stored, so memory stays bounded.
-async fn receive(
+pub(crate) async fn receive(
     body: &mut web::Payload,
 ) -> Result<(bytes::Bytes, tokio::sync::SemaphorePermit<'static>), ApiError> {
     let slot = match tokio::time::timeout(Duration::from_secs(5), RECEIVING.acquire()).await {

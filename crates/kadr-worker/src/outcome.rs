@@ -120,6 +120,8 @@ async fn settle_or_err(
                 &done.downloads,
             )
             .await?;
+            // An imported video's own thumbnail, sent before it was ready.
+            kadr_core::imports::thumbnail_due(&tx, &ctx.config, done.video_id).await?;
             kadr_queue::complete_on(&tx, job).await?;
             tx.commit().await?;
             metrics::job("done");
