@@ -30,6 +30,7 @@ mod share;
 mod simple_upload;
 mod stills;
 mod strangers;
+mod tokens;
 mod tus_clients;
 mod tus_protocol;
 mod upload_cli;

@@ -204,12 +204,31 @@ pub struct Problem {
 
 struct Bearer;
 
+/// The bearer scheme's description: the scopes a token may carry, and what each operation's
+/// `security` list names.
+fn scopes_description() -> String {
+    let mut out = String::from(
+        "A token from `POST /api/v1/auth/token` (a sign-in session: everything the account may) \
+         or `POST /api/v1/me/tokens` (made for scripts and integrations, with scopes). Each \
+         operation names the scope it needs; `session` means a signed-in session only.\n\n",
+    );
+    for s in kadr_core::scopes::Scope::ALL {
+        out.push_str(&format!("- `{}`: {}\n", s.as_str(), s.meaning()));
+    }
+    out
+}
+
 impl utoipa::Modify for Bearer {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(scopes_description()))
+                    .build(),
+            ),
         );
     }
 }
@@ -259,16 +278,36 @@ pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let tus = path.starts_with("/api/v1/uploads");
         let ops = [
-            (&mut item.get, false, false),
-            (&mut item.put, false, false),
-            (&mut item.post, false, false),
-            (&mut item.delete, false, false),
-            (&mut item.options, true, false),
-            (&mut item.head, false, true),
-            (&mut item.patch, false, false),
+            (&mut item.get, "GET", false, false),
+            (&mut item.put, "PUT", false, false),
+            (&mut item.post, "POST", false, false),
+            (&mut item.delete, "DELETE", false, false),
+            (&mut item.options, "OPTIONS", true, false),
+            (&mut item.head, "HEAD", false, true),
+            (&mut item.patch, "PATCH", false, false),
         ];
-        for (op, is_options, is_head) in ops {
+        for (op, method, is_options, is_head) in ops {
             let Some(op) = op.as_mut() else { continue };
+            // The scope each route needs, from the table authentication reads.
+            if let Some(security) = op.security.as_mut() {
+                let need = match kadr_core::scopes::needed(method, path) {
+                    kadr_core::scopes::Need::Scope(s) => vec![s.as_str().to_owned()],
+                    kadr_core::scopes::Need::Session => vec!["session".to_owned()],
+                    kadr_core::scopes::Need::Any => vec![],
+                };
+                for req in security.iter_mut() {
+                    let named = serde_json::to_value(&*req)
+                        .ok()
+                        .and_then(|v| v.as_object().map(|o| o.contains_key("bearer")))
+                        .unwrap_or(false);
+                    if named {
+                        *req = utoipa::openapi::security::SecurityRequirement::new(
+                            "bearer",
+                            need.clone(),
+                        );
+                    }
+                }
+            }
             // Every error answer is a problem (HEAD answers have no body).
             if !is_head {
                 for (status, response) in op.responses.responses.iter_mut() {
@@ -294,6 +333,11 @@ pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
             }
             if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 add(op, "401", "No valid bearer token");
+                add(
+                    op,
+                    "403",
+                    "`insufficient_scope`: the token lacks the scope this route needs",
+                );
             }
             let json_body = op
                 .request_body

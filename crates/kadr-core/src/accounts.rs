@@ -13,7 +13,7 @@ use crate::codes::Code;
 use crate::entities::{api_token, channel, user};
 use crate::error::DomainError;
 use crate::fields::{PASSWORD_LEN, USERNAME_LEN};
-use crate::state::Role;
+use crate::state::{Role, TokenKind};
 
 /// The longest username a sign-in looks up.
 pub const LOGIN_NAME_MAX: usize = 64;
@@ -175,17 +175,39 @@ pub async fn by_name(
 /// A token as handed out, once: only its hash is kept.
 #[derive(Debug, Clone)]
 pub struct Issued {
+    pub id: Uuid,
     pub token: String,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
 }
 
-/// A new bearer token of `user`, valid `ttl_hours`.
+/// A new bearer token of `user`, valid `ttl_hours`: a sign-in session.
 pub async fn issue_token(
     db: &impl ConnectionTrait,
     user: Uuid,
     name: Option<String>,
     user_agent: &str,
     ttl_hours: u64,
+) -> Result<Issued, DomainError> {
+    insert_token(
+        db,
+        user,
+        name,
+        user_agent,
+        ttl_hours,
+        TokenKind::Session,
+        None,
+    )
+    .await
+}
+
+async fn insert_token(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    name: Option<String>,
+    user_agent: &str,
+    ttl_hours: u64,
+    kind: TokenKind,
+    scopes: Option<Vec<String>>,
 ) -> Result<Issued, DomainError> {
     use base64::Engine;
     let random: [u8; 32] = rand::random();
@@ -196,28 +218,107 @@ pub async fn issue_token(
     let now = Utc::now();
     let expires_at =
         now + chrono::Duration::hours(i64::try_from(ttl_hours).unwrap_or(i64::MAX / 3600));
+    let id = Uuid::now_v7();
     api_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         user_id: Set(user),
         token_hash: Set(token_hash(&token)),
         name: Set(name.unwrap_or_default()),
         created_at: Set(now.fixed_offset()),
         expires_at: Set(expires_at.fixed_offset()),
-        // Issued at sign-in, which is a use.
-        last_used_at: Set(Some(now.fixed_offset())),
+        // Issued at sign-in, which is a use; a token made on purpose is unused until used.
+        last_used_at: Set((kind == TokenKind::Session).then(|| now.fixed_offset())),
         revoked_at: Set(None),
         user_agent: Set(user_agent
             .chars()
             .filter(|c| !c.is_control())
             .take(200)
             .collect()),
+        kind: Set(kind),
+        scopes: Set(scopes),
     }
     .insert(db)
     .await?;
     Ok(Issued {
+        id,
         token,
         expires_at: expires_at.fixed_offset(),
     })
+}
+
+/// Most tokens made on purpose one account keeps (sessions apart).
+pub const MAX_MADE_TOKENS: u64 = 50;
+
+/// A token made on purpose: for a person's scripts (`personal`) or for another system
+/// (`integration`), named, with its scopes, valid `days`. Scopes beyond the account's role
+/// (moderate, admin) are refused.
+pub async fn make_token(
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    name: &str,
+    kind: TokenKind,
+    scopes: &[crate::scopes::Scope],
+    days: u32,
+) -> Result<Issued, DomainError> {
+    use crate::scopes::Scope;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "name",
+            "A token's name is 1 to 100 characters, without control characters",
+        ));
+    }
+    if kind == TokenKind::Session {
+        return Err(DomainError::invalid(
+            "kind",
+            "A token is personal or integration",
+        ));
+    }
+    if scopes.is_empty() {
+        return Err(DomainError::invalid(
+            "scopes",
+            "A token needs at least one scope",
+        ));
+    }
+    if !(1..=3650).contains(&days) {
+        return Err(DomainError::invalid(
+            "expires_in_days",
+            "A token lives 1 to 3650 days",
+        ));
+    }
+    if (scopes.contains(&Scope::Moderate) && !user.role.moderates())
+        || (scopes.contains(&Scope::Admin) && !user.is_admin())
+    {
+        return Err(DomainError::refused(
+            Code::Forbidden,
+            "The account does not have the rights these scopes name",
+        ));
+    }
+    use sea_orm::PaginatorTrait;
+    let made = api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user.id))
+        .filter(api_token::Column::Kind.ne(TokenKind::Session))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .filter(api_token::Column::ExpiresAt.gt(Utc::now()))
+        .count(db)
+        .await?;
+    if made >= MAX_MADE_TOKENS {
+        return Err(
+            DomainError::refused(Code::TooManyTokens, "The account keeps too many tokens")
+                .detail(format!("revoke one first (at most {MAX_MADE_TOKENS})")),
+        );
+    }
+    let issued = insert_token(
+        db,
+        user.id,
+        Some(name.to_owned()),
+        "",
+        u64::from(days) * 24,
+        kind,
+        Some(scopes.iter().map(|s| s.as_str().to_owned()).collect()),
+    )
+    .await?;
+    Ok(issued)
 }
 
 /// Revokes a token.
@@ -311,6 +412,8 @@ pub struct Session {
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
     pub last_used_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+    pub kind: TokenKind,
+    pub scopes: Option<Vec<String>>,
 }
 
 /// `user`'s live sessions (tokens neither revoked nor expired), newest first.
@@ -319,7 +422,8 @@ pub async fn sessions(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<Sessi
     Ok(
         Session::find_by_statement(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
-            "SELECT id, name, user_agent, created_at, last_used_at, expires_at FROM api_tokens
+            "SELECT id, name, user_agent, created_at, last_used_at, expires_at, kind, scopes
+         FROM api_tokens
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
          ORDER BY created_at DESC, id DESC LIMIT 1000",
             [user.into()],

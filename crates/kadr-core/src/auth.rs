@@ -22,6 +22,8 @@ pub struct Caller {
     pub user: user::Model,
     pub token_id: uuid::Uuid,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+    /// What the token may do; none: a sign-in session (everything the account may).
+    pub scopes: Option<Vec<crate::scopes::Scope>>,
 }
 
 /// 401 with words for why.
@@ -58,10 +60,18 @@ pub async fn caller<C: ConnectionTrait>(db: &C, hash: Vec<u8>) -> Result<Caller,
                 ))
                 .await?;
             }
+            // A name no longer known grants nothing.
+            let scopes = t.scopes.map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| crate::scopes::Scope::parse(n))
+                    .collect()
+            });
             Ok(Caller {
                 user: u,
                 token_id: t.id,
                 expires_at: t.expires_at,
+                scopes,
             })
         }
         Some((t, Some(_))) if t.revoked_at.is_none() => Err(unauthorized("the token has expired")),

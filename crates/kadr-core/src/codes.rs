@@ -86,6 +86,7 @@ codes! {
         AccountBanned = "account_banned", 401, "The account is banned; signing in is refused.";
         Forbidden = "forbidden", 403, "The caller may not do this (not the owner, not a moderator).";
         InvalidToken = "invalid_token", 403, "A media URL's signature does not match.";
+        InsufficientScope = "insufficient_scope", 403, "The token lacks the scope this route needs (the `detail` names it), or the route takes a signed-in session only (the account's password, sessions, tokens, deletion and settings).";
         CommentsOff = "comments_off", 403, "The video's owner turned comments off.";
         Blocked = "blocked", 403, "The video's owner blocked the caller: no comments on their videos.";
         WrongPassword = "wrong_password", 403, "The current password given is wrong.";
@@ -99,6 +100,7 @@ codes! {
         TooManyCaptions = "too_many_captions", 409, "A video has captions in 20 languages; remove one before adding another.";
         TooManyChannels = "too_many_channels", 409, "The user owns `community.max_channels` channels.";
         TooManyPlaylists = "too_many_playlists", 409, "The user keeps 500 playlists.";
+        TooManyTokens = "too_many_tokens", 409, "The account keeps 50 tokens made for scripts and integrations; revoke one first.";
         LastChannel = "last_channel", 409, "A user's last channel cannot be deleted.";
         OwnChannel = "own_channel", 409, "Nobody subscribes to their own channel.";
         OwnAccount = "own_account", 409, "Nobody blocks or reports themselves or their own things.";

@@ -35,6 +35,7 @@ pub mod reconcile;
 pub mod related;
 pub mod reports;
 pub mod review;
+pub mod scopes;
 pub mod standing;
 pub mod state;
 pub mod stills;

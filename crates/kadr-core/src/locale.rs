@@ -358,6 +358,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "Ссылка на медиафайл недействительна.",
             "رابط الوسائط هذا غير صالح.",
         ),
+        Code::InsufficientScope => (
+            "This token may not do this.",
+            "Этому токену это не разрешено.",
+            "لا يُسمح لهذا الرمز بتنفيذ هذا الإجراء.",
+        ),
         Code::CommentsOff => (
             "Comments are turned off for this video.",
             "Комментарии к этому видео отключены.",
@@ -602,6 +607,11 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "You have too many imports waiting; wait until some are done.",
             "Слишком много ваших импортов ждут очереди; дождитесь, пока часть завершится.",
             "لديك عمليات استيراد كثيرة قيد الانتظار؛ انتظر حتى يكتمل بعضها.",
+        ),
+        Code::TooManyTokens => (
+            "You keep too many tokens; revoke one first.",
+            "У вас слишком много токенов; сначала отзовите один.",
+            "لديك رموز كثيرة جدًا؛ ألغِ أحدها أولًا.",
         ),
         Code::TooManyMails => (
             "Too many e-mails were requested; try again later.",

@@ -13,6 +13,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use kadr_core::Code;
 use kadr_core::auth::token_hash;
 use kadr_core::entities::user;
+use kadr_core::scopes::{self, Scope};
 use kadr_core::visibility::Viewer;
 
 use crate::{ApiError, AppContext};
@@ -24,6 +25,8 @@ pub use kadr_core::auth::TOKEN_PREFIX;
 pub struct AuthUser {
     pub user: user::Model,
     pub token_id: uuid::Uuid,
+    /// What the token may do; none: a sign-in session (everything the account may).
+    pub scopes: Option<Vec<Scope>>,
 }
 
 /// The caller, when a token was given. For reads: the token's lookup may be reused for
@@ -42,6 +45,11 @@ impl AuthUser {
     /// Who is asking, for the visibility rule.
     pub fn viewer(&self) -> Viewer {
         Viewer::user(&self.user)
+    }
+
+    /// Whether the token is a sign-in session (not one made for scripts or integrations).
+    pub fn is_session(&self) -> bool {
+        self.scopes.is_none()
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
@@ -106,10 +114,26 @@ pub fn forget_user(user_id: uuid::Uuid) {
     let _ = REUSED.invalidate_entries_if(move |_, e| e.user.user.id == user_id);
 }
 
+/// The caller of `req`, if it gave a token that may do what the route needs
+/// (`kadr_core::scopes`: 403 `insufficient_scope` otherwise).
+async fn authenticate(req: HttpRequest, reuse: bool) -> Result<Option<AuthUser>, ApiError> {
+    let found = look_up(&req, reuse).await?;
+    if let Some(user) = &found
+        && user.scopes.is_some()
+    {
+        let pattern = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+        let need = scopes::needed(req.method().as_str(), &pattern);
+        if !scopes::allows(user.scopes.as_deref(), need) {
+            return Err(scopes::insufficient(need).into());
+        }
+    }
+    Ok(found)
+}
+
 /// The caller of `req`, if it gave a token. With `reuse` (reads), a lookup of the same token
 /// younger than `auth.cache_secs` is reused while the token has not expired.
-async fn authenticate(req: HttpRequest, reuse: bool) -> Result<Option<AuthUser>, ApiError> {
-    let Some(token) = bearer(&req)? else {
+async fn look_up(req: &HttpRequest, reuse: bool) -> Result<Option<AuthUser>, ApiError> {
+    let Some(token) = bearer(req)? else {
         return Ok(None);
     };
     let ctx = req
@@ -135,6 +159,7 @@ async fn authenticate(req: HttpRequest, reuse: bool) -> Result<Option<AuthUser>,
     let user = AuthUser {
         user: found.user,
         token_id: found.token_id,
+        scopes: found.scopes,
     };
     if !ttl.is_zero() {
         REUSED.insert(

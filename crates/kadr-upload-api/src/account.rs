@@ -19,6 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/me/password", web::post().to(change_password))
         .route("/api/v1/me/sessions", web::get().to(sessions))
         .route("/api/v1/me/sessions/{id}", web::delete().to(revoke_session))
+        .route("/api/v1/me/tokens", web::post().to(make_token))
         .route("/api/v1/me/deletion", web::post().to(delete_me))
         .route(
             "/api/v1/me/email/verification",
@@ -276,6 +277,12 @@ pub struct SessionJson {
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
     /// The session making this request.
     pub current: bool,
+    /// `session` (signed in), `personal` or `integration` (made on purpose, with scopes).
+    #[schema(example = "session")]
+    pub kind: String,
+    /// What a token made on purpose may do (`read`, `upload`, `manage`, `interact`,
+    /// `moderate`, `admin`, `webhooks`); absent for sessions, which may do everything.
+    pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -283,7 +290,8 @@ pub struct SessionList {
     pub items: Vec<SessionJson>,
 }
 
-/// My sessions (signed-in tokens), newest first.
+/// My sessions and tokens (signed-in sessions, and tokens made for scripts and
+/// integrations), newest first.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "accounts",
     responses((status = 200, body = SessionList), (status = 401)), security(("bearer" = [])))]
 async fn sessions(ctx: web::Data<AppContext>, auth: SignedIn) -> Result<HttpResponse, ApiError> {
@@ -298,6 +306,8 @@ async fn sessions(ctx: web::Data<AppContext>, auth: SignedIn) -> Result<HttpResp
             created_at: s.created_at,
             last_used_at: s.last_used_at,
             expires_at: s.expires_at,
+            kind: s.kind.as_str().to_owned(),
+            scopes: s.scopes,
         })
         .collect();
     Ok(HttpResponse::Ok()
@@ -648,4 +658,86 @@ fn decode_cursor(c: &str) -> Result<(chrono::DateTime<chrono::FixedOffset>, Uuid
         chrono::DateTime::parse_from_rfc3339(t).map_err(|_| bad())?,
         id.parse().map_err(|_| bad())?,
     ))
+}
+
+/// A token to make for scripts or another system.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What it is for (shown in the list): "newsroom CMS", "nightly import".
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// `personal` (your own scripts) or `integration` (another system).
+    #[serde(default)]
+    #[schema(example = "integration")]
+    pub kind: Option<String>,
+    /// What it may do: `read`, `upload`, `manage`, `interact`, `moderate` (moderators),
+    /// `admin` (administrators), `webhooks`. It never reaches the account itself (password,
+    /// sessions and tokens, deletion, settings).
+    #[schema(example = json!(["read", "upload"]))]
+    pub scopes: Vec<String>,
+    /// Days until it expires (1 to 3650; default 365).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A token, shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MadeToken {
+    pub id: Uuid,
+    /// The bearer token itself: shown only now, only its hash is kept.
+    pub token: String,
+    pub name: String,
+    pub kind: String,
+    pub scopes: Vec<String>,
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// Makes a token with scopes for scripts or an integration (from a signed-in session only).
+/// It is listed among the sessions and revoked like one.
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts", operation_id = "make_token", request_body = NewToken,
+    responses((status = 201, body = MadeToken),
+        (status = 400, content_type = "application/problem+json"),
+        (status = 401, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: not from a signed-in session; `forbidden`: scopes beyond the account's role", content_type = "application/problem+json"),
+        (status = 409, description = "`too_many_tokens`", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn make_token(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    body: web::Json<NewToken>,
+) -> Result<HttpResponse, ApiError> {
+    use kadr_core::state::TokenKind;
+    let kind = match body.kind.as_deref().unwrap_or("personal") {
+        "personal" => TokenKind::Personal,
+        "integration" => TokenKind::Integration,
+        _ => {
+            return Err(ApiError::bad_request(
+                Code::InvalidField,
+                "A token is personal or integration",
+            )
+            .field("kind"));
+        }
+    };
+    let scopes = kadr_core::scopes::parse_list(&body.scopes)?;
+    let issued = accounts::make_token(
+        &ctx.db,
+        &auth.user,
+        &body.name,
+        kind,
+        &scopes,
+        body.expires_in_days.unwrap_or(365),
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(MadeToken {
+            id: issued.id,
+            token: issued.token,
+            name: body.name.trim().to_owned(),
+            kind: kind.as_str().to_owned(),
+            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            expires_at: issued.expires_at,
+        }))
 }

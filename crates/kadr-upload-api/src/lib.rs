@@ -71,6 +71,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         account::change_password,
         account::sessions,
         account::revoke_session,
+        account::make_token,
         account::delete_me,
         account::send_verification,
         account::ask_reset,
@@ -100,7 +101,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         imports::list,
         imports::thumbnail,
     ),
-    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes, imports::UrlImport, imports::ImportView, imports::ImportFailure, imports::ImportPage, imports::ThumbnailAccepted)),
+    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::NewToken, account::MadeToken, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes, imports::UrlImport, imports::ImportView, imports::ImportFailure, imports::ImportPage, imports::ThumbnailAccepted)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),

@@ -15,6 +15,10 @@ pub struct Model {
     pub revoked_at: Option<DateTimeWithTimeZone>,
     /// The client that signed in (its `User-Agent`, shortened).
     pub user_agent: String,
+    /// A sign-in session, or a token made on purpose (personal, integration).
+    pub kind: crate::state::TokenKind,
+    /// What the token may do (`kadr_core::scopes`); none: a session, everything.
+    pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
