@@ -517,3 +517,102 @@ async fn an_upload_import_is_resumed_by_its_external_id() {
         "{ready}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
+    use kadr_storage::{S3Options, Storage};
+    // A second S3 server stands for another platform's storage.
+    let foreign = kadr_storage::testing::S3TestServer::start().await.unwrap();
+    let foreign_env = |k: &str| format!("KADR_IMPORT__SOURCES__ELSEWHERE__{k}");
+    let env = [
+        (
+            "KADR_IMPORT__SOURCES__ARCHIVE__BUCKETS".to_owned(),
+            "[\"archive\"]".to_owned(),
+        ),
+        (foreign_env("BUCKETS"), format!("[\"{}\"]", foreign.bucket)),
+        (foreign_env("ENDPOINT"), foreign.endpoint().to_owned()),
+        (foreign_env("ACCESS_KEY_ID"), foreign.access_key_id.clone()),
+        (
+            foreign_env("SECRET_ACCESS_KEY"),
+            foreign.secret_access_key.clone(),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let stack = Stack::start(Backend::S3, &env).await;
+    let Some(s3) = &stack.s3 else {
+        panic!("the S3 backend needs its test server")
+    };
+    let base = stack.url("");
+    let token = register_and_login(&base, "broadcaster").await;
+    let clip = stack.dir.path().join("show.mp4");
+    testsrc(&clip, "320x240", 15, 2, &[]);
+    let bytes = std::fs::read(&clip).unwrap();
+
+    // A bucket beside Kadr's on the same server, and one on the other server.
+    let archive = Storage::s3(S3Options {
+        bucket: "archive".to_owned(),
+        ..s3.options()
+    })
+    .await
+    .unwrap();
+    if let Storage::S3(a) = &archive {
+        a.create_bucket().await.unwrap();
+    }
+    archive
+        .put_bytes("shows/Выпуск 1.mp4", bytes.clone().into(), None)
+        .await
+        .unwrap();
+    let elsewhere = Storage::s3(foreign.options()).await.unwrap();
+    elsewhere
+        .put_bytes("exports/ep2.mp4", bytes.clone().into(), None)
+        .await
+        .unwrap();
+
+    // Refused at the door: unknown sources, buckets not listed (Kadr's own among them), keys.
+    for url in [
+        "s3://nowhere/archive/shows/a.mp4".to_owned(),
+        format!("s3://archive/{}/sources/x", s3.bucket),
+        "s3://archive/other/shows/a.mp4".to_owned(),
+        "s3://archive/archive/../secret".to_owned(),
+        "s3://archive/archive".to_owned(),
+    ] {
+        let (status, v) = import(&base, &token, json!({ "url": url })).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (400, Some("url_not_allowed")),
+            "{url}: {v}"
+        );
+    }
+
+    for (url, title) in [
+        ("s3://archive/archive/shows/Выпуск 1.mp4", "Выпуск 1"),
+        ("s3://elsewhere/kadr-test/exports/ep2.mp4", "ep2"),
+    ] {
+        let (status, v) = import(&base, &token, json!({ "url": url })).await;
+        assert_eq!(status, 202, "{url}: {v}");
+        assert_eq!(v["source"], "s3");
+        let end = settled(&base, &token, v["id"].as_str().unwrap(), 60).await;
+        assert_eq!(end["state"], "fetched", "{url}: {end}");
+        let video = v["video_id"].as_str().unwrap();
+        let ready = wait_ready(&base, &token, video).await;
+        assert_eq!(ready["title"], title);
+        let (sha, n) = source_sha256(&base, &token, video).await;
+        assert_eq!((sha, n), (sha256_file(&clip), bytes.len() as u64));
+    }
+    // The first was copied inside the S3 server; the second streamed.
+    let log = stack.kadr.log();
+    assert_eq!(
+        log.matches("import copied inside the S3 server").count(),
+        1,
+        "{log}"
+    );
+    // A missing object fails the import with a stable code.
+    let (_, v) = import(
+        &base,
+        &token,
+        json!({ "url": "s3://archive/archive/shows/missing.mp4" }),
+    )
+    .await;
+    let end = settled(&base, &token, v["id"].as_str().unwrap(), 60).await;
+    assert_eq!(end["failure"]["code"], "source_unavailable", "{end}");
+}

@@ -2766,7 +2766,8 @@ export interface components {
             tags?: string[] | null;
             title?: string | null;
             /**
-             * @description Where the file is: an `http://` or `https://` URL reachable from the server.
+             * @description Where the file is: an `http://` or `https://` URL reachable from the server, or an
+             *     object in one of the server's named S3 sources, `s3://SOURCE/BUCKET/KEY`.
              * @example https://media.example.org/archive/episode-12.mp4
              */
             url?: string | null;

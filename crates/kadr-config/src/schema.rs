@@ -407,6 +407,38 @@ pub struct ImportConfig {
     pub stall_secs: u64,
     /// Imports one account may have waiting or fetching at once.
     pub max_pending: u64,
+    /// Named S3 sources imports may copy from (`s3://NAME/BUCKET/KEY`).
+    #[serde(default)]
+    pub sources: std::collections::BTreeMap<String, ImportSourceConfig>,
+}
+
+/// An S3 endpoint imports may read from, and which of its buckets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSourceConfig {
+    /// Its endpoint; unset: Kadr's own storage endpoint, where objects are copied inside the
+    /// S3 server (no byte through Kadr) with Kadr's own credentials.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// The buckets imports may name (required: never every bucket the credentials reach).
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Channels, subscriptions, ratings, comments and notifications.

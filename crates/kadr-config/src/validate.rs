@@ -39,7 +39,7 @@ impl Config {
         self.mail.validate()?;
         self.site.validate()?;
         self.outbound.validate()?;
-        self.import.validate()?;
+        self.import.validate(&self.storage)?;
         self.log.validate()
     }
 }
@@ -100,7 +100,57 @@ impl OutboundConfig {
 }
 
 impl ImportConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self, storage: &StorageConfig) -> Result<(), ConfigError> {
+        for (name, src) in &self.sources {
+            let key = format!("import.sources.{name}");
+            if name.is_empty()
+                || name.len() > 40
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            {
+                return Err(ConfigError::invalid(
+                    &key,
+                    "a source's name is 1 to 40 lower-case letters, digits, - or _",
+                ));
+            }
+            if src.buckets.is_empty() || src.buckets.iter().any(|b| b.trim().is_empty()) {
+                return Err(ConfigError::invalid(
+                    &format!("{key}.buckets"),
+                    "name the buckets imports may read",
+                ));
+            }
+            if src.access_key_id.is_some() != src.secret_access_key.is_some() {
+                return Err(ConfigError::invalid(
+                    &format!("{key}.secret_access_key"),
+                    "give both the access key id and the secret, or neither",
+                ));
+            }
+            match &src.endpoint {
+                Some(e) if !http_url(e) => {
+                    return Err(ConfigError::invalid(
+                        &format!("{key}.endpoint"),
+                        "an http:// or https:// URL",
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    if storage.backend != StorageBackend::S3 {
+                        return Err(ConfigError::invalid(
+                            &format!("{key}.endpoint"),
+                            "without an endpoint a source is Kadr's own S3 storage, and storage.backend is not s3",
+                        ));
+                    }
+                    // Kadr's own bucket holds every user's originals, private ones too.
+                    if src.buckets.contains(&storage.s3.bucket) {
+                        return Err(ConfigError::invalid(
+                            &format!("{key}.buckets"),
+                            "Kadr's own storage bucket cannot be an import source",
+                        ));
+                    }
+                }
+            }
+        }
         at_least_one(&[
             ("import.concurrency", self.concurrency as u64),
             ("import.max_secs", self.max_secs),

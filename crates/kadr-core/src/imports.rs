@@ -119,6 +119,52 @@ pub fn check_original_at(at: DateTime<FixedOffset>) -> Result<DateTime<FixedOffs
     Ok(at)
 }
 
+/// An object in a named S3 source: `s3://SOURCE/BUCKET/KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub source: String,
+    pub bucket: String,
+    pub key: String,
+}
+
+/// Reads `s3://SOURCE/BUCKET/KEY`, refused (`url_not_allowed`) unless the source is one of
+/// `import.sources` and the bucket one of its `buckets`.
+pub fn s3_location(config: &Config, text: &str) -> Result<S3Location, DomainError> {
+    let refused = |why: &str| {
+        DomainError::refused(Code::UrlNotAllowed, "This URL cannot be imported from")
+            .detail(why.to_owned())
+            .field("url")
+    };
+    let rest = text
+        .strip_prefix("s3://")
+        .ok_or_else(|| refused("not an s3:// URL"))?;
+    let mut parts = rest.splitn(3, '/');
+    let (Some(source), Some(bucket), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(refused("an S3 source is s3://SOURCE/BUCKET/KEY"));
+    };
+    let Some(src) = config.import.sources.get(source) else {
+        return Err(refused("no S3 source of that name is configured"));
+    };
+    if !src.buckets.iter().any(|b| b == bucket) {
+        return Err(refused(
+            "that bucket is not one this source lets imports read",
+        ));
+    }
+    if key.is_empty()
+        || key.len() > 1024
+        || key.starts_with('/')
+        || key.split('/').any(|seg| seg == ".." || seg == ".")
+        || key.chars().any(char::is_control)
+    {
+        return Err(refused("not a key Kadr reads"));
+    }
+    Ok(S3Location {
+        source: source.to_owned(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+    })
+}
+
 /// The owner's import with this id.
 pub async fn get<C: ConnectionTrait>(
     db: &C,
@@ -280,7 +326,7 @@ pub async fn create(
             )
             .await?;
         }
-        if new.source == ImportSource::Url {
+        if matches!(new.source, ImportSource::Url | ImportSource::S3) {
             jobs::enqueue(
                 &tx,
                 config,

@@ -606,6 +606,52 @@ impl S3Storage {
         })
     }
 
+    /// The same endpoint and credentials on another bucket (to read an import's source).
+    pub fn with_bucket(&self, bucket: &str) -> S3Storage {
+        S3Storage {
+            client: self.client.clone(),
+            bucket: Arc::from(bucket),
+            part_size: self.part_size,
+        }
+    }
+
+    /// The bucket this storage writes to.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Copies `src_key` of `src_bucket` (on the same endpoint, readable with these
+    /// credentials) to `key` here, inside the S3 server: no byte passes through Kadr.
+    /// CopyObject takes objects of up to 5 GiB.
+    pub async fn copy_from_bucket(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        key: &str,
+    ) -> Result<ObjectMeta, StorageError> {
+        crate::key::validate_key(key)?;
+        crate::key::validate_key(src_key)?;
+        let source = format!("{}/{}", src_bucket, copy_source_key(src_key));
+        match self
+            .client
+            .copy_object()
+            .bucket(&*self.bucket)
+            .key(key)
+            .copy_source(source)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) || e.code() == Some("NoSuchBucket") => {
+                return Err(StorageError::NotFound {
+                    key: format!("{src_bucket}/{src_key}"),
+                });
+            }
+            Err(e) => return Err(backend_error("CopyObject", &e)),
+        }
+        self.head(key).await
+    }
+
     pub(crate) async fn head(&self, key: &str) -> Result<ObjectMeta, StorageError> {
         let out = match self
             .client
@@ -832,6 +878,20 @@ fn body_error(key: &str, e: std::io::Error) -> StorageError {
 
 fn status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
+}
+
+/// A key as `x-amz-copy-source` takes it: percent-encoded but for the unreserved characters
+/// and `/`.
+fn copy_source_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn is_not_found<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {

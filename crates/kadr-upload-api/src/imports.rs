@@ -33,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrlImport {
-    /// Where the file is: an `http://` or `https://` URL reachable from the server.
+    /// Where the file is: an `http://` or `https://` URL reachable from the server, or an
+    /// object in one of the server's named S3 sources, `s3://SOURCE/BUCKET/KEY`.
     #[serde(default)]
     #[schema(
         max_length = 4096,
@@ -223,6 +224,11 @@ async fn create(
         .transpose()?;
     let video_id = Uuid::now_v7();
     let (source, location, stem, upload) = match (&body.url, body.size) {
+        (Some(url), None) if url.starts_with("s3://") => {
+            let loc = imports::s3_location(&ctx.config, url)?;
+            let stem = loc.key.rsplit('/').next().map(str::to_owned);
+            (ImportSource::S3, Some(url.clone()), stem, None)
+        }
         (Some(url), None) => {
             if url.len() > 4096 {
                 return Err(

@@ -277,6 +277,94 @@ impl Fetches {
         Ok(done)
     }
 
+    /// Stores the object an `s3://SOURCE/BUCKET/KEY` names under `key`: on Kadr's own
+    /// endpoint copied inside the S3 server (no byte through Kadr), from another endpoint
+    /// streamed (about two parts in memory). The object's size is checked first.
+    async fn copy_s3(&self, url: &str, key: &str, limit: u64, quota: bool) -> Result<u64, Stop> {
+        use kadr_storage::{S3Options, Storage, StorageError};
+        let ctx = &self.ctx;
+        let loc = imports::s3_location(&ctx.config, url)
+            .map_err(|e| Stop::Source(Failure::SourceNotAllowed, e.to_string()))?;
+        let Some(src) = ctx.config.import.sources.get(&loc.source) else {
+            return Err(Stop::Source(
+                Failure::SourceNotAllowed,
+                "the S3 source is no longer configured".to_owned(),
+            ));
+        };
+        let source = match (&src.endpoint, ctx.storage.as_ref()) {
+            (None, Storage::S3(own)) => Storage::S3(own.with_bucket(&loc.bucket)),
+            (None, Storage::Local(_)) => {
+                return Err(Stop::Source(
+                    Failure::SourceNotAllowed,
+                    "the S3 source names no endpoint and Kadr's storage is not S3".to_owned(),
+                ));
+            }
+            (Some(endpoint), _) => {
+                let s3 = &ctx.config.storage.s3;
+                Storage::s3(S3Options {
+                    endpoint: Some(endpoint.clone()),
+                    bucket: loc.bucket.clone(),
+                    region: src.region.clone(),
+                    access_key_id: src.access_key_id.clone(),
+                    secret_access_key: src
+                        .secret_access_key
+                        .as_ref()
+                        .map(|s| s.expose().to_owned()),
+                    path_style: src.path_style,
+                    part_size: s3.part_size_mib * 1024 * 1024,
+                    connect_timeout: Duration::from_secs(s3.connect_timeout_secs),
+                    read_timeout: Duration::from_secs(s3.read_timeout_secs),
+                    attempt_timeout: Duration::from_secs(s3.attempt_timeout_secs),
+                    max_attempts: s3.max_attempts,
+                })
+                .await
+                .map_err(|e| Stop::Again(format!("the S3 source: {e}")))?
+            }
+        };
+        let missing = |e: StorageError| match e {
+            StorageError::NotFound { .. } => Stop::Source(
+                Failure::SourceUnavailable,
+                "no such object in the source".to_owned(),
+            ),
+            StorageError::InvalidKey { .. } => Stop::Source(
+                Failure::SourceUnavailable,
+                "not a key Kadr reads".to_owned(),
+            ),
+            e => Stop::Again(format!("the S3 source: {e}")),
+        };
+        let meta = source.head(&loc.key).await.map_err(missing)?;
+        if meta.size > limit {
+            return Err(too_large(limit, quota));
+        }
+        /// CopyObject's limit.
+        const COPY_MAX: u64 = 5 * 1024 * 1024 * 1024;
+        if let (None, Storage::S3(own)) = (&src.endpoint, ctx.storage.as_ref())
+            && meta.size <= COPY_MAX
+        {
+            let copied = own
+                .copy_from_bucket(&loc.bucket, &loc.key, key)
+                .await
+                .map_err(missing)?;
+            tracing::info!(
+                key,
+                bytes = copied.size,
+                "import copied inside the S3 server"
+            );
+            return Ok(copied.size);
+        }
+        let object = source.get(&loc.key, None).await.map_err(missing)?;
+        let stored = ctx
+            .storage
+            .put_stream(key, object.body, None)
+            .await
+            .map_err(|e| Stop::Again(format!("storing the file: {e}")))?;
+        if stored.size > limit {
+            let _ = ctx.storage.delete(key).await;
+            return Err(too_large(limit, quota));
+        }
+        Ok(stored.size)
+    }
+
     async fn attempt(&self, job: &Job, control: &Control) -> Result<(), Stop> {
         let work: FetchJob = job
             .payload()
@@ -318,12 +406,22 @@ impl Fetches {
         let max = ctx.config.upload.max_size_bytes;
         let limit = max.min(room);
         let url = fetch.location.clone().unwrap_or_default();
-        let size = match tokio::time::timeout(
-            left,
-            self.download(fetch.id, &url, &part, limit, room < max, control),
-        )
-        .await
-        {
+        let key = kadr_core::keys::source(fetch.video_id);
+        let s3 = url.starts_with("s3://");
+        let work = async {
+            if s3 {
+                self.copy_s3(&url, &key, limit, room < max).await
+            } else {
+                let size = self
+                    .download(fetch.id, &url, &part, limit, room < max, control)
+                    .await?;
+                crate::files::adopt_file(&ctx.storage, &part, &key)
+                    .await
+                    .map_err(|e| Stop::Again(format!("storing the file: {e}")))?;
+                Ok(size)
+            }
+        };
+        let size = match tokio::time::timeout(left, work).await {
             Ok(r) => r?,
             Err(_) => {
                 return Err(if job.has_attempts_left() {
@@ -336,15 +434,15 @@ impl Fetches {
                 });
             }
         };
-        let key = kadr_core::keys::source(fetch.video_id);
-        crate::files::adopt_file(&ctx.storage, &part, &key)
-            .await
-            .map_err(|e| Stop::Again(format!("storing the file: {e}")))?;
-        let filename = url::Url::parse(&url).ok().and_then(|u| {
-            u.path_segments()
-                .and_then(|mut s| s.next_back().map(str::to_owned))
-                .filter(|s| !s.is_empty())
-        });
+        let filename = if s3 {
+            url.rsplit('/').next().map(str::to_owned)
+        } else {
+            url::Url::parse(&url).ok().and_then(|u| {
+                u.path_segments()
+                    .and_then(|mut s| s.next_back().map(str::to_owned))
+                    .filter(|s| !s.is_empty())
+            })
+        };
         let backend = match ctx.storage.as_ref() {
             kadr_storage::Storage::Local(_) => kadr_core::state::UploadBackend::Local,
             kadr_storage::Storage::S3(_) => kadr_core::state::UploadBackend::S3,
