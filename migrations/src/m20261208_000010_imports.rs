@@ -29,7 +29,11 @@ CREATE TABLE import_batches (
     id         uuid PRIMARY KEY,
     owner_id   uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name       text NOT NULL DEFAULT '' CHECK (char_length(name) <= 200),
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- approved by a moderator as a whole: members becoming ready are approved as they do
+    approved_by     uuid REFERENCES users (id) ON DELETE SET NULL,
+    approved_at     timestamptz,
+    approval_reason text
 );
 CREATE INDEX import_batches_owner_idx ON import_batches (owner_id, created_at DESC);
 

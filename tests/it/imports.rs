@@ -616,3 +616,179 @@ async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
     let end = settled(&base, &token, v["id"].as_str().unwrap(), 60).await;
     assert_eq!(end["failure"]["code"], "source_unavailable", "{end}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_catalogue_is_reviewed_as_a_batch() {
+    let origin = Origin::start("127.0.0.1").await;
+    let stack = Stack::start(
+        Backend::Local,
+        &[("KADR_OUTBOUND__ALLOW", "[\"127.0.0.1\"]")],
+    )
+    .await;
+    let base = stack.url("");
+    let admin = login(&base, "admin", ADMIN_PASSWORD).await;
+    let token = register_and_login(&base, "new-broadcaster").await;
+    let clip = stack.dir.path().join("item.mp4");
+    testsrc(&clip, "320x240", 15, 2, &[]);
+    origin.file("item.mp4", std::fs::read(&clip).unwrap());
+
+    let (status, batch) = call(
+        http()
+            .post(format!("{base}/api/v1/imports/batches"))
+            .bearer_auth(&token),
+        Some(json!({ "name": "Архив 2015–2019" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{batch}");
+    let batch_id = batch["id"].as_str().unwrap().to_owned();
+    // Somebody else's batch cannot be named.
+    let other = register_and_login(&base, "someone-else").await;
+    let (status, v) = import(
+        &base,
+        &other,
+        json!({ "url": origin.url("/file/item.mp4"), "batch": batch_id }),
+    )
+    .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("batch")), "{v}");
+
+    let mut members = Vec::new();
+    for n in 0..3 {
+        let (status, v) = import(
+            &base,
+            &token,
+            json!({ "url": origin.url("/file/item.mp4"), "batch": batch_id, "title": format!("Выпуск {n}") }),
+        )
+        .await;
+        assert_eq!(status, 202, "{v}");
+        members.push(v["video_id"].as_str().unwrap().to_owned());
+    }
+    let (_, alone) = import(
+        &base,
+        &token,
+        json!({ "url": origin.url("/file/item.mp4") }),
+    )
+    .await;
+    let alone = alone["video_id"].as_str().unwrap().to_owned();
+    for v in members.iter().chain([&alone]) {
+        wait_ready(&base, &token, v).await;
+    }
+
+    // The queue shows the lone video, not the batch's members; the batch is listed instead.
+    let (_, queue) = get_json(&format!("{base}/api/v1/moderation/queue"), Some(&admin)).await;
+    let queued: Vec<&str> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(queued.contains(&alone.as_str()), "{queue}");
+    assert!(
+        members.iter().all(|m| !queued.contains(&m.as_str())),
+        "{queue}"
+    );
+    let (_, batches) = get_json(&format!("{base}/api/v1/moderation/batches"), Some(&admin)).await;
+    let b = &batches["items"][0];
+    assert_eq!(b["id"], batch["id"], "{batches}");
+    assert_eq!(
+        (
+            b["pending"].as_i64(),
+            b["ready"].as_i64(),
+            b["total"].as_i64()
+        ),
+        (Some(3), Some(3), Some(3))
+    );
+    assert_eq!(b["owner"]["username"], "new-broadcaster");
+    // Not for users.
+    let (status, _) = get_json(&format!("{base}/api/v1/moderation/batches"), Some(&token)).await;
+    assert_eq!(status, 403);
+
+    // A sample, the same for the same seed.
+    let sample_url = format!("{base}/api/v1/moderation/batches/{batch_id}/sample?size=2&seed=x");
+    let (_, s1) = get_json(&sample_url, Some(&admin)).await;
+    let (_, s2) = get_json(&sample_url, Some(&admin)).await;
+    assert_eq!(s1["items"].as_array().unwrap().len(), 2, "{s1}");
+    assert_eq!(crate::common::ids(&s1), crate::common::ids(&s2));
+    assert!(
+        crate::common::ids(&s1)
+            .iter()
+            .all(|id| members.contains(id))
+    );
+
+    // Approved together; viewers see them.
+    let (status, done) = call(
+        http()
+            .post(format!(
+                "{base}/api/v1/moderation/batches/{batch_id}/approve"
+            ))
+            .bearer_auth(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (done["decided"].as_i64(), done["still_pending"].as_i64()),
+        (Some(3), Some(0))
+    );
+    for m in &members {
+        let (status, v) = get_json(&format!("{base}/api/v1/videos/{m}"), None).await;
+        assert_eq!(status, 200, "shown to everyone: {v}");
+        let (_, v) = get_json(&format!("{base}/api/v1/videos/{m}"), Some(&token)).await;
+        assert_eq!(v["moderation"]["state"], "approved", "{v}");
+    }
+    // A member arriving after the approval is approved once it is ready.
+    let (_, late) = import(
+        &base,
+        &token,
+        json!({ "url": origin.url("/file/item.mp4"), "batch": batch_id }),
+    )
+    .await;
+    let late = late["video_id"].as_str().unwrap().to_owned();
+    let ready = wait_ready(&base, &token, &late).await;
+    let approved = if ready["moderation"]["state"] == "approved" {
+        ready
+    } else {
+        until(
+            &format!("{base}/api/v1/videos/{late}"),
+            Some(&token),
+            "late member approved",
+            |v| v["moderation"]["state"] == "approved",
+        )
+        .await
+    };
+    assert_eq!(approved["moderation"]["state"], "approved");
+    let (_, batches) = get_json(&format!("{base}/api/v1/moderation/batches"), Some(&admin)).await;
+    assert_eq!(batches["items"].as_array().unwrap().len(), 0, "{batches}");
+
+    // Rejecting a batch needs a reason, and rejects every member still pending.
+    let (_, second) = call(
+        http()
+            .post(format!("{base}/api/v1/imports/batches"))
+            .bearer_auth(&token),
+        Some(json!({})),
+    )
+    .await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    let (_, v) = import(
+        &base,
+        &token,
+        json!({ "url": origin.url("/file/item.mp4"), "batch": second_id }),
+    )
+    .await;
+    let rejected = v["video_id"].as_str().unwrap().to_owned();
+    let reject = format!("{base}/api/v1/moderation/batches/{second_id}/reject");
+    let (status, v) = call(http().post(&reject).bearer_auth(&admin), Some(json!({}))).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (400, Some("reason_required")),
+        "{v}"
+    );
+    let (status, done) = call(
+        http().post(&reject).bearer_auth(&admin),
+        Some(json!({ "reason": "Чужие записи" })),
+    )
+    .await;
+    assert_eq!((status, done["decided"].as_i64()), (200, Some(1)), "{done}");
+    let (_, v) = get_json(&format!("{base}/api/v1/videos/{rejected}"), Some(&token)).await;
+    assert_eq!(v["moderation"]["state"], "rejected", "{v}");
+    assert_eq!(v["moderation"]["reason"], "Чужие записи");
+}

@@ -256,6 +256,13 @@ impl AccessCache {
         }
     }
 
+    /// Everything remembered (a decision on many videos at once).
+    pub fn forget_all(&self) {
+        if let Some(e) = &self.entries {
+            e.invalidate_all();
+        }
+    }
+
     pub async fn get(&self, ctx: &AppContext, video: Uuid) -> Result<Option<Access>, ApiError> {
         if let Some(found) = self.entries.as_ref().and_then(|e| e.get(&video)) {
             return Ok(found);

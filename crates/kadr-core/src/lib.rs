@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod batches;
 pub mod blocks;
 pub mod captions;
 pub mod channels;

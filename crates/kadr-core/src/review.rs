@@ -112,7 +112,7 @@ impl Decision {
     }
 
     /// Records the decision on `video_id` by `moderator` in `tx`: the video's state and
-    /// reason, and a row in `moderation_decisions` with who and when.
+    /// reason, and a row in `moderation_decisions` with who and when; the owner is told.
     pub async fn record(
         &self,
         tx: &DatabaseTransaction,
@@ -120,6 +120,50 @@ impl Decision {
         by: &user::Model,
         video_id: Uuid,
     ) -> Result<(), DomainError> {
+        let owner = self.apply(tx, by, video_id).await?;
+        // The owner is told by a job (their own decisions on their own videos excepted).
+        if let Some(owner) = owner
+            && owner != by.id
+        {
+            crate::notifications::enqueue(
+                tx,
+                config,
+                &crate::notifications::NewNotification {
+                    user_id: owner,
+                    kind: crate::state::NotificationType::Moderation,
+                    video_id: Some(video_id),
+                    comment_id: None,
+                    actor_id: Some(by.id),
+                    data: serde_json::json!({
+                        "decision": self.decision.as_str(),
+                        "reason": self.reason,
+                    }),
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records the decision as [`Decision::record`] does, without telling the owner (a
+    /// decision on a whole import batch tells them once).
+    pub async fn record_quietly(
+        &self,
+        tx: &impl ConnectionTrait,
+        by: &user::Model,
+        video_id: Uuid,
+    ) -> Result<(), DomainError> {
+        self.apply(tx, by, video_id).await.map(|_| ())
+    }
+
+    /// The video's state, its standing entry and its decision row; the owner, if the video
+    /// exists.
+    async fn apply(
+        &self,
+        tx: &impl ConnectionTrait,
+        by: &user::Model,
+        video_id: Uuid,
+    ) -> Result<Option<Uuid>, DomainError> {
         let moderator = by.id;
         let owner = tx
             .query_one_raw(Statement::from_sql_and_values(
@@ -134,9 +178,11 @@ impl Decision {
                 ],
             ))
             .await?;
-        // The owner is told by a job (their own decisions on their own videos excepted).
+        let owner = match owner {
+            Some(row) => Some(row.try_get::<Uuid>("", "owner_id")?),
+            None => None,
+        };
         if let Some(owner) = owner {
-            let owner: Uuid = owner.try_get("", "owner_id")?;
             let action = if self.decision == Moderation::Approved {
                 crate::state::ModerationAction::Approve
             } else {
@@ -153,24 +199,6 @@ impl Decision {
                 .object(crate::state::ObjectType::Video, video_id),
             )
             .await?;
-            if owner != moderator {
-                crate::notifications::enqueue(
-                    tx,
-                    config,
-                    &crate::notifications::NewNotification {
-                        user_id: owner,
-                        kind: crate::state::NotificationType::Moderation,
-                        video_id: Some(video_id),
-                        comment_id: None,
-                        actor_id: Some(moderator),
-                        data: serde_json::json!({
-                            "decision": self.decision.as_str(),
-                            "reason": self.reason,
-                        }),
-                    },
-                )
-                .await?;
-            }
         }
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -185,7 +213,7 @@ impl Decision {
             ],
         ))
         .await?;
-        Ok(())
+        Ok(owner)
     }
 }
 

@@ -24,6 +24,8 @@ use crate::videos::NewVideo;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/videos/import", web::post().to(create))
         .route("/api/v1/imports", web::get().to(list))
+        // Before `/api/v1/imports/{id}`, which would take `batches` for an id.
+        .route("/api/v1/imports/batches", web::post().to(create_batch))
         .route("/api/v1/imports/{id}", web::get().to(show))
         .route("/api/v1/imports/{id}/thumbnail", web::put().to(thumbnail));
 }
@@ -59,6 +61,10 @@ pub struct UrlImport {
     #[serde(default)]
     #[schema(example = "2019-05-01")]
     pub original_date: Option<String>,
+    /// The batch this import belongs to (`POST /api/v1/imports/batches`): moderators review
+    /// a batch together.
+    #[serde(default)]
+    pub batch: Option<Uuid>,
     #[serde(default)]
     #[schema(schema_with = kadr_http::schema::title_given)]
     pub title: Option<String>,
@@ -222,6 +228,13 @@ async fn create(
         .as_deref()
         .map(parse_original_date)
         .transpose()?;
+    if let Some(batch) = body.batch
+        && !kadr_core::batches::owned(&ctx.db, auth.user.id, batch).await?
+    {
+        return Err(
+            ApiError::bad_request(Code::InvalidField, "No such batch of yours").field("batch"),
+        );
+    }
     let video_id = Uuid::now_v7();
     let (source, location, stem, upload) = match (&body.url, body.size) {
         (Some(url), None) if url.starts_with("s3://") => {
@@ -315,7 +328,7 @@ async fn create(
             upload: staged.clone(),
             location,
             external_id,
-            batch: None,
+            batch: body.batch,
             original_at,
         },
     )
@@ -385,6 +398,8 @@ pub struct ImportQuery {
     pub external_id: Option<String>,
     /// Only imports in this state: `queued`, `fetching`, `fetched` or `failed`.
     pub state: Option<String>,
+    /// Only the imports of this batch.
+    pub batch: Option<Uuid>,
     /// 1 to 100 (default 50).
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
@@ -431,7 +446,7 @@ async fn list(
         })?),
     };
     let filter = Filter {
-        batch: None,
+        batch: q.batch,
         state,
         before: q.cursor,
     };
@@ -521,5 +536,46 @@ async fn thumbnail(
         status: status.to_owned(),
         width,
         height,
+    }))
+}
+
+/// A batch to start.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBatch {
+    /// What it is ("Archive 2015–2019"); shown to moderators.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+}
+
+/// A batch of imports.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchView {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// Starts a batch: the imports that name it are reviewed by moderators together (an
+/// untrusted account's catalogue does not flood the queue one video at a time).
+#[utoipa::path(post, path = "/api/v1/imports/batches", tag = "imports", operation_id = "create_import_batch", request_body = NewBatch,
+    responses((status = 201, body = BatchView), (status = 400, content_type = "application/problem+json"), (status = 401, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_batch(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    body: web::Json<NewBatch>,
+) -> Result<HttpResponse, ApiError> {
+    let b = kadr_core::batches::create(
+        &ctx.db,
+        auth.user.id,
+        body.name.as_deref().unwrap_or_default(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(BatchView {
+        id: b.id,
+        name: b.name,
+        created_at: b.created_at,
     }))
 }

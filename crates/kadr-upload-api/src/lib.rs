@@ -100,8 +100,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         imports::show,
         imports::list,
         imports::thumbnail,
+        imports::create_batch,
     ),
-    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::NewToken, account::MadeToken, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes, imports::UrlImport, imports::ImportView, imports::ImportFailure, imports::ImportPage, imports::ThumbnailAccepted)),
+    components(schemas(accounts::UserView, account::MeView, account::AdminUserView, account::MePatch, account::PasswordChange, account::SessionJson, account::SessionList, account::NewToken, account::MadeToken, account::Deletion, account::ResetAsk, account::ResetConfirm, account::VerifyEmail, account::Features, account::UserPage, videos::NewVideo, direct::DirectNew, direct::DirectUpload, direct::PartUrl, direct::StoredPart, direct::UrlRequest, direct::UrlList, direct::Completed, pictures::PictureAccepted, pictures::PictureBytes, imports::UrlImport, imports::ImportView, imports::ImportFailure, imports::ImportPage, imports::ThumbnailAccepted, imports::NewBatch, imports::BatchView)),
     tags(
         (name = "accounts", description = "Accounts and tokens"),
         (name = "uploads", description = "Creating, uploading and deleting videos"),
