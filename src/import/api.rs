@@ -206,7 +206,7 @@ impl Api {
             })
             .await?;
         match answer.status {
-            200 | 201 | 202 => {
+            200..=202 => {
                 let view: ImportView = serde_json::from_value(answer.body).map_err(|e| {
                     Failed::new(
                         "bad_answer",

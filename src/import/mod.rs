@@ -1,10 +1,11 @@
-//! The pieces of `kadr import` (the command itself is `crate::import_cli`): what one item to
+//! The pieces of `kadr import` (the command itself is `src/import_cli.rs`): what one item to
 //! import is, read from a manifest (`manifest`) or from a yt-dlp archive (`ytdlp`); the calls
-//! to the server (`api`); and the report (`report`).
+//! to the server (`api`); one row's import (`row`); and the report (`report`).
 
 pub mod api;
 pub mod manifest;
 pub mod report;
+pub mod row;
 pub mod ytdlp;
 
 use std::path::{Component, Path, PathBuf};
@@ -118,7 +119,7 @@ pub struct Rejected {
 /// One row of the input, in order.
 #[derive(Debug, Clone)]
 pub enum Entry {
-    Good(Item),
+    Good(Box<Item>),
     Bad(Rejected),
 }
 
@@ -153,14 +154,14 @@ pub fn given(s: Option<String>) -> Option<String> {
 pub fn check(line: String, raw: Raw, base: &Path) -> Entry {
     let external_id = given(raw.external_id.clone());
     match check_fields(raw, base) {
-        Ok((source, derived, meta, captions, thumbnail)) => Entry::Good(Item {
+        Ok((source, derived, meta, captions, thumbnail)) => Entry::Good(Box::new(Item {
             line,
             external_id: external_id.unwrap_or(derived),
             source,
             meta,
             captions,
             thumbnail,
-        }),
+        })),
         Err((problem, message)) => Entry::Bad(Rejected {
             line,
             external_id,
