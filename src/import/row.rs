@@ -81,7 +81,18 @@ async fn import(
     let (mut view, existed) = api.create(&body).await?;
     outcome.video_id = Some(view.video_id.clone());
     if let Some(f) = view.failed() {
-        return Err(f);
+        // The server keeps one import per external id, failed ones too.
+        return Err(if existed {
+            Failed {
+                code: f.code,
+                message: format!(
+                    "{} (an earlier run; to try again, give the row another external_id)",
+                    f.message
+                ),
+            }
+        } else {
+            f
+        });
     }
     let mut done: Vec<String> = Vec::new();
     // What goes wrong with captions or the thumbnail fails the row, but the video's file
