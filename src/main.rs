@@ -1,6 +1,8 @@
 //! `kadr`: one binary, one role per subcommand.
 
 mod answer;
+mod import;
+mod import_cli;
 mod upload_cli;
 mod upload_direct;
 
@@ -56,6 +58,10 @@ enum Command {
     Config,
     /// Upload a video file to a Kadr server (resumable; prints the video id).
     Upload(upload_cli::UploadArgs),
+    /// Import a catalogue into a Kadr server: a manifest (CSV or JSON Lines) or a directory
+    /// written by yt-dlp. Re-running it skips what is done and resumes what was interrupted;
+    /// a report (CSV) says what became of every row.
+    Import(import_cli::ImportArgs),
     /// Print the OpenAPI document `kadr all` serves at /api/openapi.json (the web UI's types
     /// are generated from it).
     Openapi,
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
     match cli.command {
         // A client: it needs no server configuration.
         Command::Upload(args) => return client(args),
+        Command::Import(args) => return import_client(args),
         Command::Transcode {
             input,
             out_dir,
@@ -210,6 +217,23 @@ fn client(args: upload_cli::UploadArgs) -> ExitCode {
     }
 }
 
+/// `kadr import`: its own exit status (1 when a row failed), 2 when it could not run.
+fn import_client(args: import_cli::ImportArgs) -> ExitCode {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(import_cli::run(args)));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kadr: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     let mut config = Config::load(cli.config.as_deref())?;
     match &cli.command {
@@ -239,9 +263,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Api => Ok(kadr_catalog::run(config, shutdown).await?),
         Command::Worker => Ok(kadr_worker::run(config, shutdown).await?),
         Command::Migrate { action, .. } => migrate(config, action).await,
-        Command::Config | Command::Upload(_) | Command::Transcode { .. } | Command::Openapi => {
-            Ok(())
-        }
+        Command::Config
+        | Command::Upload(_)
+        | Command::Import(_)
+        | Command::Transcode { .. }
+        | Command::Openapi => Ok(()),
     }
 }
 

@@ -68,7 +68,7 @@ fn origin(url: &url::Url) -> String {
 }
 
 /// The server's URL, refused when the token would cross a network in the clear.
-fn server_url(server: &str, insecure: bool) -> anyhow::Result<url::Url> {
+pub(crate) fn server_url(server: &str, insecure: bool) -> anyhow::Result<url::Url> {
     let url = url::Url::parse(server).with_context(|| format!("{server} is not a URL"))?;
     match url.scheme() {
         "https" => Ok(url),
@@ -93,7 +93,7 @@ fn server_url(server: &str, insecure: bool) -> anyhow::Result<url::Url> {
 }
 
 /// Fails unless `url` is on the server's own origin: the token goes nowhere else.
-fn same_origin(server: &url::Url, url: &str) -> anyhow::Result<()> {
+pub(crate) fn same_origin(server: &url::Url, url: &str) -> anyhow::Result<()> {
     let u = url::Url::parse(url).with_context(|| format!("the server gave a bad URL: {url}"))?;
     if origin(&u) != origin(server) {
         bail!(
@@ -362,18 +362,20 @@ async fn run_direct(
     Ok(())
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
 
-enum Failure {
+/// Why a PATCH did not go through: worth another try (after asking the offset again), or not.
+pub(crate) enum Failure {
     Retry(anyhow::Error),
     Fatal(anyhow::Error),
 }
 
-struct Client {
-    http: reqwest::Client,
-    token: String,
+/// The tus side of the client (also used by `kadr import` for its uploaded files).
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
 }
 
 impl Client {
@@ -425,7 +427,13 @@ impl Client {
     }
 
     /// The server's offset, or `None` when the upload is gone (expired, terminated).
-    async fn offset(&self, url: &str) -> anyhow::Result<Option<u64>> {
+    pub(crate) async fn offset(&self, url: &str) -> anyhow::Result<Option<u64>> {
+        Ok(self.head(url).await?.map(|(offset, _)| offset))
+    }
+
+    /// The server's offset and the upload's length (when it said it), or `None` when the
+    /// upload is gone (expired, terminated).
+    pub(crate) async fn head(&self, url: &str) -> anyhow::Result<Option<(u64, Option<u64>)>> {
         let res = self
             .http
             .head(url)
@@ -433,12 +441,14 @@ impl Client {
             .header("Tus-Resumable", "1.0.0")
             .send()
             .await?;
-        match res.status().as_u16() {
-            200 => Ok(res
-                .headers()
-                .get("upload-offset")
+        let number = |name: &str| {
+            res.headers()
+                .get(name)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())),
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        match res.status().as_u16() {
+            200 => Ok(number("upload-offset").map(|o| (o, number("upload-length")))),
             404 | 410 => Ok(None),
             _ => bail!("HEAD {url}: {}", res.status()),
         }
@@ -475,6 +485,40 @@ impl Client {
             .send()
             .await
             .map_err(|e| Failure::Retry(anyhow!("connection: {e}")))?;
+        Self::patched(res).await
+    }
+
+    /// Sends `len` bytes of the file at `path` from `offset`, streamed from the disk (never
+    /// more than a read buffer in memory); returns the server's new offset.
+    pub(crate) async fn patch_file(
+        &self,
+        url: &str,
+        path: &Path,
+        offset: u64,
+        len: u64,
+    ) -> Result<u64, Failure> {
+        let local =
+            |e: std::io::Error| Failure::Fatal(anyhow!("cannot read {}: {e}", path.display()));
+        let mut file = tokio::fs::File::open(path).await.map_err(local)?;
+        file.seek(SeekFrom::Start(offset)).await.map_err(local)?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024);
+        let res = self
+            .http
+            .patch(url)
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Content-Length", len.to_string())
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await
+            .map_err(|e| Failure::Retry(anyhow!("connection: {e:#}")))?;
+        Self::patched(res).await
+    }
+
+    /// The new offset a PATCH answered with, or why it failed.
+    async fn patched(res: reqwest::Response) -> Result<u64, Failure> {
         let status = res.status().as_u16();
         if status == 204 {
             return res

@@ -17,6 +17,7 @@ mod deploy;
 mod direct_upload;
 mod downloads;
 mod faults;
+mod import_cli;
 mod imports;
 mod locale;
 mod moderation_rules;

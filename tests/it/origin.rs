@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 //! A small HTTP/1.1 origin on loopback for import tests: files served with `Range` and a
-//! strong `ETag`, optionally throttled; redirects; chosen statuses; and a log of every request
+//! strong `ETag`, optionally throttled; HTML pages (`/page/NAME`, `text/html`); redirects;
+//! chosen statuses; and a log of every request
 //! and of the bytes sent, so a test can tell a resumed download from a restarted one. A
 //! "trap" is an origin that must never be reached: it only counts connections.
 
@@ -24,6 +25,7 @@ pub struct Seen {
 #[derive(Default)]
 struct State {
     files: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    pages: Mutex<HashMap<String, String>>,
     seen: Mutex<Vec<Seen>>,
     sent: AtomicU64,
     connections: AtomicU64,
@@ -67,6 +69,15 @@ impl Origin {
             .lock()
             .unwrap()
             .insert(name.to_owned(), Arc::new(body));
+    }
+
+    /// Serves `html` at `/page/{name}` as `text/html; charset=utf-8`.
+    pub fn page(&self, name: &str, html: &str) {
+        self.state
+            .pages
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), html.to_owned());
     }
 
     pub fn throttle(&self, bytes_per_sec: u64) {
@@ -140,6 +151,16 @@ async fn serve(mut sock: TcpStream, st: Arc<State>) -> std::io::Result<()> {
     if let Some(code) = path.strip_prefix("/status/") {
         let res =
             format!("HTTP/1.1 {code} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return sock.write_all(res.as_bytes()).await;
+    }
+    let page = path
+        .strip_prefix("/page/")
+        .and_then(|name| st.pages.lock().unwrap().get(name).cloned());
+    if let Some(html) = page {
+        let res = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+            html.len()
+        );
         return sock.write_all(res.as_bytes()).await;
     }
     let body = path
