@@ -65,6 +65,10 @@ pub struct ImportArgs {
     /// Allow plain http:// to a host other than this machine (the token travels unencrypted).
     #[arg(long)]
     pub insecure: bool,
+    /// Import the new rows one by one, not as a batch (by default each run's new imports
+    /// form one batch, which moderators review together).
+    #[arg(long)]
+    pub no_batch: bool,
 }
 
 /// Exit status: 0 when every row was imported, skipped or queued; 1 when a row failed;
@@ -139,10 +143,21 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let server_url = crate::upload_cli::server_url(&args.server, args.insecure)?;
     let api = Api::new(server_url, token)?;
+    let mut batch = None;
     if !work.is_empty() {
         api.whoami()
             .await
             .with_context(|| format!("cannot import into {}", api.server))?;
+        if !args.no_batch {
+            let name = args
+                .input
+                .file_name()
+                .map(|n| n.to_string_lossy().chars().take(200).collect::<String>())
+                .unwrap_or_default();
+            batch = Some(api.create_batch(&name).await.map_err(|f| {
+                anyhow::anyhow!("cannot start a batch: {} ({})", f.message, f.code)
+            })?);
+        }
     }
 
     let multi = MultiProgress::with_draw_target(if terminal {
@@ -164,6 +179,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         settings: Settings {
             wait: !args.no_wait,
             chunk: args.chunk_mib * 1024 * 1024,
+            batch,
         },
         multi: multi.clone(),
         terminal,

@@ -197,6 +197,23 @@ impl Api {
             .to_owned())
     }
 
+    /// `POST /api/v1/imports/batches`: a batch for this run, its id.
+    pub async fn create_batch(&self, name: &str) -> Result<String, Failed> {
+        let answer = self
+            .call("batch", |c| {
+                c.post(format!("{}/api/v1/imports/batches", self.server))
+                    .json(&serde_json::json!({ "name": name }))
+            })
+            .await?;
+        match answer.status {
+            201 => answer.body["id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| Failed::new("bad_answer", "the server's batch has no id")),
+            _ => Err(answer.failed()),
+        }
+    }
+
     /// `POST /api/v1/videos/import`: the import and whether it existed before (200).
     pub async fn create(&self, body: &Value) -> Result<(ImportView, bool), Failed> {
         let answer = self

@@ -18,6 +18,8 @@ pub struct Settings {
     pub wait: bool,
     /// Bytes per upload request.
     pub chunk: u64,
+    /// The batch this run's new imports join (moderators review it together).
+    pub batch: Option<String>,
 }
 
 /// Imports one row, start to end, whatever earlier runs did of it.
@@ -67,6 +69,9 @@ async fn import(
     }
     if let Some(tags) = &m.tags {
         body["tags"] = json!(tags);
+    }
+    if let Some(batch) = &settings.batch {
+        body["batch"] = json!(batch);
     }
     match &item.source {
         Source::Local { path, size } => {

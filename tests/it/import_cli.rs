@@ -617,6 +617,23 @@ async fn bad_rows_are_reported_and_the_good_ones_imported() {
     assert_eq!(ready["tags"], serde_json::json!(["а", "б"]));
     assert_eq!(caption_langs(&base, &token, &jl).await, ["ru"]);
 
+    // An unverified account's rows went into a batch per run, for moderators to review
+    // together; none of them is in the one-by-one queue.
+    let admin = login(&base, "admin", ADMIN_PASSWORD).await;
+    let (_, batches) = get_json(&format!("{base}/api/v1/moderation/batches"), Some(&admin)).await;
+    let names: Vec<&str> = batches["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"bad.csv") || names.iter().any(|n| n.ends_with(".csv")),
+        "{batches}"
+    );
+    let (_, queue) = get_json(&format!("{base}/api/v1/moderation/queue"), Some(&admin)).await;
+    assert_eq!(queue["items"].as_array().unwrap().len(), 0, "{queue}");
+
     // --dry-run reads and checks only.
     let (code, stdout, _) = run(&mut import_cmd(
         &base,
