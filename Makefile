@@ -97,6 +97,7 @@ bench: build
 	bench/viewers.sh
 	bench/sitemap.sh
 	bench/hdr.sh
+	bench/import.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -252,6 +252,67 @@ mod tests {
     }
 
     #[test]
+    fn import_sources_and_the_allow_list_are_checked() {
+        let mut c = Config::default();
+        c.outbound.allow = vec![
+            "media.internal".into(),
+            "10.20.0.0/16".into(),
+            "10.0.0.5".into(),
+        ];
+        c.validate().unwrap();
+        assert_eq!(
+            c.outbound.allowed_hosts(),
+            vec!["media.internal".to_owned()]
+        );
+        assert_eq!(c.outbound.allowed_nets().len(), 2);
+        c.outbound.allow = vec!["http://media.internal/".into()];
+        assert_eq!(c.validate().unwrap_err().key(), Some("outbound.allow"));
+        c.outbound.allow = vec![];
+
+        let source = |endpoint: Option<&str>, buckets: &[&str]| ImportSourceConfig {
+            endpoint: endpoint.map(str::to_owned),
+            region: "us-east-1".into(),
+            buckets: buckets.iter().map(|b| (*b).to_owned()).collect(),
+            access_key_id: None,
+            secret_access_key: None,
+            path_style: true,
+        };
+        // Kadr's own endpoint needs S3 storage, and never reads Kadr's own bucket.
+        c.import
+            .sources
+            .insert("archive".into(), source(None, &["old"]));
+        assert_eq!(
+            c.validate().unwrap_err().key(),
+            Some("import.sources.archive.endpoint")
+        );
+        c.storage.backend = StorageBackend::S3;
+        c.storage.s3.bucket = "kadr".into();
+        c.validate().unwrap();
+        c.import
+            .sources
+            .insert("archive".into(), source(None, &["old", "kadr"]));
+        assert_eq!(
+            c.validate().unwrap_err().key(),
+            Some("import.sources.archive.buckets")
+        );
+        // Every bucket named; another endpoint may be any http(s) URL.
+        c.import
+            .sources
+            .insert("archive".into(), source(Some("http://10.0.0.9:9000"), &[]));
+        assert_eq!(
+            c.validate().unwrap_err().key(),
+            Some("import.sources.archive.buckets")
+        );
+        c.import
+            .sources
+            .insert("archive".into(), source(Some("ftp://x"), &["a"]));
+        assert_eq!(
+            c.validate().unwrap_err().key(),
+            Some("import.sources.archive.endpoint")
+        );
+    }
+
+    #[test]
     fn missing_config_file_is_an_error() {
         let err = Config::load_from(Some(Path::new("/no/such.toml")), no_env()).unwrap_err();
         assert!(err.to_string().contains("/no/such.toml"));
