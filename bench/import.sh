@@ -96,7 +96,7 @@ DB_URL="postgres://kadr@localhost/kadr?host=$WORK/var/postgres"
 worker() { # $1: log name; starts a fetch worker, prints its pid
   env "${ENV[@]}" KADR_DATABASE__URL="$DB_URL" KADR_DATA_DIR="$WORK/var-worker" \
     KADR_STORAGE__LOCAL__ROOT="$WORK/var/media" KADR_WORKER__KINDS='["fetch"]' \
-    KADR_WORKER__LISTEN=127.0.0.1:0 "$KADR" worker 2> "$WORK/$1.log" &
+    KADR_WORKER__LISTEN=127.0.0.1:0 "$KADR" worker > /dev/null 2> "$WORK/$1.log" &
   echo $!
 }
 import_url() { # $1: URL, $2: external id; prints the import id
@@ -145,7 +145,7 @@ W2=$(worker worker2); PIDS+=("$W2")
 t2=$(now)
 wait_fetched "$ID2"
 t3=$(now)
-served=$(awk '$1 == "big2.bin" { s += $3 } END { print s + 0 }' "$WORK/served.log")
+served=$(awk '$1 == "big2.bin" { s += $3 } END { printf "%d\n", s }' "$WORK/served.log")
 requests=$(awk '$1 == "big2.bin"' "$WORK/served.log" | wc -l)
 resumed_from=$(awk '$1 == "big2.bin" && $2 > 0 { print $2; exit }' "$WORK/served.log")
 rm -f "$WORK/files/big.bin" "$WORK/files/big2.bin"
@@ -231,5 +231,5 @@ printf '  baseline (CopyObject, 8 at a time):       %8.0f copies/s\n' "$copy_rat
 printf '  kadr import, the API calls alone:         %8.0f entries/s (%.1f s)\n' "$api_rate" "$(echo "$t1 - $t0" | bc -l)"
 printf '  API and copy, to every import fetched:    %8.0f entries/s (%.1f s, %d fetched; target >= 200: %s)\n' \
   "$rate" "$(echo "$t2 - $t0" | bc -l)" "$fetched" "$(verdict "$rate >= 200 && $fetched == $ENTRIES")"
-printf '  ratio to the storage'"'"'s copy rate:          %8.2f\n' "$(echo "$rate / $copy_rate" | bc -l)"
+printf '  ratio to the storage copy rate:           %8.2f\n' "$(echo "$rate / $copy_rate" | bc -l)"
 printf '  server peak RSS growth:                   %8.1f MiB\n' "$growth_mib"

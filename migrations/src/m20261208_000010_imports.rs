@@ -66,6 +66,8 @@ CREATE UNIQUE INDEX imports_external_key ON imports (owner_id, external_id)
 CREATE UNIQUE INDEX imports_video_key ON imports (video_id);
 CREATE INDEX imports_owner_idx ON imports (owner_id, created_at DESC, id DESC);
 CREATE INDEX imports_batch_idx ON imports (batch_id) WHERE batch_id IS NOT NULL;
+-- An owner's imports still waiting or fetching, counted against import.max_pending.
+CREATE INDEX imports_pending_idx ON imports (owner_id) WHERE state IN ('queued', 'fetching');
 
 ALTER TABLE videos ADD COLUMN original_at timestamptz;
 

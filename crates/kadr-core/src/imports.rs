@@ -266,14 +266,19 @@ pub async fn create(
         let pending = tx
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
+                // Counted up to the limit only, from the partial index of pending imports.
                 format!(
-                    "SELECT count(*) AS n FROM imports WHERE owner_id = $1 AND state IN ({})",
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM imports
+                         WHERE owner_id = $1 AND state IN ({}) LIMIT $2) p",
                     crate::state::sql_list(
                         &[ImportState::Queued, ImportState::Fetching],
                         ImportState::as_str
                     )
                 ),
-                [owner.id.into()],
+                [
+                    owner.id.into(),
+                    (config.import.max_pending.min(i64::MAX as u64) as i64).into(),
+                ],
             ))
             .await?
             .map(|r| r.try_get::<i64>("", "n"))
@@ -461,8 +466,10 @@ pub async fn land(
         return Ok(Landed::Gone);
     }
     let size = size.min(i64::MAX as u64) as i64;
-    // The user's row is locked first (as every quota change does), then the video's.
-    uploads::reserve(&tx, config, owner, size, false).await?;
+    // The user's row is locked first (as every quota change does), then the video's. Only the
+    // quota is checked: the cap on videos waiting for the transcoder is for uploads (an
+    // import's count is held by import.max_pending, and transcodes are fair among owners).
+    uploads::reserve_quota(&tx, config, owner, size).await?;
     let Ok(v) = uploads::video_awaiting_upload(&tx, owner, video).await else {
         return Ok(Landed::Gone);
     };

@@ -170,6 +170,42 @@ pub async fn reserve(
     Ok(())
 }
 
+/// Reserves `size` bytes of the owner's quota in `tx` (the user's row locked until `tx` ends),
+/// without the caps on uploads in progress and videos waiting: for a file that arrived by
+/// another way than an upload (an import).
+pub async fn reserve_quota(
+    tx: &DatabaseTransaction,
+    config: &Config,
+    owner: Uuid,
+    size: i64,
+) -> Result<(), DomainError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+        [owner.into()],
+    ))
+    .await?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "SELECT (u.storage_used_bytes + COALESCE((SELECT sum(length) FROM uploads
+                     WHERE owner_id = u.id AND state = '{}'), 0))::bigint AS used, u.quota_bytes
+                 FROM users u WHERE u.id = $1",
+                UploadState::Active.as_str()
+            ),
+            [owner.into()],
+        ))
+        .await?
+        .ok_or_else(|| DomainError::Internal("the owner's row is gone".to_owned()))?;
+    let used: i64 = row.try_get::<Option<i64>>("", "used")?.unwrap_or(0);
+    let quota = quota_of(config, row.try_get("", "quota_bytes")?);
+    if quota > 0 && (used.max(0) as u64).saturating_add(size.max(0) as u64) > quota {
+        return Err(quota_exceeded(size));
+    }
+    Ok(())
+}
+
 /// Inserts a video owned by `owner` in the channel its fields name (or the owner's first), under an id chosen beforehand
 /// (its storage is prepared under that id first). Its moderation state follows the owner.
 pub async fn insert_video(
