@@ -11,7 +11,7 @@ import { append, h } from "../dom";
 import { formatBytes, timeAgo } from "../format";
 import { t, type Key } from "../i18n";
 import { isPrivacy, privacyChoices } from "../limits";
-import { parseManifest, pastedUrls, derivedId, reportCsv, type ReportRow } from "../manifest";
+import { COLUMNS, derivedId, parseManifest, pastedUrls, reportCsv, type ReportRow } from "../manifest";
 import { importFailureText, importRefusalText, privacyLabel, rowProblemText } from "../messages";
 import type { PageFn } from "../router";
 
@@ -343,8 +343,8 @@ function importList(batchOf: () => { id: string; name: string } | null) {
   report.addEventListener("click", () => download("imports.report.csv", reportCsv(views.map((v) => reportOf(v, "", false)))));
   const el = h(
     "section.import-section",
-    { "aria-labelledby": "imports-list-title", dataset: { testid: "import-list" } },
-    h("h2#imports-list-title", {}, t("imp.list")),
+    { dataset: { testid: "import-list" } },
+    h("h2", {}, t("imp.list")),
     h("div.import-filters", {}, h("label.inline-label", {}, t("imp.filter.state"), state), batchLabel),
     table(t("imp.list"), "list-table", ["imp.col.item", "imp.col.state", "imp.col.progress", "imp.col.video", "imp.col.started"], body),
     status,
@@ -410,7 +410,7 @@ export const importPage: PageFn = async (root, _params, url) => {
     "form.import-form",
     { "aria-labelledby": "import-manifest-title" },
     h("h2#import-manifest-title", {}, t("imp.manifest")),
-    h("p.muted.small", { id: "import-manifest-hint" }, t("imp.manifesthint")),
+    h("p.muted.small", { id: "import-manifest-hint" }, t("imp.manifesthint"), h("br"), h("code.import-columns", { dir: "ltr" }, COLUMNS.join(", "))),
     h("label", { for: "import-manifest" }, t("imp.manifestfile")),
     file,
     h("div.form-actions", {}, manifestStart),
