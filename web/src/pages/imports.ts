@@ -219,6 +219,7 @@ function startRun(host: HTMLElement, name: string, batch: { id: string; name: st
     const before = JSON.stringify(open.map((it) => it.view));
     const byId = new Map(run.filter((it) => it.view).map((it) => [it.view!.id, it]));
     try {
+      const fresh = new Set<string>();
       if (batch && open.length > CONCURRENCY) {
         let cursor: string | undefined;
         do {
@@ -226,11 +227,15 @@ function startRun(host: HTMLElement, name: string, batch: { id: string; name: st
           for (const v of page.items) {
             const it = byId.get(v.id);
             if (it) it.view = v;
+            fresh.add(v.id);
           }
           cursor = page.next_cursor ?? undefined;
         } while (cursor && !stopped);
-      } else {
-        const ids = open.map((it) => it.view!.id);
+      }
+      // Each by its id: all of them without a batch, else those of an earlier run (imported
+      // before, so in another batch or none).
+      {
+        const ids = open.map((it) => it.view!.id).filter((id) => !fresh.has(id));
         await Promise.all(
           Array.from({ length: CONCURRENCY }, async () => {
             for (let id = ids.shift(); id && !stopped; id = ids.shift()) byId.get(id)!.view = await get("/api/v1/imports/{id}", { path: { id } });
@@ -241,7 +246,7 @@ function startRun(host: HTMLElement, name: string, batch: { id: string; name: st
       // Asked again at the next turn.
     }
     if (stopped) return;
-    run.forEach(draw);
+    open.forEach(draw);
     tally();
     const moved = JSON.stringify(open.map((it) => it.view)) !== before;
     if (moved) changed();
