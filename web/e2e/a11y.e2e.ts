@@ -1,8 +1,8 @@
 // Accessibility in Debian's chromium: axe-core (the standard engine, WCAG 2.0/2.1 A and AA and
-// its best practices) on each main page in English and in Arabic, signed in where the page
-// needs it, and on a video's details (subtitles, sharing) as its owner sees them; and what axe
-// cannot see: the keyboard's path (skip link, visible focus, a dialog that holds the focus and
-// closes on Escape).
+// its best practices) on each main page in English and in Arabic (import and the moderators'
+// import batches among them), signed in where the page needs it, and on a video's details
+// (subtitles, sharing) as its owner sees them; and what axe cannot see: the keyboard's path
+// (skip link, visible focus, a dialog that holds the focus and closes on Escape).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -79,13 +79,15 @@ function report(where: string, findings: Finding[]): void {
 const blocking = (findings: Finding[]) => findings.filter((f) => f.impact && BLOCKING.includes(f.impact)).map((f) => `${f.id}: ${f.nodes.map((n) => n.target).join(", ")}`);
 
 /** Opens `path` in `lang` (signed in with `token`), waits for `ready`, and audits it. */
-async function pageAudit(lang: string, path: string, ready: string, token?: string, scheme: "light" | "dark" = "light", within?: Within): Promise<Finding[]> {
+async function pageAudit(lang: string, path: string, ready: string, token?: string, scheme: "light" | "dark" = "light", within?: Within, click?: string): Promise<Finding[]> {
   const ctx = await context(browser, base, token);
   await ctx.addInitScript((l) => localStorage.setItem("kadr.lang", l), lang);
   const page = await ctx.newPage();
   await page.emulateMedia({ colorScheme: scheme });
   try {
     await page.goto(path);
+    // A page reached by a link from another (the way its users reach it).
+    if (click) await page.click(click);
     await page.waitForSelector(ready);
     await page.waitForLoadState("networkidle");
     const findings = await audit(page, within);
@@ -96,9 +98,13 @@ async function pageAudit(lang: string, path: string, ready: string, token?: stri
   }
 }
 
-const PAGES: { name: string; path: () => string; ready: string; signedIn?: boolean; within?: Within }[] = [
+const PAGES: { name: string; path: () => string; ready: string; signedIn?: boolean; admin?: boolean; click?: string; within?: Within }[] = [
   { name: "home", path: () => "/", ready: "[data-testid=video-card]" },
   { name: "upload", path: () => "/upload", ready: "[data-testid=file]", signedIn: true },
+  // The import page, from the upload page's link (its run and list: imports.e2e.ts).
+  { name: "import", path: () => "/upload", click: "[data-testid=import-link]", ready: "[data-testid=import-urls]", signedIn: true },
+  // (A batch with its sample open: imports.e2e.ts.)
+  { name: "moderation's import batches", path: () => "/moderation?tab=batches", ready: "[data-testid=mod-tab-batches][aria-current=page]", signedIn: true, admin: true },
   { name: "channel", path: () => "/c/admin", ready: "[data-testid=video-card]" },
   { name: "search", path: () => "/search?q=bunny", ready: "[data-testid=video-card]" },
   { name: "settings", path: () => "/settings", ready: "[data-testid=session]", signedIn: true },
@@ -111,7 +117,7 @@ const PAGES: { name: string; path: () => string; ready: string; signedIn?: boole
 for (const lang of ["en", "ar"]) {
   for (const p of PAGES) {
     test(`axe finds nothing serious on ${p.name} (${lang})`, async () => {
-      const findings = await pageAudit(lang, p.path(), p.ready, p.signedIn ? viewer.token : undefined, "light", p.within);
+      const findings = await pageAudit(lang, p.path(), p.ready, p.admin ? admin : p.signedIn ? viewer.token : undefined, "light", p.within, p.click);
       expect(blocking(findings)).toEqual([]);
     });
   }

@@ -46,6 +46,9 @@ export default async function setup(project: TestProject) {
       // Every test makes its own accounts, all from 127.0.0.1.
       KADR_AUTH__REGISTER_MAX_PER_HOUR: "1000",
       KADR_MAIL__SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+      // URL imports from a test's own HTTP server, named `localhost` (any other loopback
+      // address, 127.0.0.1 included, stays refused: imports.e2e.ts asks for one).
+      KADR_OUTBOUND__ALLOW: '["localhost"]',
     },
     stdio: ["ignore", "inherit", "pipe"],
   });

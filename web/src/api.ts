@@ -67,6 +67,12 @@ export type Rating = Schemas["RatingJson"]["rating"];
 export type CommentPolicy = Video["comment_policy"];
 /** A video's visibility, as the document's enum lists it. */
 export type Privacy = Video["privacy"];
+export type UrlImport = Schemas["UrlImport"];
+export type ImportView = Schemas["ImportView"];
+export type Batch = Schemas["BatchJson"];
+export type BatchDecided = Schemas["BatchDecided"];
+export type NewToken = Schemas["NewToken"];
+export type MadeToken = Schemas["MadeToken"];
 
 export type Method = "get" | "post" | "put" | "patch" | "delete" | "options";
 
@@ -176,11 +182,23 @@ async function failure(res: Response): Promise<ApiError> {
   }
 }
 
-async function request<T>(
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await send<T>(method, path, body)).data;
+}
+
+/** An import asked for: `created` when it is new (201, 202), not when the server answered with
+ * the import its `external_id` already has (200). */
+export async function importVideo(body: UrlImport): Promise<{ created: boolean; view: ImportView }> {
+  const path = "/api/v1/videos/import" satisfies PathOf<"post">;
+  const answer = await send<ImportView>("POST", path, body);
+  return { created: answer.status !== 200, view: answer.data };
+}
+
+async function send<T>(
   method: string,
   path: string,
   body?: unknown,
-): Promise<T> {
+): Promise<{ status: number; data: T }> {
   // The server answers problems in the interface's language, not only the browser's.
   const headers: Record<string, string> = { accept: "application/json", "accept-language": lang() };
   const t = token();
@@ -202,9 +220,9 @@ async function request<T>(
   if (!res.ok) throw await failure(res);
   // The shape of what comes back is the document's (see `call`); it is not checked here.
   // Some answers have no body (204, and a 202 such as a channel's deletion).
-  if (res.status === 204) return undefined as T;
+  if (res.status === 204) return { status: res.status, data: undefined as T };
   const text = await res.text();
-  return (text ? JSON.parse(text) : undefined) as T;
+  return { status: res.status, data: (text ? JSON.parse(text) : undefined) as T };
 }
 
 /** The media URLs of a video, signed for a while when it is not public. */

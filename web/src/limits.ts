@@ -108,3 +108,11 @@ export const passwordLimits = {
   min: schemas.PasswordChange.properties.new_password.minLength,
   max: schemas.PasswordChange.properties.new_password.maxLength,
 } as const;
+
+/** Of a token made for scripts or another system (NewToken). */
+export const tokenLimits = {
+  /** Characters of its name. */
+  name: { min: schemas.NewToken.properties.name.minLength, max: schemas.NewToken.properties.name.maxLength },
+  /** Days until it expires. */
+  days: { min: schemas.NewToken.properties.expires_in_days.minimum, max: schemas.NewToken.properties.expires_in_days.maximum },
+} as const;

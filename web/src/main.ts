@@ -53,6 +53,7 @@ async function header(top: HTMLElement): Promise<void> {
           "div.menu-list",
           { role: "menu" },
           h("a.menu-item", { href: "/me", role: "menuitem" }, t("nav.mine")),
+          h("a.menu-item", { href: "/import", role: "menuitem", dataset: { testid: "nav-import" } }, t("nav.import")),
           h("a.menu-item", { href: "/channels", role: "menuitem", dataset: { testid: "nav-channels" } }, t("nav.channels")),
           h("a.menu-item", { href: "/playlists", role: "menuitem", dataset: { testid: "nav-playlists" } }, t("nav.playlists")),
           h("a.menu-item", { href: "/liked", role: "menuitem", dataset: { testid: "nav-liked" } }, t("nav.liked")),

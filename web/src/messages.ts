@@ -2,6 +2,7 @@
 import { ApiError, type Privacy, type Video } from "./api";
 import { dateTime, formatBytes } from "./format";
 import { lang, t, type Key, type Lang } from "./i18n";
+import type { RowProblem } from "./manifest";
 
 /** The line under a video that is not (yet) an ordinary public one; empty when there is none. */
 export function statusLine(v: Video): string {
@@ -120,4 +121,78 @@ export type UploadWord = keyof (typeof UPLOAD_WORDS)["en"];
 export function uploadWords(key: UploadWord, vars: Record<string, string | number> = {}, l: Lang = lang()): string {
   const words = UPLOAD_WORDS[l];
   return words[key].replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+// An import's failure in words: the server's codes for what it refused or could not fetch have
+// sentences of their own; a file fetched but failed by the worker says the worker's code.
+const IMPORT_FAILURES: Partial<Record<string, Key>> = {
+  url_not_allowed: "imp.code.url_not_allowed",
+  source_not_allowed: "imp.code.source_not_allowed",
+  source_unavailable: "imp.code.source_unavailable",
+  source_too_large: "imp.code.source_too_large",
+  fetch_timed_out: "imp.code.fetch_timed_out",
+  too_many_imports: "imp.code.too_many_imports",
+  unknown_channel: "imp.code.unknown_channel",
+};
+
+/** The worker's codes for a file it could not process (a video's `failure.code`). */
+const PROCESSING_FAILURES = new Set(["empty_file", "not_a_video", "no_video_stream", "unsupported_codec", "undecodable", "truncated", "too_long", "too_many_pixels", "too_many_frames_per_second", "too_many_streams", "stalled", "too_slow", "processing_failed"]);
+
+/** What went wrong with an import (`code` and the server's `message`, if any), in words. */
+export function importFailureText(code: string, message?: string | null): string {
+  const key = IMPORT_FAILURES[code];
+  if (key) return t(key);
+  if (PROCESSING_FAILURES.has(code)) return t("imp.code.processing", { reason: message || code });
+  return t("imp.code.other", { reason: message || code });
+}
+
+/** A refused import request in words: an import's code where it has one, else the problem's. */
+export function importRefusalText(e: unknown): string {
+  if (e instanceof ApiError && IMPORT_FAILURES[e.code]) return importFailureText(e.code);
+  if (e instanceof ApiError && e.code === "invalid_field") return t("imp.code.other", { reason: e.detail || e.code });
+  return problemText(e);
+}
+
+// Why a manifest's row is not sent (manifest.ts's codes, which are the CLI's).
+const ROW_PROBLEMS: Record<RowProblem, Key> = {
+  missing_source: "imp.row.missing_source",
+  bad_source: "imp.row.bad_source",
+  bad_external_id: "imp.row.bad_external_id",
+  bad_privacy: "imp.row.bad_privacy",
+  bad_date: "imp.row.bad_date",
+  bad_captions: "imp.row.bad_captions",
+  bad_json: "imp.row.bad_json",
+  bad_row: "imp.row.bad_row",
+  unknown_column: "imp.row.unknown_column",
+  unknown_key: "imp.row.unknown_key",
+  duplicate_external_id: "imp.row.duplicate_external_id",
+  local_file: "imp.row.local_file",
+};
+
+/** Why a manifest's row is not sent, in words. */
+export function rowProblemText(code: RowProblem, vars: Record<string, string>): string {
+  return t(ROW_PROBLEMS[code], vars);
+}
+
+/** What a token may do, as the server names it (`read`, `upload`, …), and its words. */
+export const SCOPES = ["read", "upload", "manage", "interact", "moderate", "admin", "webhooks"] as const;
+export type Scope = (typeof SCOPES)[number];
+const SCOPE_WORDS: Record<Scope, Key> = {
+  read: "scope.read",
+  upload: "scope.upload",
+  manage: "scope.manage",
+  interact: "scope.interact",
+  moderate: "scope.moderate",
+  admin: "scope.admin",
+  webhooks: "scope.webhooks",
+};
+
+/** A scope in words (an unknown one as the server names it). */
+export function scopeText(scope: string): string {
+  return (SCOPES as readonly string[]).includes(scope) ? t(SCOPE_WORDS[scope as Scope]) : scope;
+}
+
+/** A session's or token's kind in words. */
+export function sessionKindText(kind: string): string {
+  return kind === "personal" ? t("settings.kind.personal") : kind === "integration" ? t("settings.kind.integration") : t("settings.kind.session");
 }

@@ -87,7 +87,7 @@ async function copy(text: string, field: HTMLInputElement | HTMLTextAreaElement)
 }
 
 /** A read-only field with a copy button and a status line that says it was copied. */
-function copyRow(field: HTMLInputElement | HTMLTextAreaElement, label: string, testid: string): HTMLElement {
+export function copyRow(field: HTMLInputElement | HTMLTextAreaElement, label: string, testid: string): HTMLElement {
   const status = h("span.share-copied.muted.small", { role: "status", dataset: { testid: `${testid}-status` } });
   const button = h("button.share-copy", { type: "button", dataset: { testid: `${testid}-copy` } }, t("share.copy"));
   button.setAttribute("aria-label", `${t("share.copy")}: ${label}`);

@@ -47,6 +47,7 @@ const session = (id: string, current: boolean): Session => ({
   created_at: "2026-11-23T00:00:00Z",
   expires_at: "2026-12-23T00:00:00Z",
   current,
+  kind: "session",
 });
 
 beforeEach(() => {

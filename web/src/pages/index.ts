@@ -6,6 +6,7 @@ import { feed, home, liked, search } from "./browse";
 import { channel, channels } from "./channel";
 import { editVideo } from "./edit";
 import { history } from "./history";
+import { importPage } from "./imports";
 import { mine } from "./mine";
 import { moderation } from "./moderation";
 import { notifications } from "./notifications";
@@ -21,6 +22,7 @@ export const pages: Readonly<Record<string, PageFn>> = {
   feed,
   watch,
   upload,
+  imports: importPage,
   search,
   shorts,
   channel,

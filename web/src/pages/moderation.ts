@@ -1,5 +1,5 @@
-// The moderation queue: preview, approve, reject with a reason the uploader sees; and the
-// comments held on every video, approved or deleted from one list.
+// The moderation queue: preview, approve, reject with a reason the uploader sees; the comments
+// held on every video, approved or deleted from one list; and import batches (../batches.ts).
 import { call, currentUser, get, isModerator, playback, type Comment, type Playlist, type Video } from "../api";
 import { infiniteList } from "../cards";
 import { h } from "../dom";
@@ -12,6 +12,7 @@ import { createPlayer, type Player } from "../player";
 import { richText } from "../richtext";
 import type { PageFn } from "../router";
 import { modTabs } from "../modtabs";
+import { importBatches } from "../batches";
 
 /** The held comments of every video a moderator may see, oldest first. */
 function heldComments(root: HTMLElement): void {
@@ -154,9 +155,10 @@ export const moderation: PageFn = async (root, _params, url) => {
     return;
   }
   const tab = url.searchParams.get("tab");
-  root.append(modTabs(tab === "comments" ? "comments" : tab === "playlists" ? "playlists" : "videos", user));
+  root.append(modTabs(tab === "comments" ? "comments" : tab === "playlists" ? "playlists" : tab === "batches" ? "batches" : "videos", user));
   if (tab === "comments") return heldComments(root);
   if (tab === "playlists") return heldPlaylists(root);
+  if (tab === "batches") return importBatches(root);
   const players = new Set<Player>();
   let stopped = false;
   const list = h("div.mod-list");

@@ -26,6 +26,11 @@ export function notificationText(n: Notification): string {
     case "like_milestone":
       return t("notif.like_milestone", { title, n: Number(datum(n, "likes") ?? 0) });
     case "moderation":
+      // A decision on an import batch: one notice for its videos.
+      if (datum(n, "batch")) {
+        const count = Number(datum(n, "count") ?? 0);
+        return datum(n, "decision") === "rejected" ? t("notif.batch_rejected", { n: count, reason: datum(n, "reason") ?? "" }) : t("notif.batch_approved", { n: count });
+      }
       if (datum(n, "playlist_id")) {
         const name = datum(n, "playlist_title") ?? "";
         return datum(n, "decision") === "rejected" ? t("notif.playlist_rejected", { title: name, reason: datum(n, "reason") ?? "" }) : t("notif.playlist_approved", { title: name });

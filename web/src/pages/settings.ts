@@ -1,13 +1,16 @@
 // Settings (/settings): the interface's language and the language of my videos (both kept on
 // my account, see prefs.ts), my profile (name shown, about me, e-mail with its checked state and a
 // check mail on request), my password, my sessions (the current one marked, the others
-// revoked one by one), my watch history's pause, the users I blocked, and deleting my account.
-import { call, currentUser, forgetMe, get, logout, serverFeatures, setToken, type Blocked, type Me, type Session } from "../api";
+// revoked one by one; tokens made for scripts and other systems with their kind and scopes), a
+// form that makes such a token (shown once, with a copy button), my watch history's pause, the
+// users I blocked, and deleting my account.
+import { call, currentUser, forgetMe, get, logout, serverFeatures, setToken, type Blocked, type Me, type NewToken, type Session } from "../api";
 import { h } from "../dom";
-import { formatBytes, timeAgo } from "../format";
+import { dateTime, formatBytes, timeAgo } from "../format";
 import { isLang, LANG_NAMES, langChoice, LANGS, setLangChoice, t, videoLanguage, videoLanguageChoices } from "../i18n";
-import { passwordLimits } from "../limits";
-import { problemText } from "../messages";
+import { passwordLimits, tokenLimits } from "../limits";
+import { problemText, SCOPES, scopeText, sessionKindText, type Scope } from "../messages";
+import { copyRow } from "../share";
 import { saveLanguage, saveVideoLanguage } from "../prefs";
 import { navigate, type PageFn } from "../router";
 
@@ -175,7 +178,8 @@ function sessions(): { el: HTMLElement; load: () => void } {
   const list = h("ul.session-list", { dataset: { testid: "sessions" } });
   const error = h("div.error", { role: "alert", hidden: true });
   const item = (s: Session) => {
-    const revoke = h("button.small.danger", { type: "button", dataset: { testid: "session-revoke" } }, s.current ? t("nav.logout") : t("settings.revoke"));
+    const made = s.kind === "personal" || s.kind === "integration";
+    const revoke = h("button.small.danger", { type: "button", "aria-label": `${made ? t("token.revoke") : s.current ? t("nav.logout") : t("settings.revoke")}: ${s.name || t("settings.session")}`, dataset: { testid: "session-revoke" } }, made ? t("token.revoke") : s.current ? t("nav.logout") : t("settings.revoke"));
     revoke.addEventListener("click", () => {
       if (s.current) {
         void logout().finally(() => navigate("/"));
@@ -191,10 +195,18 @@ function sessions(): { el: HTMLElement; load: () => void } {
       h(
         "div",
         {},
-        h("strong", {}, s.name || t("settings.session")),
+        h("strong", {}, h("bdi", {}, s.name || t("settings.session"))),
         s.current ? h("span.pill.ok", { dataset: { testid: "session-current" } }, t("settings.thisdevice")) : null,
-        h("div.muted.small.session-agent", {}, s.user_agent),
-        h("div.muted.small", {}, t("settings.signedin", { when: timeAgo(s.created_at) }), s.last_used_at ? ` · ${t("settings.lastused", { when: timeAgo(s.last_used_at) })}` : ""),
+        h("span.pill", { dataset: { testid: "session-kind", kind: s.kind } }, sessionKindText(s.kind)),
+        made ? null : h("div.muted.small.session-agent", {}, s.user_agent),
+        s.scopes ? h("div.small.session-scopes", { dataset: { testid: "session-scopes" } }, t("settings.scopes", { scopes: s.scopes.map(scopeText).join(", ") })) : null,
+        h(
+          "div.muted.small",
+          {},
+          t("settings.signedin", { when: timeAgo(s.created_at) }),
+          s.last_used_at ? ` · ${t("settings.lastused", { when: timeAgo(s.last_used_at) })}` : "",
+          made ? ` · ${t("settings.expires", { when: dateTime(s.expires_at) })}` : "",
+        ),
       ),
       revoke,
     );
@@ -207,6 +219,71 @@ function sessions(): { el: HTMLElement; load: () => void } {
   };
   load();
   return { el: section(t("settings.sessions"), "settings-sessions", list, error), load };
+}
+
+/** The scopes a token of `me` may be given: moderation and administration only to those who
+ * may do them. */
+export function offeredScopes(role: Me["role"]): Scope[] {
+  return SCOPES.filter((s) => (s === "moderate" ? role === "moderator" || role === "admin" : s === "admin" ? role === "admin" : true));
+}
+
+/** Makes a token for scripts or another system: a name, its kind, what it may do and for how
+ * many days. The token is shown once, with a copy button; the list above gets its row. */
+function tokens(me: Me, made: () => void): HTMLElement {
+  const name = h("input", { name: "token-name", required: true, minLength: tokenLimits.name.min, maxLength: tokenLimits.name.max, autocomplete: "off", dataset: { testid: "token-name" } });
+  const kind = (value: "personal" | "integration", checked: boolean) =>
+    h("label.inline-label", {}, h("input", { type: "radio", name: "token-kind", value, checked, dataset: { testid: `token-kind-${value}` } }), t(value === "personal" ? "token.personal" : "token.integration"));
+  const boxes = offeredScopes(me.role).map((scope) => ({
+    scope,
+    box: h("input", { type: "checkbox", name: "token-scope", value: scope, checked: scope === "read", dataset: { testid: `token-scope-${scope}` } }),
+  }));
+  const days = h("input", { type: "number", name: "token-days", required: true, min: tokenLimits.days.min, max: tokenLimits.days.max, value: 365, inputMode: "numeric", dataset: { testid: "token-days" } });
+  const save = h("button.primary", { type: "submit", dataset: { testid: "token-make" } }, t("token.make"));
+  const message = h("div.form-message", { role: "status", hidden: true, dataset: { testid: "token-message" } });
+  const shown = h("div.token-made", { hidden: true, dataset: { testid: "token-made" } });
+  const form = h(
+    "form.channel-form",
+    {},
+    h("p.muted.small", {}, t("token.hint")),
+    h("label", {}, t("token.name"), name, h("span.muted.hint", {}, t("token.namehint"))),
+    h("fieldset", {}, h("legend", {}, t("token.kind")), kind("personal", true), kind("integration", false)),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, t("token.scopes")),
+      h("ul.scope-list", {}, ...boxes.map(({ scope, box }) => h("li", {}, h("label.inline-label", {}, box, h("code", { dir: "ltr" }, scope), " — ", scopeText(scope))))),
+    ),
+    h("label", {}, t("token.days"), days),
+    h("div.form-actions", {}, save),
+    message,
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const scopes = boxes.filter((b) => b.box.checked).map((b) => b.scope);
+    if (!scopes.length) {
+      say(message, t("token.noscope"), true);
+      boxes[0]?.box.focus();
+      return;
+    }
+    const chosen = form.querySelector<HTMLInputElement>("input[name=token-kind]:checked")?.value === "integration" ? "integration" : "personal";
+    const body: NewToken = { name: name.value.trim(), kind: chosen, scopes, expires_in_days: Number(days.value) };
+    save.disabled = true;
+    say(message, "");
+    call("post", "/api/v1/me/tokens", { body })
+      .then((token) => {
+        const field = h("input.token-value", { readOnly: true, value: token.token, autocomplete: "off", spellcheck: false, dir: "ltr", "aria-label": t("token.value"), dataset: { testid: "token-value" } });
+        shown.replaceChildren(h("p", { role: "alert", dataset: { testid: "token-warning" } }, t("token.made", { name: token.name })), copyRow(field, t("token.value"), "token"));
+        shown.hidden = false;
+        name.value = "";
+        field.focus();
+        made();
+      })
+      .catch((err: unknown) => say(message, problemText(err), true))
+      .finally(() => {
+        save.disabled = false;
+      });
+  });
+  return section(t("token.title"), "settings-tokens", shown, form);
 }
 
 function historyPause(me: Me): HTMLElement {
@@ -326,6 +403,7 @@ export const settings: PageFn = async (root) => {
       profile(me, mail),
       password(mine.load),
       mine.el,
+      tokens(me, mine.load),
       historyPause(me),
       blocks(),
       deletion(me),

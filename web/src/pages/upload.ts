@@ -58,6 +58,7 @@ export const upload: PageFn = async (root, _params, url) => {
     root.append(h("p.notice", {}, h("a", { href: "/login?next=/upload" }, t("upload.signin"))));
     return;
   }
+  root.append(h("p.import-link", {}, h("a", { href: "/import", dataset: { testid: "import-link" } }, t("upload.importlink"))));
   const [limit, channels, features] = await Promise.all([maxSize(), myChannels().catch((): Channel[] => []), serverFeatures()]);
   // Straight to storage when the server offers it (until it says otherwise: then by tus).
   let direct = features.direct_upload === true;
