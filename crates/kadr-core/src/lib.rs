@@ -45,6 +45,7 @@ pub mod transcodes;
 pub mod uploads;
 pub mod videos;
 pub mod visibility;
+pub mod webhooks;
 
 pub use codes::{Code, Failure};
 pub use error::{DomainError, Refusal};

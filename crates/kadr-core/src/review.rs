@@ -153,6 +153,18 @@ impl Decision {
                 .object(crate::state::ObjectType::Video, video_id),
             )
             .await?;
+            let told = if self.decision == Moderation::Approved {
+                crate::state::WebhookEvent::VideoApproved
+            } else {
+                crate::state::WebhookEvent::VideoRejected
+            };
+            crate::webhooks::emit(
+                tx,
+                config,
+                crate::webhooks::Event::video(told, owner, video_id)
+                    .data(serde_json::json!({ "reason": self.reason })),
+            )
+            .await?;
             if owner != moderator {
                 crate::notifications::enqueue(
                     tx,

@@ -644,6 +644,53 @@ pub async fn fail_on<C: ConnectionTrait>(
     expect_one(res.rows_affected(), job)
 }
 
+/// Puts `job` back in the queue, due at `run_at`, without counting the attempt, on `conn`
+/// (e.g. the transaction that records why): for kinds that keep their own retry schedule.
+pub async fn postpone_on<C: ConnectionTrait>(
+    conn: &C,
+    job: &Job,
+    run_at: DateTime<Utc>,
+) -> Result<(), QueueError> {
+    let res = conn
+        .execute_raw(stmt(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, locked_by = NULL,
+                 lease_expires_at = NULL, run_at = $4, updated_at = now()
+             WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+            vec![
+                job.id.into(),
+                job.worker.clone().into(),
+                job.attempt.into(),
+                run_at.into(),
+            ],
+        ))
+        .await?;
+    expect_one(res.rows_affected(), job)
+}
+
+/// Makes the queued jobs of `queue` with these dedupe keys due now (say, the waiting retries
+/// of a server that answers again). Returns how many were brought forward.
+pub async fn hasten<C: ConnectionTrait>(
+    conn: &C,
+    queue: &str,
+    dedupe_keys: &[String],
+) -> Result<u64, QueueError> {
+    if dedupe_keys.is_empty() {
+        return Ok(0);
+    }
+    let res = conn
+        .execute_raw(stmt(
+            "UPDATE jobs SET run_at = now(), updated_at = now()
+             WHERE queue = $1 AND state = 'queued' AND run_at > now()
+               AND dedupe_key IN (SELECT jsonb_array_elements_text($2))",
+            vec![queue.into(), serde_json::json!(dedupe_keys).into()],
+        ))
+        .await?;
+    if res.rows_affected() > 0 {
+        notify(conn, queue).await?;
+    }
+    Ok(res.rows_affected())
+}
+
 async fn notify<C: ConnectionTrait>(conn: &C, queue: &str) -> Result<(), QueueError> {
     conn.execute_raw(stmt(
         "SELECT pg_notify($1, $2)",
