@@ -114,6 +114,7 @@ async fn settle_or_err(
             let tx = ctx.db.begin().await?;
             transcodes::ready(
                 &tx,
+                &ctx.config,
                 done.video_id,
                 &renditions,
                 &done.pictures,
@@ -195,7 +196,7 @@ pub async fn give_up(ctx: &Context, id: Uuid) -> Result<(), JobError> {
 
 /// Fails the video with `code`; nothing half-made stays behind.
 async fn fail_video(ctx: &Context, id: Uuid, code: Failure, message: &str) -> Result<(), JobError> {
-    transcodes::fail(&ctx.db, id, code, message).await?;
+    transcodes::fail(&ctx.db, &ctx.config, id, code, message).await?;
     for prefix in kadr_core::keys::derived_prefixes(id) {
         ctx.storage.delete_prefix(&prefix).await?;
     }
