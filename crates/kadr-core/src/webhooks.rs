@@ -416,9 +416,10 @@ pub async fn update(
         .query_one_raw(stmt(
             "UPDATE webhook_endpoints SET
                  url = coalesce($3, url),
-                 events = coalesce(ARRAY(SELECT jsonb_array_elements_text($4)), events),
+                 events = CASE WHEN $4::jsonb IS NULL THEN events
+                               ELSE ARRAY(SELECT jsonb_array_elements_text($4)) END,
                  description = coalesce($5, description),
-                 enabled = coalesce($6, enabled),
+                 enabled = coalesce($6::boolean, enabled),
                  disabled_reason = CASE WHEN $6 IS NULL THEN disabled_reason
                                         WHEN $6 THEN NULL ELSE 'disabled by its owner' END,
                  disabled_at = CASE WHEN $6 IS NULL THEN disabled_at
@@ -786,7 +787,10 @@ pub async fn record<C: ConnectionTrait>(
     let now = Utc::now();
     let duration = attempt.duration_ms.min(i32::MAX as u64) as i32;
     let status = attempt.status.map(i32::from);
-    let error: Option<String> = attempt.error.as_ref().map(|e| e.chars().take(500).collect());
+    let error: Option<String> = attempt
+        .error
+        .as_ref()
+        .map(|e| e.chars().take(500).collect());
     if attempt.delivered() {
         tx.execute_raw(stmt(
             format!(
@@ -844,24 +848,37 @@ pub async fn record<C: ConnectionTrait>(
         ],
     ))
     .await?;
-    // The streak of failures, and the end of the endpoint's patience.
-    let disabled = tx
+    // The streak of failures, and the end of the endpoint's patience. (Two statements: one
+    // statement cannot update a row twice.)
+    let due = tx
         .query_one_raw(stmt(
-            "WITH s AS (
-                 UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
-                 WHERE id = $1 RETURNING id, failing_since, enabled)
-             UPDATE webhook_endpoints p SET enabled = false, disabled_at = now(),
-                 disabled_reason = $3, updated_at = now()
-             FROM s WHERE p.id = s.id AND s.enabled
-               AND s.failing_since <= now() - make_interval(secs => $2)
-             RETURNING p.owner_id, p.url",
+            "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
+             WHERE id = $1
+             RETURNING enabled AND failing_since <= now() - make_interval(secs => $2) AS due",
             vec![
                 work.endpoint_id.into(),
                 (config.webhooks.disable_after_secs as f64).into(),
+            ],
+        ))
+        .await?
+        .map(|r| r.try_get::<bool>("", "due"))
+        .transpose()?
+        .unwrap_or(false);
+    let disabled = if due {
+        tx.query_one_raw(stmt(
+            "UPDATE webhook_endpoints SET enabled = false, disabled_at = now(),
+                 disabled_reason = $2, updated_at = now()
+             WHERE id = $1 AND enabled
+             RETURNING owner_id, url",
+            vec![
+                work.endpoint_id.into(),
                 disable_reason(config, error.as_deref()).into(),
             ],
         ))
-        .await?;
+        .await?
+    } else {
+        None
+    };
     if let Some(row) = disabled {
         let owner: Uuid = row.try_get("", "owner_id")?;
         let url: String = row.try_get("", "url")?;
@@ -938,10 +955,15 @@ pub async fn requeue<C: ConnectionTrait>(
     work: &Work,
     at: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let mut job = kadr_queue::NewJob::new(QUEUE, &DeliveryJob { delivery_id: work.id })
-        .map_err(|e| DomainError::Internal(e.to_string()))?
-        .dedupe_key(work.id.to_string())
-        .fair_key(work.endpoint_id.to_string());
+    let mut job = kadr_queue::NewJob::new(
+        QUEUE,
+        &DeliveryJob {
+            delivery_id: work.id,
+        },
+    )
+    .map_err(|e| DomainError::Internal(e.to_string()))?
+    .dedupe_key(work.id.to_string())
+    .fair_key(work.endpoint_id.to_string());
     job.run_at = Some(at);
     kadr_queue::enqueue(tx, job, config.queue.max_attempts)
         .await
@@ -997,7 +1019,11 @@ mod tests {
         let h = signature_header(&["whsec_a", "whsec_b"], 5, b"x");
         assert_eq!(
             h,
-            format!("t=5,v1={},v1={}", sign("whsec_a", 5, b"x"), sign("whsec_b", 5, b"x"))
+            format!(
+                "t=5,v1={},v1={}",
+                sign("whsec_a", 5, b"x"),
+                sign("whsec_b", 5, b"x")
+            )
         );
     }
 
