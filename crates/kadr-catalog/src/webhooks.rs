@@ -25,7 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/webhooks/{id}", web::delete().to(delete))
         .route("/api/v1/webhooks/{id}/rotate", web::post().to(rotate))
         .route("/api/v1/webhooks/{id}/ping", web::post().to(ping))
-        .route("/api/v1/webhooks/{id}/deliveries", web::get().to(deliveries))
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            web::get().to(deliveries),
+        )
         .route(
             "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver",
             web::post().to(redeliver),

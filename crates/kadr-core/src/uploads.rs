@@ -19,12 +19,12 @@ use crate::codes::Code;
 use crate::entities::{upload, user, video};
 use crate::error::DomainError;
 use crate::jobs;
-use crate::state::WebhookEvent;
-use crate::webhooks::Event;
 use crate::keys;
 use crate::review;
+use crate::state::WebhookEvent;
 use crate::state::{UploadBackend, UploadState, VideoStatus};
 use crate::videos::VideoFields;
+use crate::webhooks::Event;
 
 /// 413: the quota cannot hold `size` more bytes.
 pub fn quota_exceeded(size: i64) -> DomainError {

@@ -196,11 +196,7 @@ pub async fn delete(
     crate::webhooks::emit(
         tx,
         config,
-        crate::webhooks::Event::video(
-            crate::state::WebhookEvent::VideoDeleted,
-            video.owner_id,
-            id,
-        ),
+        crate::webhooks::Event::video(crate::state::WebhookEvent::VideoDeleted, video.owner_id, id),
     )
     .await?;
     video::Entity::delete_by_id(id).exec(tx).await?;

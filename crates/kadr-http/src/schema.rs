@@ -9,9 +9,8 @@ use kadr_core::fields::{
 };
 use kadr_core::review::REASON_MAX;
 use kadr_core::state::{
-    CommentPolicy, Moderation, ModerationAction, NotificationType, ObjectType, Privacy,
-    DeliveryState, ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus,
-    WebhookEvent,
+    CommentPolicy, DeliveryState, Moderation, ModerationAction, NotificationType, ObjectType,
+    Privacy, ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus, WebhookEvent,
 };
 use kadr_core::{Code, Failure};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
@@ -155,12 +154,18 @@ pub fn notification_type() -> Object {
 
 /// A webhook event type.
 pub fn webhook_event() -> Object {
-    strings(WebhookEvent::ALL.iter().map(|c| c.as_str()).collect(), false)
+    strings(
+        WebhookEvent::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
 }
 
 /// Where a webhook delivery is.
 pub fn delivery_state() -> Object {
-    strings(DeliveryState::ALL.iter().map(|c| c.as_str()).collect(), false)
+    strings(
+        DeliveryState::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
 }
 
 /// A rating of a video.

@@ -214,8 +214,8 @@ impl Deliveries {
             Ok(a) => a,
             Err(Skip::Stopped) => return Ok(Outcome::Release),
             Err(Skip::Busy) => {
-                let at = chrono::Utc::now()
-                    + chrono::Duration::from_std(BUSY_WAIT).unwrap_or_default();
+                let at =
+                    chrono::Utc::now() + chrono::Duration::from_std(BUSY_WAIT).unwrap_or_default();
                 kadr_queue::postpone_on(&ctx.db, job, at)
                     .await
                     .map_err(|e| e.to_string())?;
