@@ -93,6 +93,7 @@ bench: build
 	bench/viewers.sh
 	bench/sitemap.sh
 	bench/hdr.sh
+	bench/webhooks.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)
