@@ -236,8 +236,8 @@ async fn signed_retried_redelivered_and_rotated() {
         .as_secs() as i64;
     let genuine = sign(&secret, now, body);
     let tampered = body
-        .to_vec()
-        .into_iter()
+        .iter()
+        .copied()
         .map(|b| if b == b'1' { b'2' } else { b })
         .collect::<Vec<u8>>();
     for (payload, signature, want) in [

@@ -907,7 +907,7 @@ pub async fn record<C: ConnectionTrait>(
 
 fn disable_reason(config: &Config, last: Option<&str>) -> String {
     let secs = config.webhooks.disable_after_secs;
-    let span = if secs >= 3600 && secs % 3600 == 0 {
+    let span = if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
     } else {
         format!("{secs} s")
