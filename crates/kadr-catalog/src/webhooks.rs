@@ -179,13 +179,16 @@ pub struct DeliveryPage {
 fn guarded(ctx: &AppContext, url: &str) -> Result<String, ApiError> {
     webhooks::check_url_length(url.trim())?;
     let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
-    kadr_outbound::check_url(&policy, url)
+    let url = kadr_outbound::check_url(&policy, url)
         .map(|u| u.to_string())
         .map_err(|why| {
             ApiError::bad_request(Code::UrlNotAllowed, "Webhooks cannot be sent to this URL")
                 .detail(why.to_string())
                 .field("url")
-        })
+        })?;
+    // Written out (percent-encoded, punycode) it may have grown.
+    webhooks::check_url_length(&url)?;
+    Ok(url)
 }
 
 fn private(mut r: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
