@@ -607,8 +607,18 @@ async fn an_upload_and_an_import_tell_their_owner_only() {
         json!({ "url": rx.url("/bob"), "events": ["*"] }),
     )
     .await;
-    rx.control(json!({ "secrets": { "/alice": [a["secret"]], "/bob": [b["secret"]] } }))
-        .await;
+    // An administrator's endpoint hears everyone's events.
+    let (status, all) = register(
+        &base,
+        &admin,
+        json!({ "url": rx.url("/all"), "all_users": true, "events": ["video.created"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{all}");
+    rx.control(json!({ "secrets": {
+        "/alice": [a["secret"]], "/bob": [b["secret"]], "/all": [all["secret"]],
+    } }))
+    .await;
 
     // A real upload: created, upload completed, playable, ready.
     let file = clip(&stack, "news.mp4");
@@ -721,6 +731,18 @@ async fn an_upload_and_an_import_tell_their_owner_only() {
             .iter()
             .all(|l| l["payload"]["data"]["video"]["owner_id"]
                 != to_bob[0]["payload"]["data"]["video"]["owner_id"]),
+    );
+    // The administrator's endpoint heard both users' videos being created, and only that.
+    let heard = rx
+        .until("/all", "every video.created", |g| {
+            [&video, &imported, &bobs]
+                .iter()
+                .all(|v| types_for(g, v) == vec!["video.created".to_owned()])
+        })
+        .await;
+    assert!(
+        heard.iter().all(|l| l["type"] == "video.created"),
+        "{heard:#?}"
     );
     // Nothing was refused: every delivery was signed with the endpoint's own secret.
     assert!(rx.lines().iter().all(|l| l["accepted"] == true));

@@ -434,7 +434,8 @@ pub struct WebhooksConfig {
     pub rotation_overlap_secs: u64,
     /// Deliveries one worker makes at once.
     pub concurrency: usize,
-    /// Of them, at most this many to one endpoint (a slow endpoint does not hold back others).
+    /// Deliveries running at once to one endpoint, across every worker (the others wait in
+    /// the queue, in order): a slow endpoint does not hold back the others.
     pub per_endpoint: usize,
 }
 

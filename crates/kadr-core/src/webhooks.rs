@@ -118,9 +118,13 @@ pub async fn emit<C: ConnectionTrait>(
         .query_all_raw(stmt(
             format!(
                 "WITH ep AS (
-                     SELECT id FROM webhook_endpoints
-                     WHERE enabled AND (owner_id = $2 OR all_users)
-                       AND ($3 = ANY (events) OR '{all}' = ANY (events))
+                     SELECT p.id FROM webhook_endpoints p
+                     WHERE p.enabled
+                       AND (p.owner_id = $2
+                            -- an administrator's, while they are one
+                            OR (p.all_users AND EXISTS (
+                                SELECT 1 FROM users u WHERE u.id = p.owner_id AND u.role = '{admin}')))
+                       AND ($3 = ANY (p.events) OR '{all}' = ANY (p.events))
                  ), ev AS (
                      INSERT INTO webhook_events (id, event_type, owner_id, video_id, data)
                      SELECT $1, $3, $2, $4,
@@ -133,6 +137,7 @@ pub async fn emit<C: ConnectionTrait>(
                  SELECT gen_random_uuid(), ep.id, ev.id FROM ep CROSS JOIN ev
                  RETURNING id, endpoint_id",
                 all = ALL_EVENTS,
+                admin = crate::state::Role::Admin.as_str(),
                 video = video_json("$6"),
             ),
             vec![

@@ -270,6 +270,17 @@ impl Queue {
 
     /// Claims the next due job of `queue`, if any.
     pub async fn claim(&self, queue: &str) -> Result<Option<Job>, QueueError> {
+        self.claim_limited(queue, None).await
+    }
+
+    /// Claims the next due job of `queue`, if any, leaving alone the jobs of a `fair_key` that
+    /// has `per_key` jobs running already (across every worker): a key's jobs wait their turn
+    /// in the queue, in order, instead of being claimed and put back.
+    pub async fn claim_limited(
+        &self,
+        queue: &str,
+        per_key: Option<usize>,
+    ) -> Result<Option<Job>, QueueError> {
         self.reap_expired(queue).await?;
         let row = self
             .db
@@ -294,6 +305,7 @@ impl Queue {
                      -- Checked again on the row as locked: another claimer may have taken it
                      -- since `ranked` read it.
                      WHERE j.state = 'queued'
+                       AND ($4::bigint IS NULL OR j.fair_key IS NULL OR k.turn <= $4)
                      ORDER BY k.priority DESC, k.turn, k.run_at, j.id
                      LIMIT 1
                      FOR UPDATE OF j SKIP LOCKED
@@ -308,6 +320,7 @@ impl Queue {
                     queue.into(),
                     self.worker.clone().into(),
                     self.settings.lease.as_secs_f64().into(),
+                    per_key.map(|n| n.min(i64::MAX as usize) as i64).into(),
                 ],
             ))
             .await?;
@@ -481,6 +494,7 @@ impl Queue {
             queue: self.clone(),
             name: queue.to_owned(),
             wakeups: None,
+            per_key: None,
         }
     }
 }
@@ -491,11 +505,28 @@ pub struct Waiter {
     queue: Queue,
     name: String,
     wakeups: Option<tokio::sync::broadcast::Receiver<String>>,
+    per_key: Option<usize>,
 }
 
 impl Waiter {
+    /// Claims with [`Queue::claim_limited`]: at most `n` running jobs per `fair_key`.
+    pub fn per_key(mut self, n: Option<usize>) -> Waiter {
+        self.per_key = n;
+        self
+    }
+
     /// Claims the next job, waiting for one; `None` once `shutdown` is cancelled.
     pub async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Job>, QueueError> {
+        self.next_or(shutdown, &tokio::sync::Notify::new()).await
+    }
+
+    /// As [`Waiter::next`], also trying again when `also` is notified (say, a job of a limited
+    /// key finished in this process: its next one may be claimed now).
+    pub async fn next_or(
+        &mut self,
+        shutdown: &CancellationToken,
+        also: &tokio::sync::Notify,
+    ) -> Result<Option<Job>, QueueError> {
         if self.wakeups.is_none() {
             self.wakeups = Some(self.queue.subscribe());
         }
@@ -503,7 +534,7 @@ impl Waiter {
             if shutdown.is_cancelled() {
                 return Ok(None);
             }
-            if let Some(job) = self.queue.claim(&self.name).await? {
+            if let Some(job) = self.queue.claim_limited(&self.name, self.per_key).await? {
                 return Ok(Some(job));
             }
             let name = &self.name;
@@ -527,6 +558,7 @@ impl Waiter {
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(None),
                 _ = notified => {}
+                _ = also.notified() => {}
                 _ = tokio::time::sleep(self.queue.settings.poll_interval) => {}
             }
         }

@@ -224,14 +224,14 @@ pub fn runner(ctx: &Context) -> Runner {
         let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
         match kadr_outbound::Client::new(policy) {
             Ok(client) => {
-                runner = runner.queued(
+                runner = runner.queued_per_key(
                     kadr_core::jobs::WEBHOOK,
                     ctx.config.webhooks.concurrency,
+                    ctx.config.webhooks.per_endpoint,
                     grace,
                     webhooks::Deliveries {
                         ctx: ctx.clone(),
                         client,
-                        in_flight: webhooks::InFlight::default(),
                     },
                 );
             }

@@ -6,15 +6,14 @@
 //!   back, due at the delivery's next attempt (`kadr_core::webhooks::backoff`), in one
 //!   transaction. A worker that dies mid-attempt leaves the job to be claimed again once its
 //!   lease lapses; the receiver may then see the event twice (same event id).
-//! - **Bounded.** `webhooks.concurrency` deliveries at once per worker, of which at most
-//!   `webhooks.per_endpoint` to one endpoint: a job for an endpoint at its limit is put back
-//!   for a moment, so a slow endpoint holds at most that many of the loops and the claims
-//!   (which take turns between endpoints) keep serving the others.
+//! - **Bounded.** `webhooks.concurrency` deliveries at once per worker, and at most
+//!   `webhooks.per_endpoint` running to one endpoint across every worker: the claim leaves an
+//!   endpoint's jobs in the queue, in order, while it has that many running (the endpoint is
+//!   the jobs' `fair_key`), so a slow endpoint holds at most that many slots and the claims,
+//!   which take turns between endpoints, keep serving the others.
 //! - **Nothing read beyond need.** The answer's body is read (to reuse the connection) up to
 //!   64 KiB and dropped.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,72 +24,19 @@ use kadr_queue::Job;
 use kadr_queue::runner::{BoxFuture, Control, Handler, Outcome};
 use kadr_runtime::Context;
 use sea_orm::TransactionTrait;
-use uuid::Uuid;
 
-/// How long a job for an endpoint at its limit waits before it is claimed again.
-const BUSY_WAIT: Duration = Duration::from_millis(250);
 /// The most of an answer's body read.
 const BODY_READ_MAX: usize = 64 * 1024;
-
-/// Deliveries in flight per endpoint, in this process.
-#[derive(Clone, Default)]
-pub struct InFlight(Arc<Mutex<HashMap<Uuid, usize>>>);
-
-/// One delivery in flight to an endpoint; the count goes down when it is dropped.
-pub struct Slot {
-    flights: InFlight,
-    endpoint: Uuid,
-}
-
-impl InFlight {
-    /// A slot for `endpoint` if it has fewer than `limit` in flight.
-    fn take(&self, endpoint: Uuid, limit: usize) -> Option<Slot> {
-        let mut map = match self.0.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let n = map.entry(endpoint).or_insert(0);
-        if *n >= limit {
-            return None;
-        }
-        *n += 1;
-        Some(Slot {
-            flights: self.clone(),
-            endpoint,
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut map = match self.flights.0.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(n) = map.get_mut(&self.endpoint) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&self.endpoint);
-            }
-        }
-    }
-}
 
 /// Makes webhook deliveries.
 #[derive(Clone)]
 pub struct Deliveries {
     pub ctx: Context,
     pub client: kadr_outbound::Client,
-    pub in_flight: InFlight,
 }
 
-/// Why a job ended without an attempt to record.
-enum Skip {
-    /// The endpoint has its share in flight: try again in a moment.
-    Busy,
-    /// Shutdown or a lost lease during the request.
-    Stopped,
-}
+/// Shutdown or a lost lease during the request.
+struct Stopped;
 
 fn header_value(text: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(text).ok()
@@ -98,7 +44,7 @@ fn header_value(text: &str) -> Option<HeaderValue> {
 
 impl Deliveries {
     /// POSTs `work`'s event once and says how it went.
-    async fn attempt(&self, work: &Work, control: &Control) -> Result<Attempt, Skip> {
+    async fn attempt(&self, work: &Work, control: &Control) -> Result<Attempt, Stopped> {
         let body = work.body();
         let now = chrono::Utc::now();
         let signature = webhooks::signature_header(&work.secrets(now), now.timestamp(), &body);
@@ -155,7 +101,7 @@ impl Deliveries {
         };
         let result = tokio::select! {
             r = request => r,
-            _ = control.stop().cancelled() => return Err(Skip::Stopped),
+            _ = control.stop().cancelled() => return Err(Stopped),
         };
         let duration_ms = elapsed(started);
         Ok(match result {
@@ -203,24 +149,8 @@ impl Deliveries {
                 .map_err(|e| e.to_string())?;
             return Ok(Outcome::Done);
         }
-        let skip = match self
-            .in_flight
-            .take(work.endpoint_id, ctx.config.webhooks.per_endpoint)
-        {
-            None => Err(Skip::Busy),
-            Some(_slot) => self.attempt(&work, control).await,
-        };
-        let attempt = match skip {
-            Ok(a) => a,
-            Err(Skip::Stopped) => return Ok(Outcome::Release),
-            Err(Skip::Busy) => {
-                let at =
-                    chrono::Utc::now() + chrono::Duration::from_std(BUSY_WAIT).unwrap_or_default();
-                kadr_queue::postpone_on(&ctx.db, job, at)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                return Ok(Outcome::Settled);
-            }
+        let Ok(attempt) = self.attempt(&work, control).await else {
+            return Ok(Outcome::Release);
         };
         self.settle(job, &work, &attempt, false).await?;
         Ok(Outcome::Settled)
@@ -310,27 +240,5 @@ impl Handler for Deliveries {
                 Err(e) => Outcome::Fail(format!("{reason}; then: {e}")),
             }
         })
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_endpoint_holds_at_most_its_share_of_slots() {
-        let flights = InFlight::default();
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let one = flights.take(a, 2).unwrap();
-        let two = flights.take(a, 2).unwrap();
-        assert!(flights.take(a, 2).is_none());
-        // Another endpoint is not held back.
-        let other = flights.take(b, 2).unwrap();
-        drop(one);
-        let three = flights.take(a, 2).unwrap();
-        drop((two, three, other));
-        // Nothing stays behind once every slot is given back.
-        assert!(flights.0.lock().unwrap().is_empty());
     }
 }
