@@ -35,7 +35,7 @@ pub const FETCH: &str = "fetch";
 
 /// Delivers one webhook event to one endpoint (`kadr_core::webhooks::DeliveryJob`); runs
 /// only on workers allowed outbound network.
-pub const WEBHOOK: &str = crate::webhooks::QUEUE;
+pub const WEBHOOK: &str = "webhook";
 
 /// The payload of a `fetch` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -33,7 +33,7 @@ use crate::error::DomainError;
 use crate::state::{DeliveryState, NotificationType, WebhookEvent};
 
 /// The queue of delivery jobs.
-pub const QUEUE: &str = "webhook";
+pub const QUEUE: &str = crate::jobs::WEBHOOK;
 /// What every secret starts with.
 pub const SECRET_PREFIX: &str = "whsec_";
 /// Random bytes in a secret.

@@ -270,17 +270,6 @@ impl Queue {
 
     /// Claims the next due job of `queue`, if any.
     pub async fn claim(&self, queue: &str) -> Result<Option<Job>, QueueError> {
-        self.claim_limited(queue, None).await
-    }
-
-    /// Claims the next due job of `queue`, if any, leaving alone the jobs of a `fair_key` that
-    /// has `per_key` jobs running already (across every worker): a key's jobs wait their turn
-    /// in the queue, in order, instead of being claimed and put back.
-    pub async fn claim_limited(
-        &self,
-        queue: &str,
-        per_key: Option<usize>,
-    ) -> Result<Option<Job>, QueueError> {
         self.reap_expired(queue).await?;
         let row = self
             .db
@@ -305,7 +294,6 @@ impl Queue {
                      -- Checked again on the row as locked: another claimer may have taken it
                      -- since `ranked` read it.
                      WHERE j.state = 'queued'
-                       AND ($4::bigint IS NULL OR j.fair_key IS NULL OR k.turn <= $4)
                      ORDER BY k.priority DESC, k.turn, k.run_at, j.id
                      LIMIT 1
                      FOR UPDATE OF j SKIP LOCKED
@@ -320,7 +308,54 @@ impl Queue {
                     queue.into(),
                     self.worker.clone().into(),
                     self.settings.lease.as_secs_f64().into(),
-                    per_key.map(|n| n.min(i64::MAX as usize) as i64).into(),
+                ],
+            ))
+            .await?;
+        row.map(|r| self.job_from_row(&r)).transpose()
+    }
+
+    /// Claims the next due job of `queue`, if any, leaving alone the jobs of a `fair_key` that
+    /// has `per_key` jobs running already (across every worker): a key's jobs wait their turn
+    /// in the queue, in order, instead of being claimed and put back.
+    pub async fn claim_limited(
+        &self,
+        queue: &str,
+        per_key: Option<usize>,
+    ) -> Result<Option<Job>, QueueError> {
+        let Some(per_key) = per_key else {
+            return self.claim(queue).await;
+        };
+        self.reap_expired(queue).await?;
+        let row = self
+            .db
+            .query_one_raw(stmt(
+                // The oldest due job whose key is under its limit, read in the ready index's
+                // order (no ranking of the whole backlog: a claim stays cheap with thousands
+                // waiting). The cap keeps one key from taking every slot.
+                "WITH full_keys AS (
+                     SELECT fair_key FROM jobs
+                     WHERE queue = $1 AND state = 'running' AND fair_key IS NOT NULL
+                     GROUP BY fair_key HAVING count(*) >= $4
+                 ), next AS (
+                     SELECT j.id FROM jobs j
+                     WHERE j.queue = $1 AND j.state = 'queued' AND j.run_at <= now()
+                       AND (j.fair_key IS NULL
+                            OR j.fair_key NOT IN (SELECT fair_key FROM full_keys))
+                     ORDER BY j.priority DESC, j.run_at, j.id
+                     LIMIT 1
+                     FOR UPDATE OF j SKIP LOCKED
+                 )
+                 UPDATE jobs j
+                 SET state = 'running', attempts = j.attempts + 1, locked_by = $2,
+                     lease_expires_at = now() + make_interval(secs => $3),
+                     heartbeat_at = now(), started_at = now(), updated_at = now()
+                 FROM next WHERE j.id = next.id
+                 RETURNING j.id, j.queue, j.payload, j.attempts, j.max_attempts, j.run_at",
+                vec![
+                    queue.into(),
+                    self.worker.clone().into(),
+                    self.settings.lease.as_secs_f64().into(),
+                    (per_key.min(i64::MAX as usize) as i64).into(),
                 ],
             ))
             .await?;
