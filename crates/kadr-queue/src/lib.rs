@@ -322,28 +322,47 @@ impl Queue {
         queue: &str,
         per_key: Option<usize>,
     ) -> Result<Option<Job>, QueueError> {
-        let Some(per_key) = per_key else {
-            return self.claim(queue).await;
-        };
+        match per_key {
+            None => self.claim(queue).await,
+            Some(n) => Ok(self.claim_batch(queue, n, 1).await?.into_iter().next()),
+        }
+    }
+
+    /// Claims up to `max` due jobs of `queue` at once (one statement, one commit), at most
+    /// `per_key` running per `fair_key` counting those already running. The oldest first,
+    /// read in the ready index's order: the claim looks at a short prefix of the queue, never
+    /// ranks the whole backlog, so it stays cheap with thousands waiting.
+    pub async fn claim_batch(
+        &self,
+        queue: &str,
+        per_key: usize,
+        max: usize,
+    ) -> Result<Vec<Job>, QueueError> {
         self.reap_expired(queue).await?;
-        let row = self
+        let rows = self
             .db
-            .query_one_raw(stmt(
-                // The oldest due job whose key is under its limit, read in the ready index's
-                // order (no ranking of the whole backlog: a claim stays cheap with thousands
-                // waiting). The cap keeps one key from taking every slot.
-                "WITH full_keys AS (
-                     SELECT fair_key FROM jobs
+            .query_all_raw(stmt(
+                "WITH running AS (
+                     SELECT fair_key, count(*) AS n FROM jobs
                      WHERE queue = $1 AND state = 'running' AND fair_key IS NOT NULL
-                     GROUP BY fair_key HAVING count(*) >= $4
-                 ), next AS (
-                     SELECT j.id FROM jobs j
+                     GROUP BY fair_key
+                 ), candidates AS (
+                     SELECT j.id, j.fair_key, j.priority, j.run_at FROM jobs j
                      WHERE j.queue = $1 AND j.state = 'queued' AND j.run_at <= now()
-                       AND (j.fair_key IS NULL
-                            OR j.fair_key NOT IN (SELECT fair_key FROM full_keys))
+                       AND (j.fair_key IS NULL OR j.fair_key NOT IN (
+                                SELECT fair_key FROM running WHERE n >= $4))
                      ORDER BY j.priority DESC, j.run_at, j.id
-                     LIMIT 1
+                     LIMIT 64
                      FOR UPDATE OF j SKIP LOCKED
+                 ), ranked AS (
+                     SELECT c.id, c.priority, c.run_at,
+                         coalesce(r.n, 0) + row_number() OVER (
+                             PARTITION BY coalesce(c.fair_key, c.id::text) ORDER BY c.run_at, c.id
+                         ) AS turn
+                     FROM candidates c LEFT JOIN running r ON r.fair_key = c.fair_key
+                 ), next AS (
+                     SELECT id FROM ranked WHERE turn <= $4
+                     ORDER BY priority DESC, run_at, id LIMIT $5
                  )
                  UPDATE jobs j
                  SET state = 'running', attempts = j.attempts + 1, locked_by = $2,
@@ -355,11 +374,17 @@ impl Queue {
                     queue.into(),
                     self.worker.clone().into(),
                     self.settings.lease.as_secs_f64().into(),
-                    (per_key.min(i64::MAX as usize) as i64).into(),
+                    (per_key.clamp(1, i64::MAX as usize) as i64).into(),
+                    (max.clamp(1, 64) as i64).into(),
                 ],
             ))
             .await?;
-        row.map(|r| self.job_from_row(&r)).transpose()
+        let mut jobs = rows
+            .iter()
+            .map(|r| self.job_from_row(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by(|a, b| a.run_at.cmp(&b.run_at).then(a.id.cmp(&b.id)));
+        Ok(jobs)
     }
 
     fn job_from_row(&self, r: &QueryResult) -> Result<Job, QueueError> {
@@ -552,25 +577,36 @@ impl Waiter {
 
     /// Claims the next job, waiting for one; `None` once `shutdown` is cancelled.
     pub async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Job>, QueueError> {
-        self.next_or(shutdown, &tokio::sync::Notify::new()).await
+        Ok(self
+            .next_batch(shutdown, &tokio::sync::Notify::new(), 1)
+            .await?
+            .into_iter()
+            .next())
     }
 
-    /// As [`Waiter::next`], also trying again when `also` is notified (say, a job of a limited
-    /// key finished in this process: its next one may be claimed now).
-    pub async fn next_or(
+    /// Claims up to `max` jobs at once (one, unless [`Waiter::per_key`] is set), waiting for
+    /// at least one; empty once `shutdown` is cancelled. Also tries again when `also` is
+    /// notified (say, a job of a limited key finished in this process: its next one may be
+    /// claimed now).
+    pub async fn next_batch(
         &mut self,
         shutdown: &CancellationToken,
         also: &tokio::sync::Notify,
-    ) -> Result<Option<Job>, QueueError> {
+        max: usize,
+    ) -> Result<Vec<Job>, QueueError> {
         if self.wakeups.is_none() {
             self.wakeups = Some(self.queue.subscribe());
         }
         loop {
             if shutdown.is_cancelled() {
-                return Ok(None);
+                return Ok(Vec::new());
             }
-            if let Some(job) = self.queue.claim_limited(&self.name, self.per_key).await? {
-                return Ok(Some(job));
+            let got = match self.per_key {
+                Some(n) => self.queue.claim_batch(&self.name, n, max).await?,
+                None => self.queue.claim(&self.name).await?.into_iter().collect(),
+            };
+            if !got.is_empty() {
+                return Ok(got);
             }
             let name = &self.name;
             let wakeups = &mut self.wakeups;
@@ -591,7 +627,7 @@ impl Waiter {
                 }
             };
             tokio::select! {
-                _ = shutdown.cancelled() => return Ok(None),
+                _ = shutdown.cancelled() => return Ok(Vec::new()),
                 _ = notified => {}
                 _ = also.notified() => {}
                 _ = tokio::time::sleep(self.queue.settings.poll_interval) => {}

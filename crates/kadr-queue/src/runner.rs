@@ -241,16 +241,24 @@ async fn job_loop(
     let mut waiter = queue.waiter(kind).per_key(per_key);
     loop {
         while running.try_join_next().is_some() {}
-        let slot = tokio::select! {
+        let first = tokio::select! {
             _ = shutdown.cancelled() => break,
             s = slots.clone().acquire_owned() => match s {
                 Ok(s) => s,
                 Err(_) => break,
             },
         };
-        let job = match waiter.next_or(&shutdown, &ended).await {
-            Ok(Some(job)) => job,
-            Ok(None) => break,
+        // A kind limited per key claims as many jobs as it has free slots, in one statement.
+        let mut free = vec![first];
+        while per_key.is_some() && free.len() < 16 {
+            match slots.clone().try_acquire_owned() {
+                Ok(s) => free.push(s),
+                Err(_) => break,
+            }
+        }
+        let jobs = match waiter.next_batch(&shutdown, &ended, free.len()).await {
+            Ok(jobs) if jobs.is_empty() => break,
+            Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(kind, error = %e, "cannot claim jobs; retrying");
                 tokio::select! {
@@ -259,19 +267,21 @@ async fn job_loop(
                 }
             }
         };
-        let span = tracing::info_span!("job", kind, job = %job.id, attempt = job.attempt);
-        let (queue, handler, shutdown) = (queue.clone(), handler.clone(), shutdown.clone());
-        let ended = ended.clone();
-        running.spawn(
-            async move {
-                run_one(&queue, job, grace, handler.as_ref(), &shutdown).await;
-                drop(slot);
-                if per_key.is_some() {
-                    ended.notify_one();
+        for (job, slot) in jobs.into_iter().zip(free) {
+            let span = tracing::info_span!("job", kind, job = %job.id, attempt = job.attempt);
+            let (queue, handler, shutdown) = (queue.clone(), handler.clone(), shutdown.clone());
+            let ended = ended.clone();
+            running.spawn(
+                async move {
+                    run_one(&queue, job, grace, handler.as_ref(), &shutdown).await;
+                    drop(slot);
+                    if per_key.is_some() {
+                        ended.notify_one();
+                    }
                 }
-            }
-            .instrument(span),
-        );
+                .instrument(span),
+            );
+        }
     }
     // Running jobs finish (or are stopped after their grace and handed back).
     while running.join_next().await.is_some() {}

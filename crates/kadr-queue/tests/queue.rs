@@ -372,3 +372,24 @@ async fn a_key_at_its_limit_waits_its_turn_while_others_are_claimed() {
     assert_eq!(third.payload["n"], 2);
     assert_eq!(second.payload["n"], 1);
 }
+
+#[tokio::test]
+async fn a_batch_claim_keeps_each_key_under_its_limit() {
+    let (_tdb, db) = setup().await;
+    let q = Queue::new(db, settings(), "w");
+    for n in 0..5 {
+        q.enqueue(job(n).fair_key("busy")).await.unwrap().unwrap();
+    }
+    q.enqueue(job(7).fair_key("quiet")).await.unwrap().unwrap();
+    let got = q.claim_batch("transcode", 2, 10).await.unwrap();
+    let mut ns: Vec<i64> = got
+        .iter()
+        .map(|j| j.payload["n"].as_i64().unwrap())
+        .collect();
+    ns.sort();
+    assert_eq!(ns, vec![0, 1, 7]);
+    // At the limit: nothing more of `busy` until one ends.
+    assert!(q.claim_batch("transcode", 2, 10).await.unwrap().is_empty());
+    q.complete(&got[0]).await.unwrap();
+    assert_eq!(q.claim_batch("transcode", 2, 10).await.unwrap().len(), 1);
+}
