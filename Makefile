@@ -98,6 +98,7 @@ bench: build
 	bench/sitemap.sh
 	bench/hdr.sh
 	bench/import.sh
+	bench/webhooks.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

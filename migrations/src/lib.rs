@@ -14,6 +14,7 @@ mod m20261205_000007_reach;
 mod m20261206_000008_downloads;
 mod m20261207_000009_posters;
 mod m20261208_000010_imports;
+mod m20261209_000011_webhooks;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 pub use sea_orm_migration::MigratorTrait;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_downloads::Migration),
             Box::new(m20261207_000009_posters::Migration),
             Box::new(m20261208_000010_imports::Migration),
+            Box::new(m20261209_000011_webhooks::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 32] = [
+const ALL: [&str; 35] = [
     "account_tokens",
     "api_tokens",
     "auth_throttle",
@@ -48,6 +48,9 @@ const ALL: [&str; 32] = [
     "videos",
     "view_seen",
     "watch_history",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
 ];
 
 #[tokio::test]

@@ -121,7 +121,7 @@ fn outbound_unit_is_confined_but_for_its_network() {
         OUTBOUND_MAX_EXPOSURE,
         &[
             "IPAddressDeny=link-local multicast 100.64.0.0/10 192.0.0.0/24 198.18.0.0/15 240.0.0.0/4",
-            "Environment=KADR_WORKER__KINDS=[\"fetch\",\"mail\"]",
+            "Environment=KADR_WORKER__KINDS=[\"fetch\",\"mail\",\"webhook\"]",
         ],
     );
 }

@@ -36,5 +36,6 @@ mod tus_clients;
 mod tus_protocol;
 mod upload_cli;
 mod upload_crash;
+mod webhooks;
 mod worker;
 mod worker_signals;

@@ -132,6 +132,13 @@ async fn scoped_tokens_do_what_their_scopes_say() {
             None,
             "moderate",
         ),
+        (
+            http()
+                .post(format!("{base}/api/v1/webhooks"))
+                .bearer_auth(&token),
+            Some(json!({ "url": "https://example.org/hook", "events": ["video.ready"] })),
+            "webhooks",
+        ),
     ];
     for (req, body, scope) in forbidden {
         let (status, v) = call(req, body).await;

@@ -207,6 +207,9 @@ pub struct NotificationData {
     pub standing: Option<String>,
     /// `standing`: when a suspension ends.
     pub until: Option<DateTime<FixedOffset>>,
+    /// `webhook_disabled`: which endpoint, and its URL (`reason` says why).
+    pub endpoint_id: Option<Uuid>,
+    pub url: Option<String>,
     /// `moderation` of a playlist: which, and its title then.
     pub playlist_id: Option<Uuid>,
     pub playlist_title: Option<String>,

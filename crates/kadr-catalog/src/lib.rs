@@ -23,6 +23,7 @@ pub mod search;
 pub mod share;
 pub mod token;
 pub mod views;
+pub mod webhooks;
 pub mod webui;
 
 use std::sync::Arc;
@@ -140,6 +141,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &Api) {
     search::configure(cfg);
     views::configure(cfg);
     moderation::configure(cfg);
+    webhooks::configure(cfg);
     openapi::configure(cfg);
     share::configure(cfg);
     webui::configure(cfg);

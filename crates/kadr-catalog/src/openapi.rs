@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::{
     captions, catalog, channels, comments, community, downloads, history, model, moderation,
-    playlists, posters, safety, search, share, views,
+    playlists, posters, safety, search, share, views, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -102,6 +102,15 @@ use crate::{
         posters::choose,
         posters::reset,
         downloads::list,
+        webhooks::create,
+        webhooks::list,
+        webhooks::show,
+        webhooks::update,
+        webhooks::delete,
+        webhooks::rotate,
+        webhooks::ping,
+        webhooks::deliveries,
+        webhooks::redeliver,
     ),
     components(schemas(
         model::VideoJson,
@@ -116,6 +125,13 @@ use crate::{
         downloads::DownloadJson,
         downloads::DownloadKind,
         downloads::DownloadList,
+        webhooks::EndpointJson,
+        webhooks::EndpointWithSecret,
+        webhooks::EndpointList,
+        webhooks::CreateBody,
+        webhooks::PatchBody,
+        webhooks::DeliveryJson,
+        webhooks::DeliveryPage,
         model::VideoPage,
         model::ChannelRef,
         model::Failure,
@@ -184,6 +200,7 @@ use crate::{
         (name = "playlists", description = "Playlists and Watch later"),
         (name = "history", description = "Watch history, resume positions, related videos"),
         (name = "safety", description = "Reports and blocks"),
+        (name = "webhooks", description = "Signed webhooks: endpoints, their delivery log, redelivery, rotation"),
     )
 )]
 pub struct ApiDoc;

@@ -32,6 +32,7 @@ pub struct Config {
     pub site: SiteConfig,
     pub outbound: OutboundConfig,
     pub import: ImportConfig,
+    pub webhooks: WebhooksConfig,
     /// Password of the `admin` account created on first start (`KADR_ADMIN_PASSWORD`); unset
     /// means a generated one, printed once.
     pub admin_password: Option<Secret>,
@@ -173,12 +174,14 @@ pub const WORKER_KINDS: &[&str] = &[
     "lift_suspensions",
     "relate",
     "fetch",
+    "webhook",
 ];
 
-/// The kinds that reach servers beyond the database and storage (URL imports, mail): run
+/// The kinds that reach servers beyond the database and storage (URL imports, mail,
+/// webhooks): run
 /// them on workers allowed outbound network, never in the confined transcode unit
 /// (`worker.outbound = false`).
-pub const OUTBOUND_KINDS: &[&str] = &["fetch", "mail"];
+pub const OUTBOUND_KINDS: &[&str] = &["fetch", "mail", "webhook"];
 
 impl WorkerConfig {
     /// Whether this worker runs `kind`.
@@ -439,6 +442,33 @@ fn default_region() -> String {
 
 fn default_true() -> bool {
     true
+}
+
+/// Signed webhooks: endpoints users register, delivered by workers running `webhook`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Endpoints one user may register.
+    pub max_endpoints: u64,
+    /// An attempt that has no 2xx answer within this long has failed.
+    pub timeout_secs: u64,
+    /// The first retry comes this long after a failed attempt; each later one twice as long
+    /// after the one before (with ±10 % jitter) ...
+    pub backoff_base_ms: u64,
+    /// ... up to this long.
+    pub backoff_max_secs: u64,
+    /// A delivery is retried for this long after its event; then it fails for good.
+    pub retry_secs: u64,
+    /// An endpoint whose every attempt has failed for this long is disabled, and its owner
+    /// notified.
+    pub disable_after_secs: u64,
+    /// After a rotation, the previous secret signs deliveries too for this long.
+    pub rotation_overlap_secs: u64,
+    /// Deliveries one worker makes at once.
+    pub concurrency: usize,
+    /// Deliveries running at once to one endpoint, across every worker (the others wait in
+    /// the queue, in order): a slow endpoint does not hold back the others.
+    pub per_endpoint: usize,
 }
 
 /// Channels, subscriptions, ratings, comments and notifications.

@@ -4,7 +4,7 @@
 use crate::schema::{
     ApiConfig, AuthConfig, CommunityConfig, Config, DatabaseConfig, ImportConfig, LogConfig,
     MailConfig, OutboundConfig, QueueConfig, ServerConfig, SiteConfig, StorageBackend,
-    StorageConfig, TranscodeConfig, UploadConfig, WorkerConfig, parse_net,
+    StorageConfig, TranscodeConfig, UploadConfig, WebhooksConfig, WorkerConfig, parse_net,
 };
 use crate::{ConfigError, WORKER_KINDS};
 
@@ -40,6 +40,7 @@ impl Config {
         self.site.validate()?;
         self.outbound.validate()?;
         self.import.validate(&self.storage)?;
+        self.webhooks.validate()?;
         self.log.validate()
     }
 }
@@ -157,6 +158,31 @@ impl ImportConfig {
             ("import.stall_secs", self.stall_secs),
             ("import.max_pending", self.max_pending),
         ])
+    }
+}
+
+impl WebhooksConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        at_least_one(&[
+            ("webhooks.max_endpoints", self.max_endpoints),
+            ("webhooks.timeout_secs", self.timeout_secs),
+            ("webhooks.backoff_base_ms", self.backoff_base_ms),
+            ("webhooks.backoff_max_secs", self.backoff_max_secs),
+            ("webhooks.retry_secs", self.retry_secs),
+            ("webhooks.disable_after_secs", self.disable_after_secs),
+            ("webhooks.concurrency", self.concurrency as u64),
+            ("webhooks.per_endpoint", self.per_endpoint as u64),
+        ])?;
+        if self.timeout_secs > 60 {
+            return Err(ConfigError::invalid("webhooks.timeout_secs", "at most 60"));
+        }
+        if self.rotation_overlap_secs > 7 * 86_400 {
+            return Err(ConfigError::invalid(
+                "webhooks.rotation_overlap_secs",
+                "at most 7 days (604800)",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -230,7 +230,7 @@ pub async fn decide(
             break;
         }
         for id in &ids {
-            rule.record_quietly(&tx, by, *id).await?;
+            rule.record_quietly(&tx, config, by, *id).await?;
         }
         tx.commit().await?;
         first = first.or(ids.first().copied());
@@ -280,6 +280,7 @@ pub async fn decide(
 /// In the transaction that makes `video` ready: approved now if its batch was approved.
 pub async fn approval_due(
     tx: &sea_orm::DatabaseTransaction,
+    config: &Config,
     video: Uuid,
 ) -> Result<(), DomainError> {
     let Some(row) = tx
@@ -312,5 +313,5 @@ pub async fn approval_due(
         return Ok(());
     }
     let rule = Decision::check(Moderation::Approved, reason.as_deref(), VideoStatus::Ready)?;
-    rule.record_quietly(tx, &moderator, video).await
+    rule.record_quietly(tx, config, &moderator, video).await
 }

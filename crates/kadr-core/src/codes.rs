@@ -99,6 +99,8 @@ codes! {
         HandleTaken = "handle_taken", 409, "A channel with this handle exists.";
         TooManyCaptions = "too_many_captions", 409, "A video has captions in 20 languages; remove one before adding another.";
         TooManyChannels = "too_many_channels", 409, "The user owns `community.max_channels` channels.";
+        TooManyWebhooks = "too_many_webhooks", 409, "The user has `webhooks.max_endpoints` webhook endpoints; delete one before adding another.";
+        WebhookDisabled = "webhook_disabled", 409, "The webhook endpoint is disabled (by its owner, or after failing for `webhooks.disable_after_secs`); enable it (`PATCH` with `enabled: true`) before pinging or redelivering.";
         TooManyPlaylists = "too_many_playlists", 409, "The user keeps 500 playlists.";
         TooManyTokens = "too_many_tokens", 409, "The account keeps 50 tokens made for scripts and integrations; revoke one first.";
         LastChannel = "last_channel", 409, "A user's last channel cannot be deleted.";

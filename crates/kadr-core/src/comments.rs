@@ -265,7 +265,8 @@ pub async fn post(
     Ok(Posted { id, held })
 }
 
-/// What a comment's becoming visible does: the counts, and a reply's notification.
+/// What a comment's becoming visible does: the counts, a reply's notification, and the
+/// `comment.created` webhook event.
 async fn published(
     tx: &impl ConnectionTrait,
     config: &Config,
@@ -293,6 +294,22 @@ async fn published(
             .await?;
         }
     }
+    // The video's owner's webhooks hear of it (the comment's text is read through the API).
+    crate::webhooks::emit(
+        tx,
+        config,
+        crate::webhooks::Event::video(
+            crate::state::WebhookEvent::CommentCreated,
+            video.owner_id,
+            video.id,
+        )
+        .data(serde_json::json!({ "comment": {
+            "id": id,
+            "author_id": author,
+            "parent_id": parent.map(|p| p.comment_id),
+        }})),
+    )
+    .await?;
     counters::add(tx, &changes).await
 }
 

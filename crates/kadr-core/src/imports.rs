@@ -13,7 +13,8 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionSession,
+    TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -24,7 +25,7 @@ use crate::codes::{Code, Failure};
 use crate::entities::user;
 use crate::error::DomainError;
 use crate::jobs::{self, FetchJob};
-use crate::state::{ImportSource, ImportState, UploadBackend, VideoStatus};
+use crate::state::{ImportSource, ImportState, UploadBackend, VideoStatus, WebhookEvent};
 use crate::uploads;
 use crate::videos::VideoFields;
 
@@ -486,42 +487,56 @@ pub async fn land(
         [id.into(), size.into()],
     ))
     .await?;
+    emit_import(&tx, config, id, WebhookEvent::ImportItemCompleted).await?;
     tx.commit().await?;
     Ok(Landed::Queued)
 }
 
 /// Ends an import that will not land: the import and its video show `failure` (the video
 /// only while it still waits for its file).
-pub async fn fail<C: ConnectionTrait>(
+pub async fn fail<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    config: &Config,
     id: Uuid,
     failure: Failure,
     detail: &str,
 ) -> Result<(), DomainError> {
     let detail: String = detail.chars().take(500).collect();
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "WITH i AS (
-                UPDATE imports SET state = '{failed}', failure_code = $2, failure_detail = $3,
-                    updated_at = now()
-                WHERE id = $1 AND state <> '{fetched}' RETURNING video_id)
-             UPDATE videos SET status = '{vfailed}', failure_code = $2, failure_message = $4,
-                 updated_at = now()
-             WHERE id IN (SELECT video_id FROM i) AND status = '{awaiting}'",
-            failed = ImportState::Failed.as_str(),
-            fetched = ImportState::Fetched.as_str(),
-            vfailed = VideoStatus::Failed.as_str(),
-            awaiting = VideoStatus::AwaitingUpload.as_str(),
-        ),
-        [
-            id.into(),
-            failure.as_str().into(),
-            detail.clone().into(),
-            detail.into(),
-        ],
-    ))
-    .await?;
+    let tx = db.begin().await?;
+    let failed = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "WITH i AS (
+                    UPDATE imports SET state = '{failed}', failure_code = $2, failure_detail = $3,
+                        updated_at = now()
+                    WHERE id = $1 AND state <> '{fetched}' RETURNING video_id),
+                 v AS (
+                    UPDATE videos SET status = '{vfailed}', failure_code = $2, failure_message = $4,
+                        updated_at = now()
+                    WHERE id IN (SELECT video_id FROM i) AND status = '{awaiting}')
+                 SELECT count(*) AS n FROM i",
+                failed = ImportState::Failed.as_str(),
+                fetched = ImportState::Fetched.as_str(),
+                vfailed = VideoStatus::Failed.as_str(),
+                awaiting = VideoStatus::AwaitingUpload.as_str(),
+            ),
+            [
+                id.into(),
+                failure.as_str().into(),
+                detail.clone().into(),
+                detail.into(),
+            ],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    // Told when the import fails (a fetched one is not failed).
+    if failed > 0 {
+        emit_import(&tx, config, id, WebhookEvent::ImportItemFailed).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -603,4 +618,37 @@ pub async fn thumbnail_due<C: ConnectionTrait>(
     let key: String = row.try_get("", "key")?;
     crate::posters::enqueue_custom(tx, config, owner, video, key).await?;
     Ok(())
+}
+
+/// Tells the owner's webhooks of `kind` about import `id`, in `tx`: the video, and the
+/// import (`data.import`).
+async fn emit_import<C: ConnectionTrait>(
+    tx: &C,
+    config: &Config,
+    id: Uuid,
+    kind: WebhookEvent,
+) -> Result<(), DomainError> {
+    let Some(row) = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT owner_id, video_id, jsonb_build_object('id', id, 'external_id', external_id,
+                 'source', source, 'state', state, 'batch_id', batch_id,
+                 'failure_code', failure_code, 'failure_detail', failure_detail) AS import
+             FROM imports WHERE id = $1",
+            [id.into()],
+        ))
+        .await?
+    else {
+        return Ok(());
+    };
+    let owner: Uuid = row.try_get("", "owner_id")?;
+    let video: Uuid = row.try_get("", "video_id")?;
+    let import: serde_json::Value = row.try_get("", "import")?;
+    crate::webhooks::emit(
+        tx,
+        config,
+        crate::webhooks::Event::video(kind, owner, video)
+            .data(serde_json::json!({ "import": import })),
+    )
+    .await
 }

@@ -33,6 +33,10 @@ pub const POSTER: &str = "poster";
 /// outbound network.
 pub const FETCH: &str = "fetch";
 
+/// Delivers one webhook event to one endpoint (`kadr_core::webhooks::DeliveryJob`); runs
+/// only on workers allowed outbound network.
+pub const WEBHOOK: &str = "webhook";
+
 /// The payload of a `fetch` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FetchJob {

@@ -47,6 +47,7 @@ pub mod transcodes;
 pub mod uploads;
 pub mod videos;
 pub mod visibility;
+pub mod webhooks;
 
 pub use codes::{Code, Failure};
 pub use error::{DomainError, Refusal};

@@ -418,6 +418,16 @@ fn code_words(code: Code) -> (&'static str, &'static str, &'static str) {
             "У этого видео уже есть субтитры на 20 языках; сначала удалите одни из них.",
             "لهذا الفيديو ترجمات بعشرين لغة بالفعل؛ يُرجى حذف إحداها أولًا.",
         ),
+        Code::TooManyWebhooks => (
+            "You already have as many webhook endpoints as one account may have.",
+            "У вас уже максимальное число адресов веб-хуков для одного аккаунта.",
+            "لديك الحد الأقصى من نقاط الويب هوك المسموح بها للحساب الواحد.",
+        ),
+        Code::WebhookDisabled => (
+            "This webhook endpoint is disabled. Enable it first.",
+            "Этот адрес веб-хука отключён. Сначала включите его.",
+            "نقطة الويب هوك هذه معطلة. فعّلها أولاً.",
+        ),
         Code::TooManyChannels => (
             "You already have as many channels as one account may have.",
             "У вас уже максимальное число каналов для одного аккаунта.",

@@ -120,7 +120,7 @@ impl Decision {
         by: &user::Model,
         video_id: Uuid,
     ) -> Result<(), DomainError> {
-        let owner = self.apply(tx, by, video_id).await?;
+        let owner = self.apply(tx, config, by, video_id).await?;
         // The owner is told by a job (their own decisions on their own videos excepted).
         if let Some(owner) = owner
             && owner != by.id
@@ -150,10 +150,11 @@ impl Decision {
     pub async fn record_quietly(
         &self,
         tx: &impl ConnectionTrait,
+        config: &kadr_config::Config,
         by: &user::Model,
         video_id: Uuid,
     ) -> Result<(), DomainError> {
-        self.apply(tx, by, video_id).await.map(|_| ())
+        self.apply(tx, config, by, video_id).await.map(|_| ())
     }
 
     /// The video's state, its standing entry and its decision row; the owner, if the video
@@ -161,6 +162,7 @@ impl Decision {
     async fn apply(
         &self,
         tx: &impl ConnectionTrait,
+        config: &kadr_config::Config,
         by: &user::Model,
         video_id: Uuid,
     ) -> Result<Option<Uuid>, DomainError> {
@@ -197,6 +199,19 @@ impl Decision {
                     self.reason.as_deref().unwrap_or_default(),
                 )
                 .object(crate::state::ObjectType::Video, video_id),
+            )
+            .await?;
+            // Systems listening are told, in the same transaction.
+            let told = if self.decision == Moderation::Approved {
+                crate::state::WebhookEvent::VideoApproved
+            } else {
+                crate::state::WebhookEvent::VideoRejected
+            };
+            crate::webhooks::emit(
+                tx,
+                config,
+                crate::webhooks::Event::video(told, owner, video_id)
+                    .data(serde_json::json!({ "reason": self.reason })),
             )
             .await?;
         }

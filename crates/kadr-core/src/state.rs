@@ -231,6 +231,8 @@ states! {
         Warning = "warning",
         /// My account was suspended, banned or reinstated.
         Standing = "standing",
+        /// One of my webhook endpoints was disabled after failing for too long.
+        WebhookDisabled = "webhook_disabled",
     }
 }
 
@@ -377,6 +379,48 @@ states! {
         Personal = "personal",
         /// Made for another system (a CMS, a notifier), named after it, with its scopes.
         Integration = "integration",
+    }
+}
+
+states! {
+    /// What a webhook event tells (`webhook_events.event_type`).
+    WebhookEvent {
+        /// Sent on request to test an endpoint.
+        Ping = "ping",
+        /// A video was created (its file not yet arrived).
+        VideoCreated = "video.created",
+        /// A video's file arrived whole (an upload, or an imported file landed).
+        UploadCompleted = "upload.completed",
+        /// A video has its first segments: players can start.
+        VideoPlayable = "video.playable",
+        /// A video's whole ladder is published.
+        VideoReady = "video.ready",
+        /// A video could not be processed or imported.
+        VideoFailed = "video.failed",
+        /// A moderator approved a video.
+        VideoApproved = "video.approved",
+        /// A moderator rejected a video.
+        VideoRejected = "video.rejected",
+        /// A video was deleted.
+        VideoDeleted = "video.deleted",
+        /// An imported video's file landed.
+        ImportItemCompleted = "import.item.completed",
+        /// An import failed for good.
+        ImportItemFailed = "import.item.failed",
+        /// Someone commented on a video.
+        CommentCreated = "comment.created",
+    }
+}
+
+states! {
+    /// Where a webhook delivery is (`webhook_deliveries.state`).
+    DeliveryState {
+        /// Not delivered yet: attempted now or later.
+        Pending = "pending",
+        /// The endpoint answered 2xx.
+        Delivered = "delivered",
+        /// Given up: the retry window closed, or the endpoint was disabled.
+        Failed = "failed",
     }
 }
 
@@ -574,6 +618,14 @@ mod tests {
         assert_eq!(
             check_after("ALTER TABLE api_tokens\n    ADD COLUMN kind", "kind"),
             list(TokenKind::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("event_type"),
+            list(WebhookEvent::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check_after("CREATE TABLE webhook_deliveries", "state"),
+            list(DeliveryState::ALL.iter().map(|s| s.as_str()).collect())
         );
         // `state` is checked for uploads and for jobs: the uploads' list is the one naming
         // `active`.

@@ -2,13 +2,38 @@
 //! progress, playable, and the end (ready with its renditions and pictures, in the transaction
 //! that completes the job; failed with a code; queued again for another attempt).
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
+use kadr_config::Config;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
+    Statement, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::codes::Failure;
 use crate::error::DomainError;
 use crate::keys;
-use crate::state::{DownloadFormat, ImageKind, NotificationType, Stage, VideoStatus};
+use crate::state::{DownloadFormat, ImageKind, NotificationType, Stage, VideoStatus, WebhookEvent};
+use crate::webhooks::{self, Event};
+
+/// Tells the video's owner's webhooks of `kind`, in `tx`.
+async fn tell(
+    tx: &impl ConnectionTrait,
+    config: &Config,
+    id: Uuid,
+    kind: WebhookEvent,
+) -> Result<(), DomainError> {
+    let Some(row) = tx
+        .query_one_raw(stmt(
+            "SELECT owner_id FROM videos WHERE id = $1".to_owned(),
+            vec![id.into()],
+        ))
+        .await?
+    else {
+        return Ok(());
+    };
+    let owner: Uuid = row.try_get("", "owner_id")?;
+    webhooks::emit(tx, config, Event::video(kind, owner, id)).await
+}
 
 fn stmt(sql: String, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -95,13 +120,32 @@ pub async fn progress(db: &impl ConnectionTrait, id: Uuid, pct: i16) -> Result<(
     Ok(())
 }
 
-/// Every rung has its first segment: players can start.
-pub async fn playable(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DomainError> {
-    db.execute_raw(stmt(
-        "UPDATE videos SET playable = true, updated_at = now() WHERE id = $1".to_owned(),
-        vec![id.into()],
-    ))
-    .await?;
+/// Every rung has its first segment: players can start (and webhooks hear
+/// `video.playable`, once per time it becomes so).
+pub async fn playable(
+    db: &DatabaseConnection,
+    config: &Config,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    let tx = db.begin().await?;
+    let became = tx
+        .query_one_raw(stmt(
+            "UPDATE videos SET playable = true, updated_at = now()
+             WHERE id = $1 AND NOT playable RETURNING owner_id"
+                .to_owned(),
+            vec![id.into()],
+        ))
+        .await?;
+    if let Some(row) = became {
+        let owner: Uuid = row.try_get("", "owner_id")?;
+        webhooks::emit(
+            &tx,
+            config,
+            Event::video(WebhookEvent::VideoPlayable, owner, id),
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -140,6 +184,7 @@ pub struct Download {
 /// published.
 pub async fn ready(
     tx: &DatabaseTransaction,
+    config: &Config,
     id: Uuid,
     renditions: &[Rendition],
     pictures: &[Picture],
@@ -245,6 +290,17 @@ pub async fn ready(
         ))
         .await?;
     }
+    // A short video may finish before the publisher saw it playable: its webhooks hear
+    // `video.playable` here, before `video.ready`.
+    let was_playable = tx
+        .query_one_raw(stmt(
+            "SELECT playable FROM videos WHERE id = $1".to_owned(),
+            vec![id.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<bool>("", "playable"))
+        .transpose()?
+        .unwrap_or(true);
     tx.execute_raw(stmt(
         format!(
             "UPDATE videos SET status = '{}', playable = true, progress = 100, stage = NULL,
@@ -270,7 +326,10 @@ pub async fn ready(
         vec![id.into()],
     ))
     .await?;
-    Ok(())
+    if !was_playable {
+        tell(tx, config, id, WebhookEvent::VideoPlayable).await?;
+    }
+    tell(tx, config, id, WebhookEvent::VideoReady).await
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -291,14 +350,16 @@ pub async fn requeue(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DomainEr
     Ok(())
 }
 
-/// Failed with `code` and words for the uploader.
+/// Failed with `code` and words for the uploader (and webhooks hear `video.failed`).
 pub async fn fail(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    config: &Config,
     id: Uuid,
     code: Failure,
     message: &str,
 ) -> Result<(), DomainError> {
-    db.execute_raw(stmt(
+    let tx = db.begin().await?;
+    tx.execute_raw(stmt(
         format!(
             "UPDATE videos SET status = '{}', playable = false, stage = NULL, failure_code = $2,
                  failure_message = $3, updated_at = now() WHERE id = $1",
@@ -307,7 +368,7 @@ pub async fn fail(
         vec![id.into(), code.as_str().into(), message.into()],
     ))
     .await?;
-    db.execute_raw(stmt(
+    tx.execute_raw(stmt(
         format!(
             "INSERT INTO notifications (user_id, type, video_id, data)
              SELECT owner_id, '{}', id, jsonb_build_object('code', $2::text) FROM videos WHERE id = $1",
@@ -316,5 +377,7 @@ pub async fn fail(
         vec![id.into(), code.as_str().into()],
     ))
     .await?;
+    tell(&tx, config, id, WebhookEvent::VideoFailed).await?;
+    tx.commit().await?;
     Ok(())
 }

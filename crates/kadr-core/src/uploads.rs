@@ -21,8 +21,10 @@ use crate::error::DomainError;
 use crate::jobs;
 use crate::keys;
 use crate::review;
+use crate::state::WebhookEvent;
 use crate::state::{UploadBackend, UploadState, VideoStatus};
 use crate::videos::VideoFields;
+use crate::webhooks::Event;
 
 /// 413: the quota cannot hold `size` more bytes.
 pub fn quota_exceeded(size: i64) -> DomainError {
@@ -217,7 +219,7 @@ pub async fn insert_video(
 ) -> Result<video::Model, DomainError> {
     let channel = crate::channels::for_upload(tx, owner, fields.channel.as_deref()).await?;
     let now = Utc::now().fixed_offset();
-    Ok(video::ActiveModel {
+    let made = video::ActiveModel {
         id: Set(id),
         channel_id: Set(channel),
         owner_id: Set(owner.id),
@@ -234,7 +236,14 @@ pub async fn insert_video(
         ..Default::default()
     }
     .insert(tx)
-    .await?)
+    .await?;
+    crate::webhooks::emit(
+        tx,
+        config,
+        Event::video(WebhookEvent::VideoCreated, owner.id, id),
+    )
+    .await?;
+    Ok(made)
 }
 
 /// An existing video of `owner` that is to receive its upload now: locked until `tx` ends
@@ -478,5 +487,11 @@ pub async fn finish_video(
         [video_id.into(), size.into()],
     ))
     .await?;
-    jobs::enqueue_transcode(tx, config, video_id, owner_id).await
+    jobs::enqueue_transcode(tx, config, video_id, owner_id).await?;
+    crate::webhooks::emit(
+        tx,
+        config,
+        Event::video(WebhookEvent::UploadCompleted, owner_id, video_id),
+    )
+    .await
 }

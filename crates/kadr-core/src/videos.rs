@@ -192,6 +192,13 @@ pub async fn delete(
         [id.into()],
     ))
     .await?;
+    // Told while the row is still there to describe it; sent only if the deletion commits.
+    crate::webhooks::emit(
+        tx,
+        config,
+        crate::webhooks::Event::video(crate::state::WebhookEvent::VideoDeleted, video.owner_id, id),
+    )
+    .await?;
     video::Entity::delete_by_id(id).exec(tx).await?;
     Ok(Deleted {
         uploads_terminated: active.len(),

@@ -9,8 +9,8 @@ use kadr_core::fields::{
 };
 use kadr_core::review::REASON_MAX;
 use kadr_core::state::{
-    CommentPolicy, Moderation, ModerationAction, NotificationType, ObjectType, Privacy,
-    ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus,
+    CommentPolicy, DeliveryState, Moderation, ModerationAction, NotificationType, ObjectType,
+    Privacy, ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus, WebhookEvent,
 };
 use kadr_core::{Code, Failure};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
@@ -148,6 +148,22 @@ pub fn comment_policy_given() -> Object {
 pub fn notification_type() -> Object {
     strings(
         NotificationType::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// A webhook event type.
+pub fn webhook_event() -> Object {
+    strings(
+        WebhookEvent::ALL.iter().map(|c| c.as_str()).collect(),
+        false,
+    )
+}
+
+/// Where a webhook delivery is.
+pub fn delivery_state() -> Object {
+    strings(
+        DeliveryState::ALL.iter().map(|c| c.as_str()).collect(),
         false,
     )
 }

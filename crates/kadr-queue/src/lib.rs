@@ -314,6 +314,79 @@ impl Queue {
         row.map(|r| self.job_from_row(&r)).transpose()
     }
 
+    /// Claims the next due job of `queue`, if any, leaving alone the jobs of a `fair_key` that
+    /// has `per_key` jobs running already (across every worker): a key's jobs wait their turn
+    /// in the queue, in order, instead of being claimed and put back.
+    pub async fn claim_limited(
+        &self,
+        queue: &str,
+        per_key: Option<usize>,
+    ) -> Result<Option<Job>, QueueError> {
+        match per_key {
+            None => self.claim(queue).await,
+            Some(n) => Ok(self.claim_batch(queue, n, 1).await?.into_iter().next()),
+        }
+    }
+
+    /// Claims up to `max` due jobs of `queue` at once (one statement, one commit), at most
+    /// `per_key` running per `fair_key` counting those already running. The oldest first,
+    /// read in the ready index's order: the claim looks at a short prefix of the queue, never
+    /// ranks the whole backlog, so it stays cheap with thousands waiting.
+    pub async fn claim_batch(
+        &self,
+        queue: &str,
+        per_key: usize,
+        max: usize,
+    ) -> Result<Vec<Job>, QueueError> {
+        self.reap_expired(queue).await?;
+        let rows = self
+            .db
+            .query_all_raw(stmt(
+                "WITH running AS (
+                     SELECT fair_key, count(*) AS n FROM jobs
+                     WHERE queue = $1 AND state = 'running' AND fair_key IS NOT NULL
+                     GROUP BY fair_key
+                 ), candidates AS (
+                     SELECT j.id, j.fair_key, j.priority, j.run_at FROM jobs j
+                     WHERE j.queue = $1 AND j.state = 'queued' AND j.run_at <= now()
+                       AND (j.fair_key IS NULL OR j.fair_key NOT IN (
+                                SELECT fair_key FROM running WHERE n >= $4))
+                     ORDER BY j.priority DESC, j.run_at, j.id
+                     LIMIT 64
+                     FOR UPDATE OF j SKIP LOCKED
+                 ), ranked AS (
+                     SELECT c.id, c.priority, c.run_at,
+                         coalesce(r.n, 0) + row_number() OVER (
+                             PARTITION BY coalesce(c.fair_key, c.id::text) ORDER BY c.run_at, c.id
+                         ) AS turn
+                     FROM candidates c LEFT JOIN running r ON r.fair_key = c.fair_key
+                 ), next AS (
+                     SELECT id FROM ranked WHERE turn <= $4
+                     ORDER BY priority DESC, run_at, id LIMIT $5
+                 )
+                 UPDATE jobs j
+                 SET state = 'running', attempts = j.attempts + 1, locked_by = $2,
+                     lease_expires_at = now() + make_interval(secs => $3),
+                     heartbeat_at = now(), started_at = now(), updated_at = now()
+                 FROM next WHERE j.id = next.id
+                 RETURNING j.id, j.queue, j.payload, j.attempts, j.max_attempts, j.run_at",
+                vec![
+                    queue.into(),
+                    self.worker.clone().into(),
+                    self.settings.lease.as_secs_f64().into(),
+                    (per_key.clamp(1, i64::MAX as usize) as i64).into(),
+                    (max.clamp(1, 64) as i64).into(),
+                ],
+            ))
+            .await?;
+        let mut jobs = rows
+            .iter()
+            .map(|r| self.job_from_row(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by(|a, b| a.run_at.cmp(&b.run_at).then(a.id.cmp(&b.id)));
+        Ok(jobs)
+    }
+
     fn job_from_row(&self, r: &QueryResult) -> Result<Job, QueueError> {
         Ok(Job {
             id: r.try_get("", "id")?,
@@ -481,6 +554,7 @@ impl Queue {
             queue: self.clone(),
             name: queue.to_owned(),
             wakeups: None,
+            per_key: None,
         }
     }
 }
@@ -491,20 +565,48 @@ pub struct Waiter {
     queue: Queue,
     name: String,
     wakeups: Option<tokio::sync::broadcast::Receiver<String>>,
+    per_key: Option<usize>,
 }
 
 impl Waiter {
+    /// Claims with [`Queue::claim_limited`]: at most `n` running jobs per `fair_key`.
+    pub fn per_key(mut self, n: Option<usize>) -> Waiter {
+        self.per_key = n;
+        self
+    }
+
     /// Claims the next job, waiting for one; `None` once `shutdown` is cancelled.
     pub async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Job>, QueueError> {
+        Ok(self
+            .next_batch(shutdown, &tokio::sync::Notify::new(), 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Claims up to `max` jobs at once (one, unless [`Waiter::per_key`] is set), waiting for
+    /// at least one; empty once `shutdown` is cancelled. Also tries again when `also` is
+    /// notified (say, a job of a limited key finished in this process: its next one may be
+    /// claimed now).
+    pub async fn next_batch(
+        &mut self,
+        shutdown: &CancellationToken,
+        also: &tokio::sync::Notify,
+        max: usize,
+    ) -> Result<Vec<Job>, QueueError> {
         if self.wakeups.is_none() {
             self.wakeups = Some(self.queue.subscribe());
         }
         loop {
             if shutdown.is_cancelled() {
-                return Ok(None);
+                return Ok(Vec::new());
             }
-            if let Some(job) = self.queue.claim(&self.name).await? {
-                return Ok(Some(job));
+            let got = match self.per_key {
+                Some(n) => self.queue.claim_batch(&self.name, n, max).await?,
+                None => self.queue.claim(&self.name).await?.into_iter().collect(),
+            };
+            if !got.is_empty() {
+                return Ok(got);
             }
             let name = &self.name;
             let wakeups = &mut self.wakeups;
@@ -525,8 +627,9 @@ impl Waiter {
                 }
             };
             tokio::select! {
-                _ = shutdown.cancelled() => return Ok(None),
+                _ = shutdown.cancelled() => return Ok(Vec::new()),
                 _ = notified => {}
+                _ = also.notified() => {}
                 _ = tokio::time::sleep(self.queue.settings.poll_interval) => {}
             }
         }
@@ -642,6 +745,53 @@ pub async fn fail_on<C: ConnectionTrait>(
         ))
         .await?;
     expect_one(res.rows_affected(), job)
+}
+
+/// Puts `job` back in the queue, due at `run_at`, without counting the attempt, on `conn`
+/// (e.g. the transaction that records why): for kinds that keep their own retry schedule.
+pub async fn postpone_on<C: ConnectionTrait>(
+    conn: &C,
+    job: &Job,
+    run_at: DateTime<Utc>,
+) -> Result<(), QueueError> {
+    let res = conn
+        .execute_raw(stmt(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, locked_by = NULL,
+                 lease_expires_at = NULL, run_at = $4, updated_at = now()
+             WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+            vec![
+                job.id.into(),
+                job.worker.clone().into(),
+                job.attempt.into(),
+                run_at.into(),
+            ],
+        ))
+        .await?;
+    expect_one(res.rows_affected(), job)
+}
+
+/// Makes the queued jobs of `queue` with these dedupe keys due now (say, the waiting retries
+/// of a server that answers again). Returns how many were brought forward.
+pub async fn hasten<C: ConnectionTrait>(
+    conn: &C,
+    queue: &str,
+    dedupe_keys: &[String],
+) -> Result<u64, QueueError> {
+    if dedupe_keys.is_empty() {
+        return Ok(0);
+    }
+    let res = conn
+        .execute_raw(stmt(
+            "UPDATE jobs SET run_at = now(), updated_at = now()
+             WHERE queue = $1 AND state = 'queued' AND run_at > now()
+               AND dedupe_key IN (SELECT jsonb_array_elements_text($2))",
+            vec![queue.into(), serde_json::json!(dedupe_keys).into()],
+        ))
+        .await?;
+    if res.rows_affected() > 0 {
+        notify(conn, queue).await?;
+    }
+    Ok(res.rows_affected())
 }
 
 async fn notify<C: ConnectionTrait>(conn: &C, queue: &str) -> Result<(), QueueError> {

@@ -1,7 +1,8 @@
 //! One runner for every kind of background work.
 //!
-//! - A **queued kind** takes jobs from its queue: `concurrency` loops each claim a job, renew its
-//!   lease while its handler runs, and record what the handler answered ([`Outcome`]). The
+//! - A **queued kind** takes jobs from its queue: one claimer takes a job whenever one of its
+//!   `concurrency` slots is free, and each job runs in its own task that renews its lease
+//!   while its handler runs and records what the handler answered ([`Outcome`]). The
 //!   handler's [`Control`] is cancelled when the lease is lost or when the shutdown grace is
 //!   over, and the job is handed back.
 //! - A **periodic kind** runs its handler every `interval` (idempotent sweeps); a shutdown stops
@@ -85,6 +86,7 @@ pub trait Periodic: Send + Sync + 'static {
 enum Work {
     Queued {
         concurrency: usize,
+        per_key: Option<usize>,
         grace: Duration,
         handler: Arc<dyn Handler>,
     },
@@ -127,6 +129,30 @@ impl Runner {
             name,
             work: Work::Queued {
                 concurrency: concurrency.max(1),
+                per_key: None,
+                grace,
+                handler: Arc::new(handler),
+            },
+        });
+        self
+    }
+
+    /// As [`Runner::queued`], with at most `per_key` jobs of one `fair_key` running at once
+    /// across every worker ([`Queue::claim_limited`]): one key's backlog takes at most that
+    /// many of the slots, and waits in the queue, in order, for the rest.
+    pub fn queued_per_key(
+        mut self,
+        name: &'static str,
+        concurrency: usize,
+        per_key: usize,
+        grace: Duration,
+        handler: impl Handler,
+    ) -> Runner {
+        self.kinds.push(Kind {
+            name,
+            work: Work::Queued {
+                concurrency: concurrency.max(1),
+                per_key: Some(per_key.max(1)),
                 grace,
                 handler: Arc::new(handler),
             },
@@ -165,19 +191,17 @@ impl Runner {
             match kind.work {
                 Work::Queued {
                     concurrency,
+                    per_key,
                     grace,
                     handler,
-                } => {
-                    for _ in 0..concurrency {
-                        tasks.push(tokio::spawn(job_loop(
-                            self.queue.clone(),
-                            kind.name,
-                            grace,
-                            handler.clone(),
-                            shutdown.clone(),
-                        )));
-                    }
-                }
+                } => tasks.push(tokio::spawn(job_loop(
+                    self.queue.clone(),
+                    kind.name,
+                    (concurrency, per_key),
+                    grace,
+                    handler,
+                    shutdown.clone(),
+                ))),
                 Work::Periodic {
                     interval,
                     first_after,
@@ -199,31 +223,68 @@ impl Runner {
     }
 }
 
+/// One claimer per kind, running up to `concurrency` jobs at once: it claims only while a
+/// slot is free, so a wake-up costs one claim, not one per idle slot (a kind with 32 slots
+/// would otherwise send 32 claims to the database for every job enqueued).
 async fn job_loop(
     queue: Queue,
     kind: &'static str,
+    (concurrency, per_key): (usize, Option<usize>),
     grace: Duration,
     handler: Arc<dyn Handler>,
     shutdown: CancellationToken,
 ) {
-    let mut waiter = queue.waiter(kind);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    // A job ending here may let its key's next one be claimed: look again at once.
+    let ended = Arc::new(tokio::sync::Notify::new());
+    let mut running = tokio::task::JoinSet::new();
+    let mut waiter = queue.waiter(kind).per_key(per_key);
     loop {
-        let job = match waiter.next(&shutdown).await {
-            Ok(Some(job)) => job,
-            Ok(None) => return,
+        while running.try_join_next().is_some() {}
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+        };
+        // A kind limited per key claims as many jobs as it has free slots, in one statement.
+        let mut free = vec![first];
+        while per_key.is_some() && free.len() < 16 {
+            match slots.clone().try_acquire_owned() {
+                Ok(s) => free.push(s),
+                Err(_) => break,
+            }
+        }
+        let jobs = match waiter.next_batch(&shutdown, &ended, free.len()).await {
+            Ok(jobs) if jobs.is_empty() => break,
+            Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(kind, error = %e, "cannot claim jobs; retrying");
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(queue.settings().poll_interval) => continue,
                 }
             }
         };
-        let span = tracing::info_span!("job", kind, job = %job.id, attempt = job.attempt);
-        run_one(&queue, job, grace, handler.as_ref(), &shutdown)
-            .instrument(span)
-            .await;
+        for (job, slot) in jobs.into_iter().zip(free) {
+            let span = tracing::info_span!("job", kind, job = %job.id, attempt = job.attempt);
+            let (queue, handler, shutdown) = (queue.clone(), handler.clone(), shutdown.clone());
+            let ended = ended.clone();
+            running.spawn(
+                async move {
+                    run_one(&queue, job, grace, handler.as_ref(), &shutdown).await;
+                    drop(slot);
+                    if per_key.is_some() {
+                        ended.notify_one();
+                    }
+                }
+                .instrument(span),
+            );
+        }
     }
+    // Running jobs finish (or are stopped after their grace and handed back).
+    while running.join_next().await.is_some() {}
 }
 
 /// Runs one job with its lease renewed, stopping it when the lease is lost or the shutdown

@@ -305,3 +305,91 @@ async fn claims_take_turns_between_owners() {
     };
     assert_eq!(rest, [1, 2, 3, 4]);
 }
+
+#[tokio::test]
+async fn a_postponed_job_waits_without_using_an_attempt_until_hastened() {
+    let (_tdb, db) = setup().await;
+    let q = Queue::new(db.clone(), settings(), "w");
+    let id = q.enqueue(job(1).dedupe_key("d-1")).await.unwrap().unwrap();
+    let j = q.claim("transcode").await.unwrap().unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    kadr_queue::postpone_on(&db, &j, later).await.unwrap();
+    // Not due: nobody claims it; its attempt was not counted; its key is still live.
+    assert!(q.claim("transcode").await.unwrap().is_none());
+    let status = q.status(id).await.unwrap().unwrap();
+    assert_eq!((status.state.as_str(), status.attempts), ("queued", 0));
+    assert!(q.enqueue(job(2).dedupe_key("d-1")).await.unwrap().is_none());
+    // A stale holder cannot postpone it again.
+    assert!(kadr_queue::postpone_on(&db, &j, later).await.is_err());
+    // Hastened by its key: due now.
+    let n = kadr_queue::hasten(&db, "transcode", &["d-1".to_owned(), "other".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let again = q.claim("transcode").await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempt), (id, 1));
+}
+
+#[tokio::test]
+async fn a_key_at_its_limit_waits_its_turn_while_others_are_claimed() {
+    let (_tdb, db) = setup().await;
+    let q = Queue::new(db, settings(), "w");
+    for n in 0..3 {
+        q.enqueue(job(n).fair_key("slow")).await.unwrap().unwrap();
+    }
+    let first = q
+        .claim_limited("transcode", Some(2))
+        .await
+        .unwrap()
+        .unwrap();
+    let second = q
+        .claim_limited("transcode", Some(2))
+        .await
+        .unwrap()
+        .unwrap();
+    // Two running for `slow`: its third waits, in the queue.
+    assert!(
+        q.claim_limited("transcode", Some(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Another key is not held back.
+    let other = q.enqueue(job(9).fair_key("fast")).await.unwrap().unwrap();
+    let got = q
+        .claim_limited("transcode", Some(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, other);
+    // One ends: the third is claimed, the oldest first.
+    q.complete(&first).await.unwrap();
+    let third = q
+        .claim_limited("transcode", Some(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(third.payload["n"], 2);
+    assert_eq!(second.payload["n"], 1);
+}
+
+#[tokio::test]
+async fn a_batch_claim_keeps_each_key_under_its_limit() {
+    let (_tdb, db) = setup().await;
+    let q = Queue::new(db, settings(), "w");
+    for n in 0..5 {
+        q.enqueue(job(n).fair_key("busy")).await.unwrap().unwrap();
+    }
+    q.enqueue(job(7).fair_key("quiet")).await.unwrap().unwrap();
+    let got = q.claim_batch("transcode", 2, 10).await.unwrap();
+    let mut ns: Vec<i64> = got
+        .iter()
+        .map(|j| j.payload["n"].as_i64().unwrap())
+        .collect();
+    ns.sort();
+    assert_eq!(ns, vec![0, 1, 7]);
+    // At the limit: nothing more of `busy` until one ends.
+    assert!(q.claim_batch("transcode", 2, 10).await.unwrap().is_empty());
+    q.complete(&got[0]).await.unwrap();
+    assert_eq!(q.claim_batch("transcode", 2, 10).await.unwrap().len(), 1);
+}

@@ -509,7 +509,7 @@ impl Fetches {
             return Outcome::Fail(why.to_owned());
         };
         tracing::info!(import = %id, code = code.as_str(), why, "import failed");
-        match imports::fail(&self.ctx.db, id, code, why).await {
+        match imports::fail(&self.ctx.db, &self.ctx.config, id, code, why).await {
             Ok(()) => {
                 remove_part(&part_path(&self.ctx, id)).await;
                 Outcome::Fail(format!("{code}: {why}"))

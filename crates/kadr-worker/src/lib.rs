@@ -8,6 +8,8 @@
 //! - `cleanup` jobs: a deleted video's bytes.
 //! - `fetch` jobs: an imported video's file from its URL, through the outbound guard, resumed
 //!   with `Range` after a crash (`fetch`).
+//! - `webhook` jobs: a signed event POSTed to an endpoint, retried on its own schedule
+//!   (`webhooks`).
 //! - Periodic sweeps: expired uploads, idle attempt limits, reconciliation of storage with the
 //!   database.
 //!
@@ -31,6 +33,7 @@ mod posters;
 mod publish;
 mod stills;
 mod sweeps;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -217,6 +220,26 @@ pub fn runner(ctx: &Context) -> Runner {
             }
         }
     }
+    if w.runs(kadr_core::jobs::WEBHOOK) {
+        let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
+        match kadr_outbound::Client::new(policy) {
+            Ok(client) => {
+                runner = runner.queued_per_key(
+                    kadr_core::jobs::WEBHOOK,
+                    ctx.config.webhooks.concurrency,
+                    ctx.config.webhooks.per_endpoint,
+                    grace,
+                    webhooks::Deliveries {
+                        ctx: ctx.clone(),
+                        client,
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no outbound client: webhooks are not delivered")
+            }
+        }
+    }
     if w.runs(kadr_core::jobs::MAIL) {
         runner = runner.queued(kadr_core::jobs::MAIL, 2, grace, accounts::Mail(ctx.clone()));
     }
@@ -348,7 +371,7 @@ mod tests {
         // The confined unit never runs what reaches other servers, whatever its kinds say.
         w.kinds = vec![];
         w.outbound = false;
-        assert!(w.runs("transcode") && !w.runs("fetch") && !w.runs("mail"));
+        assert!(w.runs("transcode") && !w.runs("fetch") && !w.runs("mail") && !w.runs("webhook"));
         w.kinds = vec!["fetch".to_owned()];
         assert!(!w.runs("fetch"));
     }

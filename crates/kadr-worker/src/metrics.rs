@@ -178,6 +178,7 @@ const QUEUED_KINDS: &[&str] = &[
     kadr_core::jobs::FETCH,
     kadr_core::jobs::THUMBNAIL,
     kadr_core::jobs::POSTER,
+    kadr_core::jobs::WEBHOOK,
 ];
 
 /// A periodic pass setting `kadr_queue_depth`, `kadr_queue_oldest_seconds` and

@@ -114,6 +114,7 @@ async fn settle_or_err(
             let tx = ctx.db.begin().await?;
             transcodes::ready(
                 &tx,
+                &ctx.config,
                 done.video_id,
                 &renditions,
                 &done.pictures,
@@ -123,7 +124,7 @@ async fn settle_or_err(
             // An imported video's own thumbnail, sent before it was ready.
             kadr_core::imports::thumbnail_due(&tx, &ctx.config, done.video_id).await?;
             // A member of an import batch a moderator approved as a whole.
-            kadr_core::batches::approval_due(&tx, done.video_id).await?;
+            kadr_core::batches::approval_due(&tx, &ctx.config, done.video_id).await?;
             kadr_queue::complete_on(&tx, job).await?;
             tx.commit().await?;
             metrics::job("done");
@@ -199,7 +200,7 @@ pub async fn give_up(ctx: &Context, id: Uuid) -> Result<(), JobError> {
 
 /// Fails the video with `code`; nothing half-made stays behind.
 async fn fail_video(ctx: &Context, id: Uuid, code: Failure, message: &str) -> Result<(), JobError> {
-    transcodes::fail(&ctx.db, id, code, message).await?;
+    transcodes::fail(&ctx.db, &ctx.config, id, code, message).await?;
     for prefix in kadr_core::keys::derived_prefixes(id) {
         ctx.storage.delete_prefix(&prefix).await?;
     }

@@ -123,13 +123,13 @@ pub async fn process(
             &work,
             probed.video.fps,
         );
-        let (db, stop) = (ctx.db.clone(), stop_publishing.clone());
+        let (db, config, stop) = (ctx.db.clone(), ctx.config.clone(), stop_publishing.clone());
         let run_at = job.run_at;
         tokio::spawn(async move {
             loop {
                 let stopping = stop.is_cancelled();
                 if publisher.sweep().await? {
-                    transcodes::playable(&db, id).await?;
+                    transcodes::playable(&db, &config, id).await?;
                     let since_enqueue = (chrono::Utc::now() - run_at).to_std().unwrap_or_default();
                     metrics::playable(since_enqueue);
                     tracing::info!(video = %id, secs = since_enqueue.as_secs_f64(), "playable");

@@ -46,6 +46,8 @@ export function notificationText(n: Notification): string {
       return withReason(t("notif.warning"), datum(n, "reason"));
     case "standing":
       return standingText(datum(n, "standing"), datum(n, "until"), datum(n, "reason"));
+    case "webhook_disabled":
+      return withReason(t("notif.webhook_disabled", { url: datum(n, "url") ?? "" }), datum(n, "reason"));
   }
 }
 
