@@ -294,7 +294,7 @@ pub struct SampleQuery {
 /// A random sample of a batch's members still pending, to watch before deciding on the whole.
 #[utoipa::path(get, path = "/api/v1/moderation/batches/{id}/sample", tag = "moderation", operation_id = "moderation_batch_sample",
     params(("id" = Uuid, Path, description = "Batch id"), SampleQuery),
-    responses((status = 200, body = VideoPage), (status = 400, content_type = "application/problem+json"), (status = 401), (status = 403)),
+    responses((status = 200, body = VideoPage), (status = 400, content_type = "application/problem+json"), (status = 401), (status = 403), (status = 404, description = "Not a batch id", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn batch_sample(
     ctx: web::Data<AppContext>,
