@@ -34,7 +34,7 @@ KADR_ADMIN_PASSWORD=bench-admin-password KADR_OUTBOUND__ALLOW='["127.0.0.1"]' \
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
-  ADDR=$(grep -o 'listening on http://[0-9.:]*' "$WORK/kadr.log" | head -1 | sed 's#listening on http://##' || true)
+  ADDR=$(grep -so 'listening on http://[0-9.:]*' "$WORK/kadr.log" | head -1 | sed 's#listening on http://##' || true)
   [ -n "$ADDR" ] && break; sleep 0.1
 done
 [ -n "${ADDR:-}" ] || { echo "bench/webhooks: kadr did not start:" >&2; cat "$WORK/kadr.log" >&2; exit 1; }
