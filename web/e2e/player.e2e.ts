@@ -63,6 +63,8 @@ test("keyboard alone: Tab to play, Enter plays, k pauses, l seeks, ? shows the h
     await page.waitForFunction((t) => Math.abs(document.querySelector("video")!.currentTime - (t + 10)) < 0.6, before);
     await page.keyboard.press("j");
     await page.waitForFunction((t) => Math.abs(document.querySelector("video")!.currentTime - t) < 0.6, before);
+    // The time display follows the seek on the next `timeupdate`: wait for it, then read it.
+    await page.waitForFunction(() => /^0:0\d \//.test(document.querySelector("[data-testid=player-time]")?.textContent ?? ""));
     expect(await page.textContent("[data-testid=player-time]")).toMatch(/^0:0\d \/ 0:30/);
 
     await page.keyboard.press("?");
