@@ -73,6 +73,16 @@ export type Batch = Schemas["BatchJson"];
 export type BatchDecided = Schemas["BatchDecided"];
 export type NewToken = Schemas["NewToken"];
 export type MadeToken = Schemas["MadeToken"];
+export type Endpoint = Schemas["EndpointJson"];
+export type EndpointWithSecret = Schemas["EndpointWithSecret"];
+export type NewEndpoint = Schemas["CreateBody"];
+export type EndpointPatch = Schemas["PatchBody"];
+export type Delivery = Schemas["DeliveryJson"];
+export type DeliveryPage = Schemas["DeliveryPage"];
+/** A webhook event's type, as the document's enum lists them. */
+export type WebhookEventType = Delivery["event_type"];
+/** A webhook delivery's state. */
+export type DeliveryState = Delivery["state"];
 
 export type Method = "get" | "post" | "put" | "patch" | "delete" | "options";
 

@@ -52,3 +52,24 @@ export function openDialog(title: string, testid: string, children: (Node | null
   el.showModal();
   return { el, body, close: () => el.close() };
 }
+
+/** Asks `question` in a dialog titled `title` with a button that does it (`yes`, marked as
+ * dangerous with `danger`) and one that does not; resolves with the choice (closing it any
+ * other way is "no"). The focus starts on "no", so Enter at once does nothing harmful. */
+export function confirmDialog(title: string, question: string, yes: string, testid: string, danger = false): Promise<boolean> {
+  return new Promise((answer) => {
+    let chosen = false;
+    const ok = h(`button.${danger ? "danger" : "primary"}`, { type: "button", dataset: { testid: "confirm-yes" } }, yes);
+    const no = h("button", { type: "button", dataset: { testid: "confirm-no" } }, t("dialog.cancel"));
+    const text = h("p.confirm-text", {}, question);
+    const dialog = openDialog(title, testid, [text, h("div.form-actions.confirm-actions", {}, no, ok)], () => answer(chosen));
+    text.id = `${dialog.el.getAttribute("aria-labelledby")}-text`;
+    dialog.el.setAttribute("aria-describedby", text.id);
+    ok.addEventListener("click", () => {
+      chosen = true;
+      dialog.close();
+    });
+    no.addEventListener("click", () => dialog.close());
+    no.focus();
+  });
+}

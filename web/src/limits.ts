@@ -116,3 +116,14 @@ export const tokenLimits = {
   /** Days until it expires. */
   days: { min: schemas.NewToken.properties.expires_in_days.minimum, max: schemas.NewToken.properties.expires_in_days.maximum },
 } as const;
+
+/** Of a webhook endpoint (CreateBody; PatchBody states the same maxima). */
+export const webhookLimits = {
+  /** Characters of its URL. */
+  url: schemas.CreateBody.properties.url.maxLength,
+  /** Characters of its description. */
+  description: schemas.CreateBody.properties.description.maxLength,
+} as const;
+
+/** The webhook event types, in the document's order (DeliveryJson.event_type). */
+export const webhookEventTypes: readonly string[] = schemas.DeliveryJson.properties.event_type.enum;

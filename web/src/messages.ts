@@ -174,6 +174,27 @@ export function rowProblemText(code: RowProblem, vars: Record<string, string>): 
   return t(ROW_PROBLEMS[code], vars);
 }
 
+// A refused webhook request in words: the codes of the webhook routes have sentences of their
+// own (the URL guard's, the endpoint limit, a disabled endpoint).
+const WEBHOOK_REFUSALS: Partial<Record<string, Key>> = {
+  url_not_allowed: "wh.code.url_not_allowed",
+  too_many_webhooks: "wh.code.too_many_webhooks",
+  webhook_disabled: "wh.code.webhook_disabled",
+};
+
+/** A refused webhook request in words: a webhook code's sentence, a refused field with the
+ * server's reason, `all_users` asked for by someone who is not an administrator; else the
+ * problem's words. */
+export function webhookRefusalText(e: unknown): string {
+  if (e instanceof ApiError) {
+    const key = WEBHOOK_REFUSALS[e.code];
+    if (key) return t(key);
+    if (e.code === "forbidden" && e.field === "all_users") return t("wh.code.all_users");
+    if (e.code === "invalid_field" || e.code === "invalid_body") return t("wh.code.invalid", { reason: e.detail || e.title || e.code });
+  }
+  return problemText(e);
+}
+
 /** What a token may do, as the server names it (`read`, `upload`, …), and its words. */
 export const SCOPES = ["read", "upload", "manage", "interact", "moderate", "admin", "webhooks"] as const;
 export type Scope = (typeof SCOPES)[number];
