@@ -16,6 +16,7 @@ import { settings } from "./settings";
 import { shorts } from "./shorts";
 import { upload } from "./upload";
 import { watch } from "./watch";
+import { webhooksPage } from "./webhooks";
 
 export const pages: Readonly<Record<string, PageFn>> = {
   home,
@@ -38,6 +39,7 @@ export const pages: Readonly<Record<string, PageFn>> = {
   playlist,
   history,
   settings,
+  webhooks: webhooksPage,
   reports,
   moderationLog,
   adminUsers,

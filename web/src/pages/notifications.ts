@@ -69,12 +69,15 @@ function standingText(standing: string | undefined, until: string | undefined, r
   return t("notif.reinstated");
 }
 
-/** Where a notification leads: its video's watch page; for my account's standing, settings. */
+/** Where a notification leads: its video's watch page; for my account's standing, settings;
+ * for a disabled webhook endpoint, the webhooks page. */
 export function notificationHref(n: Notification): string | null {
   if (n.video) return `/watch/${encodeURIComponent(n.video.id)}`;
   const list = datum(n, "playlist_id");
   if (list) return `/playlist/${encodeURIComponent(list)}`;
   if (n.type === "warning" || n.type === "standing") return "/settings";
+  // A webhook endpoint was disabled: where it can be enabled again.
+  if (n.type === "webhook_disabled") return "/settings/webhooks";
   return null;
 }
 

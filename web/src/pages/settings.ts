@@ -2,8 +2,8 @@
 // my account, see prefs.ts), my profile (name shown, about me, e-mail with its checked state and a
 // check mail on request), my password, my sessions (the current one marked, the others
 // revoked one by one; tokens made for scripts and other systems with their kind and scopes), a
-// form that makes such a token (shown once, with a copy button), my watch history's pause, the
-// users I blocked, and deleting my account.
+// form that makes such a token (shown once, with a copy button), a link to my webhooks
+// (/settings/webhooks), my watch history's pause, the users I blocked, and deleting my account.
 import { call, currentUser, forgetMe, get, logout, serverFeatures, setToken, type Blocked, type Me, type NewToken, type Session } from "../api";
 import { h } from "../dom";
 import { dateTime, formatBytes, timeAgo } from "../format";
@@ -286,6 +286,16 @@ function tokens(me: Me, made: () => void): HTMLElement {
   return section(t("token.title"), "settings-tokens", shown, form);
 }
 
+/** Where webhooks are managed: endpoints that hear what happens to my videos. */
+function webhooks(): HTMLElement {
+  return section(
+    t("settings.webhooks"),
+    "settings-webhooks",
+    h("p.muted.small", {}, t("settings.webhookshint")),
+    h("p", {}, h("a.webhooks-link", { href: "/settings/webhooks", dataset: { testid: "settings-webhooks-link" } }, t("settings.webhookslink"))),
+  );
+}
+
 function historyPause(me: Me): HTMLElement {
   let paused = me.history_paused;
   const box = h("input", { type: "checkbox", checked: paused, dataset: { testid: "settings-history-paused" } });
@@ -404,6 +414,7 @@ export const settings: PageFn = async (root) => {
       password(mine.load),
       mine.el,
       tokens(me, mine.load),
+      webhooks(),
       historyPause(me),
       blocks(),
       deletion(me),
