@@ -240,7 +240,7 @@ function deliveryLog(endpoint: () => Endpoint, moved: () => void, announce: (tex
       h("td.num", { dataset: { testid: "delivery-code" } }, d.last_status === null || d.last_status === undefined ? "—" : String(d.last_status)),
       h("td", { dataset: { testid: "delivery-error" } }, d.last_error ? h("bdi.delivery-error", { dir: "ltr" }, d.last_error) : ""),
       h("td.num", { dataset: { testid: "delivery-duration" } }, durationText(d.last_duration_ms)),
-      h("td", {}, when(d.created_at)),
+      h("td", { dataset: { testid: "delivery-created" } }, when(d.created_at)),
       h("td", {}, redeliver),
     );
     if (fresh.has(d.id)) tr.classList.add("fresh");
@@ -259,6 +259,7 @@ function deliveryLog(endpoint: () => Endpoint, moved: () => void, announce: (tex
     counts.textContent = shown.length ? t("wh.counts", c) : "";
     counts.hidden = !shown.length;
     status.textContent = shown.length ? "" : loaded ? t("wh.nodeliveries") : t("list.more");
+    status.hidden = !status.textContent;
     more.hidden = !cursor;
   };
   const follow = () => {
@@ -294,6 +295,7 @@ function deliveryLog(endpoint: () => Endpoint, moved: () => void, announce: (tex
       if (changed && before !== "[]") moved();
     } catch (e) {
       status.textContent = webhookRefusalText(e);
+      status.hidden = false;
       wait = nextWait(wait, false);
     } finally {
       more.disabled = false;
@@ -579,15 +581,16 @@ function endpointCard(start: Endpoint, admin: boolean, removed: (url: string) =>
 }
 
 export const webhooksPage: PageFn = async (root) => {
-  root.append(h("h1.page-title", {}, t("wh.title")));
+  const page = h("div.settings-page.webhooks-page", {}, h("h1.page-title", {}, t("wh.title")));
+  root.append(page);
   const user = await currentUser();
   if (!user) {
-    root.append(h("p.notice", {}, h("a", { href: "/login?next=/settings/webhooks", dataset: { testid: "webhook-signin" } }, t("wh.signin"))));
+    page.append(h("p.notice", {}, h("a", { href: "/login?next=/settings/webhooks", dataset: { testid: "webhook-signin" } }, t("wh.signin"))));
     return;
   }
   const admin = isAdmin(user);
   const cards = new Map<string, ReturnType<typeof endpointCard>>();
-  const listHeading = h("h2", { tabIndex: -1 }, t("wh.list"));
+  const listHeading = h("h2#wh-list-title", { tabIndex: -1 }, t("wh.list"));
   const list = h("div.webhook-list", { dataset: { testid: "webhook-list" } });
   const empty = h("p.muted", { hidden: true, dataset: { testid: "webhook-empty" } }, t("wh.empty"));
   const pageStatus = h("p.form-message", { role: "status", hidden: true, dataset: { testid: "webhook-page-status" } });
@@ -632,16 +635,12 @@ export const webhooksPage: PageFn = async (root) => {
       });
   });
 
-  root.append(
-    h(
-      "div.settings-page.webhooks-page",
-      {},
-      h("p.muted", {}, t("wh.intro")),
-      h("p", {}, h("a.webhooks-link", { href: "/settings", dataset: { testid: "webhook-back" } }, t("wh.back"))),
-      h("section.settings-section", { dataset: { testid: "webhook-endpoints" } }, listHeading, pageStatus, empty, list),
-      h("section.settings-section", { "aria-labelledby": "wh-add-title", dataset: { testid: "webhook-add" } }, h("h2#wh-add-title", {}, t("wh.add")), f.form),
-    ),
-  );
+  append(page, [
+    h("p.muted", {}, t("wh.intro")),
+    h("p", {}, h("a.webhooks-link", { href: "/settings", dataset: { testid: "webhook-back" } }, t("wh.back"))),
+    h("section.settings-section", { "aria-labelledby": "wh-list-title", dataset: { testid: "webhook-endpoints" } }, listHeading, pageStatus, empty, list),
+    h("section.settings-section", { "aria-labelledby": "wh-add-title", dataset: { testid: "webhook-add" } }, h("h2#wh-add-title", {}, t("wh.add")), f.form),
+  ]);
   try {
     const { items } = await get("/api/v1/webhooks");
     items.forEach(addCard);
