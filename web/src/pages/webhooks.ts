@@ -337,10 +337,12 @@ function deliveryLog(endpoint: () => Endpoint, moved: () => void, announce: (tex
   return {
     el,
     add,
-    /** The endpoint changed (enabled, disabled): the rows' buttons follow, and the log is asked
-     * again (disabling fails its pending deliveries). */
-    changed() {
+    /** The endpoint changed: the table's name follows its URL; turned on or off (`toggled`),
+     * the rows' buttons follow and the log is asked again (disabling fails its pending
+     * deliveries). */
+    changed(toggled: boolean) {
       region.setAttribute("aria-label", t("wh.deliverieslabel", { url: endpoint().url }));
+      if (!toggled) return;
       draw();
       if (el.open) void load(true);
     },
@@ -447,7 +449,7 @@ function endpointCard(start: Endpoint, admin: boolean, removed: (url: string) =>
     const was = endpoint.enabled;
     endpoint = next;
     draw();
-    if (was !== next.enabled) log.changed();
+    log.changed(was !== next.enabled);
   };
 
   /** Asks for the endpoint again (after its deliveries moved: it may be failing, or back). */
