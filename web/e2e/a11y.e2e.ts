@@ -108,6 +108,8 @@ const PAGES: { name: string; path: () => string; ready: string; signedIn?: boole
   { name: "channel", path: () => "/c/admin", ready: "[data-testid=video-card]" },
   { name: "search", path: () => "/search?q=bunny", ready: "[data-testid=video-card]" },
   { name: "settings", path: () => "/settings", ready: "[data-testid=session]", signedIn: true },
+  // The webhooks page, from the settings page's link (with endpoints and their log: webhooks.e2e.ts).
+  { name: "webhooks", path: () => "/settings", click: "[data-testid=settings-webhooks-link]", ready: "[data-testid=webhook-add] form", signedIn: true },
   { name: "login", path: () => "/login", ready: "form.auth-form" },
   { name: "notifications", path: () => "/notifications", ready: "[data-testid=notification]", signedIn: true },
   // The feed around the player (the player itself is the watch page's, audited there).

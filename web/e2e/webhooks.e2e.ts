@@ -201,6 +201,9 @@ test("an endpoint added by the keyboard: its secret once, signed pings and video
     expect(await page.$$eval("[data-testid=delivery] [data-testid=delivery-type]", (cells) => cells.map((c) => c.textContent))).toEqual(["video.ready", "video.created", "ping"]);
     await shot(page, "webhooks-log");
     expect(await axeSerious(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await axeSerious(page), "dark").toEqual([]);
+    await page.emulateMedia({ colorScheme: "light" });
 
     // The receiver fails: the attempt is seen with its 500, and the endpoint as failing.
     status = 500;
