@@ -148,9 +148,3 @@ export function disabledBy(e: Pick<Endpoint, "enabled" | "disabled_reason">): "o
   if (e.enabled) return null;
   return e.disabled_reason === BY_OWNER ? "owner" : "failures";
 }
-
-/** An endpoint's events in words: "all events", or the types it asks for. */
-export function eventsSummary(events: readonly string[]): string {
-  const choice = choiceOf(events);
-  return choice.all ? t("wh.alleventsshort") : (eventsOf(choice) ?? []).join(", ");
-}

@@ -15,7 +15,6 @@ import {
   disabledBy,
   durationText,
   eventsOf,
-  eventsSummary,
   eventText,
   mergeFirstPage,
   nextWait,
@@ -99,11 +98,6 @@ describe("a choice of events", () => {
     expect(sameEvents(["*"], [])).toBe(true);
     expect(sameEvents(["*"], [...WEBHOOK_EVENTS])).toBe(false);
     expect(sameEvents(["video.ready"], ["video.failed"])).toBe(false);
-  });
-
-  it("is said in words", () => {
-    expect(eventsSummary(["*"])).toBe("all events");
-    expect(eventsSummary(["video.ready", "video.created"])).toBe("video.created, video.ready");
   });
 });
 
