@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -99,6 +100,35 @@ def port_of(addr):
     return int(addr.rsplit(":", 1)[1])
 
 
+def worker_kinds():
+    """Every worker kind and the outbound ones, as kadr-config lists them."""
+    text = (ROOT / "crates" / "kadr-config" / "src" / "schema.rs").read_text()
+
+    def listed(name):
+        m = re.search(rf"pub const {name}: &\[&str\] = &\[(.*?)\];", text, re.S)
+        check(m, f"schema.rs: no {name}")
+        return re.findall(r'"([a-z_]+)"', m.group(1)) if m else []
+
+    return listed("WORKER_KINDS"), set(listed("OUTBOUND_KINDS"))
+
+
+def check_worker_split(where, workers):
+    """`workers`: {name: `kadr config` TOML}. Every kind runs somewhere, and no worker that
+    transcodes (running FFmpeg on uploaded files) also reaches servers outside."""
+    kinds, outbound = worker_kinds()
+    ran = set()
+    for name, toml in workers.items():
+        if toml is None:
+            continue
+        w = tomllib.loads(toml).get("worker", {})
+        mine = {k for k in kinds
+                if (not w.get("kinds") or k in w["kinds"]) and (w.get("outbound", True) or k not in outbound)}
+        ran |= mine
+        check(not ("transcode" in mine and mine & outbound),
+              f"{where}: {name} transcodes and runs {sorted(mine & outbound)} (set KADR_WORKER__OUTBOUND=false)")
+    check(ran >= set(kinds), f"{where}: no worker runs {sorted(set(kinds) - ran)}")
+
+
 # The listen key of each role, as `kadr ROLE` reads it.
 ROLE_LISTEN = {
     "upload-api": "KADR_UPLOAD_API__LISTEN",
@@ -125,6 +155,7 @@ def check_compose(kadr, home, image_env):
     kadr_services = {n: s for n, s in services.items() if s.get("image") == "kadr:local"}
     check(len(kadr_services) >= 4, f"{path}: no kadr services found")
     checked = {}
+    workers = {}
     for name, svc in kadr_services.items():
         check(svc.get("build", {}).get("dockerfile") == "deploy/Dockerfile",
               f"{path}: {name} is not built from deploy/Dockerfile")
@@ -140,6 +171,8 @@ def check_compose(kadr, home, image_env):
             checked[key] = kadr_config(kadr, env, f"compose service {name}", home)
         command = svc.get("command", [])
         role = command[0] if command else "api"
+        if role == "worker":
+            workers[name] = checked[key]
         if name == "migrate":
             check(command == ["migrate", "up"], f"{path}: migrate runs {command}")
             continue
@@ -151,6 +184,7 @@ def check_compose(kadr, home, image_env):
             test = " ".join(svc.get("healthcheck", {}).get("test", []))
             check(listen and f":{port_of(listen)}/readyz" in test,
                   f"{path}: {name}'s health check is not /readyz on its port ({listen})")
+    check_worker_split(str(path), workers)
     replicas = {n: s.get("deploy", {}).get("replicas", 1) for n, s in kadr_services.items()}
     check(replicas.get("kadr-api") == 2, f"{path}: kadr-api replicas {replicas.get('kadr-api')}")
     check(replicas.get("kadr-worker") == 2, f"{path}: kadr-worker replicas")
@@ -221,6 +255,7 @@ def check_k8s(kadr, home, rendered, out):
         return obj or {}
 
     envs = {}
+    workers = {}
     workloads = [d for d in docs if d["kind"] in ("Deployment", "Job")]
     for w in workloads:
         wname = f"{w['kind']}/{w['metadata']['name']}"
@@ -269,6 +304,8 @@ def check_k8s(kadr, home, rendered, out):
                 envs[key] = kadr_config(kadr, env, cname, home)
             args = c.get("args", [])
             role = args[0] if args else None
+            if long_running and role == "worker":
+                workers[wname] = envs[key]
             if long_running and role in ROLE_LISTEN:
                 listen = env.get(ROLE_LISTEN[role], "")
                 ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
@@ -281,6 +318,16 @@ def check_k8s(kadr, home, rendered, out):
                     got = c[probe].get("httpGet", {})
                     check(got.get("path") == path and got.get("port") == "http",
                           f"{cname}: {probe} is not GET {path} on port http")
+    check_worker_split("deploy/k8s", workers)
+    # Every worker is held to a NetworkPolicy's egress rules.
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    for w in (d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] in
+              {n.split("/", 1)[1] for n in workers}):
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        check(any("Egress" in p["spec"].get("policyTypes", [])
+                  and labels_match(p["spec"]["podSelector"].get("matchLabels", {}), labels)
+                  for p in policies),
+              f"Deployment/{w['metadata']['name']}: no NetworkPolicy limits its egress")
     # Services select pods and name ports those pods have.
     pods = [(w["spec"]["template"]["metadata"]["labels"], w["spec"]["template"]["spec"])
             for w in docs if w["kind"] == "Deployment"]
