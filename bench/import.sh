@@ -14,7 +14,8 @@
 #
 #   BENCH_IMPORT_MIB=2048      size of the URL import
 #   BENCH_IMPORT_ENTRIES=10000 manifest entries
-#   BENCH_IMPORT_CONCURRENCY=8 fetch jobs per worker (import.concurrency) in part 3
+#   BENCH_IMPORT_CONCURRENCY=16 fetch jobs per worker (import.concurrency) in part 3
+#   BENCH_IMPORT_PARTS=url,s3  which to run: url (parts 1 and 2), s3 (part 3)
 #
 # Targets (issue 17): URL import >= 0.8x curl; resumed after SIGKILL without starting over;
 # >= 200 entries/s with bounded memory.
@@ -26,7 +27,8 @@ unset KADR_BIN
 WORK=${BENCH_DIR:-$ROOT/target/bench-import}
 MIB=${BENCH_IMPORT_MIB:-2048}
 ENTRIES=${BENCH_IMPORT_ENTRIES:-10000}
-CONC=${BENCH_IMPORT_CONCURRENCY:-8}
+CONC=${BENCH_IMPORT_CONCURRENCY:-16}
+PARTS=${BENCH_IMPORT_PARTS:-url,s3}
 [ -x "$KADR" ] || { echo "bench: build first (cargo build --release)" >&2; exit 1; }
 for t in curl psql python3 bc ffmpeg; do
   command -v "$t" >/dev/null || { echo "bench/import: $t missing: run deploy/install-deps.sh --bench" >&2; exit 1; }
@@ -63,6 +65,7 @@ account() { # $1: server; prints a token
 }
 
 # ---- 1 and 2: a large file from a local HTTP server --------------------------------------
+if [[ ",$PARTS," == *,url,* ]]; then
 echo "bench/import: generating ${MIB} MiB" >&2
 head -c $((MIB * 1048576)) /dev/urandom > "$WORK/files/big.bin"
 cp "$WORK/files/big.bin" "$WORK/files/big2.bin"
@@ -167,8 +170,10 @@ printf '  from the kill to fetched:                 %8.2f s\n' "$(echo "$t3 - $t
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 PIDS=()
+fi
 
 # ---- 3: 10,000 entries already in the same S3 endpoint -----------------------------------
+[[ ",$PARTS," == *,s3,* ]] || exit 0
 echo "bench/import: SeaweedFS, $ENTRIES manifest entries from a bucket beside Kadr's" >&2
 "$ROOT/tests/s3/seaweed.sh" start "$WEED_DIR" > /dev/null
 # shellcheck disable=SC1091
@@ -191,7 +196,7 @@ S3ENV=(KADR_STORAGE__BACKEND=s3 KADR_STORAGE__S3__ENDPOINT="$EP"
   KADR_STORAGE__S3__BUCKET="$KADR_TEST_S3_BUCKET" KADR_STORAGE__S3__ACCESS_KEY_ID="$KADR_TEST_S3_ACCESS_KEY_ID"
   KADR_STORAGE__S3__SECRET_ACCESS_KEY="$KADR_TEST_S3_SECRET_ACCESS_KEY" KADR_STORAGE__S3__PATH_STYLE=true
   KADR_API__MEDIA_SECRET=bench-media-secret-bench-media-secret KADR_UPLOAD__USER_QUOTA_BYTES=0
-  KADR_IMPORT__SOURCES__ARCHIVE__BUCKETS='["archive"]' KADR_IMPORT__CONCURRENCY="$CONC"
+  KADR_IMPORT__SOURCES__ARCHIVE__BUCKETS='["archive"]' KADR_IMPORT__CONCURRENCY="$CONC" KADR_IMPORT__PER_OWNER="$CONC"
   KADR_IMPORT__MAX_PENDING=$(( ENTRIES * 2 )) KADR_UPLOAD__MAX_VIDEOS_WAITING=$(( ENTRIES * 2 ))
   KADR_WORKER__KINDS='["fetch"]' KADR_ADMIN_PASSWORD=bench-admin-password)
 env "${S3ENV[@]}" "$KADR" all --data-dir "$WORK/var-s3" --listen 127.0.0.1:0 2> "$WORK/kadr-s3.log" &

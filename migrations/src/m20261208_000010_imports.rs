@@ -69,6 +69,42 @@ CREATE INDEX imports_batch_idx ON imports (batch_id) WHERE batch_id IS NOT NULL;
 -- An owner's imports still waiting or fetching, counted against import.max_pending.
 CREATE INDEX imports_pending_idx ON imports (owner_id) WHERE state IN ('queued', 'fetching');
 
+-- How many of each owner's imports are still queued or fetching, kept by the trigger below
+-- (also through cascaded deletions): checked against import.max_pending by reading one row,
+-- whose lock is held only from an import's insertion to its commit. An owner with none has
+-- no row.
+CREATE TABLE import_pending (
+    owner_id uuid PRIMARY KEY,
+    n        integer NOT NULL CHECK (n > 0)
+);
+CREATE FUNCTION kadr_imports_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    owner uuid;
+    delta integer := 0;
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state IN ('queued', 'fetching') THEN
+        delta := delta + 1;
+        owner := NEW.owner_id;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.state IN ('queued', 'fetching') THEN
+        delta := delta - 1;
+        owner := OLD.owner_id;
+    END IF;
+    IF delta > 0 THEN
+        INSERT INTO import_pending (owner_id, n) VALUES (owner, delta)
+        ON CONFLICT (owner_id) DO UPDATE SET n = import_pending.n + delta;
+    ELSIF delta < 0 THEN
+        UPDATE import_pending SET n = n + delta WHERE owner_id = owner AND n + delta > 0;
+        IF NOT FOUND THEN
+            DELETE FROM import_pending WHERE owner_id = owner;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER imports_pending AFTER INSERT OR DELETE OR UPDATE OF state ON imports
+    FOR EACH ROW EXECUTE FUNCTION kadr_imports_pending();
+
 ALTER TABLE videos ADD COLUMN original_at timestamptz;
 
 CREATE OR REPLACE FUNCTION kadr_videos_catalog() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -113,6 +149,8 @@ END
 $$;
 ALTER TABLE videos DROP COLUMN original_at;
 DROP TABLE imports;
+DROP FUNCTION kadr_imports_pending();
+DROP TABLE import_pending;
 DROP TABLE import_batches;
 "#;
 

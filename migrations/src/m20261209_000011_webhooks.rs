@@ -44,6 +44,8 @@ CREATE TABLE webhook_endpoints (
     failing_since   timestamptz,
     disabled_reason text,
     disabled_at     timestamptz,
+    -- who turned it off: its owner, or Kadr after it failed for too long
+    disabled_by     text CHECK (disabled_by IN ('owner', 'failures')),
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );

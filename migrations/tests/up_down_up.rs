@@ -15,7 +15,7 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     .collect()
 }
 
-const ALL: [&str; 35] = [
+const ALL: [&str; 36] = [
     "account_tokens",
     "api_tokens",
     "auth_throttle",
@@ -30,6 +30,7 @@ const ALL: [&str; 35] = [
     "feed_items",
     "images",
     "import_batches",
+    "import_pending",
     "imports",
     "jobs",
     "moderation_actions",

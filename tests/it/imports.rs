@@ -792,3 +792,69 @@ async fn an_untrusted_catalogue_is_reviewed_as_a_batch() {
     assert_eq!(v["moderation"]["state"], "rejected", "{v}");
     assert_eq!(v["moderation"]["reason"], "Чужие записи");
 }
+
+/// `import.max_pending` holds when a client races twenty requests past it, counts per owner,
+/// and frees a place when an import ends (here: its video is deleted) — read from the count the
+/// database keeps, which must not drift.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pending_limit_holds_under_a_race_and_frees_as_imports_end() {
+    let origin = Origin::start("127.0.0.1").await;
+    let stack = Stack::start(
+        Backend::Local,
+        &[
+            ("KADR_OUTBOUND__ALLOW", "[\"127.0.0.1\"]"),
+            ("KADR_IMPORT__MAX_PENDING", "5"),
+            // No worker fetches: what is imported stays queued.
+            ("KADR_WORKER__KINDS", "[\"transcode\"]"),
+        ],
+    )
+    .await;
+    let base = stack.url("");
+    let alice = register_and_login(&base, "alice-archive").await;
+    let bob = register_and_login(&base, "bob-archive").await;
+    let body = |n: usize| json!({ "url": origin.url(&format!("/file/e{n}.mp4")), "external_id": format!("e{n}") });
+
+    let answers = futures::future::join_all((0..20).map(|n| import(&base, &alice, body(n)))).await;
+    let accepted: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 202)
+        .map(|(_, v)| v)
+        .collect();
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 429)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(accepted.len(), 5, "{answers:?}");
+    assert_eq!(refused.len(), 15, "{answers:?}");
+    assert!(refused.iter().all(|v| v["code"] == "too_many_imports"));
+    // Refused requests leave nothing behind.
+    let (_, mine) = get_json(&format!("{base}/api/v1/imports?limit=100"), Some(&alice)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 5, "{mine}");
+
+    // Asking again for one already made is not a new import: answered, not refused.
+    let first = accepted[0];
+    let n: usize = first["external_id"].as_str().unwrap()[1..].parse().unwrap();
+    let (status, again) = import(&base, &alice, body(n)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    // Another owner has places of their own.
+    let (status, theirs) = import(&base, &bob, body(100)).await;
+    assert_eq!(status, 202, "{theirs}");
+
+    // A deleted video ends its import: one place frees, and only one.
+    let video = first["video_id"].as_str().unwrap();
+    let (status, _) = call(
+        http()
+            .delete(format!("{base}/api/v1/videos/{video}"))
+            .bearer_auth(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, next) = import(&base, &alice, body(50)).await;
+    assert_eq!(status, 202, "{next}");
+    let (status, over) = import(&base, &alice, body(51)).await;
+    assert_eq!(status, 429, "{over}");
+    assert_eq!(over["code"], "too_many_imports");
+}

@@ -381,6 +381,61 @@ async fn signed_retried_redelivered_and_rotated() {
     assert_eq!(status, 200);
     assert_eq!(rest["items"].as_array().unwrap().len(), 4, "{rest}");
     assert!(rest["next_cursor"].is_null());
+
+    // Forty days on, the log is pruned after `webhooks.log_days` (30): the finished deliveries
+    // are gone, but for one made today of an old event (a redelivery), whose event stays and
+    // can be delivered again.
+    use sea_orm::ConnectionTrait;
+    let db = stack.db().await;
+    db.execute_unprepared(&format!(
+        "UPDATE webhook_events SET created_at = created_at - interval '40 days';
+         UPDATE webhook_deliveries SET created_at = created_at - interval '40 days'
+         WHERE id <> '{}'",
+        p2["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    // What the log showed: six deliveries, of fewer events (redeliveries repeat theirs).
+    let shown: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .collect();
+    let mut old_events: Vec<&str> = shown
+        .iter()
+        .map(|d| d["event_id"].as_str().unwrap())
+        .filter(|e| *e != e2)
+        .collect();
+    old_events.sort_unstable();
+    old_events.dedup();
+    let (deliveries, events) = kadr_core::webhooks::prune(&db, 30).await.unwrap();
+    assert_eq!(deliveries as usize, shown.len() - 1);
+    assert_eq!(
+        events as usize,
+        old_events.len(),
+        "the ping of today's delivery stays"
+    );
+    let (_, left) = get_json(
+        &format!("{base}/api/v1/webhooks/{id}/deliveries"),
+        Some(&token),
+    )
+    .await;
+    let items = left["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{left}");
+    assert_eq!(items[0]["id"], p2["id"]);
+    let p2_id = p2["id"].as_str().unwrap();
+    let (status, again) = post(
+        &base,
+        &token,
+        &format!("/api/v1/webhooks/{id}/deliveries/{p2_id}/redeliver"),
+    )
+    .await;
+    assert_eq!(status, 202, "{again}");
+    rx.until("/hook", "the old event delivered again", |a| {
+        a.iter().filter(|l| l["event_id"] == e2).count() >= 2
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,6 +462,7 @@ async fn disabled_after_failing_too_long_with_a_notice() {
         assert!(started.elapsed() < Duration::from_secs(60), "{e}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    assert_eq!(disabled["disabled_by"], "failures", "{disabled}");
     let reason = disabled["disabled_reason"].as_str().unwrap();
     assert!(reason.contains("every delivery failed"), "{reason}");
     assert!(reason.contains("503"), "{reason}");
@@ -440,6 +496,7 @@ async fn disabled_after_failing_too_long_with_a_notice() {
     .await;
     assert_eq!(status, 200, "{on}");
     assert!(on["disabled_reason"].is_null() && on["failing_since"].is_null());
+    assert!(on["disabled_by"].is_null(), "{on}");
     let (status, again) = post(
         &base,
         &token,
@@ -561,6 +618,21 @@ async fn the_guard_the_limits_and_the_owner_only() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["events"], json!(["video.ready", "video.failed"]));
     assert_eq!(v["description"], "two");
+    assert!(v["disabled_by"].is_null(), "{v}");
+    // Turned off by its owner: said so, in a word a page can translate.
+    let (status, v) = call(
+        http()
+            .patch(format!("{base}/api/v1/webhooks/{id}"))
+            .bearer_auth(&token),
+        Some(json!({ "enabled": false })),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["enabled"].as_bool(), v["disabled_by"].as_str()),
+        (Some(false), Some("owner")),
+        "{v}"
+    );
     let (status, _) = call(
         http()
             .delete(format!("{base}/api/v1/webhooks/{id}"))

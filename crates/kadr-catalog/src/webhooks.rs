@@ -49,6 +49,10 @@ pub struct EndpointJson {
     /// Why it was disabled (by its owner, or after failing for too long).
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTime<FixedOffset>>,
+    /// Who disabled it: `owner`, or `failures` (Kadr, after every attempt failed for
+    /// `webhooks.disable_after_secs`); null while enabled.
+    #[schema(schema_with = kadr_http::schema::webhook_disabled_by)]
+    pub disabled_by: Option<String>,
     /// Since when every attempt to reach it has failed (none while deliveries arrive).
     pub failing_since: Option<DateTime<FixedOffset>>,
     /// After a rotation: until when deliveries carry a second signature by the previous secret.
@@ -68,6 +72,7 @@ impl From<Endpoint> for EndpointJson {
             enabled: e.enabled,
             disabled_reason: e.disabled_reason,
             disabled_at: e.disabled_at,
+            disabled_by: e.disabled_by,
             failing_since: e.failing_since,
             previous_secret_until: e.previous_secret_until,
             created_at: e.created_at,

@@ -404,6 +404,9 @@ impl OutboundConfig {
 pub struct ImportConfig {
     /// `fetch` jobs one worker runs at once.
     pub concurrency: usize,
+    /// `fetch` jobs of one owner running at once across every worker: the rest of a large
+    /// catalogue waits its turn, in order, while other owners' imports go ahead.
+    pub per_owner: usize,
     /// The longest one fetch may take, resumed attempts included.
     pub max_secs: u64,
     /// A fetch that receives nothing for this long is dropped and tried again later.
@@ -469,6 +472,9 @@ pub struct WebhooksConfig {
     /// Deliveries running at once to one endpoint, across every worker (the others wait in
     /// the queue, in order): a slow endpoint does not hold back the others.
     pub per_endpoint: usize,
+    /// Finished deliveries (delivered, or failed for good) stay in the log this many days,
+    /// and events as long as a delivery of theirs does; 0 keeps them for ever.
+    pub log_days: u32,
 }
 
 /// Channels, subscriptions, ratings, comments and notifications.

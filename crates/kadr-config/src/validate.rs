@@ -154,6 +154,7 @@ impl ImportConfig {
         }
         at_least_one(&[
             ("import.concurrency", self.concurrency as u64),
+            ("import.per_owner", self.per_owner as u64),
             ("import.max_secs", self.max_secs),
             ("import.stall_secs", self.stall_secs),
             ("import.max_pending", self.max_pending),
@@ -175,6 +176,13 @@ impl WebhooksConfig {
         ])?;
         if self.timeout_secs > 60 {
             return Err(ConfigError::invalid("webhooks.timeout_secs", "at most 60"));
+        }
+        // A pending delivery is never pruned, but the log should outlast the retries.
+        if self.log_days > 0 && u64::from(self.log_days) * 86_400 < self.retry_secs {
+            return Err(ConfigError::invalid(
+                "webhooks.log_days",
+                "0 (keep for ever) or at least webhooks.retry_secs in days",
+            ));
         }
         if self.rotation_overlap_secs > 7 * 86_400 {
             return Err(ConfigError::invalid(

@@ -24,7 +24,7 @@ use kadr_config::Config;
 use crate::codes::{Code, Failure};
 use crate::entities::user;
 use crate::error::DomainError;
-use crate::jobs::{self, FetchJob};
+use crate::jobs;
 use crate::state::{ImportSource, ImportState, UploadBackend, VideoStatus, WebhookEvent};
 use crate::uploads;
 use crate::videos::VideoFields;
@@ -251,50 +251,9 @@ pub async fn create(
     }
     let made = async {
         let tx = db.begin().await?;
-        // One at a time per owner from here: the count below cannot be raced past. An
-        // upload reserves its length first (which takes the same lock).
-        match &new.upload {
-            Some(up) => uploads::reserve(&tx, config, owner.id, up.size, true).await?,
-            None => {
-                tx.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
-                    [owner.id.into()],
-                ))
-                .await?;
-            }
-        }
-        let pending = tx
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                // Counted up to the limit only, from the partial index of pending imports.
-                format!(
-                    "SELECT count(*) AS n FROM (SELECT 1 FROM imports
-                         WHERE owner_id = $1 AND state IN ({}) LIMIT $2) p",
-                    crate::state::sql_list(
-                        &[ImportState::Queued, ImportState::Fetching],
-                        ImportState::as_str
-                    )
-                ),
-                [
-                    owner.id.into(),
-                    (config.import.max_pending.min(i64::MAX as u64) as i64).into(),
-                ],
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        if pending as u64 >= config.import.max_pending {
-            return Err(DomainError::refused(
-                Code::TooManyImports,
-                "Too many of your imports are waiting",
-            )
-            .detail(format!(
-                "wait until some are done (at most {} waiting)",
-                config.import.max_pending
-            ))
-            .retry_after(60));
+        // An upload reserves its length first (under the owner's lock, for the quota).
+        if let Some(up) = &new.upload {
+            uploads::reserve(&tx, config, owner.id, up.size, true).await?;
         }
         let video_id = new.video_id;
         let video = uploads::insert_video(&tx, config, owner, fields, video_id).await?;
@@ -305,6 +264,25 @@ pub async fn create(
         ))
         .await?;
         let id = Uuid::now_v7();
+        if let Some(up) = &new.upload {
+            uploads::insert_upload(
+                &tx,
+                config,
+                &video,
+                &up.staging,
+                up.size,
+                up.filename.clone(),
+                serde_json::json!({}),
+            )
+            .await?;
+        }
+        if matches!(new.source, ImportSource::Url | ImportSource::S3) {
+            jobs::enqueue_fetch(&tx, config, id, owner.id).await?;
+        }
+        // Last: the row counts itself among the owner's pending imports (the trigger on
+        // `imports` adds it to `import_pending`, whose row stays locked until the commit), so
+        // imports of one owner queue only for this statement and the commit, and the count
+        // read after it cannot be raced past.
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "INSERT INTO imports (id, owner_id, video_id, batch_id, external_id, source, location)
@@ -320,27 +298,26 @@ pub async fn create(
             ],
         ))
         .await?;
-        if let Some(up) = &new.upload {
-            uploads::insert_upload(
-                &tx,
-                config,
-                &video,
-                &up.staging,
-                up.size,
-                up.filename.clone(),
-                serde_json::json!({}),
+        let pending = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT n FROM import_pending WHERE owner_id = $1",
+                [owner.id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<i32>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if u64::try_from(pending).unwrap_or(0) > config.import.max_pending {
+            return Err(DomainError::refused(
+                Code::TooManyImports,
+                "Too many of your imports are waiting",
             )
-            .await?;
-        }
-        if matches!(new.source, ImportSource::Url | ImportSource::S3) {
-            jobs::enqueue(
-                &tx,
-                config,
-                jobs::FETCH,
-                &FetchJob { import_id: id },
-                Some(format!("fetch:{id}")),
-            )
-            .await?;
+            .detail(format!(
+                "wait until some are done (at most {} waiting)",
+                config.import.max_pending
+            ))
+            .retry_after(60));
         }
         tx.commit().await?;
         Ok(id)
@@ -445,6 +422,7 @@ pub async fn land(
     backend: UploadBackend,
     size: u64,
     filename: Option<String>,
+    job: Option<&kadr_queue::Job>,
 ) -> Result<Landed, DomainError> {
     let tx = db.begin().await?;
     let Some(row) = tx
@@ -467,16 +445,27 @@ pub async fn land(
         return Ok(Landed::Gone);
     }
     let size = size.min(i64::MAX as u64) as i64;
-    // The user's row is locked first (as every quota change does), then the video's. Only the
-    // quota is checked: the cap on videos waiting for the transcoder is for uploads (an
-    // import's count is held by import.max_pending, and transcodes are fair among owners).
-    uploads::reserve_quota(&tx, config, owner, size).await?;
     let Ok(v) = uploads::video_awaiting_upload(&tx, owner, video).await else {
         return Ok(Landed::Gone);
     };
     let part_size = config.storage.s3.part_size_mib as i64 * 1024 * 1024;
     uploads::insert_upload_record(&tx, &v, backend, part_size, size, filename).await?;
-    uploads::finish_video(&tx, config, video, owner, size).await?;
+    uploads::queue_video(&tx, config, video, owner, size).await?;
+    emit_import(
+        &tx,
+        config,
+        id,
+        ImportState::Fetched,
+        WebhookEvent::ImportItemCompleted,
+    )
+    .await?;
+    // Last, as late as can be: the owner's row is locked from the quota's charge to the
+    // commit, then their count of pending imports (by the trigger on `imports`; always in
+    // this order), so one owner's imports land one at a time only for these few statements
+    // and the commit. Only the quota is checked: the cap on videos waiting for the transcoder is
+    // for uploads (an import's count is held by import.max_pending, and transcodes are fair
+    // among owners).
+    uploads::charge_quota(&tx, config, owner, size).await?;
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
@@ -487,7 +476,15 @@ pub async fn land(
         [id.into(), size.into()],
     ))
     .await?;
-    emit_import(&tx, config, id, WebhookEvent::ImportItemCompleted).await?;
+    // The fetch job ends with it (fenced: not if another worker took it over).
+    if let Some(job) = job {
+        kadr_queue::complete_on(&tx, job)
+            .await
+            .map_err(|e| match e {
+                kadr_queue::QueueError::Db(e) => DomainError::Db(e),
+                other => DomainError::Internal(other.to_string()),
+            })?;
+    }
     tx.commit().await?;
     Ok(Landed::Queued)
 }
@@ -534,7 +531,14 @@ pub async fn fail<C: ConnectionTrait + TransactionTrait>(
         .unwrap_or(0);
     // Told when the import fails (a fetched one is not failed).
     if failed > 0 {
-        emit_import(&tx, config, id, WebhookEvent::ImportItemFailed).await?;
+        emit_import(
+            &tx,
+            config,
+            id,
+            ImportState::Failed,
+            WebhookEvent::ImportItemFailed,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -626,16 +630,17 @@ async fn emit_import<C: ConnectionTrait>(
     tx: &C,
     config: &Config,
     id: Uuid,
+    state: ImportState,
     kind: WebhookEvent,
 ) -> Result<(), DomainError> {
     let Some(row) = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT owner_id, video_id, jsonb_build_object('id', id, 'external_id', external_id,
-                 'source', source, 'state', state, 'batch_id', batch_id,
+                 'source', source, 'state', $2::text, 'batch_id', batch_id,
                  'failure_code', failure_code, 'failure_detail', failure_detail) AS import
              FROM imports WHERE id = $1",
-            [id.into()],
+            [id.into(), state.as_str().into()],
         ))
         .await?
     else {

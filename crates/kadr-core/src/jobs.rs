@@ -149,6 +149,24 @@ pub async fn enqueue_transcode<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Enqueues the fetch of import `import_id` (one per import; fair among owners, so that one
+/// owner's catalogue does not hold back another's single import).
+pub async fn enqueue_fetch<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    import_id: Uuid,
+    owner_id: Uuid,
+) -> Result<(), DomainError> {
+    let job = NewJob::new(FETCH, &FetchJob { import_id })
+        .map_err(queue_error)?
+        .dedupe_key(format!("fetch:{import_id}"))
+        .fair_key(owner_id.to_string());
+    kadr_queue::enqueue(db, job, config.queue.max_attempts)
+        .await
+        .map_err(queue_error)?;
+    Ok(())
+}
+
 /// Enqueues the removal of `cleanup`.
 pub async fn enqueue_cleanup<C: ConnectionTrait>(
     db: &C,

@@ -445,6 +445,34 @@ pub async fn finish_video(
     owner_id: Uuid,
     size: i64,
 ) -> Result<(), DomainError> {
+    queue_video(tx, config, video_id, owner_id, size).await?;
+    // Last: the owner's row stays locked from here to the commit (and, for an import, then
+    // their count of pending imports: always in this order).
+    add_storage(tx, owner_id, size).await?;
+    // A catalogue import whose file the client uploaded: its file is here.
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "UPDATE imports SET state = '{fetched}', bytes_done = $2, bytes_total = $2,
+                 updated_at = now()
+             WHERE video_id = $1 AND state <> '{fetched}'",
+            fetched = crate::state::ImportState::Fetched.as_str(),
+        ),
+        [video_id.into(), size.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// [`finish_video`] but for the owner's storage ([`add_storage`]): the caller checks the
+/// quota and adds to it afterwards, as late as it can.
+pub async fn queue_video(
+    tx: &DatabaseTransaction,
+    config: &Config,
+    video_id: Uuid,
+    owner_id: Uuid,
+    size: i64,
+) -> Result<(), DomainError> {
     let owner = user::Entity::find_by_id(owner_id)
         .one(tx)
         .await?
@@ -469,24 +497,6 @@ pub async fn finish_video(
         ],
     ))
     .await?;
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "UPDATE users SET storage_used_bytes = storage_used_bytes + $2, updated_at = now() WHERE id = $1",
-        [owner_id.into(), size.into()],
-    ))
-    .await?;
-    // A catalogue import whose file the client uploaded: its file is here.
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "UPDATE imports SET state = '{fetched}', bytes_done = $2, bytes_total = $2,
-                 updated_at = now()
-             WHERE video_id = $1 AND state <> '{fetched}'",
-            fetched = crate::state::ImportState::Fetched.as_str(),
-        ),
-        [video_id.into(), size.into()],
-    ))
-    .await?;
     jobs::enqueue_transcode(tx, config, video_id, owner_id).await?;
     crate::webhooks::emit(
         tx,
@@ -494,4 +504,50 @@ pub async fn finish_video(
         Event::video(WebhookEvent::UploadCompleted, owner_id, video_id),
     )
     .await
+}
+
+/// Counts `size` more bytes against `owner`'s storage in `tx`, refused when that passes their
+/// quota (with what their active uploads hold): one statement, which locks their row until
+/// `tx` ends, for the end of a transaction.
+pub async fn charge_quota(
+    tx: &DatabaseTransaction,
+    config: &Config,
+    owner: Uuid,
+    size: i64,
+) -> Result<(), DomainError> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "UPDATE users u SET storage_used_bytes = storage_used_bytes + $2, updated_at = now()
+                 WHERE id = $1
+                 RETURNING (u.storage_used_bytes - $2 + COALESCE((SELECT sum(length) FROM uploads
+                     WHERE owner_id = u.id AND state = '{}'), 0))::bigint AS used, u.quota_bytes",
+                UploadState::Active.as_str()
+            ),
+            [owner.into(), size.into()],
+        ))
+        .await?
+        .ok_or_else(|| DomainError::Internal("the owner's row is gone".to_owned()))?;
+    let used: i64 = row.try_get::<Option<i64>>("", "used")?.unwrap_or(0);
+    let quota = quota_of(config, row.try_get("", "quota_bytes")?);
+    if quota > 0 && (used.max(0) as u64).saturating_add(size.max(0) as u64) > quota {
+        return Err(quota_exceeded(size));
+    }
+    Ok(())
+}
+
+/// Counts `size` more bytes against `owner`'s quota, in `tx` (locking their row until it ends).
+pub async fn add_storage(
+    tx: &DatabaseTransaction,
+    owner_id: Uuid,
+    size: i64,
+) -> Result<(), DomainError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE users SET storage_used_bytes = storage_used_bytes + $2, updated_at = now() WHERE id = $1",
+        [owner_id.into(), size.into()],
+    ))
+    .await?;
+    Ok(())
 }

@@ -227,6 +227,8 @@ pub struct Endpoint {
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTime<FixedOffset>>,
+    /// Who disabled it: `owner`, or `failures` (Kadr, after it failed for too long).
+    pub disabled_by: Option<String>,
     /// Since when every attempt has failed (none while deliveries arrive).
     pub failing_since: Option<DateTime<FixedOffset>>,
     /// Until when the previous secret signs too, after a rotation.
@@ -236,7 +238,7 @@ pub struct Endpoint {
 }
 
 const ENDPOINT: &str = "SELECT id, url, description, events, all_users, enabled, disabled_reason,
-        disabled_at, failing_since,
+        disabled_at, disabled_by, failing_since,
         CASE WHEN previous_until > now() THEN previous_until END AS previous_secret_until,
         created_at, updated_at
     FROM webhook_endpoints";
@@ -430,6 +432,8 @@ pub async fn update(
                  disabled_at = CASE WHEN $6 IS NULL THEN disabled_at
                                     WHEN $6 THEN NULL
                                     WHEN enabled THEN now() ELSE disabled_at END,
+                 disabled_by = CASE WHEN $6 IS NULL THEN disabled_by
+                                    WHEN $6 THEN NULL ELSE 'owner' END,
                  failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
                  updated_at = now()
              WHERE id = $1 AND owner_id = $2
@@ -872,7 +876,7 @@ pub async fn record<C: ConnectionTrait>(
     let disabled = if due {
         tx.query_one_raw(stmt(
             "UPDATE webhook_endpoints SET enabled = false, disabled_at = now(),
-                 disabled_reason = $2, updated_at = now()
+                 disabled_by = 'failures', disabled_reason = $2, updated_at = now()
              WHERE id = $1 AND enabled
              RETURNING owner_id, url",
             vec![
@@ -993,6 +997,56 @@ pub async fn give_up<C: ConnectionTrait>(db: &C, id: Uuid, why: &str) -> Result<
     ))
     .await?;
     Ok(())
+}
+
+/// Rows one pruning statement removes, so no statement holds its locks for long.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Removes finished deliveries (delivered, or failed for good) older than `days`, then the
+/// events of that age no delivery names any more. Pending deliveries stay whatever their age.
+/// Returns the deliveries and the events removed.
+pub async fn prune<C: ConnectionTrait>(db: &C, days: u32) -> Result<(u64, u64), DomainError> {
+    let days = i32::try_from(days).unwrap_or(i32::MAX);
+    let mut deliveries = 0;
+    loop {
+        let done = db
+            .execute_raw(stmt(
+                format!(
+                    "DELETE FROM webhook_deliveries WHERE id IN (
+                         SELECT id FROM webhook_deliveries
+                         WHERE state <> '{pending}'
+                           AND created_at < now() - make_interval(days => $1)
+                         LIMIT $2)",
+                    pending = DeliveryState::Pending.as_str()
+                ),
+                vec![days.into(), PRUNE_BATCH.into()],
+            ))
+            .await?
+            .rows_affected();
+        deliveries += done;
+        if done < PRUNE_BATCH as u64 {
+            break;
+        }
+    }
+    let mut events = 0;
+    loop {
+        let done = db
+            .execute_raw(stmt(
+                "DELETE FROM webhook_events WHERE id IN (
+                     SELECT e.id FROM webhook_events e
+                     WHERE e.created_at < now() - make_interval(days => $1)
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+                     LIMIT $2)",
+                vec![days.into(), PRUNE_BATCH.into()],
+            ))
+            .await?
+            .rows_affected();
+        events += done;
+        if done < PRUNE_BATCH as u64 {
+            break;
+        }
+    }
+    Ok((deliveries, events))
 }
 
 #[cfg(test)]

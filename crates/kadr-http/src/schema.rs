@@ -168,6 +168,11 @@ pub fn delivery_state() -> Object {
     )
 }
 
+/// Who disabled a webhook endpoint (null while it is enabled).
+pub fn webhook_disabled_by() -> Object {
+    strings(vec!["owner", "failures"], true)
+}
+
 /// A rating of a video.
 pub fn rating() -> Object {
     strings(vec!["like", "dislike", "none"], false)

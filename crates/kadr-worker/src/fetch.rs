@@ -365,7 +365,8 @@ impl Fetches {
         Ok(stored.size)
     }
 
-    async fn attempt(&self, job: &Job, control: &Control) -> Result<(), Stop> {
+    /// One attempt: `Ok(true)` when the import landed and its job was completed with it.
+    async fn attempt(&self, job: &Job, control: &Control) -> Result<bool, Stop> {
         let work: FetchJob = job
             .payload()
             .map_err(|e| Stop::Source(Failure::ProcessingFailed, format!("unreadable job: {e}")))?;
@@ -376,7 +377,7 @@ impl Fetches {
         else {
             // Fetched, failed or deleted already.
             remove_part(&part_path(ctx, work.import_id)).await;
-            return Ok(());
+            return Ok(false);
         };
         let part = part_path(ctx, fetch.id);
         let elapsed = (chrono::Utc::now() - fetch.started_at.to_utc())
@@ -398,7 +399,7 @@ impl Fetches {
         else {
             // The account is gone, and its imports with it.
             remove_part(&part).await;
-            return Ok(());
+            return Ok(false);
         };
         let room = kadr_core::uploads::quota_room(&ctx.db, &ctx.config, &owner)
             .await
@@ -447,9 +448,21 @@ impl Fetches {
             kadr_storage::Storage::Local(_) => kadr_core::state::UploadBackend::Local,
             kadr_storage::Storage::S3(_) => kadr_core::state::UploadBackend::S3,
         };
-        match imports::land(&ctx.db, &ctx.config, fetch.id, backend, size, filename).await {
+        match imports::land(
+            &ctx.db,
+            &ctx.config,
+            fetch.id,
+            backend,
+            size,
+            filename,
+            Some(job),
+        )
+        .await
+        {
             Ok(Landed::Queued) => {
                 tracing::info!(import = %fetch.id, video = %fetch.video_id, bytes = size, "import fetched; transcode queued");
+                remove_part(&part).await;
+                return Ok(true);
             }
             Ok(Landed::Already) => {}
             Ok(Landed::Gone) => {
@@ -466,7 +479,7 @@ impl Fetches {
             }
         }
         remove_part(&part).await;
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -479,7 +492,8 @@ impl Handler for Fetches {
         Box::pin(async move {
             let id = job.payload::<FetchJob>().ok().map(|w| w.import_id);
             match this.attempt(&job, &control).await {
-                Ok(()) => Outcome::Done,
+                Ok(true) => Outcome::Settled,
+                Ok(false) => Outcome::Done,
                 Err(Stop::Released) => Outcome::Release,
                 Err(Stop::Again(why)) if job.has_attempts_left() => {
                     tracing::info!(import = ?id, why, "fetch will be tried again");

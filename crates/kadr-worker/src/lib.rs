@@ -205,9 +205,10 @@ pub fn runner(ctx: &Context) -> Runner {
         let policy = kadr_outbound::Policy::from_config(&ctx.config.outbound);
         match kadr_outbound::Client::new(policy) {
             Ok(client) => {
-                runner = runner.queued(
+                runner = runner.queued_per_key(
                     kadr_core::jobs::FETCH,
                     ctx.config.import.concurrency,
+                    ctx.config.import.per_owner,
                     grace,
                     fetch::Fetches {
                         ctx: ctx.clone(),
@@ -238,6 +239,14 @@ pub fn runner(ctx: &Context) -> Runner {
             Err(e) => {
                 tracing::error!(error = %e, "no outbound client: webhooks are not delivered")
             }
+        }
+        if ctx.config.webhooks.log_days > 0 {
+            runner = runner.periodic(
+                "prune_webhooks",
+                community::PRUNE_EVERY,
+                community::PRUNE_EVERY,
+                webhooks::Prune(ctx.clone()),
+            );
         }
     }
     if w.runs(kadr_core::jobs::MAIL) {

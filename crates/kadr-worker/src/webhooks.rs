@@ -21,7 +21,7 @@ use kadr_core::state::DeliveryState;
 use kadr_core::webhooks::{self, Attempt, DeliveryJob, Recorded, Work};
 use kadr_outbound::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use kadr_queue::Job;
-use kadr_queue::runner::{BoxFuture, Control, Handler, Outcome};
+use kadr_queue::runner::{BoxFuture, Control, Handler, Outcome, Periodic};
 use kadr_runtime::Context;
 use sea_orm::TransactionTrait;
 
@@ -238,6 +238,24 @@ impl Handler for Deliveries {
             match this.settle(&job, &work, &attempt, true).await {
                 Ok(()) => Outcome::Settled,
                 Err(e) => Outcome::Fail(format!("{reason}; then: {e}")),
+            }
+        })
+    }
+}
+
+/// Removes finished deliveries and their events after `webhooks.log_days`.
+pub struct Prune(pub Context);
+
+impl Periodic for Prune {
+    fn run(&self, _control: Control) -> BoxFuture<()> {
+        let ctx = self.0.clone();
+        Box::pin(async move {
+            match webhooks::prune(&ctx.db, ctx.config.webhooks.log_days).await {
+                Ok((0, 0)) => {}
+                Ok((deliveries, events)) => {
+                    tracing::info!(deliveries, events, "old webhook deliveries removed")
+                }
+                Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries failed"),
             }
         })
     }
