@@ -2349,6 +2349,8 @@ export interface components {
             description: string;
             /** Format: date-time */
             disabled_at?: string | null;
+            /** @enum {string|null} */
+            disabled_by?: "owner" | "failures" | null;
             /** @description Why it was disabled (by its owner, or after failing for too long). */
             disabled_reason?: string | null;
             enabled: boolean;

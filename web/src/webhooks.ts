@@ -139,12 +139,9 @@ export function nextWait(wait: number, moved: boolean): number {
   return moved ? POLL_MS : Math.min(POLL_MAX_MS, Math.round(wait * 1.5));
 }
 
-/** The reason the server writes when an endpoint's owner disabled it. */
-const BY_OWNER = "disabled by its owner";
-
 /** Why an endpoint is off: its owner turned it off, or its deliveries failed for too long;
  * `null` while it is on. */
-export function disabledBy(e: Pick<Endpoint, "enabled" | "disabled_reason">): "owner" | "failures" | null {
+export function disabledBy(e: Pick<Endpoint, "enabled" | "disabled_by">): "owner" | "failures" | null {
   if (e.enabled) return null;
-  return e.disabled_reason === BY_OWNER ? "owner" : "failures";
+  return e.disabled_by ?? "failures";
 }

@@ -173,7 +173,7 @@ describe("the webhooks page", () => {
 
   it("says why an endpoint is off, and enables it again", async () => {
     setToken("token");
-    const off = endpoint({ enabled: false, disabled_reason: "every delivery failed for 24 h (last: HTTP 500)", disabled_at: "2026-11-24T10:00:00Z", failing_since: "2026-11-23T10:00:00Z" });
+    const off = endpoint({ enabled: false, disabled_by: "failures", disabled_reason: "every delivery failed for 24 h (last: HTTP 500)", disabled_at: "2026-11-24T10:00:00Z", failing_since: "2026-11-23T10:00:00Z" });
     serve({
       "GET /api/v1/me": () => Response.json(user("user")),
       "GET /api/v1/webhooks": () => Response.json({ items: [off, endpoint({ id: "e2", url: "https://b.example/", failing_since: "2026-11-23T10:00:00Z", previous_secret_until: "2026-11-25T10:00:00Z" })] }),
