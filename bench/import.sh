@@ -10,7 +10,8 @@
 #   3. 10,000 manifest entries whose media already sit in the same S3 endpoint (SeaweedFS,
 #      a source without an endpoint: copied inside the S3 server), through `kadr import`:
 #      entries per second until every import is fetched, and the server's peak RSS growth;
-#      against the storage's own CopyObject rate (curl --aws-sigv4, 8 at a time).
+#      against the storage's own CopyObject rate (curl --aws-sigv4, as many at a time as Kadr
+#      copies: BENCH_IMPORT_CONCURRENCY).
 #
 #   BENCH_IMPORT_MIB=2048      size of the URL import
 #   BENCH_IMPORT_ENTRIES=10000 manifest entries
@@ -184,10 +185,10 @@ curl -sf "${SIG[@]}" -XPUT "$EP/archive" > /dev/null
 ffmpeg -v error -y -f lavfi -i testsrc=size=320x240:rate=15 -t 2 -pix_fmt yuv420p "$WORK/clip.mp4"
 curl -sf "${SIG[@]}" -T "$WORK/clip.mp4" "$EP/archive/shows/clip.mp4" > /dev/null
 
-# Baseline: the storage's own copy rate, 8 CopyObject requests at a time.
+# Baseline: the storage's own copy rate, as many CopyObject requests at a time as Kadr makes.
 COPIES=$(( ENTRIES / 10 ))
 t0=$(now)
-seq 1 "$COPIES" | xargs -P8 -I{} curl -sf "${SIG[@]}" -XPUT -H "x-amz-copy-source: /archive/shows/clip.mp4" \
+seq 1 "$COPIES" | xargs -P"$CONC" -I{} curl -sf "${SIG[@]}" -XPUT -H "x-amz-copy-source: /archive/shows/clip.mp4" \
   -o /dev/null "$EP/archive/copies/{}.mp4"
 t1=$(now)
 copy_rate=$(echo "$COPIES / ($t1 - $t0)" | bc -l)
@@ -232,7 +233,7 @@ growth_mib=$(echo "($(hwm_kib) - $rss_before) / 1024" | bc -l)
 api_rate=$(echo "$ENTRIES / ($t1 - $t0)" | bc -l)
 rate=$(echo "$fetched / ($t2 - $t0)" | bc -l)
 printf 'bench/import: %d manifest entries in the same S3 endpoint (SeaweedFS; client, Kadr and storage share 2 cores)\n' "$ENTRIES"
-printf '  baseline (CopyObject, 8 at a time):       %8.0f copies/s\n' "$copy_rate"
+printf '  baseline (CopyObject, %2d at a time):      %8.0f copies/s\n' "$CONC" "$copy_rate"
 printf '  kadr import, the API calls alone:         %8.0f entries/s (%.1f s)\n' "$api_rate" "$(echo "$t1 - $t0" | bc -l)"
 printf '  API and copy, to every import fetched:    %8.0f entries/s (%.1f s, %d fetched; target >= 200: %s)\n' \
   "$rate" "$(echo "$t2 - $t0" | bc -l)" "$fetched" "$(verdict "$rate >= 200 && $fetched == $ENTRIES")"

@@ -297,8 +297,10 @@ async fn create(
     let fields = body
         .video()
         .validate(stem.as_deref().or(Some("Imported video")))?;
-    // An external id seen before needs no storage prepared.
-    if let Some(ext) = &external_id
+    // An upload's external id seen before needs no storage prepared (for the others,
+    // `imports::create` looks it up first anyway).
+    if upload.is_some()
+        && let Some(ext) = &external_id
         && let Some(found) = imports::by_external(&ctx.db, auth.user.id, ext).await?
     {
         return Ok(HttpResponse::Ok()
