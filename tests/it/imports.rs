@@ -520,14 +520,34 @@ async fn an_upload_import_is_resumed_by_its_external_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
+    s3_imports(Backend::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KADR_TEST_S3_ENDPOINT (make test starts SeaweedFS)"]
+async fn s3_imports_on_seaweedfs() {
+    s3_imports(Backend::Seaweed).await;
+}
+
+/// Imports from a bucket beside Kadr's on its own S3 server (copied inside it) and from another
+/// S3 server (streamed), on `backend`.
+async fn s3_imports(backend: Backend) {
     use kadr_storage::{S3Options, Storage};
+    // The archive's bucket: on a shared cluster, one of this run's own.
+    let bucket = match backend {
+        Backend::Seaweed => format!(
+            "archive-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ),
+        _ => "archive".to_owned(),
+    };
     // A second S3 server stands for another platform's storage.
     let foreign = kadr_storage::testing::S3TestServer::start().await.unwrap();
     let foreign_env = |k: &str| format!("KADR_IMPORT__SOURCES__ELSEWHERE__{k}");
     let env = [
         (
             "KADR_IMPORT__SOURCES__ARCHIVE__BUCKETS".to_owned(),
-            "[\"archive\"]".to_owned(),
+            format!("[\"{bucket}\"]"),
         ),
         (foreign_env("BUCKETS"), format!("[\"{}\"]", foreign.bucket)),
         (foreign_env("ENDPOINT"), foreign.endpoint().to_owned()),
@@ -538,7 +558,7 @@ async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
         ),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let stack = Stack::start(Backend::S3, &env).await;
+    let stack = Stack::start(backend, &env).await;
     let Some(s3) = &stack.s3 else {
         panic!("the S3 backend needs its test server")
     };
@@ -550,7 +570,7 @@ async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
 
     // A bucket beside Kadr's on the same server, and one on the other server.
     let archive = Storage::s3(S3Options {
-        bucket: "archive".to_owned(),
+        bucket: bucket.clone(),
         ..s3.options()
     })
     .await
@@ -573,8 +593,8 @@ async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
         "s3://nowhere/archive/shows/a.mp4".to_owned(),
         format!("s3://archive/{}/sources/x", s3.bucket),
         "s3://archive/other/shows/a.mp4".to_owned(),
-        "s3://archive/archive/../secret".to_owned(),
-        "s3://archive/archive".to_owned(),
+        format!("s3://archive/{bucket}/../secret"),
+        format!("s3://archive/{bucket}"),
     ] {
         let (status, v) = import(&base, &token, json!({ "url": url })).await;
         assert_eq!(
@@ -585,8 +605,14 @@ async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
     }
 
     for (url, title) in [
-        ("s3://archive/archive/shows/Выпуск 1.mp4", "Выпуск 1"),
-        ("s3://elsewhere/kadr-test/exports/ep2.mp4", "ep2"),
+        (
+            format!("s3://archive/{bucket}/shows/Выпуск 1.mp4"),
+            "Выпуск 1",
+        ),
+        (
+            format!("s3://elsewhere/{}/exports/ep2.mp4", foreign.bucket),
+            "ep2",
+        ),
     ] {
         let (status, v) = import(&base, &token, json!({ "url": url })).await;
         assert_eq!(status, 202, "{url}: {v}");
@@ -610,7 +636,7 @@ async fn s3_imports_copy_inside_the_server_or_stream_from_another() {
     let (_, v) = import(
         &base,
         &token,
-        json!({ "url": "s3://archive/archive/shows/missing.mp4" }),
+        json!({ "url": format!("s3://archive/{bucket}/shows/missing.mp4") }),
     )
     .await;
     let end = settled(&base, &token, v["id"].as_str().unwrap(), 60).await;
