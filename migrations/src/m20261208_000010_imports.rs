@@ -33,7 +33,12 @@ CREATE TABLE import_batches (
     -- approved by a moderator as a whole: members becoming ready are approved as they do
     approved_by     uuid REFERENCES users (id) ON DELETE SET NULL,
     approved_at     timestamptz,
-    approval_reason text
+    approval_reason text,
+    -- or rejected as a whole: members becoming ready are rejected as they do
+    rejected_by      uuid REFERENCES users (id) ON DELETE SET NULL,
+    rejected_at      timestamptz,
+    rejection_reason text,
+    CHECK (approved_at IS NULL OR rejected_at IS NULL)
 );
 CREATE INDEX import_batches_owner_idx ON import_batches (owner_id, created_at DESC);
 

@@ -817,6 +817,56 @@ async fn an_untrusted_catalogue_is_reviewed_as_a_batch() {
     let (_, v) = get_json(&format!("{base}/api/v1/videos/{rejected}"), Some(&token)).await;
     assert_eq!(v["moderation"]["state"], "rejected", "{v}");
     assert_eq!(v["moderation"]["reason"], "Чужие записи");
+    // The rejection stands: a member arriving after it is rejected once it is ready, with
+    // the batch's reason, and never waits in the queue.
+    let (_, late) = import(
+        &base,
+        &token,
+        json!({ "url": origin.url("/file/item.mp4"), "batch": second_id }),
+    )
+    .await;
+    let late = late["video_id"].as_str().unwrap().to_owned();
+    wait_ready(&base, &token, &late).await;
+    let v = until(
+        &format!("{base}/api/v1/videos/{late}"),
+        Some(&token),
+        "late member rejected",
+        |v| v["moderation"]["state"] != "pending",
+    )
+    .await;
+    assert_eq!(v["moderation"]["state"], "rejected", "{v}");
+    assert_eq!(v["moderation"]["reason"], "Чужие записи");
+    let (status, _) = get_json(&format!("{base}/api/v1/videos/{late}"), None).await;
+    assert_eq!(status, 404, "not shown to anyone else");
+    let (_, queue) = get_json(&format!("{base}/api/v1/moderation/queue"), Some(&admin)).await;
+    assert!(!crate::common::ids(&queue).contains(&late), "{queue}");
+    // Approving it afterwards lifts the rejection for what becomes ready from then on.
+    let (status, _) = call(
+        http()
+            .post(format!(
+                "{base}/api/v1/moderation/batches/{second_id}/approve"
+            ))
+            .bearer_auth(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, later) = import(
+        &base,
+        &token,
+        json!({ "url": origin.url("/file/item.mp4"), "batch": second_id }),
+    )
+    .await;
+    let later = later["video_id"].as_str().unwrap().to_owned();
+    wait_ready(&base, &token, &later).await;
+    let v = until(
+        &format!("{base}/api/v1/videos/{later}"),
+        Some(&token),
+        "later member approved",
+        |v| v["moderation"]["state"] != "pending",
+    )
+    .await;
+    assert_eq!(v["moderation"]["state"], "approved", "{v}");
 }
 
 /// `import.max_pending` holds when a client races twenty requests past it, counts per owner,

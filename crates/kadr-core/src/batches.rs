@@ -187,18 +187,21 @@ pub async fn decide(
     let rule = Decision::check(decision, reason, VideoStatus::Ready)?;
     let admin = by.is_admin();
     let approve = decision == Moderation::Approved;
+    // The decision stands for members that become ready later.
     if approve {
         db.execute_raw(stmt(
-            "UPDATE import_batches SET approved_by = $2, approved_at = now(), approval_reason = $3
+            "UPDATE import_batches SET approved_by = $2, approved_at = now(), approval_reason = $3,
+                 rejected_by = NULL, rejected_at = NULL, rejection_reason = NULL
              WHERE id = $1",
             vec![batch.into(), by.id.into(), rule.reason.clone().into()],
         ))
         .await?;
     } else {
         db.execute_raw(stmt(
-            "UPDATE import_batches SET approved_by = NULL, approved_at = NULL,
-                 approval_reason = NULL WHERE id = $1",
-            vec![batch.into()],
+            "UPDATE import_batches SET rejected_by = $2, rejected_at = now(), rejection_reason = $3,
+                 approved_by = NULL, approved_at = NULL, approval_reason = NULL
+             WHERE id = $1",
+            vec![batch.into(), by.id.into(), rule.reason.clone().into()],
         ))
         .await?;
     }
@@ -277,7 +280,7 @@ pub async fn decide(
     Ok(done)
 }
 
-/// In the transaction that makes `video` ready: approved now if its batch was approved.
+/// In the transaction that makes `video` ready: approved or rejected now if its batch was.
 pub async fn approval_due(
     tx: &sea_orm::DatabaseTransaction,
     config: &Config,
@@ -286,10 +289,14 @@ pub async fn approval_due(
     let Some(row) = tx
         .query_one_raw(stmt(
             &format!(
-                "SELECT b.approved_by, b.approval_reason FROM imports i
+                "SELECT b.approved_at IS NOT NULL AS approved,
+                        coalesce(b.approved_by, b.rejected_by) AS decided_by,
+                        coalesce(b.approval_reason, b.rejection_reason) AS reason
+                 FROM imports i
                  JOIN import_batches b ON b.id = i.batch_id
                  JOIN videos v ON v.id = i.video_id
-                 WHERE i.video_id = $1 AND b.approved_at IS NOT NULL
+                 WHERE i.video_id = $1
+                   AND (b.approved_at IS NOT NULL OR b.rejected_at IS NOT NULL)
                    AND v.moderation = '{}'",
                 Moderation::Pending.as_str()
             ),
@@ -299,8 +306,13 @@ pub async fn approval_due(
     else {
         return Ok(());
     };
-    let by: Option<Uuid> = row.try_get("", "approved_by")?;
-    let reason: Option<String> = row.try_get("", "approval_reason")?;
+    let decision = if row.try_get::<bool>("", "approved")? {
+        Moderation::Approved
+    } else {
+        Moderation::Rejected
+    };
+    let by: Option<Uuid> = row.try_get("", "decided_by")?;
+    let reason: Option<String> = row.try_get("", "reason")?;
     let Some(by) = by else { return Ok(()) };
     let Some(moderator) = crate::entities::user::Entity::find_by_id(by)
         .one(tx)
@@ -312,6 +324,6 @@ pub async fn approval_due(
     if !moderator.is_moderator() {
         return Ok(());
     }
-    let rule = Decision::check(Moderation::Approved, reason.as_deref(), VideoStatus::Ready)?;
+    let rule = Decision::check(decision, reason.as_deref(), VideoStatus::Ready)?;
     rule.record_quietly(tx, config, &moderator, video).await
 }
