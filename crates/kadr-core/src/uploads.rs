@@ -43,19 +43,26 @@ pub fn quota_of(config: &Config, own: Option<i64>) -> u64 {
     own.map_or(config.upload.user_quota_bytes, |q| q.max(0) as u64)
 }
 
+/// The declared length of every upload in progress of user `u`, as SQL.
+fn uploading_bytes_sql() -> String {
+    format!(
+        "COALESCE((SELECT sum(length) FROM uploads WHERE owner_id = u.id AND state = '{}'), 0)",
+        UploadState::Active.as_str()
+    )
+}
+
 /// What the quota counts: the originals stored for the user (renditions are not counted) and
 /// the declared length of every upload in progress.
 fn used_sql() -> String {
     let active = UploadState::Active.as_str();
     let queued = VideoStatus::Queued.as_str();
     format!(
-        "SELECT u.storage_used_bytes
-            + COALESCE((SELECT sum(length) FROM uploads WHERE owner_id = u.id AND state = '{active}'), 0)
-            AS used,
+        "SELECT u.storage_used_bytes + {uploading} AS used,
         (SELECT count(*) FROM uploads WHERE owner_id = u.id AND state = '{active}') AS uploading,
         (SELECT count(*) FROM videos WHERE owner_id = u.id AND status = '{queued}') AS waiting,
         u.quota_bytes
-        FROM users u WHERE u.id = $1"
+        FROM users u WHERE u.id = $1",
+        uploading = uploading_bytes_sql()
     )
 }
 
@@ -168,42 +175,6 @@ pub async fn reserve(
             limits.max_videos_waiting
         ))
         .retry_after(60));
-    }
-    Ok(())
-}
-
-/// Reserves `size` bytes of the owner's quota in `tx` (the user's row locked until `tx` ends),
-/// without the caps on uploads in progress and videos waiting: for a file that arrived by
-/// another way than an upload (an import).
-pub async fn reserve_quota(
-    tx: &DatabaseTransaction,
-    config: &Config,
-    owner: Uuid,
-    size: i64,
-) -> Result<(), DomainError> {
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
-        [owner.into()],
-    ))
-    .await?;
-    let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!(
-                "SELECT (u.storage_used_bytes + COALESCE((SELECT sum(length) FROM uploads
-                     WHERE owner_id = u.id AND state = '{}'), 0))::bigint AS used, u.quota_bytes
-                 FROM users u WHERE u.id = $1",
-                UploadState::Active.as_str()
-            ),
-            [owner.into()],
-        ))
-        .await?
-        .ok_or_else(|| DomainError::Internal("the owner's row is gone".to_owned()))?;
-    let used: i64 = row.try_get::<Option<i64>>("", "used")?.unwrap_or(0);
-    let quota = quota_of(config, row.try_get("", "quota_bytes")?);
-    if quota > 0 && (used.max(0) as u64).saturating_add(size.max(0) as u64) > quota {
-        return Err(quota_exceeded(size));
     }
     Ok(())
 }
@@ -521,9 +492,8 @@ pub async fn charge_quota(
             format!(
                 "UPDATE users u SET storage_used_bytes = storage_used_bytes + $2, updated_at = now()
                  WHERE id = $1
-                 RETURNING (u.storage_used_bytes - $2 + COALESCE((SELECT sum(length) FROM uploads
-                     WHERE owner_id = u.id AND state = '{}'), 0))::bigint AS used, u.quota_bytes",
-                UploadState::Active.as_str()
+                 RETURNING (u.storage_used_bytes - $2 + {})::bigint AS used, u.quota_bytes",
+                uploading_bytes_sql()
             ),
             [owner.into(), size.into()],
         ))
