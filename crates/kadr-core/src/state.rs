@@ -424,6 +424,16 @@ states! {
     }
 }
 
+states! {
+    /// Who disabled a webhook endpoint (`webhook_endpoints.disabled_by`).
+    DisabledBy {
+        /// Its owner turned it off.
+        Owner = "owner",
+        /// Kadr, after every attempt failed for `webhooks.disable_after_secs`.
+        Failures = "failures",
+    }
+}
+
 impl Role {
     /// Moderators and administrators review videos.
     pub fn moderates(self) -> bool {
@@ -626,6 +636,10 @@ mod tests {
         assert_eq!(
             check_after("CREATE TABLE webhook_deliveries", "state"),
             list(DeliveryState::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            check("disabled_by"),
+            list(DisabledBy::ALL.iter().map(|s| s.as_str()).collect())
         );
         // `state` is checked for uploads and for jobs: the uploads' list is the one naming
         // `active`.

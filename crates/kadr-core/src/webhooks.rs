@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::codes::Code;
 use crate::entities::user;
 use crate::error::DomainError;
-use crate::state::{DeliveryState, NotificationType, WebhookEvent};
+use crate::state::{DeliveryState, DisabledBy, NotificationType, WebhookEvent};
 
 /// The queue of delivery jobs.
 pub const QUEUE: &str = crate::jobs::WEBHOOK;
@@ -433,7 +433,7 @@ pub async fn update(
                                     WHEN $6 THEN NULL
                                     WHEN enabled THEN now() ELSE disabled_at END,
                  disabled_by = CASE WHEN $6 IS NULL THEN disabled_by
-                                    WHEN $6 THEN NULL ELSE 'owner' END,
+                                    WHEN $6 THEN NULL ELSE $7 END,
                  failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
                  updated_at = now()
              WHERE id = $1 AND owner_id = $2
@@ -445,6 +445,7 @@ pub async fn update(
                 events.map(|e| serde_json::json!(e)).into(),
                 description.into(),
                 patch.enabled.into(),
+                DisabledBy::Owner.as_str().into(),
             ],
         ))
         .await?
@@ -876,12 +877,13 @@ pub async fn record<C: ConnectionTrait>(
     let disabled = if due {
         tx.query_one_raw(stmt(
             "UPDATE webhook_endpoints SET enabled = false, disabled_at = now(),
-                 disabled_by = 'failures', disabled_reason = $2, updated_at = now()
+                 disabled_by = $3, disabled_reason = $2, updated_at = now()
              WHERE id = $1 AND enabled
              RETURNING owner_id, url",
             vec![
                 work.endpoint_id.into(),
                 disable_reason(config, error.as_deref()).into(),
+                DisabledBy::Failures.as_str().into(),
             ],
         ))
         .await?

@@ -9,8 +9,9 @@ use kadr_core::fields::{
 };
 use kadr_core::review::REASON_MAX;
 use kadr_core::state::{
-    CommentPolicy, DeliveryState, Moderation, ModerationAction, NotificationType, ObjectType,
-    Privacy, ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus, WebhookEvent,
+    CommentPolicy, DeliveryState, DisabledBy, Moderation, ModerationAction, NotificationType,
+    ObjectType, Privacy, ReportOutcome, ReportReason, ReportTarget, Role, Standing, VideoStatus,
+    WebhookEvent,
 };
 use kadr_core::{Code, Failure};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
@@ -170,7 +171,7 @@ pub fn delivery_state() -> Object {
 
 /// Who disabled a webhook endpoint (null while it is enabled).
 pub fn webhook_disabled_by() -> Object {
-    strings(vec!["owner", "failures"], true)
+    strings(DisabledBy::ALL.iter().map(|c| c.as_str()).collect(), true)
 }
 
 /// A rating of a video.
