@@ -277,12 +277,16 @@ test("right to left: the controls mirror, the seek bar does not", async () => {
     await page.focus(".controls .play");
     await page.keyboard.press("9");
     await page.waitForFunction(() => document.querySelector("video")!.currentTime > 20);
-    // (Over every chapter's segment: the video may have chapters by now.)
-    const played = await page.evaluate(() => {
+    // (Over every chapter's segment: the video may have chapters by now.) The bar follows the
+    // time on its next frame: waited for until it has moved past 80 %, then read.
+    const moved = await page.waitForFunction(() => {
       const bar = document.querySelector(".seek-track")!.getBoundingClientRect();
       const parts = [...document.querySelectorAll(".seek-played")].map((el) => el.getBoundingClientRect()).filter((r) => r.width > 0);
-      return { left: Math.min(...parts.map((r) => r.left)) - bar.left, right: (Math.max(...parts.map((r) => r.right)) - bar.left) / bar.width };
+      if (!parts.length) return null;
+      const right = (Math.max(...parts.map((r) => r.right)) - bar.left) / bar.width;
+      return right > 0.8 ? { left: Math.min(...parts.map((r) => r.left)) - bar.left, right } : null;
     });
+    const played = (await moved.jsonValue())!;
     expect(played.left).toBeLessThan(1);
     expect(played.right).toBeGreaterThan(0.8);
     await shot(page, "player-rtl");
