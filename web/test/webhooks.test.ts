@@ -4,7 +4,7 @@
 // in order when its first page is asked again; an endpoint's state; refusals in words in each
 // language.
 import { beforeEach, describe, expect, it } from "vitest";
-import { ApiError, type Delivery, type Endpoint } from "../src/api";
+import { ApiError, type Delivery } from "../src/api";
 import { setLang } from "../src/i18n";
 import { webhookLimits } from "../src/limits";
 import { webhookRefusalText } from "../src/messages";
@@ -25,31 +25,7 @@ import {
   withDelivery,
 } from "../src/webhooks";
 import { choices, property } from "./doc";
-
-const endpoint = (over: Partial<Endpoint> = {}): Endpoint => ({
-  id: "e1",
-  url: "https://cms.example.org/hooks/kadr",
-  description: "",
-  events: ["*"],
-  all_users: false,
-  enabled: true,
-  created_at: "2026-11-23T00:00:00Z",
-  updated_at: "2026-11-23T00:00:00Z",
-  ...over,
-});
-
-const delivery = (id: string, over: Partial<Delivery> = {}): Delivery => ({
-  id,
-  event_id: `ev-${id}`,
-  event_type: "video.created",
-  state: "delivered",
-  attempts: 1,
-  last_status: 200,
-  last_duration_ms: 42,
-  created_at: "2026-11-23T10:00:00Z",
-  delivered_at: "2026-11-23T10:00:01Z",
-  ...over,
-});
+import { delivery, endpoint } from "./webhook-fixtures";
 
 beforeEach(() => setLang("en"));
 
