@@ -956,7 +956,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rejects every member of a batch still pending (a reason is required: the owner sees it). */
+        /**
+         * Rejects every member of a batch still pending, and the others as they become ready (a reason
+         *     is required: the owner sees it).
+         */
         post: operations["reject_batch"];
         delete?: never;
         options?: never;

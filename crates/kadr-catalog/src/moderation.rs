@@ -383,7 +383,8 @@ pub async fn approve_batch(
     .await
 }
 
-/// Rejects every member of a batch still pending (a reason is required: the owner sees it).
+/// Rejects every member of a batch still pending, and the others as they become ready (a reason
+/// is required: the owner sees it).
 #[utoipa::path(post, path = "/api/v1/moderation/batches/{id}/reject", tag = "moderation", operation_id = "reject_batch",
     params(("id" = Uuid, Path, description = "Batch id")), request_body = Decision,
     responses((status = 200, body = BatchDecided), (status = 400, description = "No reason given", content_type = "application/problem+json"), (status = 401), (status = 403), (status = 404)),

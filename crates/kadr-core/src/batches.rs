@@ -281,7 +281,7 @@ pub async fn decide(
 }
 
 /// In the transaction that makes `video` ready: approved or rejected now if its batch was.
-pub async fn approval_due(
+pub async fn decision_due(
     tx: &sea_orm::DatabaseTransaction,
     config: &Config,
     video: Uuid,

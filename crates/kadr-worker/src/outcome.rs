@@ -123,8 +123,8 @@ async fn settle_or_err(
             .await?;
             // An imported video's own thumbnail, sent before it was ready.
             kadr_core::imports::thumbnail_due(&tx, &ctx.config, done.video_id).await?;
-            // A member of an import batch a moderator approved as a whole.
-            kadr_core::batches::approval_due(&tx, &ctx.config, done.video_id).await?;
+            // A member of an import batch a moderator approved or rejected as a whole.
+            kadr_core::batches::decision_due(&tx, &ctx.config, done.video_id).await?;
             kadr_queue::complete_on(&tx, job).await?;
             tx.commit().await?;
             metrics::job("done");
